@@ -1,0 +1,47 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { BullModule } from '@nestjs/bull';
+import { AppConfig } from './config/config';
+import { ConfigModule } from './config/config.module';
+import { ormConfig } from './database/mikro-orm.config';
+import { AuthController } from './auth/auth.controller';
+import { AuthGuard } from './auth/auth.guard';
+import { StaffController } from './auth/staff.controller';
+import { StaffService } from './auth/staff.service';
+import { ErrorPageFilter } from './common/error.filter';
+import { workerOnly } from './common/process-role';
+import { HealthController } from './health/health.controller';
+import { MAINTENANCE_QUEUE } from './jobs/maintenance.constants';
+import { MaintenanceProcessor } from './jobs/maintenance.processor';
+import { MaintenanceService } from './jobs/maintenance.service';
+import { CertificationsController } from './certifications/certifications.controller';
+import { SessionPool } from './database/session-pool';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        MikroOrmModule.forRoot({ ...ormConfig(config.databaseUrl), registerRequestContext: true }),
+        BullModule.forRoot({
+          redis: config.redisUrl,
+          prefix: config.redisPrefix,
+          defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000 },
+        }),
+        BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
+      ],
+      controllers: [AuthController, StaffController, HealthController, CertificationsController],
+      providers: [
+        StaffService,
+        MaintenanceService,
+        SessionPool,
+        ...workerOnly(config.processRole, MaintenanceProcessor),
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorPageFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import express from 'express';
+import session from 'express-session';
+import connectPgSimple from 'connect-pg-simple';
+import helmet from 'helmet';
+import hbs from 'hbs';
+import { csrfSync } from 'csrf-sync';
+import { Pool } from 'pg';
+import { AppConfig, embeddingAllowed } from './config/config';
+import { UrlBuilder } from './common/url';
+import { viewHelpers } from './common/view-helpers';
+import { takeFlash } from './common/http';
+import { mainNavigation } from './common/navigation';
+import { PUBLIC_DIR, VIEWS_DIR } from './paths';
+import { IDLE_TIMEOUT_MS } from './auth/session-policy';
+
+const FORM_BODY_LIMIT = '200kb';
+
+const { generateToken, csrfSynchronisedProtection } = csrfSync({
+  getTokenFromRequest: (req) => (req.body?._csrf as string | undefined) ?? (req.headers['x-csrf-token'] as string | undefined),
+  errorConfig: { statusCode: 403, message: 'The form could not be accepted', code: 'EBADCSRFTOKEN' },
+});
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * A POST must come from a page of this app: a browser's Sec-Fetch-Site or Origin saying
+ * otherwise is refused before the CSRF token is even looked at.
+ */
+function sameOriginOnly(req: Request, res: Response, next: NextFunction) {
+  if (!UNSAFE_METHODS.has(req.method)) return next();
+  const site = req.headers['sec-fetch-site'];
+  if (site && site !== 'same-origin' && site !== 'none') {
+    return next(Object.assign(new Error('Cross-site request refused'), { status: 403, code: 'ECROSSSITE' }));
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let host: string | null = null;
+    try {
+      host = origin === 'null' ? null : new URL(origin).host;
+    } catch {
+      host = null;
+    }
+    if (host === null || host !== req.headers.host) {
+      return next(Object.assign(new Error('Cross-origin request refused'), { status: 403, code: 'ECROSSSITE' }));
+    }
+  }
+  next();
+}
+
+/** Registers views/partials/*.hbs by file name (hbs's own loader would turn dashes into underscores). */
+async function registerPartials(dir: string) {
+  for (const file of await readdir(dir)) {
+    if (file.endsWith('.hbs')) hbs.registerPartial(file.slice(0, -4), await readFile(resolve(dir, file), 'utf8'));
+  }
+}
+
+/** Views, static files and security middleware: the same for main.ts and the tests. */
+export async function configureApp(app: NestExpressApplication, config: AppConfig, sessionPool: Pool): Promise<void> {
+  const urls = new UrlBuilder(config.basePath);
+  const expressApp = app.getHttpAdapter().getInstance() as express.Express;
+  expressApp.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.setBaseViewsDir(VIEWS_DIR);
+  app.setViewEngine('hbs');
+  app.set('view options', { layout: 'layouts/main' });
+  for (const [name, helper] of Object.entries(viewHelpers(urls))) hbs.registerHelper(name, helper);
+  await registerPartials(resolve(VIEWS_DIR, 'partials'));
+  app.enableShutdownHooks();
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.locals.cspNonce = randomBytes(16).toString('base64');
+    next();
+  });
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as Response).locals.cspNonce}'`],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: config.frameAncestors,
+          baseUri: ["'none'"],
+          objectSrc: ["'none'"],
+        },
+      },
+      xFrameOptions: embeddingAllowed(config) ? false : { action: 'sameorigin' },
+      strictTransportSecurity: config.cookieSecure,
+    }),
+  );
+  app.useStaticAssets(PUBLIC_DIR, { prefix: urls.to('/assets/'), maxAge: config.production ? '1h' : 0 });
+
+  const PgStore = connectPgSimple(session);
+  const sessionMiddleware = session({
+    name: 'certex.sid',
+    store: new PgStore({ pool: sessionPool, tableName: 'session', pruneSessionInterval: false }),
+    secret: config.sessionSecret,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    cookie: {
+      httpOnly: true,
+      // A portal on another site can only keep the session inside its frame with SameSite=None.
+      sameSite: embeddingAllowed(config) ? 'none' : 'lax',
+      secure: config.cookieSecure || embeddingAllowed(config),
+      maxAge: IDLE_TIMEOUT_MS,
+      path: config.basePath || '/',
+    },
+  });
+  const healthPath = urls.to('/health');
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    req.path === healthPath ? next() : sessionMiddleware(req, res, next),
+  );
+  app.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 5000 }));
+  app.use(express.json({ limit: FORM_BODY_LIMIT }));
+  app.use(sameOriginOnly);
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    req.path === healthPath ? next() : csrfSynchronisedProtection(req, res, next),
+  );
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.session) {
+      res.locals.csrfToken = generateToken(req);
+      res.locals.flash = takeFlash(req);
+    }
+    res.locals.basePath = config.basePath;
+    res.locals.currentPath = req.path;
+    res.locals.navigation = mainNavigation(urls, req.path);
+    next();
+  });
+  if (config.basePath) app.setGlobalPrefix(config.basePath);
+}

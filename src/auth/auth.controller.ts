@@ -1,0 +1,86 @@
+import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { AppRequest, clientAddress, renderPage, seeOther } from '../common/http';
+import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
+import { pageTitle } from '../common/view-helpers';
+import { UrlBuilder } from '../common/url';
+import { Public, ViewerMayPost } from './auth.decorators';
+import { SignInForm } from './staff.dto';
+import { StaffService } from './staff.service';
+import { FAILURE_WINDOW_MINUTES } from './session-policy';
+
+@Controller()
+export class AuthController {
+  constructor(
+    private readonly staffService: StaffService,
+    private readonly urls: UrlBuilder,
+  ) {}
+
+  @Public()
+  @Get()
+  home(@Res() res: Response) {
+    seeOther(res, this.urls.to('/certifications'));
+  }
+
+  @Public()
+  @Get('login')
+  loginPage(
+    @Req() req: AppRequest,
+    @Res() res: Response,
+    @Query('next') next?: string,
+    @Query('ended') ended?: string,
+  ) {
+    if (req.session?.staffId) return seeOther(res, this.safeNext(next));
+    const notice = ended === 'timeout' ? 'Your session ended. Sign in again to continue.' : undefined;
+    this.renderLogin(res, { next: this.urls.isLocal(next) ? next : '', notice });
+  }
+
+  @Public()
+  @Post('login')
+  async login(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const next = this.urls.isLocal(body.next) ? body.next : '';
+    const form = validateForm(SignInForm, body);
+    if (!form.ok) {
+      return this.renderLogin(res, { next, username: form.values.username, errors: form.errors }, 400);
+    }
+    const result = await this.staffService.signIn(form.value.username, form.value.password, clientAddress(req));
+    if (!result.ok) {
+      const message = result.throttled
+        ? `Too many failed sign-in attempts. Wait ${FAILURE_WINDOW_MINUTES} minutes and try again.`
+        : 'Enter a correct username and password';
+      return this.renderLogin(
+        res,
+        { next, username: form.value.username, errors: [fieldError('username', message)] },
+        result.throttled ? 429 : 401,
+      );
+    }
+    // A new session id at sign-in, so that an id planted before sign-in is worthless.
+    await new Promise<void>((done, fail) => req.session.regenerate((error) => (error ? fail(error) : done())));
+    req.session.staffId = result.staff.id;
+    req.session.signedInAt = Date.now();
+    await new Promise<void>((done, fail) => req.session.save((error) => (error ? fail(error) : done())));
+    seeOther(res, this.safeNext(next));
+  }
+
+  @ViewerMayPost()
+  @Post('logout')
+  async logout(@Req() req: AppRequest, @Res() res: Response) {
+    await new Promise<void>((done) => req.session.destroy(() => done()));
+    res.clearCookie('certex.sid', { path: this.urls.basePath || '/' });
+    seeOther(res, this.urls.to('/login'));
+  }
+
+  private safeNext(next: unknown): string {
+    return this.urls.isLocal(next) ? next : this.urls.to('/certifications');
+  }
+
+  private renderLogin(res: Response, model: Record<string, unknown>, status = 200) {
+    const errors = (model.errors as FieldError[] | undefined) ?? [];
+    renderPage(
+      res,
+      'auth/login',
+      { title: pageTitle(['Sign in'], errors.length > 0), ...model, errors, fieldErrors: errorMap(errors) },
+      status,
+    );
+  }
+}

@@ -1,0 +1,140 @@
+import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
+import { pageTitle } from '../common/view-helpers';
+import { UrlBuilder } from '../common/url';
+import { AdminOnly } from './auth.decorators';
+import { CreateStaffForm, EditStaffForm } from './staff.dto';
+import { ROLE_LABELS, Staff } from './staff.entity';
+import { StaffRuleError, StaffService } from './staff.service';
+
+const ROLE_OPTIONS = Object.entries(ROLE_LABELS).map(([value, label]) => ({ value, label }));
+
+function roleOptions(selected: unknown) {
+  return ROLE_OPTIONS.map((option) => ({ ...option, selected: option.value === selected }));
+}
+
+@Controller('admin/staff')
+export class StaffController {
+  constructor(
+    private readonly staffService: StaffService,
+    private readonly urls: UrlBuilder,
+  ) {}
+
+  @Get()
+  async list(@Res() res: Response) {
+    const staff = await this.staffService.list();
+    renderPage(res, 'admin/staff-list', {
+      title: pageTitle(['Staff']),
+      staff: staff.map((member) => ({
+        id: member.id,
+        username: member.username,
+        displayName: member.displayName,
+        role: ROLE_LABELS[member.role],
+        status: member.disabled ? 'Disabled' : 'Active',
+        editHref: this.urls.to('/admin/staff/', member.id),
+      })),
+    });
+  }
+
+  @AdminOnly()
+  @Get('new')
+  newForm(@Res() res: Response) {
+    this.renderCreate(res, { role: 'viewer' }, []);
+  }
+
+  @Post()
+  async create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const form = validateForm(CreateStaffForm, body);
+    if (!form.ok) return this.renderCreate(res, form.values, form.errors, 400);
+    try {
+      const staff = await this.staffService.create(form.value);
+      flash(req, `Staff account “${staff.displayName}” created`);
+      seeOther(res, this.urls.to('/admin/staff'));
+    } catch (error) {
+      if (error instanceof StaffRuleError) return this.renderCreate(res, { ...form.value }, [fieldError(error.field, error.message)], 400);
+      throw error;
+    }
+  }
+
+  @AdminOnly()
+  @Get(':id')
+  async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+    const staff = await this.load(id);
+    this.renderEdit(res, staff, { displayName: staff.displayName, role: staff.role, disabled: staff.disabled }, []);
+  }
+
+  @Post(':id')
+  async update(
+    @Param('id', ParseIntPipe) id: number,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ) {
+    const staff = await this.load(id);
+    const form = validateForm(EditStaffForm, body);
+    if (!form.ok) {
+      return this.renderEdit(res, staff, { ...form.values, disabled: form.values.disabled === 'yes' }, form.errors, 400);
+    }
+    try {
+      const updated = await this.staffService.update(id, req.staff!.id, form.value);
+      flash(req, `Staff account “${updated.displayName}” saved`);
+      seeOther(res, this.urls.to('/admin/staff'));
+    } catch (error) {
+      if (error instanceof StaffRuleError) {
+        return this.renderEdit(res, staff, { ...form.value }, [fieldError(error.field, error.message)], 400);
+      }
+      throw error;
+    }
+  }
+
+  private async load(id: number): Promise<Staff> {
+    const staff = await this.staffService.get(id);
+    if (!staff) throw new NotFoundException();
+    return staff;
+  }
+
+  private renderCreate(res: Response, values: Record<string, unknown>, errors: FieldError[], status = 200) {
+    renderPage(
+      res,
+      'admin/staff-form',
+      {
+        title: pageTitle(['Add a staff account', 'Staff'], errors.length > 0),
+        heading: 'Add a staff account',
+        action: this.urls.to('/admin/staff'),
+        creating: true,
+        values: { username: values.username, displayName: values.displayName },
+        roles: roleOptions(values.role),
+        errors,
+        fieldErrors: errorMap(errors),
+      },
+      status,
+    );
+  }
+
+  private renderEdit(
+    res: Response,
+    staff: Staff,
+    values: Record<string, unknown>,
+    errors: FieldError[],
+    status = 200,
+  ) {
+    renderPage(
+      res,
+      'admin/staff-form',
+      {
+        title: pageTitle([`Edit ${staff.displayName}`, 'Staff'], errors.length > 0),
+        heading: `Edit ${staff.displayName}`,
+        action: this.urls.to('/admin/staff/', staff.id),
+        creating: false,
+        username: staff.username,
+        values: { displayName: values.displayName, disabled: values.disabled === true },
+        roles: roleOptions(values.role),
+        errors,
+        fieldErrors: errorMap(errors),
+      },
+      status,
+    );
+  }
+}

@@ -1,0 +1,36 @@
+import { Entity, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+
+export type StaffRole = 'admin' | 'viewer';
+
+export const ROLE_LABELS: Record<StaffRole, string> = {
+  admin: 'Site administrator',
+  viewer: 'Viewer',
+};
+
+@Entity({ tableName: 'staff' })
+export class Staff {
+  @PrimaryKey({ type: 'integer' })
+  id!: number;
+
+  @Property({ type: 'string', length: 100 })
+  @Unique()
+  username!: string;
+
+  @Property({ type: 'string', length: 200 })
+  displayName!: string;
+
+  @Property({ type: 'string', length: 20 })
+  role: StaffRole = 'viewer';
+
+  @Property({ type: 'string', hidden: true })
+  passwordHash!: string;
+
+  @Property({ type: 'boolean' })
+  disabled = false;
+
+  @Property({ type: 'boolean' })
+  notifyExceptions = true;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date = new Date();
+}

@@ -1,0 +1,165 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import * as argon2 from 'argon2';
+import type { SignedInStaff } from '../common/http';
+import { randomPassword } from '../config/config';
+import { Staff, StaffRole } from './staff.entity';
+import { FAILURE_WINDOW_MINUTES, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USERNAME } from './session-policy';
+
+export type SignInResult = { ok: true; staff: SignedInStaff } | { ok: false; throttled: boolean };
+
+export interface StaffInput {
+  username: string;
+  displayName: string;
+  role: StaffRole;
+  password?: string;
+}
+
+export class StaffRuleError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function toSignedIn(staff: Staff): SignedInStaff {
+  return { id: staff.id, username: staff.username, displayName: staff.displayName, role: staff.role };
+}
+
+@Injectable()
+export class StaffService {
+  private readonly logger = new Logger(StaffService.name);
+
+  // Checked against when the username is unknown, so that timing does not reveal which usernames exist.
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(private readonly em: EntityManager) {}
+
+  hashPassword(password: string): Promise<string> {
+    return argon2.hash(password, { type: argon2.argon2id });
+  }
+
+  async findActive(id: number): Promise<SignedInStaff | null> {
+    const staff = await this.em.findOne(Staff, { id, disabled: false });
+    return staff ? toSignedIn(staff) : null;
+  }
+
+  async signIn(username: string, password: string, address: string): Promise<SignInResult> {
+    const conn = this.em.getConnection();
+    const [counts] = await conn.execute<Array<{ by_username: string; by_address: string }>>(
+      `select count(*) filter (where lower(username) = lower(?)) as by_username,
+              count(*) filter (where ip = ?) as by_address
+         from login_attempt
+        where attempted_at > now() - make_interval(mins => ?)`,
+      [username, address, FAILURE_WINDOW_MINUTES],
+    );
+    if (Number(counts.by_username) >= MAX_FAILURES_PER_USERNAME || Number(counts.by_address) >= MAX_FAILURES_PER_ADDRESS) {
+      return { ok: false, throttled: true };
+    }
+
+    const [row] = await conn.execute<Array<{ id: number; password_hash: string; disabled: boolean }>>(
+      'select id, password_hash, disabled from staff where lower(username) = lower(?)',
+      [username],
+    );
+    this.dummyHash ??= this.hashPassword(randomPassword());
+    const valid = await argon2.verify(row?.password_hash ?? (await this.dummyHash), password).catch(() => false);
+    if (!row || !valid || row.disabled) {
+      await conn.execute('insert into login_attempt (username, ip) values (?, ?)', [username.slice(0, 100), address]);
+      return { ok: false, throttled: false };
+    }
+    await conn.execute('delete from login_attempt where lower(username) = lower(?)', [username]);
+    const staff = await this.em.findOneOrFail(Staff, row.id);
+    return { ok: true, staff: toSignedIn(staff) };
+  }
+
+  list(): Promise<Staff[]> {
+    return this.em.find(Staff, {}, { orderBy: { displayName: 'asc', id: 'asc' } });
+  }
+
+  get(id: number): Promise<Staff | null> {
+    return this.em.findOne(Staff, id);
+  }
+
+  async create(input: StaffInput): Promise<Staff> {
+    const staff = this.em.create(Staff, {
+      username: input.username,
+      displayName: input.displayName,
+      role: input.role,
+      passwordHash: await this.hashPassword(input.password!),
+      disabled: false,
+      notifyExceptions: true,
+      createdAt: new Date(),
+    });
+    try {
+      await this.em.flush();
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) {
+        this.em.clear();
+        throw new StaffRuleError('username', 'There is already a staff account with this username');
+      }
+      throw error;
+    }
+    return staff;
+  }
+
+  /** Changes role, name, disabled flag and optionally the password; an administrator always remains. */
+  async update(
+    id: number,
+    actingStaffId: number,
+    changes: { displayName: string; role: StaffRole; disabled: boolean; password?: string },
+  ): Promise<Staff> {
+    return this.em.transactional(async (em) => {
+      // Lock every admin row so that two admins demoting each other cannot leave none.
+      await em.getConnection().execute(`select id from staff where role = 'admin' for update`, [], 'all', em.getTransactionContext());
+      const staff = await em.findOneOrFail(Staff, id);
+      const losesAdmin = staff.role === 'admin' && !staff.disabled && (changes.role !== 'admin' || changes.disabled);
+      if (losesAdmin) {
+        if (id === actingStaffId) {
+          throw new StaffRuleError(changes.disabled ? 'disabled' : 'role', 'You cannot remove your own administrator access');
+        }
+        const others = await em.count(Staff, { role: 'admin', disabled: false, id: { $ne: id } });
+        if (others === 0) throw new StaffRuleError('role', 'Certex needs at least one active site administrator');
+      }
+      staff.displayName = changes.displayName;
+      staff.role = changes.role;
+      staff.disabled = changes.disabled;
+      if (changes.password) staff.passwordHash = await this.hashPassword(changes.password);
+      if (changes.disabled) {
+        await em.getConnection().execute(
+          `delete from session where (sess->>'staffId')::int = ?`,
+          [id],
+          'run',
+          em.getTransactionContext(),
+        );
+      }
+      return staff;
+    });
+  }
+
+  /**
+   * Creates the first site administrator when there is no staff account yet. Without a password
+   * in the settings, a random one is generated and printed once.
+   */
+  async ensureFirstAdmin(username: string | null, password: string | null): Promise<void> {
+    const count = await this.em.count(Staff, {});
+    if (count > 0) return;
+    const chosenPassword = password ?? randomPassword();
+    await this.create({
+      username: username ?? 'admin',
+      displayName: 'Site administrator',
+      role: 'admin',
+      password: chosenPassword,
+    });
+    if (!password) {
+      // Printed once, on the console only: the person starting Certex needs it to sign in.
+      process.stdout.write(
+        `\nCertex created the first site administrator.\n  Username: ${username ?? 'admin'}\n  Password: ${chosenPassword}\n` +
+          'Sign in and change it, or set ADMIN_USERNAME and ADMIN_PASSWORD before the first start.\n\n',
+      );
+    }
+    this.logger.log(`Created the first site administrator "${username ?? 'admin'}"`);
+  }
+}

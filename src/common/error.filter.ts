@@ -1,0 +1,67 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { SignInRequired } from '../auth/auth.guard';
+import { UrlBuilder } from './url';
+import { pageTitle } from './view-helpers';
+
+const PAGES: Record<number, { heading: string; message: string }> = {
+  400: { heading: 'The request could not be understood', message: 'Go back, check what you entered and try again.' },
+  403: { heading: 'You cannot do this', message: 'Your account does not allow this action.' },
+  404: { heading: 'Page not found', message: 'If you typed the address, check it is correct. If you followed a link, it may be out of date.' },
+  413: { heading: 'That was too large', message: 'What you sent is larger than Certex accepts. Send a smaller file or form.' },
+  500: { heading: 'Sorry, something went wrong', message: 'Certex could not finish this request. Nothing was changed. Try again later.' },
+};
+
+/** Every error becomes a complete page (or JSON for JSON clients) with no internals in it. */
+@Catch()
+export class ErrorPageFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  constructor(private readonly urls: UrlBuilder) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<Response>();
+    if (res.headersSent) return;
+
+    if (exception instanceof SignInRequired) {
+      const next = req.method === 'GET' ? req.originalUrl : undefined;
+      res.redirect(303, this.urls.withQuery('/login', { next, ended: exception.sessionEnded ? 'timeout' : undefined }));
+      return;
+    }
+
+    let status = 500;
+    let detail: string | undefined;
+    if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      const response = exception.getResponse();
+      // Our own ForbiddenException messages are written for people; Nest's defaults are not shown.
+      if (status === 403 && typeof response === 'object' && typeof (response as any).message === 'string') {
+        const text = (response as any).message as string;
+        if (text !== 'Forbidden resource' && text !== 'Forbidden') detail = text;
+      }
+    } else if (exception && typeof exception === 'object') {
+      const candidate = Number((exception as any).status ?? (exception as any).statusCode);
+      if (candidate >= 400 && candidate < 600) status = candidate;
+      const code = (exception as any).code;
+      if (code === 'EBADCSRFTOKEN' || code === 'ECROSSSITE') {
+        detail = 'This form has expired or did not come from a Certex page. Go back, reload the page and try again. Nothing was changed.';
+      }
+    }
+    if (status >= 500) {
+      this.logger.error(exception instanceof Error ? exception.stack : String(exception), `${req.method} ${req.originalUrl}`);
+    }
+    const page = PAGES[status] ?? (status < 500 ? PAGES[400] : PAGES[500]);
+    if (req.accepts(['html', 'json']) === 'json') {
+      res.status(status).json({ status, error: page.heading });
+      return;
+    }
+    res.status(status).render('errors/error', {
+      title: pageTitle([page.heading], false),
+      heading: page.heading,
+      message: detail ?? page.message,
+      status,
+    });
+  }
+}

@@ -1,0 +1,37 @@
+import type { Request, Response } from 'express';
+import type { SessionData } from 'express-session';
+
+export interface SignedInStaff {
+  id: number;
+  username: string;
+  displayName: string;
+  role: 'admin' | 'viewer';
+}
+
+export type AppRequest = Request & { staff?: SignedInStaff; session: Request['session'] & Partial<SessionData> };
+
+/** Answers a form POST the way every change is answered: 303 See Other. */
+export function seeOther(res: Response, location: string): void {
+  res.redirect(303, location);
+}
+
+/** Stores a one-time success message to show on the next page. */
+export function flash(req: Request, message: string): void {
+  (req.session as any).flash = message;
+}
+
+export function takeFlash(req: Request): string | undefined {
+  const session = req.session as any;
+  const message = session?.flash;
+  if (message !== undefined) delete session.flash;
+  return message;
+}
+
+/** Renders a page with a status; the model is a plain view-model, never an entity. */
+export function renderPage(res: Response, view: string, model: Record<string, unknown>, status = 200): void {
+  res.status(status).render(view, model);
+}
+
+export function clientAddress(req: Request): string {
+  return (req.ip ?? req.socket.remoteAddress ?? 'unknown').slice(0, 64);
+}

@@ -1,0 +1,24 @@
+import { UrlBuilder } from './url';
+
+export interface NavItem {
+  label: string;
+  href: string;
+  current: boolean;
+}
+
+const MAIN: Array<{ label: string; path: string }> = [
+  { label: 'Certifications', path: '/certifications' },
+];
+
+const ADMIN: Array<{ label: string; path: string }> = [{ label: 'Staff', path: '/admin/staff' }];
+
+function items(urls: UrlBuilder, requestPath: string, list: Array<{ label: string; path: string }>): NavItem[] {
+  return list.map(({ label, path }) => {
+    const href = urls.to(path);
+    return { label, href, current: requestPath === href || requestPath.startsWith(href + '/') };
+  });
+}
+
+export function mainNavigation(urls: UrlBuilder, requestPath: string) {
+  return { main: items(urls, requestPath, MAIN), admin: items(urls, requestPath, ADMIN) };
+}

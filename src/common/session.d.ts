@@ -1,0 +1,9 @@
+import 'express-session';
+
+declare module 'express-session' {
+  interface SessionData {
+    staffId: number;
+    signedInAt: number;
+    flash: string;
+  }
+}

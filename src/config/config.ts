@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+
+export type ProcessRole = 'all' | 'web' | 'worker';
+
+export interface AppConfig {
+  nodeEnv: string;
+  production: boolean;
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  port: number;
+  basePath: string;
+  frameAncestors: string[];
+  smtpUrl: string | null;
+  sessionSecret: string;
+  cookieSecure: boolean;
+  processRole: ProcessRole;
+  adminUsername: string | null;
+  adminPassword: string | null;
+  demoData: boolean;
+  logFormat: 'json' | 'text';
+}
+
+/** A setting that cannot be used; the message names the variable and what is expected. */
+export class ConfigError extends Error {}
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/certex';
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, not "${raw}".`);
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, fallback: string | null, protocols: string[]): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL such as ${protocols[0]}//host:port, not "${raw}".`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.join(' or ')}//, not "${parsed.protocol}//".`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const nodeEnv = env.NODE_ENV || 'development';
+  const production = nodeEnv === 'production';
+
+  const portRaw = env.PORT ?? '3000';
+  if (!/^\d+$/.test(portRaw) || Number(portRaw) > 65535) {
+    throw new ConfigError(`PORT must be a whole number from 0 to 65535, not "${portRaw}".`);
+  }
+
+  const basePath = (env.BASE_PATH ?? '').replace(/\/+$/, '');
+  if (basePath !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(basePath)) {
+    throw new ConfigError(
+      `BASE_PATH must be empty or a path such as /intranet/certex (letters, digits, . _ ~ -), not "${env.BASE_PATH}".`,
+    );
+  }
+
+  const frameAncestors = (env.FRAME_ANCESTORS ?? "'self'").trim().split(/\s+/).filter(Boolean);
+  for (const source of frameAncestors) {
+    if (!/^('self'|'none'|https?:\/\/[A-Za-z0-9.*-]+(:\d+)?)$/.test(source)) {
+      throw new ConfigError(
+        `FRAME_ANCESTORS must be a space-separated list of 'self', 'none' or origins such as https://portal.example.org, not "${source}".`,
+      );
+    }
+  }
+  if (frameAncestors.length === 0) frameAncestors.push("'self'");
+
+  const role = env.PROCESS_ROLE || 'all';
+  if (role !== 'all' && role !== 'web' && role !== 'worker') {
+    throw new ConfigError(`PROCESS_ROLE must be all, web or worker, not "${role}".`);
+  }
+
+  let sessionSecret = env.SESSION_SECRET ?? '';
+  if (sessionSecret === '') {
+    if (production) throw new ConfigError('SESSION_SECRET must be set (at least 32 characters) when NODE_ENV=production.');
+    sessionSecret = 'certex-development-session-secret-not-for-production';
+  } else if (sessionSecret.length < 32) {
+    throw new ConfigError('SESSION_SECRET must be at least 32 characters long.');
+  }
+
+  const adminUsername = env.ADMIN_USERNAME?.trim() || null;
+  const adminPassword = env.ADMIN_PASSWORD || null;
+  if (adminPassword !== null && adminPassword.length < 8) {
+    throw new ConfigError('ADMIN_PASSWORD must be at least 8 characters long.');
+  }
+
+  const redisPrefix = env.REDIS_PREFIX || 'certex';
+  if (!/^[A-Za-z0-9_.-]+$/.test(redisPrefix)) {
+    throw new ConfigError(`REDIS_PREFIX may hold only letters, digits, _ . and -, not "${redisPrefix}".`);
+  }
+
+  const logFormat = env.LOG_FORMAT || (production ? 'json' : 'text');
+  if (logFormat !== 'json' && logFormat !== 'text') {
+    throw new ConfigError(`LOG_FORMAT must be json or text, not "${logFormat}".`);
+  }
+
+  return {
+    nodeEnv,
+    production,
+    databaseUrl: url(env, 'DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:'])!,
+    redisUrl: url(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:'])!,
+    redisPrefix,
+    port: Number(portRaw),
+    basePath,
+    frameAncestors,
+    smtpUrl: url(env, 'SMTP_URL', null, ['smtp:', 'smtps:']),
+    sessionSecret,
+    cookieSecure: bool(env, 'COOKIE_SECURE', false),
+    processRole: role,
+    adminUsername: adminUsername ?? (adminPassword ? 'admin' : null),
+    adminPassword,
+    demoData: bool(env, 'DEMO_DATA', !production),
+    logFormat,
+  };
+}
+
+/** A URL safe to print: the password is replaced. */
+export function redactUrl(raw: string): string {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return raw;
+  }
+}
+
+export function randomPassword(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** Whether the app may be shown inside frames of origins other than its own. */
+export function embeddingAllowed(config: AppConfig): boolean {
+  return config.frameAncestors.some((source) => source !== "'self'" && source !== "'none'");
+}

@@ -1,0 +1,87 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Client } from 'pg';
+import Redis from 'ioredis';
+import { redactUrl } from '../config/config';
+import { ormConfig } from './mikro-orm.config';
+
+/** A service the app needs could not be reached; the message is one line a person can act on. */
+export class ServiceUnavailableError extends Error {}
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+function databaseName(databaseUrl: string): string {
+  return decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, '')) || 'postgres';
+}
+
+function maintenanceUrl(databaseUrl: string): string {
+  const parsed = new URL(databaseUrl);
+  parsed.pathname = '/postgres';
+  return parsed.toString();
+}
+
+function quoteIdent(name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"';
+}
+
+/** Connects to PostgreSQL, creating the database when it does not exist yet. */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const name = databaseName(databaseUrl);
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  try {
+    await client.connect();
+    return;
+  } catch (error) {
+    if (error?.code !== '3D000') throw postgresError(databaseUrl, error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const admin = new Client({ connectionString: maintenanceUrl(databaseUrl), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  try {
+    await admin.connect();
+    await admin.query(`create database ${quoteIdent(name)}`);
+  } catch (error) {
+    if (error?.code !== '42P04') throw postgresError(databaseUrl, error);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
+function postgresError(databaseUrl: string, error: any): ServiceUnavailableError {
+  const reason = error?.code && !/^\d/.test(error.code) ? error.code : (error?.message ?? String(error));
+  return new ServiceUnavailableError(
+    `Cannot reach PostgreSQL at ${redactUrl(databaseUrl)} (${reason}). ` +
+      'Start PostgreSQL (pg_ctlcluster <version> main start) or set DATABASE_URL to a server that is running.',
+  );
+}
+
+export async function checkRedis(redisUrl: string): Promise<void> {
+  const client = new Redis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new ServiceUnavailableError(
+      `Cannot reach Redis at ${redactUrl(redisUrl)} (${error?.code ?? error?.message ?? error}). ` +
+        'Start Redis (redis-server --daemonize yes) or set REDIS_URL to a server that is running.',
+    );
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Applies every pending migration in one transaction. */
+export async function migrate(databaseUrl: string): Promise<string[]> {
+  const orm = await MikroORM.init(ormConfig(databaseUrl));
+  try {
+    const applied = await orm.getMigrator().up();
+    return applied.map((migration) => migration.name);
+  } finally {
+    await orm.close(true);
+  }
+}

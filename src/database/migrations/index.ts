@@ -1,0 +1,6 @@
+import { Migration20261128000001_foundation } from './Migration20261128000001_foundation';
+
+/** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
+export const MIGRATIONS = [
+  { name: 'Migration20261128000001_foundation', class: Migration20261128000001_foundation },
+];

@@ -15,7 +15,12 @@ import { HealthController } from './health/health.controller';
 import { MAINTENANCE_QUEUE } from './jobs/maintenance.constants';
 import { MaintenanceProcessor } from './jobs/maintenance.processor';
 import { MaintenanceService } from './jobs/maintenance.service';
-import { CertificationsController } from './certifications/certifications.controller';
+import { CertificationsModule } from './certifications/certifications.module';
+import { LearnersModule } from './learners/learners.module';
+import { CoursesModule } from './courses/courses.module';
+import { AssignmentsModule } from './assignments/assignments.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { JobsModule } from './jobs/jobs.module';
 import { SessionPool } from './database/session-pool';
 
 @Module({})
@@ -32,8 +37,14 @@ export class AppModule {
           defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000 },
         }),
         BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
+        JobsModule,
+        LearnersModule.register(config),
+        CoursesModule.register(config),
+        CertificationsModule.register(config),
+        AssignmentsModule.register(config),
+        LifecycleModule.register(config),
       ],
-      controllers: [AuthController, StaffController, HealthController, CertificationsController],
+      controllers: [AuthController, StaffController, HealthController],
       providers: [
         StaffService,
         MaintenanceService,

@@ -7,8 +7,9 @@ import express from 'express';
 import session from 'express-session';
 import connectPgSimple from 'connect-pg-simple';
 import helmet from 'helmet';
+import multer from 'multer';
 import hbs from 'hbs';
-import { csrfSync } from 'csrf-sync';
+import { csrfSynchronisedProtection, generateToken } from './common/csrf';
 import { Pool } from 'pg';
 import { AppConfig, embeddingAllowed } from './config/config';
 import { UrlBuilder } from './common/url';
@@ -19,11 +20,9 @@ import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { IDLE_TIMEOUT_MS } from './auth/session-policy';
 
 const FORM_BODY_LIMIT = '200kb';
+/** CSV uploads: 100,000 learners take about 10 MB; 110 MB leaves room for large completion files. */
+export const UPLOAD_LIMIT_BYTES = 110 * 1024 * 1024;
 
-const { generateToken, csrfSynchronisedProtection } = csrfSync({
-  getTokenFromRequest: (req) => (req.body?._csrf as string | undefined) ?? (req.headers['x-csrf-token'] as string | undefined),
-  errorConfig: { statusCode: 403, message: 'The form could not be accepted', code: 'EBADCSRFTOKEN' },
-});
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -33,8 +32,11 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  */
 function sameOriginOnly(req: Request, res: Response, next: NextFunction) {
   if (!UNSAFE_METHODS.has(req.method)) return next();
+  // Sec-Fetch-Site is set by the browser alone and cannot be forged by a page, so when it is
+  // present it decides; older browsers are judged by Origin.
   const site = req.headers['sec-fetch-site'];
-  if (site && site !== 'same-origin' && site !== 'none') {
+  if (site) {
+    if (site === 'same-origin' || site === 'none') return next();
     return next(Object.assign(new Error('Cross-site request refused'), { status: 403, code: 'ECROSSSITE' }));
   }
   const origin = req.headers.origin;
@@ -96,6 +98,8 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
       },
       xFrameOptions: embeddingAllowed(config) ? false : { action: 'sameorigin' },
       strictTransportSecurity: config.cookieSecure,
+      // same-origin (not no-referrer), so that browsers still send a real Origin on our own forms.
+      referrerPolicy: { policy: 'same-origin' },
     }),
   );
   app.useStaticAssets(PUBLIC_DIR, { prefix: urls.to('/assets/'), maxAge: config.production ? '1h' : 0 });
@@ -123,15 +127,29 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   );
   app.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 5000 }));
   app.use(express.json({ limit: FORM_BODY_LIMIT }));
+  // Uploads (CSV files) are parsed before the CSRF check, which reads _csrf from the body; only
+  // for signed-in staff, and only up to the size limit.
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: UPLOAD_LIMIT_BYTES, files: 1, fields: 20 } }).single('file');
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!req.is('multipart/form-data')) return next();
+    if (!req.session?.staffId) return next(Object.assign(new Error('Sign in to upload'), { status: 403 }));
+    upload(req, res, (error: any) => {
+      if (error?.code === 'LIMIT_FILE_SIZE') return next(Object.assign(new Error('File too large'), { status: 413 }));
+      next(error ? Object.assign(error, { status: 400 }) : undefined);
+    });
+  });
   app.use(sameOriginOnly);
   app.use((req: Request, res: Response, next: NextFunction) =>
     req.path === healthPath ? next() : csrfSynchronisedProtection(req, res, next),
   );
+  const loginPath = urls.to('/login');
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.session) {
+    // A token is made only on the sign-in page and at sign-in: any other request from a visitor
+    // without a session (a favicon, a 404) must not start a second session in parallel.
+    if (req.session && ((req.session as any).csrfToken || req.path === loginPath)) {
       res.locals.csrfToken = generateToken(req);
-      res.locals.flash = takeFlash(req);
     }
+    if (req.session) res.locals.flash = takeFlash(req);
     res.locals.basePath = config.basePath;
     res.locals.currentPath = req.path;
     res.locals.navigation = mainNavigation(urls, req.path);

@@ -4,6 +4,7 @@ import { AppRequest, clientAddress, renderPage, seeOther } from '../common/http'
 import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
 import { pageTitle } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
+import { generateToken } from '../common/csrf';
 import { Public, ViewerMayPost } from './auth.decorators';
 import { SignInForm } from './staff.dto';
 import { StaffService } from './staff.service';
@@ -58,6 +59,7 @@ export class AuthController {
     await new Promise<void>((done, fail) => req.session.regenerate((error) => (error ? fail(error) : done())));
     req.session.staffId = result.staff.id;
     req.session.signedInAt = Date.now();
+    generateToken(req, true);
     await new Promise<void>((done, fail) => req.session.save((error) => (error ? fail(error) : done())));
     seeOther(res, this.safeNext(next));
   }

@@ -8,6 +8,9 @@ export interface NavItem {
 
 const MAIN: Array<{ label: string; path: string }> = [
   { label: 'Certifications', path: '/certifications' },
+  { label: 'Learners', path: '/learners' },
+  { label: 'Audiences', path: '/audiences' },
+  { label: 'Courses', path: '/courses' },
 ];
 
 const ADMIN: Array<{ label: string; path: string }> = [{ label: 'Staff', path: '/admin/staff' }];

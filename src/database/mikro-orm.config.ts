@@ -1,25 +1,9 @@
 import { defineConfig } from '@mikro-orm/postgresql';
-import { Migrator } from '@mikro-orm/migrations';
 import { ENTITIES } from './entities';
-import { MIGRATIONS } from './migrations';
+import { baseOrmOptions } from './orm-options';
 
-export function ormConfig(databaseUrl: string, debug = false) {
-  return defineConfig({
-    clientUrl: databaseUrl,
-    entities: ENTITIES,
-    extensions: [Migrator],
-    migrations: {
-      migrationsList: MIGRATIONS,
-      tableName: 'mikro_orm_migrations',
-      transactional: true,
-      allOrNothing: true,
-    },
-    pool: { min: 0, max: 10 },
-    debug,
-    allowGlobalContext: false,
-    forceUtcTimezone: true,
-    ignoreUndefinedInQuery: true,
-  });
+export function ormConfig(databaseUrl: string) {
+  return defineConfig({ ...baseOrmOptions(databaseUrl), entities: ENTITIES });
 }
 
 // Used by the MikroORM CLI (npx mikro-orm ...).

@@ -1,6 +1,8 @@
 import { Migration20261128000001_foundation } from './Migration20261128000001_foundation';
+import { Migration20261128000002_certifications } from './Migration20261128000002_certifications';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
   { name: 'Migration20261128000001_foundation', class: Migration20261128000001_foundation },
+  { name: 'Migration20261128000002_certifications', class: Migration20261128000002_certifications },
 ];

@@ -1,0 +1,7 @@
+import { csrfSync } from 'csrf-sync';
+
+/** Synchroniser-token CSRF protection: the token lives in the session and is posted as _csrf. */
+export const { generateToken, csrfSynchronisedProtection } = csrfSync({
+  getTokenFromRequest: (req) => (req.body?._csrf as string | undefined) ?? (req.headers['x-csrf-token'] as string | undefined),
+  errorConfig: { statusCode: 403, message: 'The form could not be accepted', code: 'EBADCSRFTOKEN' },
+});

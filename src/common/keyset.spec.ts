@@ -1,0 +1,35 @@
+import { decodeCursor, encodeCursor, finishPage, keysetClause } from './keyset';
+
+describe('keyset paging', () => {
+  it('round-trips a cursor and rejects tampered ones', () => {
+    expect(decodeCursor(encodeCursor(['smith', 42]), 2)).toEqual(['smith', 42]);
+    expect(decodeCursor(encodeCursor(['smith']), 2)).toBeNull();
+    expect(decodeCursor('not base64 json', 2)).toBeNull();
+    expect(decodeCursor(Buffer.from('[{"a":1},2]').toString('base64url'), 2)).toBeNull();
+  });
+
+  it('reads forward after a cursor and backward before one', () => {
+    expect(keysetClause(['a', 'id'], 'asc', { after: ['x', 1], before: null })).toEqual({
+      where: '(a, id) > (?, ?)',
+      params: ['x', 1],
+      orderBy: 'a asc, id asc',
+    });
+    expect(keysetClause(['a', 'id'], 'asc', { after: null, before: ['x', 1] }).orderBy).toBe('a desc, id desc');
+    expect(keysetClause(['a', 'id'], 'desc', { after: ['x', 1], before: null }).where).toBe('(a, id) < (?, ?)');
+  });
+
+  it('links to the next page only when a row beyond the page was read', () => {
+    const href = (p: { after?: string; before?: string }) => JSON.stringify(p);
+    const key = (n: number) => [n];
+    const full = finishPage([1, 2, 3], 2, { after: null, before: null }, key, href);
+    expect(full.rows).toEqual([1, 2]);
+    expect(full.pagination.nextHref).toBe(href({ after: encodeCursor([2]) }));
+    expect(full.pagination.previousHref).toBeUndefined();
+    const last = finishPage([3], 2, { after: [2], before: null }, key, href);
+    expect(last.pagination.nextHref).toBeUndefined();
+    expect(last.pagination.previousHref).toBe(href({ before: encodeCursor([3]) }));
+    const back = finishPage([2, 1], 2, { after: null, before: [3] }, key, href);
+    expect(back.rows).toEqual([1, 2]);
+    expect(back.pagination.previousHref).toBeUndefined();
+  });
+});

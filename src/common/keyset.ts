@@ -1,0 +1,96 @@
+/**
+ * Keyset paging: a page is "the N rows after (or before) this sort key", never an OFFSET, so the
+ * last page costs what the first does. Sort keys must be NOT NULL (coalesce them in SQL) and end
+ * with a unique column (the id).
+ */
+export type CursorValue = string | number;
+export type Direction = 'asc' | 'desc';
+
+export interface PageQuery {
+  /** The sort key of the last row of the previous page. */
+  after: CursorValue[] | null;
+  /** The sort key of the first row of the next page (going back). */
+  before: CursorValue[] | null;
+}
+
+export function encodeCursor(values: CursorValue[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(raw: unknown, length: number): CursorValue[] | null {
+  if (typeof raw !== 'string' || raw === '' || raw.length > 1000) return null;
+  try {
+    const values = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (!Array.isArray(values) || values.length !== length) return null;
+    if (!values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) return null;
+    return values;
+  } catch {
+    return null;
+  }
+}
+
+export function pageQuery(query: Record<string, unknown>, keyLength: number): PageQuery {
+  const after = decodeCursor(query.after, keyLength);
+  const before = after ? null : decodeCursor(query.before, keyLength);
+  return { after, before };
+}
+
+/**
+ * The WHERE fragment and ORDER BY for one page. Going back ("before") reads in reverse order;
+ * `finishPage` puts the rows the right way round again.
+ */
+export function keysetClause(
+  columns: string[],
+  direction: Direction,
+  page: PageQuery,
+): { where: string; params: CursorValue[]; orderBy: string } {
+  const reverse = page.before !== null;
+  const effective: Direction = reverse ? (direction === 'asc' ? 'desc' : 'asc') : direction;
+  const cursor = page.after ?? page.before;
+  const orderBy = columns.map((c) => `${c} ${effective}`).join(', ');
+  if (!cursor) return { where: 'true', params: [], orderBy };
+  const op = effective === 'asc' ? '>' : '<';
+  return {
+    where: `(${columns.join(', ')}) ${op} (${columns.map(() => '?').join(', ')})`,
+    params: cursor,
+    orderBy,
+  };
+}
+
+export interface Pagination {
+  previousHref?: string;
+  nextHref?: string;
+  firstHref?: string;
+}
+
+/**
+ * Given the rows read with LIMIT limit+1, returns the page's rows in display order and the links.
+ * `hrefFor` builds a link for a cursor parameter ({after} or {before}), keeping filters and sort.
+ */
+export function finishPage<T>(
+  rows: T[],
+  limit: number,
+  page: PageQuery,
+  keyOf: (row: T) => CursorValue[],
+  hrefFor: (param: { after?: string; before?: string }) => string,
+): { rows: T[]; pagination: Pagination } {
+  const more = rows.length > limit;
+  let visible = more ? rows.slice(0, limit) : rows;
+  const goingBack = page.before !== null;
+  if (goingBack) visible = visible.reverse();
+  const pagination: Pagination = {};
+  if (visible.length > 0) {
+    const first = visible[0];
+    const last = visible[visible.length - 1];
+    const hasPrevious = goingBack ? more : page.after !== null;
+    const hasNext = goingBack ? true : more;
+    if (hasPrevious) {
+      pagination.previousHref = hrefFor({ before: encodeCursor(keyOf(first)) });
+      pagination.firstHref = hrefFor({});
+    }
+    if (hasNext) pagination.nextHref = hrefFor({ after: encodeCursor(keyOf(last)) });
+  } else if (page.after || page.before) {
+    pagination.firstHref = hrefFor({});
+  }
+  return { rows: visible, pagination };
+}

@@ -1,0 +1,2 @@
+/** The entities this module owns (listed in src/database/entities.ts). */
+export const COURSES_ENTITIES = [];

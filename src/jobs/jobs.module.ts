@@ -1,0 +1,13 @@
+import { Global, Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bull';
+import { JobRequests } from './job-requests.service';
+import { LIFECYCLE_QUEUE, MEMBERSHIP_SYNC_QUEUE } from './queues';
+
+/** The queues every feature may add work to. */
+@Global()
+@Module({
+  imports: [BullModule.registerQueue({ name: MEMBERSHIP_SYNC_QUEUE }, { name: LIFECYCLE_QUEUE })],
+  providers: [JobRequests],
+  exports: [JobRequests, BullModule],
+})
+export class JobsModule {}

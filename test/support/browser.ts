@@ -1,0 +1,68 @@
+import type { AddressInfo } from 'node:net';
+import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import { startTestApp, TestApp, TEST_PASSWORD } from './app';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface BrowserApp extends TestApp {
+  baseUrl: string;
+  browser: Browser;
+  /** A new browser context (own cookies); JavaScript can be switched off. */
+  context(options?: { javaScriptEnabled?: boolean }): Promise<BrowserContext>;
+  /** Signs in through the real form in a new context and returns the page. */
+  signIn(username: string, options?: { javaScriptEnabled?: boolean }): Promise<Page>;
+  shutdown(): Promise<void>;
+}
+
+/** The app listening on a local port, and Debian's Chromium driven by playwright-core. */
+export async function startBrowserApp(env: Record<string, string> = {}): Promise<BrowserApp> {
+  const t = await startTestApp(env);
+  await t.app.listen(0, '127.0.0.1');
+  const { port } = t.app.getHttpServer().address() as AddressInfo;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const baseUrl = `http://127.0.0.1:${port}${t.config.basePath}`;
+  const app: BrowserApp = {
+    ...t,
+    baseUrl,
+    browser,
+    context: (options = {}) => browser.newContext({ baseURL: baseUrl, javaScriptEnabled: options.javaScriptEnabled ?? true }),
+    async signIn(username, options = {}) {
+      const context = await app.context(options);
+      const page = await context.newPage();
+      await page.goto(`${baseUrl}/login`);
+      await page.getByLabel('Username').fill(username);
+      await page.getByLabel('Password').fill(TEST_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/certifications/);
+      return page;
+    },
+    async shutdown() {
+      await browser.close();
+      await t.close();
+    },
+  };
+  return app;
+}
+
+/** WCAG 2.2 AA: the violations axe finds on the page as it is now (empty when accessible). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
+    .analyze();
+  return results.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
+  );
+}

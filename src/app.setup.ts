@@ -114,9 +114,11 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
     rolling: true,
     cookie: {
       httpOnly: true,
-      // A portal on another site can only keep the session inside its frame with SameSite=None.
-      sameSite: embeddingAllowed(config) ? 'none' : 'lax',
-      secure: config.cookieSecure || embeddingAllowed(config),
+      // A portal on another site can only keep the session inside its frame with SameSite=None,
+      // which browsers accept only on Secure (HTTPS) cookies. A portal on the same site (another
+      // host or port of the same domain) works with Lax.
+      sameSite: config.cookieSecure && embeddingAllowed(config) ? 'none' : 'lax',
+      secure: config.cookieSecure,
       maxAge: IDLE_TIMEOUT_MS,
       path: config.basePath || '/',
     },

@@ -61,13 +61,15 @@ export async function checkRedis(redisUrl: string): Promise<void> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
-  client.on('error', () => undefined);
+  let cause: any = null;
+  client.on('error', (error) => (cause ??= error));
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
+    const reason = cause ?? error;
     throw new ServiceUnavailableError(
-      `Cannot reach Redis at ${redactUrl(redisUrl)} (${error?.code ?? error?.message ?? error}). ` +
+      `Cannot reach Redis at ${redactUrl(redisUrl)} (${reason?.code ?? reason?.message ?? reason}). ` +
         'Start Redis (redis-server --daemonize yes) or set REDIS_URL to a server that is running.',
     );
   } finally {

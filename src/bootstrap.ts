@@ -7,6 +7,10 @@ import { StaffService } from './auth/staff.service';
 import { AppConfig } from './config/config';
 import { checkRedis, ensureDatabase, migrate } from './database/database';
 import { SessionPool } from './database/session-pool';
+import { importLegacyExceptions, insertDemoData, isEmpty } from './database/seeders/demo';
+import { MembershipSyncService } from './assignments/sync/membership-sync.service';
+import { LifecycleService } from './lifecycle/lifecycle.service';
+import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
 
 export function createLogger(config: AppConfig): LoggerService {
   return new ConsoleLogger({ json: config.logFormat === 'json', colors: config.logFormat !== 'json' });
@@ -32,7 +36,21 @@ export async function prepareServices(config: AppConfig): Promise<string[]> {
 }
 
 export async function ensureFirstAdmin(app: NestExpressApplication, config: AppConfig) {
-  const { RequestContext, MikroORM } = await import('@mikro-orm/postgresql');
   const orm = app.get(MikroORM);
   await RequestContext.create(orm.em, () => app.get(StaffService).ensureFirstAdmin(config.adminUsername, config.adminPassword));
+}
+
+/**
+ * On a first start (no learners, no certifications) loads the demo data, then runs the real
+ * membership sync and lifecycle over it. Returns whether it loaded anything.
+ */
+export async function loadDemoData(app: NestExpressApplication): Promise<boolean> {
+  const em = app.get(MikroORM).em.fork() as EntityManager;
+  if (!(await isEmpty(em))) return false;
+  await insertDemoData(em);
+  await app.get(MembershipSyncService).syncAll('demo data');
+  await app.get(LifecycleService).completionCheck(null);
+  await app.get(LifecycleService).runSteps(new Date());
+  await importLegacyExceptions(em.fork());
+  return true;
 }

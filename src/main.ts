@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from './config/config';
 import { ServiceUnavailableError } from './database/database';
-import { createApp, ensureFirstAdmin, prepareServices } from './bootstrap';
+import { createApp, ensureFirstAdmin, loadDemoData, prepareServices } from './bootstrap';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`certex: ${message}\n`);
@@ -23,6 +23,7 @@ async function main() {
 
   const app = await createApp(config);
   await ensureFirstAdmin(app, config);
+  if (config.demoData && (await loadDemoData(app))) logger.log('Loaded the demo data');
   if (config.processRole === 'worker') {
     logger.log('Worker started: processing queues and schedules');
     return;

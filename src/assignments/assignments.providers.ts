@@ -1,3 +1,6 @@
+import { AssignmentService } from './assignment.service';
+import { AssignmentsController } from './assignments.controller';
+
 /** Assignment pages (the Assignments tab): controllers and providers. */
-export const ASSIGNMENT_CONTROLLERS: any[] = [];
-export const ASSIGNMENT_PROVIDERS: any[] = [];
+export const ASSIGNMENT_CONTROLLERS: any[] = [AssignmentsController];
+export const ASSIGNMENT_PROVIDERS: any[] = [AssignmentService];

@@ -1,11 +1,25 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/config';
 import { CertificationsController } from './certifications.controller';
+import { CertificationsService } from './certifications.service';
+import { ComingSoonController } from './coming-soon.controller';
+import { CourseSetsController } from './course-sets.controller';
+import { CourseSetsService } from './course-sets.service';
 
+/**
+ * Certifications, their paths and the shared certification page header (tabs). Global, so that
+ * other modules' certification tabs (assignments, reports) can use CertificationsService.page().
+ */
 @Module({})
 export class CertificationsModule {
   static register(config: AppConfig): DynamicModule {
     void config;
-    return { module: CertificationsModule, controllers: [CertificationsController], providers: [], exports: [] };
+    return {
+      module: CertificationsModule,
+      global: true,
+      controllers: [CertificationsController, CourseSetsController, ComingSoonController],
+      providers: [CertificationsService, CourseSetsService],
+      exports: [CertificationsService, CourseSetsService],
+    };
   }
 }

@@ -11,12 +11,15 @@ export default async function globalSetup() {
   process.env.CERTEX_TEST_RUN = runId;
   const template = templateName(runId);
   await withServer(async (client) => {
-    // Databases of earlier runs that did not finish (killed runs) are removed first.
-    const stale = await client.query(
-      `select datname from pg_database where datname like 'certex\\_t\\_%' and datname not like $1`,
-      [`certex\\_t\\_${runId}%`],
-    );
-    for (const row of stale.rows) await client.query(`drop database if exists "${row.datname}" with (force)`);
+    // Databases of earlier runs that did not finish (killed runs) are removed first; a run id starts
+    // with its start time, so runs still going on in parallel (younger than two hours) are left alone.
+    const rows = await client.query(`select datname from pg_database where datname like 'certex\\_t\\_%'`);
+    for (const { datname } of rows.rows as Array<{ datname: string }>) {
+      const started = parseInt(datname.slice('certex_t_'.length, 'certex_t_'.length + 8), 36);
+      if (Number.isFinite(started) && Date.now() - started > 2 * 3600 * 1000) {
+        await client.query(`drop database if exists "${datname}" with (force)`);
+      }
+    }
     await client.query(`create database "${template}"`);
   });
   await migrate(databaseUrl(template));

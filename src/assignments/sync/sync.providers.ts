@@ -1,3 +1,6 @@
+import { MembershipSyncProcessor } from './membership-sync.processor';
+import { MembershipSyncService } from './membership-sync.service';
+
 /** Membership sync and exception detection: services (web and worker) and queue processors (worker only). */
-export const SYNC_PROVIDERS: any[] = [];
-export const SYNC_WORKER_PROVIDERS: any[] = [];
+export const SYNC_PROVIDERS: any[] = [MembershipSyncService];
+export const SYNC_WORKER_PROVIDERS: any[] = [MembershipSyncProcessor];

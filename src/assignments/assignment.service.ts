@@ -1,0 +1,178 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { keysetClause, PageQuery } from '../common/keyset';
+import { formatDate, plural } from '../common/view-helpers';
+import { JobRequests } from '../jobs/job-requests.service';
+import type { AssignmentInput, AssignmentKind, DueEvent, DueRule, DueUnit } from './assignments.dto';
+
+export interface AssignmentRow {
+  id: number;
+  kind: AssignmentKind;
+  learnerId: number | null;
+  learnerName: string | null;
+  learnerIdNumber: string | null;
+  audienceId: number | null;
+  audienceName: string | null;
+  dueRule: DueRule;
+  dueFixedAt: Date | null;
+  dueAmount: number | null;
+  dueUnit: DueUnit | null;
+  dueEvent: DueEvent | null;
+  dueCourseShortName: string | null;
+  covers: number;
+}
+
+export interface MembershipSummary {
+  total: number;
+  assigned: number;
+  withExceptions: number;
+  notAssigned: number;
+  dismissed: number;
+}
+
+export class AssignmentRuleError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const EVENT_WORDS: Record<DueEvent, string> = {
+  assignment: 'assignment date',
+  hire: 'hire date',
+  first_login: 'first login',
+  course_completion: 'completion of course',
+};
+
+/** A due date rule in words: "None", "Fixed: 31 Mar 2027", "3 months after hire date". */
+export function dueRuleText(rule: Pick<AssignmentRow, 'dueRule' | 'dueFixedAt' | 'dueAmount' | 'dueUnit' | 'dueEvent' | 'dueCourseShortName'>): string {
+  if (rule.dueRule === 'fixed') return `Fixed: ${formatDate(rule.dueFixedAt)}`;
+  if (rule.dueRule === 'relative' && rule.dueAmount && rule.dueUnit && rule.dueEvent) {
+    const event = rule.dueEvent === 'course_completion' ? `completion of course «${rule.dueCourseShortName}»` : EVENT_WORDS[rule.dueEvent];
+    return `${plural(rule.dueAmount, rule.dueUnit)} after ${event}`;
+  }
+  return 'None';
+}
+
+/** "N learners: A assigned, E with exceptions", plus not assigned and dismissed when there are any. */
+export function summaryText(s: MembershipSummary): string {
+  const parts = [`${s.assigned} assigned`, `${s.withExceptions} with exceptions`];
+  if (s.notAssigned > 0) parts.push(`${s.notAssigned} not assigned`);
+  if (s.dismissed > 0) parts.push(`${s.dismissed} dismissed`);
+  return `${plural(s.total, 'learner')}: ${parts.join(', ')}`;
+}
+
+/** The assignments of a certification: how learners reach it, and with which due date rule. */
+@Injectable()
+export class AssignmentService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly jobs: JobRequests,
+  ) {}
+
+  list(certificationId: number, page: PageQuery, limit: number): Promise<AssignmentRow[]> {
+    const keyset = keysetClause(['a.id'], 'asc', page);
+    return this.em.getConnection().execute<AssignmentRow[]>(
+      `select a.id, a.kind,
+              l.id as "learnerId", l.first_name || ' ' || l.last_name as "learnerName", l.id_number as "learnerIdNumber",
+              au.id as "audienceId", au.name as "audienceName",
+              a.due_rule as "dueRule", a.due_fixed_at as "dueFixedAt", a.due_amount as "dueAmount", a.due_unit as "dueUnit",
+              a.due_event as "dueEvent", c.short_name as "dueCourseShortName",
+              case when a.kind = 'learner' then 1
+                   else (select count(*) from audience_member am where am.audience_id = a.audience_id)::int end as covers
+         from assignment a
+         left join learner l on l.id = a.learner_id
+         left join audience au on au.id = a.audience_id
+         left join course c on c.id = a.due_course_id
+        where a.certification_id = ? and ${keyset.where}
+        order by ${keyset.orderBy}
+        limit ?`,
+      [certificationId, ...keyset.params, limit + 1],
+    );
+  }
+
+  /** Counts of the certification's current memberships by exception status. */
+  async summary(certificationId: number): Promise<MembershipSummary> {
+    const [row] = await this.em.getConnection().execute<MembershipSummary[]>(
+      `select count(*)::int as total,
+              count(*) filter (where exception_status in ('none', 'assigned', 'assigned_realistic'))::int as assigned,
+              count(*) filter (where exception_status = 'open')::int as "withExceptions",
+              count(*) filter (where exception_status = 'not_assigned')::int as "notAssigned",
+              count(*) filter (where exception_status = 'dismissed')::int as dismissed
+         from membership
+        where certification_id = ? and removed_at is null`,
+      [certificationId],
+    );
+    return row;
+  }
+
+  audienceOptions(): Promise<Array<{ id: number; name: string }>> {
+    return this.em.getConnection().execute(`select id, name from audience order by lower(name), id`);
+  }
+
+  courseOptions(): Promise<Array<{ id: number; shortName: string; fullName: string }>> {
+    return this.em.getConnection().execute(`select id, short_name as "shortName", full_name as "fullName" from course order by lower(short_name), id`);
+  }
+
+  /** Adds an assignment (refusing a learner or audience already assigned), then asks for a sync. */
+  async add(certificationId: number, input: AssignmentInput, staffId: number): Promise<void> {
+    const conn = this.em.getConnection();
+    let learnerId: number | null = null;
+    if (input.kind === 'learner') {
+      const [learner] = await conn.execute<Array<{ id: number }>>(`select id from learner where id_number = ?`, [input.learnerIdNumber]);
+      if (!learner) throw new AssignmentRuleError('learnerIdNumber', 'There is no learner with this ID number');
+      learnerId = learner.id;
+    } else {
+      const [audience] = await conn.execute(`select id from audience where id = ?`, [input.audienceId]);
+      if (!audience) throw new AssignmentRuleError('audienceId', 'Choose an audience from the list');
+    }
+    if (input.dueCourseId !== null) {
+      const [course] = await conn.execute(`select id from course where id = ?`, [input.dueCourseId]);
+      if (!course) throw new AssignmentRuleError('dueCourseId', 'Choose a course from the list');
+    }
+    const duplicate = () =>
+      input.kind === 'learner'
+        ? new AssignmentRuleError('learnerIdNumber', 'This learner is already assigned to this certification')
+        : new AssignmentRuleError('audienceId', 'This audience is already assigned to this certification');
+    try {
+      const inserted = await conn.execute(
+        `insert into assignment (certification_id, kind, learner_id, audience_id, due_rule, due_fixed_at, due_amount, due_unit,
+                                 due_event, due_course_id, created_by)
+         values (?, ?, ?, ?, ?, ?::date::timestamp at time zone 'UTC', ?, ?, ?, ?, ?)
+         on conflict do nothing
+         returning id`,
+        [
+          certificationId,
+          input.kind,
+          learnerId,
+          input.audienceId,
+          input.dueRule,
+          input.dueDate,
+          input.dueAmount,
+          input.dueUnit,
+          input.dueEvent,
+          input.dueCourseId,
+          staffId,
+        ],
+      );
+      if (inserted.length === 0) throw duplicate();
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw duplicate();
+      throw error;
+    }
+    await this.jobs.requestSync(certificationId, 'assignment added');
+  }
+
+  /** Deletes the assignment (its membership sources go with it); the sync removes the memberships. */
+  async remove(certificationId: number, assignmentId: number): Promise<boolean> {
+    const removed = await this.em
+      .getConnection()
+      .execute(`delete from assignment where id = ? and certification_id = ? returning id`, [assignmentId, certificationId]);
+    if (removed.length === 0) return false;
+    await this.jobs.requestSync(certificationId, 'assignment removed');
+    return true;
+  }
+}

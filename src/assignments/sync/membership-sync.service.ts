@@ -1,0 +1,369 @@
+import { Injectable } from '@nestjs/common';
+import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { addPeriodSql, addPeriodToDateSql } from '../../lifecycle/period';
+
+export type ExceptionType = 'duplicate_course' | 'completion_time_unknown' | 'time_allowance';
+
+export interface SyncStats {
+  certificationId: number;
+  added: number;
+  removed: number;
+  due_updated: number;
+  rechecked: number;
+  exceptions_raised: Partial<Record<ExceptionType, number>>;
+  exceptions_updated: number;
+  exceptions_resolved: number;
+  sources_added: number;
+  sources_removed: number;
+}
+
+export interface SyncResult {
+  stats: SyncStats;
+  /** Exceptions raised by this run (for the administrators' notice). */
+  raisedExceptionIds: number[];
+}
+
+/** Two workers never sync the same certification at once: a transaction-scoped lock per certification. */
+export const SYNC_LOCK_CLASS = 7301;
+
+/**
+ * Membership sync (DOMAIN.md §2): works out, set-based and in one transaction per certification,
+ * which learners the assignments cover and their due dates, adds, updates and removes
+ * memberships, and raises or re-checks exceptions.
+ */
+@Injectable()
+export class MembershipSyncService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly em: EntityManager,
+  ) {}
+
+  @CreateRequestContext()
+  async syncAll(reason = 'schedule'): Promise<SyncResult[]> {
+    const rows = await this.em.getConnection().execute<{ id: number }[]>('select id from certification order by id');
+    const results: SyncResult[] = [];
+    for (const row of rows) {
+      const result = await this.syncOne(this.em.fork(), row.id, reason);
+      if (result) results.push(result);
+    }
+    return results;
+  }
+
+  /** Null when the certification no longer exists. */
+  @CreateRequestContext()
+  async syncCertification(certificationId: number, reason = 'requested'): Promise<SyncResult | null> {
+    return this.syncOne(this.em, certificationId, reason);
+  }
+
+  private async syncOne(em: EntityManager, certificationId: number, reason: string): Promise<SyncResult | null> {
+    return em.transactional(async (tem) => {
+      const conn = tem.getConnection();
+      const trx = tem.getTransactionContext();
+      const q = <T = any>(sql: string, params: unknown[] = []) => conn.execute<T[]>(sql, params as any[], 'all', trx);
+      const id = certificationId;
+
+      await q('select pg_advisory_xact_lock(?, ?)', [SYNC_LOCK_CLASS, id]);
+      const exists = await q('select id from certification where id = ?', [id]);
+      if (exists.length === 0) return null;
+      const [run] = await q<{ id: string }>(
+        `insert into sync_run (certification_id, reason, started_at) values (?, ?, clock_timestamp()) returning id`,
+        [id, reason.slice(0, 100)],
+      );
+
+      await this.buildCover(q, id);
+      const [removal] = await this.removeUncovered(q, id);
+      const [growth] = await this.growDueDates(q, id);
+      await q(
+        `insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
+         select t.learner_id, null, 'new', t.due_at, t.due_status, t.unknown_assignment_id, 'certification'
+           from sync_target t
+          where not exists (select 1 from membership m
+                             where m.certification_id = ? and m.learner_id = t.learner_id and m.removed_at is null)`,
+        [id],
+      );
+      await q('analyze sync_check');
+      await this.detectProblems(q, id);
+      const applied = await this.applyChecks(q, id);
+      const sources = await this.syncSources(q, id);
+
+      const stats: SyncStats = {
+        certificationId: id,
+        added: applied.added,
+        removed: Number(removal.removed),
+        due_updated: Number(growth.due_updated),
+        rechecked: Number(growth.rechecked),
+        exceptions_raised: applied.raised,
+        exceptions_updated: applied.updated,
+        exceptions_resolved: applied.resolved + Number(removal.closed),
+        sources_added: sources.added,
+        sources_removed: sources.removed,
+      };
+      await q(`update sync_run set finished_at = clock_timestamp(), stats = ?::jsonb where id = ?`, [JSON.stringify(stats), run.id]);
+      return { stats, raisedExceptionIds: applied.raisedIds };
+    });
+  }
+
+  /**
+   * sync_cover: one row per (learner, covering assignment) with that assignment's due date;
+   * sync_target: one row per learner with the latest known due date (or unknown / none).
+   */
+  private async buildCover(q: Query, id: number) {
+    const relativeDue = `case c.due_event
+        when 'assignment' then ${addPeriodSql('coalesce(m.added_at, now())', 'c.due_amount', 'c.due_unit')}
+        when 'hire' then ${addPeriodToDateSql('l.hire_date', 'c.due_amount', 'c.due_unit')}
+        when 'first_login' then ${addPeriodSql('l.first_login_at', 'c.due_amount', 'c.due_unit')}
+        when 'course_completion' then ${addPeriodSql(
+          `(select max(cc.completed_at) from course_completion cc
+             where cc.learner_id = c.learner_id and cc.course_id = c.due_course_id)`,
+          'c.due_amount',
+          'c.due_unit',
+        )}
+      end`;
+    await q(
+      `create temp table sync_cover on commit drop as
+       with covered as (
+         select a.id as assignment_id, a.learner_id, a.due_rule, a.due_fixed_at, a.due_amount, a.due_unit, a.due_event, a.due_course_id
+           from assignment a where a.certification_id = ? and a.kind = 'learner'
+         union all
+         select a.id, am.learner_id, a.due_rule, a.due_fixed_at, a.due_amount, a.due_unit, a.due_event, a.due_course_id
+           from assignment a join audience_member am on am.audience_id = a.audience_id
+          where a.certification_id = ? and a.kind = 'audience'
+       )
+       select c.learner_id, c.assignment_id, c.due_rule,
+              (c.due_rule = 'relative' and c.due_event = 'first_login' and l.first_login_at is null) as future,
+              case c.due_rule when 'fixed' then c.due_fixed_at when 'relative' then ${relativeDue} end as due_at
+         from covered c
+         join learner l on l.id = c.learner_id
+         left join membership m on m.certification_id = ? and m.learner_id = c.learner_id and m.removed_at is null`,
+      [id, id, id],
+    );
+    await q('create index on sync_cover (learner_id, assignment_id)');
+    await q('analyze sync_cover');
+    await q(
+      `create temp table sync_target on commit drop as
+       select learner_id,
+              max(due_at) as due_at,
+              case when count(due_at) > 0 then 'known' when bool_or(due_rule <> 'none') then 'unknown' else 'none' end as due_status,
+              min(assignment_id) filter (where due_rule <> 'none' and due_at is null) as unknown_assignment_id
+         from sync_cover where not future group by learner_id`,
+    );
+    await q('create unique index on sync_target (learner_id)');
+    await q('analyze sync_target');
+    await q(
+      `create temp table sync_check (
+         learner_id integer primary key, membership_id integer, kind text not null,
+         due_at timestamptz, due_status text not null, unknown_assignment_id integer, path text not null
+       ) on commit drop`,
+    );
+  }
+
+  /** Learners no longer covered leave; the row stays as history and its open exception is closed. */
+  private removeUncovered(q: Query, id: number) {
+    return q<{ removed: string; closed: string }>(
+      `with removed as (
+         update membership m set removed_at = now()
+          where m.certification_id = ? and m.removed_at is null
+            and not exists (select 1 from sync_target t where t.learner_id = m.learner_id)
+         returning m.id
+       ), closed as (
+         update exception e set status = 'resolved', handled_at = now(), reason = 'No longer assigned to the certification'
+           from removed r where e.membership_id = r.id and e.status = 'open'
+         returning e.id
+       )
+       select (select count(*) from removed) as removed, (select count(*) from closed) as closed`,
+      [id],
+    );
+  }
+
+  /**
+   * A due date only grows. Memberships whose due date grew are re-checked when their exception is
+   * open or not assigned and they are not certified, window open or expired.
+   */
+  private growDueDates(q: Query, id: number) {
+    return q<{ due_updated: string; rechecked: string }>(
+      `with grown as (
+         update membership m set due_at = t.due_at
+           from sync_target t
+          where m.certification_id = ? and m.removed_at is null and m.learner_id = t.learner_id
+            and t.due_status = 'known' and (m.due_at is null or t.due_at > m.due_at)
+         returning m.id, m.learner_id, m.exception_status, m.state, m.due_at, m.current_path
+       ), rechecks as (
+         insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
+         select learner_id, id, case exception_status when 'open' then 'recheck_open' else 'recheck_not_assigned' end,
+                due_at, 'known', null, current_path
+           from grown
+          where exception_status in ('open', 'not_assigned') and state not in ('certified', 'window_open', 'expired')
+         returning 1
+       )
+       select (select count(*) from grown) as due_updated, (select count(*) from rechecks) as rechecked`,
+      [id],
+    );
+  }
+
+  /** sync_problem: the first matching check per learner, in the order duplicate → unknown → time allowance. */
+  private async detectProblems(q: Query, id: number) {
+    await q(
+      `create temp table sync_problem on commit drop as
+       with overlap as (
+         select mine.path as this_path, other.certification_id as other_id, other.path as other_path,
+                array_agg(distinct c.short_name order by c.short_name) as names,
+                array_agg(distinct c.full_name order by c.full_name) as full_names
+           from course_set mine
+           join course_set_course a on a.course_set_id = mine.id
+           join course_set_course b on b.course_id = a.course_id
+           join course_set other on other.id = b.course_set_id and other.certification_id <> mine.certification_id
+           join course c on c.id = a.course_id
+          where mine.certification_id = ?
+          group by 1, 2, 3
+       ), duplicate as (
+         select distinct on (k.learner_id) k.learner_id, o.other_id, oc.full_name as other_name, o.names, o.full_names
+           from sync_check k
+           join membership m2 on m2.learner_id = k.learner_id and m2.removed_at is null and m2.certification_id <> ?
+           join overlap o on o.other_id = m2.certification_id and o.other_path = m2.current_path and o.this_path = k.path
+           join certification oc on oc.id = o.other_id
+          order by k.learner_id, o.other_id
+       ), checked as (
+         select k.learner_id, k.due_at, d.other_id, d.other_name, d.names, d.full_names,
+                ua.due_amount, ua.due_unit, ua.due_event, uc.full_name as due_course_name,
+                case k.path when 'recertification' then cert.recertification_min_days else cert.certification_min_days end as min_days,
+                floor(extract(epoch from (k.due_at - now())) / 86400)::int as days_left,
+                case
+                  when d.learner_id is not null then 'duplicate_course'
+                  when k.due_status = 'unknown' and k.due_at is null then 'completion_time_unknown'
+                  when k.due_at is not null and k.due_at - now() <
+                       make_interval(days => case k.path when 'recertification' then cert.recertification_min_days
+                                                          else cert.certification_min_days end)
+                    then 'time_allowance'
+                end as type
+           from sync_check k
+           join certification cert on cert.id = ?
+           left join duplicate d on d.learner_id = k.learner_id
+           left join assignment ua on ua.id = k.unknown_assignment_id
+           left join course uc on uc.id = ua.due_course_id
+       ), worded as (
+         select *,
+                due_amount || ' ' || due_unit || case when due_amount = 1 then '' else 's' end || ' after ' ||
+                  case due_event when 'hire' then 'hire date' when 'first_login' then 'first login'
+                                 when 'course_completion' then 'completing ' || due_course_name else 'assignment' end as rule_words,
+                case due_event when 'hire' then 'no hire date' when 'course_completion' then 'course not completed'
+                               when 'first_login' then 'no first login' else 'date unknown' end as missing_words,
+                case when days_left < 0 then 'overdue by ' || -days_left || case when days_left = -1 then ' day' else ' days' end
+                     else days_left || case when days_left = 1 then ' day' else ' days' end || ' left' end as left_words
+           from checked where type is not null
+       )
+       select learner_id, type,
+              case type
+                when 'duplicate_course' then jsonb_build_object('otherCertificationId', other_id, 'otherCertificationName', other_name, 'sharedCourses', to_jsonb(names), 'sharedCourseNames', to_jsonb(full_names))
+                when 'completion_time_unknown' then jsonb_build_object('rule', rule_words, 'missing', missing_words)
+                else jsonb_build_object('dueAt', due_at, 'minimumDays', min_days, 'daysLeft', days_left, 'shortfallDays', min_days - days_left)
+              end as evidence,
+              case type
+                when 'duplicate_course' then 'Shares ' || array_to_string(full_names, ', ') || ' with «' || other_name || '»'
+                when 'completion_time_unknown' then rule_words || ': ' || missing_words
+                else 'Due ' || to_char(due_at at time zone 'UTC', 'FMDD Mon YYYY') || ': ' || left_words || ', ' ||
+                     min_days || ' needed (' || (min_days - days_left) || ' short)'
+              end as summary
+         from worded`,
+      [id, id, id],
+    );
+    await q('create unique index on sync_problem (learner_id)');
+    await q('analyze sync_problem');
+  }
+
+  private async applyChecks(q: Query, id: number) {
+    // New memberships: assigned now unless a problem was found.
+    await q(
+      `with inserted as (
+         insert into membership (certification_id, learner_id, due_at, added_at, assigned_at, exception_status, path_started_at)
+         select ?, k.learner_id, k.due_at, now(),
+                case when p.learner_id is null then now() end,
+                case when p.learner_id is null then 'none' else 'open' end,
+                now()
+           from sync_check k left join sync_problem p on p.learner_id = k.learner_id
+          where k.kind = 'new'
+         returning id, learner_id
+       )
+       update sync_check k set membership_id = i.id from inserted i where k.learner_id = i.learner_id and k.kind = 'new'`,
+      [id],
+    );
+    const [{ added }] = await q<{ added: string }>(`select count(*) as added from sync_check where kind = 'new'`);
+
+    const raisedRows = await q<{ type: ExceptionType; ids: string[] }>(
+      `with raised as (
+         insert into exception (membership_id, certification_id, learner_id, type, evidence, summary)
+         select k.membership_id, ?, k.learner_id, p.type, p.evidence, p.summary
+           from sync_check k join sync_problem p on p.learner_id = k.learner_id
+          where k.kind in ('new', 'recheck_not_assigned')
+         returning id, type
+       )
+       select type, array_agg(id order by id) as ids from raised group by type`,
+      [id],
+    );
+
+    // A not-assigned membership whose due date grew: a problem opens a new exception, none assigns it.
+    await q(
+      `update membership m
+          set exception_status = case when p.learner_id is null then 'none' else 'open' end,
+              assigned_at = case when p.learner_id is null then now() end
+         from sync_check k left join sync_problem p on p.learner_id = k.learner_id
+        where k.kind = 'recheck_not_assigned' and m.id = k.membership_id and m.exception_status = 'not_assigned'`,
+    );
+
+    // An open exception re-checked: still a problem → updated in place; none → resolved and assigned.
+    const updated = await q(
+      `update exception e set type = p.type, evidence = p.evidence, summary = p.summary
+         from sync_check k join sync_problem p on p.learner_id = k.learner_id
+        where k.kind = 'recheck_open' and e.membership_id = k.membership_id and e.status = 'open'
+       returning e.id`,
+    );
+    const resolved = await q(
+      `with resolved as (
+         update exception e set status = 'resolved', handled_at = now()
+           from sync_check k
+          where k.kind = 'recheck_open' and e.membership_id = k.membership_id and e.status = 'open'
+            and not exists (select 1 from sync_problem p where p.learner_id = k.learner_id)
+         returning e.membership_id
+       )
+       update membership m set exception_status = 'none', assigned_at = now()
+         from resolved r where m.id = r.membership_id and m.exception_status = 'open'
+       returning m.id`,
+    );
+
+    const raised: Partial<Record<ExceptionType, number>> = {};
+    const raisedIds: number[] = [];
+    for (const row of raisedRows) {
+      raised[row.type] = row.ids.length;
+      for (const exceptionId of row.ids) raisedIds.push(Number(exceptionId));
+    }
+    return { added: Number(added), raised, raisedIds, updated: updated.length, resolved: resolved.length };
+  }
+
+  /** membership_source: which assignments bring each active member (a removed membership keeps its rows). */
+  private async syncSources(q: Query, id: number) {
+    const removed = await q<{ n: string }>(
+      `with gone as (
+         delete from membership_source s using membership m
+          where s.membership_id = m.id and m.certification_id = ? and m.removed_at is null
+            and not exists (select 1 from sync_cover c
+                             where c.learner_id = m.learner_id and c.assignment_id = s.assignment_id and not c.future)
+         returning 1
+       ) select count(*) as n from gone`,
+      [id],
+    );
+    const added = await q<{ n: string }>(
+      `with added as (
+         insert into membership_source (membership_id, assignment_id)
+         select m.id, c.assignment_id
+           from sync_cover c
+           join membership m on m.certification_id = ? and m.learner_id = c.learner_id and m.removed_at is null
+          where not c.future
+         on conflict do nothing
+         returning 1
+       ) select count(*) as n from added`,
+      [id],
+    );
+    return { added: Number(added[0].n), removed: Number(removed[0].n) };
+  }
+}
+
+type Query = <T = any>(sql: string, params?: unknown[]) => Promise<T[]>;

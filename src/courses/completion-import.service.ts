@@ -1,0 +1,107 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { JobRequests } from '../jobs/job-requests.service';
+import { plural } from '../common/view-helpers';
+import { CsvColumn, ErrorList, isIsoDate, parseCsvUpload, todayIso } from '../learners/csv-upload';
+import type { ImportOutcome } from '../learners/learner-import.service';
+
+export const COMPLETION_CSV_COLUMNS: CsvColumn[] = [
+  { name: 'id_number', required: true, description: 'The ID number of a learner Certex already has.' },
+  { name: 'course', required: true, description: 'The short name of a course Certex already has.' },
+  { name: 'completed_on', required: true, description: 'The date the learner completed the course, written YYYY-MM-DD; today or earlier.' },
+];
+
+/** Above this many learners the completion check looks at everyone instead of a list of ids. */
+const LEARNER_LIST_LIMIT = 1000;
+
+@Injectable()
+export class CompletionImportService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly jobs: JobRequests,
+  ) {}
+
+  /** Course completions: every row is checked first; completions already recorded are left as they are. */
+  async importCompletions(file: { buffer: Buffer } | undefined, staffId: number): Promise<ImportOutcome> {
+    const parsed = parseCsvUpload(file, COMPLETION_CSV_COLUMNS);
+    if (!parsed.ok) return 'fileError' in parsed ? parsed : { ok: false, errors: parsed.errors, total: parsed.errors.length };
+
+    const errors = new ErrorList();
+    const today = todayIso();
+    const seen = new Map<string, number>();
+    const records: Array<{ line: number; id_number: string; course: string; completed_on: string }> = [];
+    for (const { line, values } of parsed.rows) {
+      const { id_number, course, completed_on } = values;
+      if (!id_number) errors.add(line, 'id_number', 'Enter an ID number');
+      else if (id_number.length > 100) errors.add(line, 'id_number', 'ID number must be 100 characters or fewer');
+      if (!course) errors.add(line, 'course', 'Enter the short name of a course');
+      else if (course.length > 100) errors.add(line, 'course', 'Course short name must be 100 characters or fewer');
+      if (!completed_on) errors.add(line, 'completed_on', 'Enter the completion date');
+      else if (!isIsoDate(completed_on)) errors.add(line, 'completed_on', 'Completion date must be a real date written YYYY-MM-DD, like 2024-03-31');
+      else if (completed_on > today) errors.add(line, 'completed_on', 'Completion date must be today or in the past');
+      if (id_number && course && completed_on) {
+        const key = `${id_number}\u0000${course.toLowerCase()}\u0000${completed_on}`;
+        const first = seen.get(key);
+        if (first !== undefined) errors.add(line, null, `The same completion is also on line ${first}`);
+        else seen.set(key, line);
+      }
+      if (errors.full) break;
+      if (errors.empty) records.push({ line, id_number, course, completed_on });
+    }
+    if (!errors.empty) return { ok: false, errors: errors.sorted(), total: errors.total };
+
+    const result = await this.em.transactional(async (em) => {
+      const exec = <T>(sql: string, params: unknown[] = []) =>
+        em.getConnection().execute<T[]>(sql, params, 'all', em.getTransactionContext());
+      await exec(
+        `create temporary table completion_import (line integer, id_number text, course text, completed_on date) on commit drop`,
+      );
+      await exec(
+        `insert into completion_import
+         select * from jsonb_to_recordset(?::jsonb) as f(line integer, id_number text, course text, completed_on date)`,
+        [JSON.stringify(records)],
+      );
+      await exec(`analyze completion_import`);
+      const unknown = await exec<{ line: number; id_number: string; course: string; no_learner: boolean; no_course: boolean }>(
+        `select f.line, f.id_number, f.course, l.id is null as no_learner, c.id is null as no_course
+           from completion_import f
+           left join learner l on l.id_number = f.id_number
+           left join course c on lower(c.short_name) = lower(f.course)
+          where l.id is null or c.id is null
+          order by f.line limit 10000`,
+      );
+      if (unknown.length > 0) {
+        const found = new ErrorList();
+        for (const u of unknown) {
+          if (u.no_learner) found.add(u.line, 'id_number', `There is no learner with ID number ${u.id_number}`);
+          if (u.no_course) found.add(u.line, 'course', `There is no course with short name ${u.course}`);
+        }
+        return { ok: false as const, errors: found.sorted(), total: found.total };
+      }
+      const [inserted] = await exec<{ count: number; learner_ids: number[] | null }>(
+        `with inserted as (
+           insert into course_completion (learner_id, course_id, completed_at, source, recorded_by)
+           select l.id, c.id, f.completed_on::timestamp at time zone 'UTC', 'csv', ?
+             from completion_import f
+             join learner l on l.id_number = f.id_number
+             join course c on lower(c.short_name) = lower(f.course)
+           on conflict (learner_id, course_id, completed_at) do nothing
+           returning learner_id)
+         select count(*)::int as count,
+                case when count(distinct learner_id) <= ${LEARNER_LIST_LIMIT} then array_agg(distinct learner_id) end as learner_ids
+           from inserted`,
+        [staffId],
+      );
+      return { ok: true as const, added: inserted.count, learnerIds: inserted.learner_ids };
+    });
+    if (!result.ok) return result;
+    if (result.added > 0) {
+      await this.jobs.requestCompletionCheck(result.learnerIds ?? null, 'course completions uploaded');
+    }
+    const already = records.length - result.added;
+    return {
+      ok: true,
+      message: `${plural(result.added, 'course completion')} recorded, ${already.toLocaleString('en-GB')} already recorded`,
+    };
+  }
+}

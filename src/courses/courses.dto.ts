@@ -1,0 +1,21 @@
+import { Expose, Transform } from 'class-transformer';
+import { IsNotEmpty, Matches, MaxLength } from 'class-validator';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export const COURSE_SHORT_NAME_PATTERN = /^[A-Za-z0-9._/-]+$/;
+
+export class CourseForm {
+  @Expose()
+  @Transform(trim)
+  @Matches(COURSE_SHORT_NAME_PATTERN, { message: 'Short name can only contain letters, digits and . _ / -' })
+  @MaxLength(100, { message: 'Short name must be 100 characters or fewer' })
+  @IsNotEmpty({ message: 'Enter a short name' })
+  shortName: string;
+
+  @Expose()
+  @Transform(trim)
+  @MaxLength(255, { message: 'Full name must be 255 characters or fewer' })
+  @IsNotEmpty({ message: 'Enter a full name' })
+  fullName: string;
+}

@@ -1,0 +1,211 @@
+import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { AdminOnly } from '../auth/auth.decorators';
+import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
+import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { UrlBuilder } from '../common/url';
+import { pageTitle, plural } from '../common/view-helpers';
+import { AudienceRow, AudienceRuleError, AudiencesService } from './audiences.service';
+import { LearnerImportService, MEMBER_CSV_COLUMNS } from './learner-import.service';
+import { AddMemberForm, AudienceForm } from './learners.dto';
+import { listQuery } from './listing';
+import { renderUploadPage, UploadPage } from './upload-page';
+
+@Controller('audiences')
+export class AudiencesController {
+  constructor(
+    private readonly audiences: AudiencesService,
+    private readonly imports: LearnerImportService,
+    private readonly urls: UrlBuilder,
+  ) {}
+
+  @Get()
+  async list(@Query() query: Record<string, unknown>, @Res() res: Response) {
+    const list = listQuery(query, 2);
+    const page = await this.audiences.list(list);
+    renderPage(res, 'audiences/list', {
+      title: pageTitle(['Audiences']),
+      q: list.q,
+      caption: list.q ? `Audiences matching “${list.q}”` : 'Audiences',
+      audiences: page.rows.map((a) => ({
+        href: this.urls.to('/audiences/', a.id),
+        name: a.name,
+        description: a.description,
+        members: plural(a.member_count, 'member'),
+      })),
+      pagination: page.pagination,
+    });
+  }
+
+  @AdminOnly()
+  @Get('new')
+  newForm(@Res() res: Response) {
+    this.renderForm(res, null, {}, []);
+  }
+
+  @Post()
+  async create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const form = validateForm(AudienceForm, body);
+    if (!form.ok) return this.renderForm(res, null, form.values, form.errors, 400);
+    try {
+      const id = await this.audiences.create(form.value);
+      flash(req, `Audience “${form.value.name}” added`);
+      seeOther(res, this.urls.to('/audiences/', id));
+    } catch (error) {
+      if (error instanceof AudienceRuleError) return this.renderForm(res, null, { ...form.value }, [fieldError(error.field, error.message)], 400);
+      throw error;
+    }
+  }
+
+  @Get(':id')
+  async show(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    const audience = await this.load(id);
+    await this.renderShow(res, audience, query, {}, []);
+  }
+
+  @AdminOnly()
+  @Get(':id/edit')
+  async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+    const audience = await this.load(id);
+    this.renderForm(res, audience, { name: audience.name, description: audience.description }, []);
+  }
+
+  @Post(':id')
+  async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const audience = await this.load(id);
+    const form = validateForm(AudienceForm, body);
+    if (!form.ok) return this.renderForm(res, audience, form.values, form.errors, 400);
+    try {
+      await this.audiences.update(id, form.value);
+      flash(req, `Audience “${form.value.name}” saved`);
+      seeOther(res, this.urls.to('/audiences/', id));
+    } catch (error) {
+      if (error instanceof AudienceRuleError) return this.renderForm(res, audience, { ...form.value }, [fieldError(error.field, error.message)], 400);
+      throw error;
+    }
+  }
+
+  @Post(':id/members')
+  async addMember(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const audience = await this.load(id);
+    const form = validateForm(AddMemberForm, body);
+    if (!form.ok) return this.renderShow(res, audience, {}, form.values, form.errors, 400);
+    try {
+      const added = await this.audiences.addMember(id, form.value.idNumber);
+      flash(req, `${added.name} added to the audience`);
+      seeOther(res, this.urls.to('/audiences/', id));
+    } catch (error) {
+      if (error instanceof AudienceRuleError) return this.renderShow(res, audience, {}, { ...form.value }, [fieldError(error.field, error.message)], 400);
+      throw error;
+    }
+  }
+
+  @Post(':id/members/:learnerId/remove')
+  async removeMember(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('learnerId', ParseIntPipe) learnerId: number,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+  ) {
+    await this.load(id);
+    const removed = await this.audiences.removeMember(id, learnerId);
+    flash(req, removed ? `${removed.name} removed from the audience` : 'That learner was not a member of this audience');
+    seeOther(res, this.urls.to('/audiences/', id));
+  }
+
+  @AdminOnly()
+  @Get(':id/upload')
+  async uploadForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+    renderUploadPage(res, this.uploadPage(await this.load(id)));
+  }
+
+  @Post(':id/upload')
+  async upload(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
+    const audience = await this.load(id);
+    const outcome = await this.imports.importMembers(id, req.file);
+    if (!outcome.ok) return renderUploadPage(res, this.uploadPage(audience), outcome);
+    flash(req, outcome.message);
+    seeOther(res, this.urls.to('/audiences/', id));
+  }
+
+  private uploadPage(audience: AudienceRow): UploadPage {
+    return {
+      heading: `Upload members of ${audience.name}`,
+      section: ['Audiences'],
+      intro: `Add learners to the audience ${audience.name} from a CSV file with one ID number a row.`,
+      action: this.urls.to('/audiences/', audience.id, '/upload'),
+      backHref: this.urls.to('/audiences/', audience.id),
+      backLabel: `Back to ${audience.name}`,
+      columns: MEMBER_CSV_COLUMNS,
+      exampleRows: ['E1001', 'E1002'],
+    };
+  }
+
+  private async load(id: number): Promise<AudienceRow> {
+    const audience = await this.audiences.get(id);
+    if (!audience) throw new NotFoundException();
+    return audience;
+  }
+
+  private renderForm(res: Response, audience: AudienceRow | null, values: Record<string, unknown>, errors: FieldError[], status = 200) {
+    const heading = audience ? `Edit ${audience.name}` : 'Add an audience';
+    renderPage(
+      res,
+      'audiences/form',
+      {
+        title: pageTitle([heading, 'Audiences'], errors.length > 0),
+        heading,
+        creating: !audience,
+        action: audience ? this.urls.to('/audiences/', audience.id) : this.urls.to('/audiences'),
+        backHref: audience ? this.urls.to('/audiences/', audience.id) : this.urls.to('/audiences'),
+        values,
+        errors,
+        fieldErrors: errorMap(errors),
+      },
+      status,
+    );
+  }
+
+  private async renderShow(
+    res: Response,
+    audience: AudienceRow,
+    query: Record<string, unknown>,
+    values: Record<string, unknown>,
+    errors: FieldError[],
+    status = 200,
+  ) {
+    const list = listQuery(query, 3);
+    const page = await this.audiences.members(audience.id, list);
+    renderPage(
+      res,
+      'audiences/show',
+      {
+        title: pageTitle([audience.name, 'Audiences'], errors.length > 0),
+        audience: {
+          name: audience.name,
+          description: audience.description,
+          members: plural(audience.member_count, 'member'),
+          editHref: this.urls.to('/audiences/', audience.id, '/edit'),
+          uploadHref: this.urls.to('/audiences/', audience.id, '/upload'),
+          searchAction: this.urls.to('/audiences/', audience.id),
+          addAction: this.urls.to('/audiences/', audience.id, '/members'),
+        },
+        q: list.q,
+        caption: list.q ? `Members matching “${list.q}”` : 'Members',
+        members: page.rows.map((m) => ({
+          href: this.urls.to('/learners/', m.id),
+          name: `${m.first_name} ${m.last_name}`,
+          idNumber: m.id_number,
+          email: m.email,
+          addedAt: m.added_at,
+          removeAction: this.urls.to('/audiences/', audience.id, '/members/', m.id, '/remove'),
+        })),
+        pagination: page.pagination,
+        values,
+        errors,
+        fieldErrors: errorMap(errors),
+      },
+      status,
+    );
+  }
+}

@@ -1,0 +1,204 @@
+import { Injectable } from '@nestjs/common';
+import { isUniqueViolation } from './sql-errors';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { JobRequests } from '../jobs/job-requests.service';
+import { plural } from '../common/view-helpers';
+import { CsvColumn, CsvError, ErrorList, parseCsvUpload } from './csv-upload';
+import { learnerFieldProblem } from './learner-rules';
+
+/** What an upload did: a message for the success banner, or why nothing was changed. */
+export type ImportOutcome =
+  | { ok: true; message: string }
+  | { ok: false; fileError: string }
+  | { ok: false; errors: CsvError[]; total: number };
+
+export const LEARNER_CSV_COLUMNS: CsvColumn[] = [
+  { name: 'id_number', required: true, description: 'The learner’s ID number (employee number): letters, digits and . _ / -, up to 100 characters. A learner with this ID number is updated; otherwise one is added.' },
+  { name: 'username', required: true, description: 'Letters, digits and . _ @ -, up to 100 characters; no two learners may share one.' },
+  { name: 'first_name', required: true, description: 'Up to 100 characters.' },
+  { name: 'last_name', required: true, description: 'Up to 100 characters.' },
+  { name: 'email', required: true, description: 'An email address like name@example.org.' },
+  { name: 'hire_date', required: false, description: 'A date written YYYY-MM-DD. Empty keeps the hire date Certex has.' },
+  { name: 'suspended', required: false, description: 'yes or no. Empty keeps what Certex has (no for a new learner).' },
+];
+
+export const MEMBER_CSV_COLUMNS: CsvColumn[] = [
+  { name: 'id_number', required: true, description: 'The ID number of a learner Certex already has. Learners already in the audience stay as they are.' },
+];
+
+const NOTHING_CHANGED = 'Another change to learners was saved at the same moment, so nothing was changed. Upload the file again.';
+
+type Exec = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+@Injectable()
+export class LearnerImportService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly jobs: JobRequests,
+  ) {}
+
+  /** Runs work in one transaction; raw SQL through the transaction's connection. */
+  private transaction<T>(work: (exec: Exec) => Promise<T>): Promise<T> {
+    return this.em.transactional((em) =>
+      work(<R>(sql: string, params: unknown[] = []) =>
+        em.getConnection().execute<R[]>(sql, params, 'all', em.getTransactionContext()),
+      ),
+    );
+  }
+
+  /** Learners: upsert by ID number. Every row is checked before anything is written. */
+  async importLearners(file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
+    const parsed = parseCsvUpload(file, LEARNER_CSV_COLUMNS);
+    if (!parsed.ok) return 'fileError' in parsed ? parsed : { ok: false, errors: parsed.errors, total: parsed.errors.length };
+
+    const errors = new ErrorList();
+    const idLines = new Map<string, number>();
+    const usernameLines = new Map<string, number>();
+    const records: Array<Record<string, unknown>> = [];
+    for (const { line, values } of parsed.rows) {
+      for (const column of parsed.columns) {
+        const problem = learnerFieldProblem(column, values[column]);
+        if (problem) errors.add(line, column, problem);
+      }
+      const firstId = idLines.get(values.id_number);
+      if (values.id_number && firstId !== undefined) errors.add(line, 'id_number', `ID number ${values.id_number} is also on line ${firstId}`);
+      else idLines.set(values.id_number, line);
+      const username = values.username.toLowerCase();
+      const firstUsername = usernameLines.get(username);
+      if (username && firstUsername !== undefined) errors.add(line, 'username', `Username ${values.username} is also on line ${firstUsername}`);
+      else usernameLines.set(username, line);
+      if (errors.full) break;
+      if (!errors.empty) continue;
+      records.push({
+        line,
+        id_number: values.id_number,
+        username: values.username,
+        first_name: values.first_name,
+        last_name: values.last_name,
+        email: values.email,
+        hire_date: values.hire_date || null,
+        suspended: values.suspended === '' ? null : values.suspended.toLowerCase() === 'yes',
+      });
+    }
+    if (!errors.empty) return { ok: false, errors: errors.sorted(), total: errors.total };
+
+    try {
+      const result = await this.transaction(async (exec) => {
+        await exec(
+          `create temporary table learner_import (
+             line integer, id_number text, username text, first_name text, last_name text, email text,
+             hire_date date, suspended boolean) on commit drop`,
+        );
+        await exec(
+          `insert into learner_import
+           select * from jsonb_to_recordset(?::jsonb) as f(line integer, id_number text, username text, first_name text,
+             last_name text, email text, hire_date date, suspended boolean)`,
+          [JSON.stringify(records)],
+        );
+        await exec(`analyze learner_import`);
+
+        // A username may not move to this file's learner from another learner.
+        const clashes = await exec<{ line: number; username: string; id_number: string }>(
+          `select f.line, f.username, l.id_number
+             from learner_import f join learner l on lower(l.username) = lower(f.username) and l.id_number <> f.id_number
+            order by f.line limit 10000`,
+        );
+        if (clashes.length > 0) {
+          const clashErrors = new ErrorList();
+          for (const c of clashes) clashErrors.add(c.line, 'username', `Username ${c.username} belongs to the learner with ID number ${c.id_number}`);
+          return { ok: false as const, errors: clashErrors.sorted(), total: clashErrors.total };
+        }
+
+        const [updated] = await exec<{ count: number }>(
+          `with changed as (
+             update learner l set username = f.username, first_name = f.first_name, last_name = f.last_name, email = f.email,
+                    hire_date = coalesce(f.hire_date, l.hire_date), suspended = coalesce(f.suspended, l.suspended), updated_at = now()
+               from learner_import f
+              where l.id_number = f.id_number
+                and (l.username, l.first_name, l.last_name, l.email, l.hire_date, l.suspended)
+                    is distinct from (f.username, f.first_name, f.last_name, f.email, coalesce(f.hire_date, l.hire_date), coalesce(f.suspended, l.suspended))
+             returning 1)
+           select count(*)::int as count from changed`,
+        );
+        const [added] = await exec<{ count: number }>(
+          `with inserted as (
+             insert into learner (id_number, username, first_name, last_name, email, hire_date, suspended)
+             select f.id_number, f.username, f.first_name, f.last_name, f.email, f.hire_date, coalesce(f.suspended, false)
+               from learner_import f
+              where not exists (select 1 from learner l where l.id_number = f.id_number)
+             returning 1)
+           select count(*)::int as count from inserted`,
+        );
+        return { ok: true as const, added: added.count, updated: updated.count };
+      });
+      if (!result.ok) return result;
+      const unchanged = records.length - result.added - result.updated;
+      if (result.added + result.updated > 0) await this.jobs.requestSync(null, 'learners uploaded');
+      return {
+        ok: true,
+        message: `${plural(result.added, 'learner')} added, ${formatCount(result.updated)} updated, ${formatCount(unchanged)} unchanged`,
+      };
+    } catch (error) {
+      if (isUniqueViolation(error)) return { ok: false, fileError: NOTHING_CHANGED };
+      throw error;
+    }
+  }
+
+  /** Audience members: adds the learners named by ID number. */
+  async importMembers(audienceId: number, file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
+    const parsed = parseCsvUpload(file, MEMBER_CSV_COLUMNS);
+    if (!parsed.ok) return 'fileError' in parsed ? parsed : { ok: false, errors: parsed.errors, total: parsed.errors.length };
+
+    const errors = new ErrorList();
+    const idLines = new Map<string, number>();
+    const records: Array<{ line: number; id_number: string }> = [];
+    for (const { line, values } of parsed.rows) {
+      const idNumber = values.id_number;
+      if (!idNumber) errors.add(line, 'id_number', 'Enter an ID number');
+      else if (idNumber.length > 100) errors.add(line, 'id_number', 'ID number must be 100 characters or fewer');
+      else if (idLines.has(idNumber)) errors.add(line, 'id_number', `ID number ${idNumber} is also on line ${idLines.get(idNumber)}`);
+      else {
+        idLines.set(idNumber, line);
+        records.push({ line, id_number: idNumber });
+      }
+      if (errors.full) break;
+    }
+    if (!errors.empty) return { ok: false, errors: errors.sorted(), total: errors.total };
+
+    const result = await this.transaction(async (exec) => {
+      const json = JSON.stringify(records);
+      const unknown = await exec<{ line: number; id_number: string }>(
+        `select f.line, f.id_number from jsonb_to_recordset(?::jsonb) as f(line integer, id_number text)
+          where not exists (select 1 from learner l where l.id_number = f.id_number)
+          order by f.line limit 10000`,
+        [json],
+      );
+      if (unknown.length > 0) {
+        const unknownErrors = new ErrorList();
+        for (const u of unknown) unknownErrors.add(u.line, 'id_number', `There is no learner with ID number ${u.id_number}`);
+        return { ok: false as const, errors: unknownErrors.sorted(), total: unknownErrors.total };
+      }
+      const [added] = await exec<{ count: number }>(
+        `with inserted as (
+           insert into audience_member (audience_id, learner_id)
+           select ?, l.id from jsonb_to_recordset(?::jsonb) as f(line integer, id_number text) join learner l on l.id_number = f.id_number
+           on conflict do nothing
+           returning 1)
+         select count(*)::int as count from inserted`,
+        [audienceId, json],
+      );
+      return { ok: true as const, added: added.count };
+    });
+    if (!result.ok) return result;
+    if (result.added > 0) await this.jobs.requestSync(null, 'audience members uploaded');
+    const already = records.length - result.added;
+    return {
+      ok: true,
+      message: `${plural(result.added, 'member')} added, ${formatCount(already)} already ${already === 1 ? 'was a member' : 'were members'}`,
+    };
+  }
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString('en-GB');
+}

@@ -1,0 +1,247 @@
+import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { AdminOnly } from '../auth/auth.decorators';
+import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
+import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { Direction } from '../common/keyset';
+import { UrlBuilder } from '../common/url';
+import { formatDate, pageTitle, plural } from '../common/view-helpers';
+import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
+import { toDateTimeLocal } from './learner-rules';
+import { CompletionForm, LearnerForm } from './learners.dto';
+import { LearnerRow, LearnerRuleError, LearnersService, LearnerSort } from './learners.service';
+import { listQuery, sortHeader } from './listing';
+import { renderUploadPage, UploadPage } from './upload-page';
+
+export const EXCEPTION_STATUS_LABELS: Record<string, string> = {
+  none: 'None',
+  open: 'Open',
+  assigned: 'Assigned (overridden)',
+  assigned_realistic: 'Assigned with realistic due date',
+  not_assigned: 'Not assigned',
+  dismissed: 'Dismissed',
+};
+
+export const STATE_LABELS: Record<string, string> = {
+  not_certified: 'Not certified',
+  certified: 'Certified',
+  window_open: 'Window open',
+  expired: 'Expired',
+};
+
+const SOURCE_LABELS: Record<string, string> = { csv: 'CSV upload', admin: 'Administrator', api: 'API', demo: 'Demo data' };
+
+@Controller('learners')
+export class LearnersController {
+  constructor(
+    private readonly learners: LearnersService,
+    private readonly imports: LearnerImportService,
+    private readonly urls: UrlBuilder,
+  ) {}
+
+  @Get()
+  async list(@Query() query: Record<string, unknown>, @Res() res: Response) {
+    const sort: LearnerSort = query.sort === 'idNumber' ? 'idNumber' : 'name';
+    const dir: Direction = query.dir === 'desc' ? 'desc' : 'asc';
+    const list = listQuery(query, sort === 'name' ? 3 : 1);
+    const page = await this.learners.list({ ...list, sort, dir });
+    const current = { sort, dir, q: list.q };
+    renderPage(res, 'learners/list', {
+      title: pageTitle(['Learners']),
+      q: list.q,
+      sort,
+      dir,
+      headers: {
+        name: sortHeader(this.urls, '/learners', 'Name', 'name', current),
+        idNumber: sortHeader(this.urls, '/learners', 'ID number', 'idNumber', current),
+      },
+      learners: page.rows.map((row) => ({
+        href: this.urls.to('/learners/', row.id),
+        name: `${row.first_name} ${row.last_name}`,
+        idNumber: row.id_number,
+        username: row.username,
+        email: row.email,
+        status: row.suspended ? 'Suspended' : 'Active',
+      })),
+      pagination: page.pagination,
+      caption: list.q ? `Learners matching “${list.q}”` : 'Learners',
+    });
+  }
+
+  @AdminOnly()
+  @Get('new')
+  newForm(@Res() res: Response) {
+    this.renderForm(res, null, {}, []);
+  }
+
+  @Post()
+  async create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const form = validateForm(LearnerForm, body);
+    if (!form.ok) return this.renderForm(res, null, form.values, form.errors, 400);
+    try {
+      const id = await this.learners.create(form.value);
+      flash(req, `Learner ${form.value.firstName} ${form.value.lastName} added`);
+      seeOther(res, this.urls.to('/learners/', id));
+    } catch (error) {
+      if (error instanceof LearnerRuleError) return this.renderForm(res, null, { ...form.value }, [fieldError(error.field, error.message)], 400);
+      throw error;
+    }
+  }
+
+  @AdminOnly()
+  @Get('upload')
+  uploadForm(@Res() res: Response) {
+    renderUploadPage(res, this.uploadPage());
+  }
+
+  @Post('upload')
+  async upload(@Req() req: AppRequest, @Res() res: Response) {
+    const outcome = await this.imports.importLearners(req.file);
+    if (!outcome.ok) return renderUploadPage(res, this.uploadPage(), outcome);
+    flash(req, outcome.message);
+    seeOther(res, this.urls.to('/learners'));
+  }
+
+  private uploadPage(): UploadPage {
+    return {
+      heading: 'Upload learners',
+      section: ['Learners'],
+      intro:
+        'Add and update learners from a CSV file. A learner whose ID number is already in Certex is updated; any other row adds a learner.',
+      action: this.urls.to('/learners/upload'),
+      backHref: this.urls.to('/learners'),
+      backLabel: 'Back to learners',
+      columns: LEARNER_CSV_COLUMNS,
+      exampleRows: ['E1001,ada.lovelace,Ada,Lovelace,ada.lovelace@example.org,2024-03-31,no'],
+    };
+  }
+
+  @Get(':id')
+  async show(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+    const learner = await this.load(id);
+    await this.renderShow(res, learner, {}, []);
+  }
+
+  @AdminOnly()
+  @Get(':id/edit')
+  async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+    const learner = await this.load(id);
+    this.renderForm(
+      res,
+      learner,
+      {
+        idNumber: learner.id_number,
+        username: learner.username,
+        firstName: learner.first_name,
+        lastName: learner.last_name,
+        email: learner.email,
+        hireDate: learner.hire_date ?? '',
+        firstLogin: toDateTimeLocal(learner.first_login_at),
+        suspended: learner.suspended,
+      },
+      [],
+    );
+  }
+
+  @Post(':id')
+  async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const learner = await this.load(id);
+    const form = validateForm(LearnerForm, body);
+    if (!form.ok) return this.renderForm(res, learner, { ...form.values, suspended: form.values.suspended === 'yes' }, form.errors, 400);
+    try {
+      await this.learners.update(id, form.value);
+      flash(req, `Learner ${form.value.firstName} ${form.value.lastName} saved`);
+      seeOther(res, this.urls.to('/learners/', id));
+    } catch (error) {
+      if (error instanceof LearnerRuleError) return this.renderForm(res, learner, { ...form.value }, [fieldError(error.field, error.message)], 400);
+      throw error;
+    }
+  }
+
+  @Post(':id/completions')
+  async recordCompletion(
+    @Param('id', ParseIntPipe) id: number,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ) {
+    const learner = await this.load(id);
+    const form = validateForm(CompletionForm, body);
+    if (!form.ok) return this.renderShow(res, learner, form.values, form.errors, 400);
+    const result = await this.learners.recordCompletion(id, Number(form.value.courseId), form.value.completedOn, req.staff!.id);
+    if (result === 'no-course') return this.renderShow(res, learner, { ...form.value }, [fieldError('courseId', 'Select a course')], 400);
+    flash(req, result ? `Course completion recorded on ${formatDate(form.value.completedOn)}` : 'This course completion was already recorded');
+    seeOther(res, this.urls.to('/learners/', id));
+  }
+
+  private async load(id: number): Promise<LearnerRow> {
+    const learner = await this.learners.get(id);
+    if (!learner) throw new NotFoundException();
+    return learner;
+  }
+
+  private renderForm(res: Response, learner: LearnerRow | null, values: Record<string, unknown>, errors: FieldError[], status = 200) {
+    const heading = learner ? `Edit ${learner.first_name} ${learner.last_name}` : 'Add a learner';
+    renderPage(
+      res,
+      'learners/form',
+      {
+        title: pageTitle([heading, 'Learners'], errors.length > 0),
+        heading,
+        creating: !learner,
+        action: learner ? this.urls.to('/learners/', learner.id) : this.urls.to('/learners'),
+        backHref: learner ? this.urls.to('/learners/', learner.id) : this.urls.to('/learners'),
+        values: { ...values, suspended: values.suspended === true || values.suspended === 'yes' },
+        errors,
+        fieldErrors: errorMap(errors),
+      },
+      status,
+    );
+  }
+
+  private async renderShow(res: Response, learner: LearnerRow, values: Record<string, unknown>, errors: FieldError[], status = 200) {
+    const [certifications, completions, courses] = await Promise.all([
+      this.learners.certifications(learner.id),
+      this.learners.completions(learner.id),
+      this.learners.courseOptions(),
+    ]);
+    const name = `${learner.first_name} ${learner.last_name}`;
+    renderPage(
+      res,
+      'learners/show',
+      {
+        title: pageTitle([name, 'Learners'], errors.length > 0),
+        learnerName: name,
+        learner: {
+          idNumber: learner.id_number,
+          username: learner.username,
+          email: learner.email,
+          hireDate: learner.hire_date ? formatDate(learner.hire_date) : 'Not known',
+          firstLogin: learner.first_login_at ?? null,
+          status: learner.suspended ? 'Suspended' : 'Active',
+          editHref: this.urls.to('/learners/', learner.id, '/edit'),
+        },
+        certifications: certifications.map((c) => ({
+          href: this.urls.to('/certifications/', c.id),
+          name: c.full_name,
+          state: STATE_LABELS[c.state] ?? c.state,
+          dueAt: c.due_at,
+          exceptionStatus: EXCEPTION_STATUS_LABELS[c.exception_status] ?? c.exception_status,
+        })),
+        certificationCount: plural(certifications.length, 'certification'),
+        completions: completions.map((c) => ({
+          course: `${c.full_name} (${c.short_name})`,
+          completedAt: c.completed_at,
+          source: c.source === 'admin' && c.recorded_by ? `Administrator (${c.recorded_by})` : (SOURCE_LABELS[c.source] ?? c.source),
+        })),
+        completionCount: plural(completions.length, 'course completion'),
+        courses: courses.map((c) => ({ value: String(c.id), label: `${c.full_name} (${c.short_name})`, selected: String(c.id) === values.courseId })),
+        completionAction: this.urls.to('/learners/', learner.id, '/completions'),
+        values: { completedOn: values.completedOn ?? '' },
+        errors,
+        fieldErrors: errorMap(errors),
+      },
+      status,
+    );
+  }
+}

@@ -1,0 +1,90 @@
+import { Expose, Transform } from 'class-transformer';
+import { IsNotEmpty, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { EMAIL_PATTERN, ID_NUMBER_PATTERN, IsIsoDate, IsPastDateTime, MESSAGES, NotFutureDate, USERNAME_PATTERN } from './learner-rules';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export class LearnerForm {
+  @Expose()
+  @Transform(trim)
+  @Matches(ID_NUMBER_PATTERN, { message: MESSAGES.idNumberFormat })
+  @MaxLength(100, { message: MESSAGES.idNumberLength })
+  @IsNotEmpty({ message: MESSAGES.idNumberMissing })
+  idNumber: string;
+
+  @Expose()
+  @Transform(trim)
+  @Matches(USERNAME_PATTERN, { message: MESSAGES.usernameFormat })
+  @MaxLength(100, { message: MESSAGES.usernameLength })
+  @IsNotEmpty({ message: MESSAGES.usernameMissing })
+  username: string;
+
+  @Expose()
+  @Transform(trim)
+  @MaxLength(100, { message: MESSAGES.firstNameLength })
+  @IsNotEmpty({ message: MESSAGES.firstNameMissing })
+  firstName: string;
+
+  @Expose()
+  @Transform(trim)
+  @MaxLength(100, { message: MESSAGES.lastNameLength })
+  @IsNotEmpty({ message: MESSAGES.lastNameMissing })
+  lastName: string;
+
+  @Expose()
+  @Transform(trim)
+  @Matches(EMAIL_PATTERN, { message: MESSAGES.emailFormat })
+  @MaxLength(254, { message: MESSAGES.emailLength })
+  @IsNotEmpty({ message: MESSAGES.emailMissing })
+  email: string;
+
+  @Expose()
+  @Transform(trim)
+  @ValidateIf((form: LearnerForm) => !!form.hireDate)
+  @IsIsoDate({ message: 'Hire date must be a real date, like 2024-03-31' })
+  hireDate: string;
+
+  @Expose()
+  @Transform(trim)
+  @ValidateIf((form: LearnerForm) => !!form.firstLogin)
+  @IsPastDateTime({ message: 'First login must be a real date and time, not in the future, like 2024-03-31T09:30' })
+  firstLogin: string;
+
+  @Expose()
+  @Transform(({ value }) => value === 'yes')
+  suspended: boolean;
+}
+
+export class CompletionForm {
+  @Expose()
+  @Matches(/^[1-9][0-9]{0,8}$/, { message: 'Select a course' })
+  courseId: string;
+
+  @Expose()
+  @Transform(trim)
+  @NotFutureDate({ message: 'Completion date must be today or in the past' })
+  @IsIsoDate({ message: 'Completion date must be a real date, like 2024-03-31' })
+  @IsNotEmpty({ message: 'Enter the completion date' })
+  completedOn: string;
+}
+
+export class AudienceForm {
+  @Expose()
+  @Transform(trim)
+  @MaxLength(200, { message: 'Name must be 200 characters or fewer' })
+  @IsNotEmpty({ message: 'Enter a name' })
+  name: string;
+
+  @Expose()
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : ''))
+  @MaxLength(2000, { message: 'Description must be 2,000 characters or fewer' })
+  description: string;
+}
+
+export class AddMemberForm {
+  @Expose()
+  @Transform(trim)
+  @MaxLength(100, { message: MESSAGES.idNumberLength })
+  @IsNotEmpty({ message: 'Enter the ID number of the learner to add' })
+  idNumber: string;
+}

@@ -1,0 +1,58 @@
+import { Direction, finishPage, keysetClause, PageLink, PageQuery, pageQuery, Pagination } from '../common/keyset';
+import { UrlBuilder } from '../common/url';
+
+export const PAGE_SIZE = 50;
+
+export interface ListQuery {
+  q: string;
+  page: PageQuery;
+}
+
+export function searchTerm(raw: unknown): string {
+  return typeof raw === 'string' ? raw.trim().slice(0, 200) : '';
+}
+
+export function listQuery(query: Record<string, unknown>, keyLength: number): ListQuery {
+  return { q: searchTerm(query.q), page: pageQuery(query, keyLength) };
+}
+
+/** A sortable column header: a link that sorts by it (or flips the direction when it is the current sort). */
+export function sortHeader(
+  urls: UrlBuilder,
+  path: string,
+  label: string,
+  column: string,
+  current: { sort: string; dir: Direction; q: string },
+) {
+  const isCurrent = current.sort === column;
+  const dir: Direction = isCurrent && current.dir === 'asc' ? 'desc' : 'asc';
+  return {
+    label,
+    href: urls.withQuery(path, { q: current.q, sort: column, dir }),
+    ariaSort: isCurrent ? (current.dir === 'asc' ? 'ascending' : 'descending') : undefined,
+  };
+}
+
+export interface KeysetPage<T> {
+  rows: T[];
+  pagination: Pagination;
+}
+
+/** Runs a keyset-paged query: `select` must contain `{where}` and `{orderBy}` and return the key columns. */
+export async function readPage<T>(
+  run: (sql: string, params: unknown[]) => Promise<T[]>,
+  options: {
+    select: string;
+    params: unknown[];
+    keyColumns: string[];
+    direction: Direction;
+    page: PageQuery;
+    keyOf: (row: T) => Array<string | number>;
+    hrefFor: (param: PageLink) => string;
+  },
+): Promise<KeysetPage<T>> {
+  const clause = keysetClause(options.keyColumns, options.direction, options.page);
+  const sql = options.select.replace('{where}', clause.where).replace('{orderBy}', clause.orderBy) + ` limit ${PAGE_SIZE + 1}`;
+  const rows = await run(sql, [...options.params, ...clause.params]);
+  return finishPage(rows, PAGE_SIZE, options.page, options.keyOf, options.hrefFor);
+}

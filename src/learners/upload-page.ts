@@ -1,0 +1,51 @@
+import type { Response } from 'express';
+import { fieldError } from '../common/forms';
+import { renderPage } from '../common/http';
+import { pageTitle, plural } from '../common/view-helpers';
+import { CsvColumn, csvErrorText, ERRORS_SHOWN } from './csv-upload';
+import type { ImportOutcome } from './learner-import.service';
+
+export interface UploadPage {
+  /** e.g. "Upload learners" */
+  heading: string;
+  /** Title parts after the heading, e.g. ['Learners']. */
+  section: string[];
+  intro: string;
+  action: string;
+  backHref: string;
+  backLabel: string;
+  columns: CsvColumn[];
+  exampleRows: string[];
+}
+
+/**
+ * The upload page, used by all three uploads (views/learners/upload.hbs). With a failed outcome it
+ * shows why: a problem with the file itself, or every row error (the first 100, then a count).
+ */
+export function renderUploadPage(res: Response, page: UploadPage, outcome?: Exclude<ImportOutcome, { ok: true }>): void {
+  let summary: string | undefined;
+  let rowErrors: string[] = [];
+  let notShown = 0;
+  if (outcome && 'fileError' in outcome) summary = outcome.fileError;
+  if (outcome && 'errors' in outcome) {
+    summary = `The file has ${plural(outcome.total, 'error')}. Nothing was changed: correct the file and upload it again.`;
+    rowErrors = outcome.errors.slice(0, ERRORS_SHOWN).map(csvErrorText);
+    notShown = outcome.total - rowErrors.length;
+  }
+  const errors = summary ? [fieldError('file', summary)] : [];
+  renderPage(
+    res,
+    'learners/upload',
+    {
+      title: pageTitle([page.heading, ...page.section], errors.length > 0),
+      ...page,
+      columns: page.columns.map((c) => ({ ...c, requirement: c.required ? 'Required' : 'Optional' })),
+      exampleHeader: page.columns.map((c) => c.name).join(','),
+      errors,
+      fileError: summary,
+      rowErrors,
+      notShown: notShown > 0 ? `${plural(notShown, 'more error')} not shown.` : undefined,
+    },
+    outcome ? 400 : 200,
+  );
+}

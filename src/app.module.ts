@@ -21,6 +21,7 @@ import { CoursesModule } from './courses/courses.module';
 import { AssignmentsModule } from './assignments/assignments.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { JobsModule } from './jobs/jobs.module';
+import { ExceptionsModule } from './exceptions/exceptions.module';
 import { SessionPool } from './database/session-pool';
 
 @Module({})
@@ -38,6 +39,7 @@ export class AppModule {
         }),
         BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
         JobsModule,
+        ExceptionsModule.register(config),
         LearnersModule.register(config),
         CoursesModule.register(config),
         CertificationsModule.register(config),

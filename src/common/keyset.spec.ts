@@ -32,4 +32,19 @@ describe('keyset paging', () => {
     expect(back.rows).toEqual([1, 2]);
     expect(back.pagination.previousHref).toBeUndefined();
   });
+
+  it('reads the last page from the end without a cursor', () => {
+    const href = (p: object) => JSON.stringify(p);
+    expect(keysetClause(['a', 'id'], 'asc', { after: null, before: null, last: true })).toEqual({
+      where: 'true',
+      params: [],
+      orderBy: 'a desc, id desc',
+    });
+    const lastPage = finishPage([9, 8, 7], 2, { after: null, before: null, last: true }, (n: number) => [n], href);
+    expect(lastPage.rows).toEqual([8, 9]);
+    expect(lastPage.pagination.nextHref).toBeUndefined();
+    expect(lastPage.pagination.previousHref).toBe(href({ before: encodeCursor([8]) }));
+    const first = finishPage([1, 2, 3], 2, { after: null, before: null }, (n: number) => [n], href);
+    expect(first.pagination.lastHref).toBe(href({ page: 'last' }));
+  });
 });

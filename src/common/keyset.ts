@@ -11,6 +11,8 @@ export interface PageQuery {
   after: CursorValue[] | null;
   /** The sort key of the first row of the next page (going back). */
   before: CursorValue[] | null;
+  /** The last page: read from the end, no cursor needed. */
+  last?: boolean;
 }
 
 export function encodeCursor(values: CursorValue[]): string {
@@ -32,7 +34,8 @@ export function decodeCursor(raw: unknown, length: number): CursorValue[] | null
 export function pageQuery(query: Record<string, unknown>, keyLength: number): PageQuery {
   const after = decodeCursor(query.after, keyLength);
   const before = after ? null : decodeCursor(query.before, keyLength);
-  return { after, before };
+  const last = !after && !before && query.page === 'last';
+  return { after, before, last };
 }
 
 /**
@@ -44,7 +47,7 @@ export function keysetClause(
   direction: Direction,
   page: PageQuery,
 ): { where: string; params: CursorValue[]; orderBy: string } {
-  const reverse = page.before !== null;
+  const reverse = page.before !== null || page.last === true;
   const effective: Direction = reverse ? (direction === 'asc' ? 'desc' : 'asc') : direction;
   const cursor = page.after ?? page.before;
   const orderBy = columns.map((c) => `${c} ${effective}`).join(', ');
@@ -61,7 +64,10 @@ export interface Pagination {
   previousHref?: string;
   nextHref?: string;
   firstHref?: string;
+  lastHref?: string;
 }
+
+export type PageLink = { after?: string; before?: string; page?: 'last' };
 
 /**
  * Given the rows read with LIMIT limit+1, returns the page's rows in display order and the links.
@@ -72,24 +78,27 @@ export function finishPage<T>(
   limit: number,
   page: PageQuery,
   keyOf: (row: T) => CursorValue[],
-  hrefFor: (param: { after?: string; before?: string }) => string,
+  hrefFor: (param: PageLink) => string,
 ): { rows: T[]; pagination: Pagination } {
   const more = rows.length > limit;
   let visible = more ? rows.slice(0, limit) : rows;
-  const goingBack = page.before !== null;
+  const goingBack = page.before !== null || page.last === true;
   if (goingBack) visible = visible.reverse();
   const pagination: Pagination = {};
   if (visible.length > 0) {
     const first = visible[0];
     const last = visible[visible.length - 1];
     const hasPrevious = goingBack ? more : page.after !== null;
-    const hasNext = goingBack ? true : more;
+    const hasNext = page.last ? false : goingBack ? true : more;
     if (hasPrevious) {
       pagination.previousHref = hrefFor({ before: encodeCursor(keyOf(first)) });
       pagination.firstHref = hrefFor({});
     }
-    if (hasNext) pagination.nextHref = hrefFor({ after: encodeCursor(keyOf(last)) });
-  } else if (page.after || page.before) {
+    if (hasNext) {
+      pagination.nextHref = hrefFor({ after: encodeCursor(keyOf(last)) });
+      pagination.lastHref = hrefFor({ page: 'last' });
+    }
+  } else if (page.after || page.before || page.last) {
     pagination.firstHref = hrefFor({});
   }
   return { rows: visible, pagination };

@@ -13,7 +13,10 @@ const MAIN: Array<{ label: string; path: string }> = [
   { label: 'Courses', path: '/courses' },
 ];
 
-const ADMIN: Array<{ label: string; path: string }> = [{ label: 'Staff', path: '/admin/staff' }];
+const ADMIN: Array<{ label: string; path: string }> = [
+  { label: 'Bulk actions', path: '/admin/bulk-actions' },
+  { label: 'Staff', path: '/admin/staff' },
+];
 
 function items(urls: UrlBuilder, requestPath: string, list: Array<{ label: string; path: string }>): NavItem[] {
   return list.map(({ label, path }) => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Pool } from 'pg';
+import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import request from 'supertest';
 import * as argon2 from 'argon2';
 import { createApp, ensureFirstAdmin } from '../../src/bootstrap';
@@ -18,6 +19,8 @@ export interface TestApp {
   /** Creates a staff account directly in the database; returns its id. */
   createStaff(username: string, role: 'admin' | 'viewer', password?: string, displayName?: string): Promise<number>;
   client(): TestClient;
+  /** Runs service code as a request or job would: in its own EntityManager context. */
+  inContext<T>(work: () => Promise<T>): Promise<T>;
   signedIn(username: string, password?: string): Promise<TestClient>;
 }
 
@@ -63,6 +66,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     client() {
       return new TestClient(server, config.basePath);
+    },
+    inContext(work) {
+      return RequestContext.create(app.get(MikroORM).em, work);
     },
     async signedIn(username, password = TEST_PASSWORD) {
       const client = new TestClient(server, config.basePath);

@@ -1,8 +1,10 @@
 import { Migration20261128000001_foundation } from './Migration20261128000001_foundation';
 import { Migration20261128000002_certifications } from './Migration20261128000002_certifications';
+import { Migration20261128020000_exception_actions } from './Migration20261128020000_exception_actions';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
   { name: 'Migration20261128000001_foundation', class: Migration20261128000001_foundation },
   { name: 'Migration20261128000002_certifications', class: Migration20261128000002_certifications },
+  { name: 'Migration20261128020000_exception_actions', class: Migration20261128020000_exception_actions },
 ];

@@ -1,0 +1,309 @@
+import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { AppRequest, renderPage, seeOther } from '../common/http';
+import { FieldError, errorMap, fieldError } from '../common/forms';
+import { finishPage, pageQuery, PageLink } from '../common/keyset';
+import { formatDate, plural } from '../common/view-helpers';
+import { UrlBuilder } from '../common/url';
+import { CertificationsService } from '../certifications/certifications.service';
+import {
+  ACTION_LABELS,
+  BULK_ACTIONS,
+  BulkActionName,
+  conditionLabel,
+  EXCEPTION_TYPES,
+  ExceptionType,
+  isBulkAction,
+  isExceptionType,
+  refusal,
+  TYPE_LABELS,
+} from './exception-rules';
+import {
+  ExceptionReportService,
+  parseView,
+  REPORT_PAGE_SIZE,
+  ReportView,
+  Selection,
+  SelectionSummary,
+  SORTS,
+  SortKey,
+} from './exception-report.service';
+import { BulkActionsService, SelectionRefused } from './bulk-actions.service';
+
+const SORT_LABELS: Record<SortKey, string> = { learner: 'Learner', idnumber: 'ID number', issue: 'Issue', raised: 'Raised' };
+const MAX_TICKED = 500;
+const MAX_REASON = 1000;
+
+interface BulkAnswers {
+  select: string;
+  action: string;
+  reason: string;
+  ticked: number[];
+}
+
+function typeCounts(counts: Partial<Record<ExceptionType, number>>) {
+  return EXCEPTION_TYPES.filter((type) => (counts[type] ?? 0) > 0).map((type) => ({
+    label: TYPE_LABELS[type],
+    count: counts[type]!,
+    text: plural(counts[type]!, TYPE_LABELS[type].toLowerCase() + ' issue'),
+  }));
+}
+
+@Controller('certifications/:id/exceptions')
+export class ExceptionReportController {
+  constructor(
+    private readonly certifications: CertificationsService,
+    private readonly report: ExceptionReportService,
+    private readonly bulk: BulkActionsService,
+    private readonly urls: UrlBuilder,
+  ) {}
+
+  @Get()
+  async show(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    await this.renderReport(res, id, query, { select: 'none', action: '', reason: '', ticked: [] }, []);
+  }
+
+  @Post('bulk')
+  async bulkAction(
+    @Param('id', ParseIntPipe) id: number,
+    @Req() req: AppRequest,
+    @Body() body: Record<string, unknown>,
+    @Res() res: Response,
+  ) {
+    const view = parseView(body);
+    const answers: BulkAnswers = {
+      select: typeof body.select === 'string' ? body.select : 'none',
+      action: typeof body.action === 'string' ? body.action : '',
+      reason: typeof body.reason === 'string' ? body.reason.trim() : '',
+      ticked: ([] as unknown[])
+        .concat(body.ids ?? [])
+        .map((v) => Number(v))
+        .filter((n) => Number.isSafeInteger(n) && n > 0),
+    };
+    answers.ticked = [...new Set(answers.ticked)];
+    const errors: FieldError[] = [];
+
+    let selection: (Selection & { label: string }) | null = null;
+    if (answers.select === 'none') {
+      if (answers.ticked.length === 0) errors.push(fieldError('select', 'Select at least one learner, or choose who to select in Select'));
+      else if (answers.ticked.length > MAX_TICKED) errors.push(fieldError('select', `Tick at most ${MAX_TICKED} learners, or choose a condition in Select`));
+      else selection = { mode: 'ids', ids: answers.ticked, label: plural(answers.ticked.length, 'ticked learner') };
+    } else if (answers.select === 'all' || isExceptionType(answers.select)) {
+      const condition = answers.select as 'all' | ExceptionType;
+      const label = condition === 'all' ? 'All learners' : conditionLabel(condition);
+      selection = {
+        mode: 'condition',
+        condition,
+        filter: { q: view.q, type: view.type },
+        label: view.q ? `${label} matching “${view.q}”` : label,
+      };
+    } else {
+      errors.push(fieldError('select', 'Choose who to select'));
+    }
+    if (!isBulkAction(answers.action)) errors.push(fieldError('action', 'Choose an action'));
+    if (answers.reason.length > MAX_REASON) errors.push(fieldError('reason', `Reason must be ${MAX_REASON} characters or fewer`));
+
+    if (selection && errors.length === 0) {
+      const summary = await this.report.summarise(id, selection);
+      const problem = this.selectionProblem(answers.action as BulkActionName, summary);
+      if (problem) errors.push(problem);
+    }
+    if (errors.length > 0 || !selection) {
+      return this.renderReport(res, id, { ...body, q: view.q, type: view.type ?? '', sort: view.sort, dir: view.dir }, answers, errors, 400);
+    }
+    await this.certifications.page(id, 'exceptions');
+    const token = await this.bulk.createDraft(id, req.staff!.id, answers.action as BulkActionName, answers.reason || null, selection);
+    seeOther(res, this.urls.withQuery(`/certifications/${id}/exceptions/confirm/${token}`, this.viewQuery(view)));
+  }
+
+  @Get('confirm/:token')
+  async confirmPage(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('token') token: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+  ) {
+    const draft = await this.bulk.draft(token, id, req.staff!.id);
+    if (!draft) throw new NotFoundException();
+    if (draft.used && draft.bulkActionId) return seeOther(res, this.urls.to('/admin/bulk-actions/', draft.bulkActionId));
+    await this.renderConfirm(res, id, draft, parseView(query), []);
+  }
+
+  @Post('confirm/:token')
+  async confirm(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('token') token: string,
+    @Body() body: Record<string, unknown>,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+  ) {
+    const draft = await this.bulk.draft(token, id, req.staff!.id);
+    if (!draft) throw new NotFoundException();
+    if (draft.used && draft.bulkActionId) return seeOther(res, this.urls.to('/admin/bulk-actions/', draft.bulkActionId));
+    try {
+      const bulkActionId = await this.bulk.confirm(draft);
+      seeOther(res, this.urls.to('/admin/bulk-actions/', bulkActionId));
+    } catch (error) {
+      if (!(error instanceof SelectionRefused)) throw error;
+      const again = await this.bulk.draft(token, id, req.staff!.id);
+      if (again?.bulkActionId) return seeOther(res, this.urls.to('/admin/bulk-actions/', again.bulkActionId));
+      await this.renderConfirm(res, id, draft, parseView(body), [fieldError('selection', error.message)], 409);
+    }
+  }
+
+  private selectionProblem(action: BulkActionName, summary: SelectionSummary): FieldError | null {
+    if (summary.foreign > 0) {
+      return fieldError('select', `${plural(summary.foreign, 'selected exception')} ${summary.foreign === 1 ? 'does' : 'do'} not belong to this certification`);
+    }
+    if (summary.total === 0) {
+      return fieldError(
+        'select',
+        summary.notOpen > 0 ? 'The selected learners’ exceptions have already been handled' : 'No open exceptions match this selection',
+      );
+    }
+    const problem = refusal(action, summary.countsByType);
+    return problem ? fieldError('action', problem) : null;
+  }
+
+  private viewQuery(view: ReportView) {
+    return { q: view.q, type: view.type ?? undefined, sort: view.sort === 'learner' ? undefined : view.sort, dir: view.dir === 'asc' ? undefined : view.dir };
+  }
+
+  private async renderReport(
+    res: Response,
+    id: number,
+    query: Record<string, unknown>,
+    answers: BulkAnswers,
+    errors: FieldError[],
+    status = 200,
+  ) {
+    const page = await this.certifications.page(id, 'exceptions');
+    const view = parseView(query);
+    const base = `/certifications/${id}/exceptions`;
+    const viewQuery = this.viewQuery(view);
+    const keyLength = SORTS[view.sort].length;
+    const pq = pageQuery(query, keyLength);
+    const [rows, searchCounts] = await Promise.all([
+      this.report.page(id, view, pq),
+      this.report.countsByType(id, { q: view.q, type: null }),
+    ]);
+    const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
+    const paged = finishPage(rows, REPORT_PAGE_SIZE, pq, (row) => row.key, hrefFor);
+    const visibleCounts = view.type ? { [view.type]: searchCounts[view.type] ?? 0 } : searchCounts;
+    const matching = Object.values(visibleCounts).reduce((n, c) => n + (c ?? 0), 0);
+    const presentTypes = EXCEPTION_TYPES.filter((type) => (visibleCounts[type] ?? 0) > 0);
+
+    const headers = (Object.keys(SORTS) as SortKey[]).map((key) => {
+      const current = view.sort === key;
+      const nextDir = current && view.dir === 'asc' ? 'desc' : 'asc';
+      return {
+        label: SORT_LABELS[key],
+        href: this.urls.withQuery(base, { q: view.q, type: view.type ?? undefined, sort: key, dir: nextDir === 'asc' ? undefined : nextDir }),
+        ariaSort: current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined,
+      };
+    });
+    const fieldErrors = errorMap(errors);
+    renderPage(
+      res,
+      'exceptions/report',
+      {
+        title: page.title(errors.length > 0),
+        tabs: page.tabs,
+        certificationName: page.certification.fullName,
+        reportHref: this.urls.to(base),
+        bulkAction: this.urls.to(base, '/bulk'),
+        view: { q: view.q, sort: view.sort, dir: view.dir, type: view.type ?? '' },
+        typeOptions: EXCEPTION_TYPES.map((type) => ({ value: type, label: TYPE_LABELS[type], selected: view.type === type })),
+        headers,
+        rows: paged.rows.map((row) => ({
+          id: row.id,
+          name: `${row.firstName} ${row.lastName}`,
+          idNumber: row.idNumber,
+          typeLabel: TYPE_LABELS[row.type],
+          summary: row.summary,
+          raised: formatDate(row.raisedAt),
+          ticked: answers.ticked.includes(row.id),
+        })),
+        pagination: paged.pagination,
+        openCount: page.openExceptions,
+        matchingText: plural(matching, 'open exception'),
+        filtered: Boolean(view.q || view.type),
+        selectOptions: [
+          { value: 'none', label: 'None', selected: answers.select === 'none' },
+          { value: 'all', label: 'All learners', selected: answers.select === 'all', count: matching },
+          ...presentTypes.map((type) => ({
+            value: type,
+            label: conditionLabel(type),
+            selected: answers.select === type,
+            count: visibleCounts[type],
+          })),
+        ],
+        selectCounts: [
+          { label: 'All learners', text: plural(matching, 'learner') },
+          ...presentTypes.map((type) => ({ label: conditionLabel(type), text: plural(visibleCounts[type]!, 'learner') })),
+        ],
+        actionOptions: BULK_ACTIONS.map((action) => ({ value: action, label: ACTION_LABELS[action], selected: answers.action === action })),
+        reason: answers.reason,
+        errors,
+        fieldErrors,
+      },
+      status,
+    );
+  }
+
+  private async renderConfirm(
+    res: Response,
+    id: number,
+    draft: NonNullable<Awaited<ReturnType<BulkActionsService['draft']>>>,
+    view: ReportView,
+    errors: FieldError[],
+    status = 200,
+  ) {
+    const page = await this.certifications.page(id, 'exceptions');
+    const summary = await this.report.summarise(id, draft.selection);
+    const preview = draft.action === 'assign_realistic' ? await this.report.realisticPreview(id, draft.selection) : [];
+    const cancelHref = this.urls.withQuery(`/certifications/${id}/exceptions`, this.viewQuery(view));
+    renderPage(
+      res,
+      'exceptions/confirm',
+      {
+        title: page.title(errors.length > 0, `Confirm: ${ACTION_LABELS[draft.action]}`),
+        certificationName: page.certification.fullName,
+        actionLabel: ACTION_LABELS[draft.action],
+        selectionLabel: draft.selection.label,
+        affects: `This will affect ${plural(summary.total, 'learner')}`,
+        counts: typeCounts(summary.countsByType),
+        notOpen: summary.notOpen > 0 ? `${plural(summary.notOpen, 'ticked learner')} already handled will be skipped.` : null,
+        outcome: outcomeSentence(draft.action),
+        preview: preview.map((row: any) => ({
+          name: `${row.firstName} ${row.lastName}`,
+          idNumber: row.idNumber,
+          currentDue: row.currentDue ? formatDate(row.currentDue) : 'None',
+          newDue: formatDate(row.newDue),
+        })),
+        previewMore: preview.length > 0 && summary.total > preview.length ? `and ${plural(summary.total - preview.length, 'more learner')}` : null,
+        reason: draft.reason,
+        okAction: this.urls.to(`/certifications/${id}/exceptions/confirm/${draft.token}`),
+        view: { q: view.q, type: view.type ?? '', sort: view.sort, dir: view.dir },
+        cancelHref,
+        canConfirm: errors.length === 0 && summary.total > 0,
+        errors,
+      },
+      status,
+    );
+  }
+}
+
+function outcomeSentence(action: BulkActionName): string {
+  switch (action) {
+    case 'assign':
+      return 'Each learner is assigned now with their due date unchanged, and receives the certification messages they missed.';
+    case 'assign_realistic':
+      return 'Each learner gets a realistic due date (now + the minimum time of their path + the buffer) and is assigned now.';
+    case 'do_not_assign':
+      return 'Each learner stays in the certification as Not assigned: no messages and no processing until their due date grows.';
+    case 'dismiss':
+      return 'Each exception is cleared; the learner can continue, but their completion is not recorded.';
+  }
+}

@@ -1,0 +1,29 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bull';
+import { AppConfig } from '../config/config';
+import { workerOnly } from '../common/process-role';
+import { BULK_ACTIONS_QUEUE } from './bulk-actions.constants';
+import { BulkActionsController } from './bulk-actions.controller';
+import { BulkActionsProcessor } from './bulk-actions.processor';
+import { BulkActionsService } from './bulk-actions.service';
+import { ExceptionReportController } from './exception-report.controller';
+import { ExceptionReportService } from './exception-report.service';
+
+@Module({})
+export class ExceptionsModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: ExceptionsModule,
+      imports: [
+        BullModule.registerQueue({
+          name: BULK_ACTIONS_QUEUE,
+          // A worker that dies loses its lock within seconds, and another worker carries the job on.
+          settings: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 20 },
+        }),
+      ],
+      controllers: [ExceptionReportController, BulkActionsController],
+      providers: [ExceptionReportService, BulkActionsService, ...workerOnly(config.processRole, BulkActionsProcessor)],
+      exports: [ExceptionReportService, BulkActionsService],
+    };
+  }
+}

@@ -1,0 +1,124 @@
+import { createExceptionFixture, ExceptionFixture } from '../support/fixtures';
+import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
+
+function rowIds(html: string): number[] {
+  return [...html.matchAll(/name="ids" value="(\d+)"/g)].map((m) => Number(m[1]));
+}
+
+function linkHref(html: string, rel: string): string | null {
+  const match = new RegExp(`href="([^"]+)"(?: rel="${rel}")`).exec(html);
+  return match ? match[1].replace(/&amp;/g, '&').replace(/&#x3D;/g, '=') : null;
+}
+
+describe('the Exception report tab', () => {
+  let t: TestApp;
+  let admin: TestClient;
+  let f: ExceptionFixture;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    await t.createStaff('ada', 'admin');
+    await t.createStaff('vic', 'viewer');
+    admin = await t.signedIn('ada');
+    f = await createExceptionFixture(t.db, {
+      counts: { time_allowance: 60, duplicate_course: 7, completion_time_unknown: 4, unknown: 2 },
+    });
+  });
+  afterAll(() => t.close());
+
+  it('lists open exceptions with Learner, ID number, Issue and Raised, and shows the open count in the tab', async () => {
+    const res = await admin.get(`/certifications/${f.certificationId}/exceptions`);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(`Exception report (73)</a>`);
+    expect(res.text).toMatch(/aria-current="page">Exception report \(73\)/);
+    for (const header of ['Learner', 'ID number', 'Issue', 'Raised']) expect(res.text).toContain(`>${header}`);
+    expect(rowIds(res.text)).toHaveLength(50);
+    const text = mainText(res.text);
+    expect(text).toContain('Pat L000001 L000001 Time allowance time_allowance evidence');
+    expect(text).toContain('73 open exceptions');
+  });
+
+  it('pages by keyset through every row, forwards and from the last page backwards', async () => {
+    const seen: number[] = [];
+    let url: string | null = `/certifications/${f.certificationId}/exceptions`;
+    while (url) {
+      const res = await admin.get(url);
+      seen.push(...rowIds(res.text));
+      url = linkHref(res.text, 'next');
+    }
+    expect(seen).toHaveLength(73);
+    expect(new Set(seen).size).toBe(73);
+
+    const last = await admin.get(`/certifications/${f.certificationId}/exceptions?page=last`);
+    const lastIds = rowIds(last.text);
+    expect(lastIds).toEqual(seen.slice(-50));
+    const previous = await admin.get(linkHref(last.text, 'prev')!);
+    expect(rowIds(previous.text)).toEqual(seen.slice(0, 23));
+  });
+
+  it('sorts by each column both ways and keeps the sort while paging', async () => {
+    const base = `/certifications/${f.certificationId}/exceptions`;
+    const byIdDesc = await admin.get(`${base}?sort=idnumber&dir=desc`);
+    expect(byIdDesc.text).toMatch(/aria-sort="descending"[\s\S]*?ID number/);
+    const ids = rowIds(byIdDesc.text);
+    expect(ids[0]).toBe(f.exceptionIds.unknown[1]);
+    const next = linkHref(byIdDesc.text, 'next')!;
+    expect(next).toContain('sort=idnumber');
+    expect(next).toContain('dir=desc');
+
+    const byIssue = await admin.get(`${base}?sort=issue`);
+    expect(rowIds(byIssue.text).slice(0, 4)).toEqual(f.exceptionIds.completion_time_unknown);
+
+    const byRaised = await admin.get(`${base}?sort=raised`);
+    const raisedAll: number[] = [...rowIds(byRaised.text), ...rowIds((await admin.get(linkHref(byRaised.text, 'next')!)).text)];
+    expect(raisedAll).toHaveLength(73);
+    expect(new Set(raisedAll).size).toBe(73);
+  });
+
+  it('searches by name or ID number and filters by type', async () => {
+    const base = `/certifications/${f.certificationId}/exceptions`;
+    // Learners 1–60 have time allowance issues, 61–67 duplicate course, 68–71 completion time unknown.
+    const search = await admin.get(`${base}?q=L00006`);
+    const expected = [f.exceptionIds.time_allowance[59], ...f.exceptionIds.duplicate_course, ...f.exceptionIds.completion_time_unknown.slice(0, 2)];
+    expect(rowIds(search.text).sort((a, b) => a - b)).toEqual(expected.sort((a, b) => a - b));
+    const byName = await admin.get(`${base}?q=${encodeURIComponent('pat l00007')}`);
+    expect(rowIds(byName.text)).toHaveLength(4);
+    const filtered = await admin.get(`${base}?type=duplicate_course`);
+    expect(rowIds(filtered.text).sort((a, b) => a - b)).toEqual([...f.exceptionIds.duplicate_course].sort((a, b) => a - b));
+    expect(mainText(filtered.text)).toContain('7 open exceptions match your search');
+    const none = await admin.get(`${base}?q=nobody-like-this`);
+    expect(mainText(none.text)).toContain('No open exceptions match your search.');
+  });
+
+  it('offers Select options None, All learners and one per type present, and the four actions', async () => {
+    const res = await admin.get(`/certifications/${f.certificationId}/exceptions`);
+    const select = /<select[^>]*id="select"[\s\S]*?<\/select>/.exec(res.text)![0];
+    expect([...select.matchAll(/<option[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual([
+      'None',
+      'All learners',
+      'All time allowance issues',
+      'All duplicate course issues',
+      'All completion time unknown issues',
+      'All unknown issues',
+    ]);
+    const action = /<select[^>]*id="action"[\s\S]*?<\/select>/.exec(res.text)![0];
+    expect([...action.matchAll(/<option value="[a-z_]+"[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual([
+      'Assign',
+      'Set realistic due date and assign',
+      'Do not assign',
+      'Dismiss the exception',
+    ]);
+    expect(res.text).toMatch(/<label class="app-label" for="select">Select<\/label>/);
+    expect(res.text).toMatch(/<label class="app-label" for="action">Action<\/label>/);
+    expect(res.text).toContain('<span class="app-visually-hidden">Select Pat L000001</span>');
+    expect(mainText(res.text)).toContain('All time allowance issues: 60 learners');
+  });
+
+  it('shows a viewer the report without the bulk form', async () => {
+    const viewer = await t.signedIn('vic');
+    const res = await viewer.get(`/certifications/${f.certificationId}/exceptions`);
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain('name="ids"');
+    expect(res.text).not.toContain('>Continue<');
+  });
+});

@@ -19,6 +19,8 @@ export interface AppConfig {
   adminPassword: string | null;
   demoData: boolean;
   logFormat: 'json' | 'text';
+  /** Exceptions a bulk action handles per transaction. */
+  bulkChunkSize: number;
 }
 
 /** A setting that cannot be used; the message names the variable and what is expected. */
@@ -105,6 +107,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`LOG_FORMAT must be json or text, not "${logFormat}".`);
   }
 
+  const chunkRaw = env.BULK_CHUNK_SIZE || '5000';
+  if (!/^\d+$/.test(chunkRaw) || Number(chunkRaw) < 1 || Number(chunkRaw) > 50000) {
+    throw new ConfigError(`BULK_CHUNK_SIZE must be a whole number from 1 to 50000, not "${chunkRaw}".`);
+  }
+
   return {
     nodeEnv,
     production,
@@ -122,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminPassword,
     demoData: bool(env, 'DEMO_DATA', !production),
     logFormat,
+    bulkChunkSize: Number(chunkRaw),
   };
 }
 

@@ -1,4 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
@@ -51,9 +53,6 @@ export interface BulkActionStatus {
 /** The selection changed between the confirmation page and OK so that the action no longer fits. */
 export class SelectionRefused extends Error {}
 
-/** Rows of exceptions handled per transaction. */
-export const CHUNK_SIZE = 5000;
-
 @Injectable()
 export class BulkActionsService {
   private readonly logger = new Logger(BulkActionsService.name);
@@ -63,6 +62,7 @@ export class BulkActionsService {
     private readonly em: EntityManager,
     private readonly report: ExceptionReportService,
     @InjectQueue(BULK_ACTIONS_QUEUE) private readonly queue: Queue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async createDraft(
@@ -204,7 +204,7 @@ export class BulkActionsService {
       const chunk = (
         await q(
           `select exception_id from bulk_action_item where bulk_action_id = ? and outcome is null order by exception_id limit ?`,
-          [bulkActionId, CHUNK_SIZE],
+          [bulkActionId, this.config.bulkChunkSize],
         )
       ).map((r: any) => Number(r.exception_id));
       if (chunk.length === 0) return 0;

@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { keysetClause, PageQuery } from '../common/keyset';
+import { PageQuery } from '../common/keyset';
+import { KeysetPage, readPage } from '../common/listing';
+import { isUniqueViolation, RuleError } from '../common/rule-error';
+import { UrlBuilder } from '../common/url';
 import { formatDate, plural } from '../common/view-helpers';
 import { JobRequests } from '../jobs/job-requests.service';
-import type { AssignmentInput, AssignmentKind, DueEvent, DueRule, DueUnit } from './assignments.dto';
+import type { PeriodUnit } from '../certifications/certifications.dto';
+import type { AssignmentInput, AssignmentKind, DueEvent, DueRule } from './assignments.dto';
 
 export interface AssignmentRow {
   id: number;
@@ -17,7 +20,7 @@ export interface AssignmentRow {
   dueRule: DueRule;
   dueFixedAt: Date | null;
   dueAmount: number | null;
-  dueUnit: DueUnit | null;
+  dueUnit: PeriodUnit | null;
   dueEvent: DueEvent | null;
   dueCourseShortName: string | null;
   covers: number;
@@ -29,15 +32,6 @@ export interface MembershipSummary {
   withExceptions: number;
   notAssigned: number;
   dismissed: number;
-}
-
-export class AssignmentRuleError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const EVENT_WORDS: Record<DueEvent, string> = {
@@ -71,12 +65,12 @@ export class AssignmentService {
   constructor(
     private readonly em: EntityManager,
     private readonly jobs: JobRequests,
+    private readonly urls: UrlBuilder,
   ) {}
 
-  list(certificationId: number, page: PageQuery, limit: number): Promise<AssignmentRow[]> {
-    const keyset = keysetClause(['a.id'], 'asc', page);
-    return this.em.getConnection().execute<AssignmentRow[]>(
-      `select a.id, a.kind,
+  list(certificationId: number, page: PageQuery): Promise<KeysetPage<AssignmentRow>> {
+    return readPage<AssignmentRow>((sql, params) => this.em.getConnection().execute(sql, params), {
+      select: `select a.id, a.kind,
               l.id as "learnerId", l.first_name || ' ' || l.last_name as "learnerName", l.id_number as "learnerIdNumber",
               au.id as "audienceId", au.name as "audienceName",
               a.due_rule as "dueRule", a.due_fixed_at as "dueFixedAt", a.due_amount as "dueAmount", a.due_unit as "dueUnit",
@@ -87,11 +81,15 @@ export class AssignmentService {
          left join learner l on l.id = a.learner_id
          left join audience au on au.id = a.audience_id
          left join course c on c.id = a.due_course_id
-        where a.certification_id = ? and ${keyset.where}
-        order by ${keyset.orderBy}
-        limit ?`,
-      [certificationId, ...keyset.params, limit + 1],
-    );
+        where a.certification_id = ? and {where}
+        order by {orderBy}`,
+      params: [certificationId],
+      keyColumns: ['a.id'],
+      direction: 'asc',
+      page,
+      keyOf: (row) => [row.id],
+      hrefFor: (param) => this.urls.withQuery(`/certifications/${certificationId}/assignments`, param),
+    });
   }
 
   /** Counts of the certification's current memberships by exception status. */
@@ -113,30 +111,26 @@ export class AssignmentService {
     return this.em.getConnection().execute(`select id, name from audience order by lower(name), id`);
   }
 
-  courseOptions(): Promise<Array<{ id: number; shortName: string; fullName: string }>> {
-    return this.em.getConnection().execute(`select id, short_name as "shortName", full_name as "fullName" from course order by lower(short_name), id`);
-  }
-
   /** Adds an assignment (refusing a learner or audience already assigned), then asks for a sync. */
   async add(certificationId: number, input: AssignmentInput, staffId: number): Promise<void> {
     const conn = this.em.getConnection();
     let learnerId: number | null = null;
     if (input.kind === 'learner') {
       const [learner] = await conn.execute<Array<{ id: number }>>(`select id from learner where id_number = ?`, [input.learnerIdNumber]);
-      if (!learner) throw new AssignmentRuleError('learnerIdNumber', 'There is no learner with this ID number');
+      if (!learner) throw new RuleError('learnerIdNumber', 'There is no learner with this ID number');
       learnerId = learner.id;
     } else {
       const [audience] = await conn.execute(`select id from audience where id = ?`, [input.audienceId]);
-      if (!audience) throw new AssignmentRuleError('audienceId', 'Choose an audience from the list');
+      if (!audience) throw new RuleError('audienceId', 'Choose an audience from the list');
     }
     if (input.dueCourseId !== null) {
       const [course] = await conn.execute(`select id from course where id = ?`, [input.dueCourseId]);
-      if (!course) throw new AssignmentRuleError('dueCourseId', 'Choose a course from the list');
+      if (!course) throw new RuleError('dueCourseId', 'Choose a course from the list');
     }
     const duplicate = () =>
       input.kind === 'learner'
-        ? new AssignmentRuleError('learnerIdNumber', 'This learner is already assigned to this certification')
-        : new AssignmentRuleError('audienceId', 'This audience is already assigned to this certification');
+        ? new RuleError('learnerIdNumber', 'This learner is already assigned to this certification')
+        : new RuleError('audienceId', 'This audience is already assigned to this certification');
     try {
       const inserted = await conn.execute(
         `insert into assignment (certification_id, kind, learner_id, audience_id, due_rule, due_fixed_at, due_amount, due_unit,
@@ -160,7 +154,7 @@ export class AssignmentService {
       );
       if (inserted.length === 0) throw duplicate();
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw duplicate();
+      if (isUniqueViolation(error)) throw duplicate();
       throw error;
     }
     await this.jobs.requestSync(certificationId, 'assignment added');

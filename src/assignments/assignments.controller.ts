@@ -1,12 +1,16 @@
 import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
-import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
+import { radioOptions, renderFormPage, selectOptions } from '../common/form-page';
+import { FieldError, validateForm } from '../common/forms';
 import { AppRequest, flash, renderPage, seeOther } from '../common/http';
-import { finishPage, pageQuery } from '../common/keyset';
+import { pageQuery } from '../common/keyset';
+import { ruleErrors } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
+import { PERIOD_UNITS, UNIT_LABELS } from '../certifications/certifications.dto';
 import { CertificationPage, CertificationsService } from '../certifications/certifications.service';
-import { AssignmentRuleError, AssignmentService, dueRuleText, summaryText } from './assignment.service';
+import { CourseSetsService } from '../certifications/course-sets.service';
+import { AssignmentService, dueRuleText, summaryText } from './assignment.service';
 import {
   ASSIGNMENT_KINDS,
   AssignmentForm,
@@ -14,13 +18,9 @@ import {
   DUE_EVENTS,
   DUE_RULE_LABELS,
   DUE_RULES,
-  DUE_UNIT_LABELS,
-  DUE_UNITS,
   KIND_LABELS,
   toAssignmentInput,
 } from './assignments.dto';
-
-const PAGE_SIZE = 50;
 
 /** The Assignments tab of a certification. */
 @Controller('certifications/:id/assignments')
@@ -28,21 +28,14 @@ export class AssignmentsController {
   constructor(
     private readonly certifications: CertificationsService,
     private readonly assignments: AssignmentService,
+    private readonly courseSets: CourseSetsService,
     private readonly urls: UrlBuilder,
   ) {}
 
   @Get()
   async list(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     const page = await this.certifications.page(id, 'assignments');
-    const cursor = pageQuery(query, 1);
-    const rows = await this.assignments.list(id, cursor, PAGE_SIZE);
-    const { rows: visible, pagination } = finishPage(
-      rows,
-      PAGE_SIZE,
-      cursor,
-      (row) => [row.id],
-      (param) => this.urls.withQuery(`/certifications/${id}/assignments`, param),
-    );
+    const { rows, pagination } = await this.assignments.list(id, pageQuery(query, 1));
     const summary = await this.assignments.summary(id);
     renderPage(res, 'certifications/assignments', {
       title: page.title(),
@@ -50,7 +43,7 @@ export class AssignmentsController {
       certificationName: page.certification.fullName,
       summary: summary.total > 0 ? summaryText(summary) : null,
       addHref: this.urls.to(`/certifications/${id}/assignments/new`),
-      assignments: visible.map((row) => ({
+      assignments: rows.map((row) => ({
         who:
           row.kind === 'learner'
             ? { prefix: 'Learner', text: `${row.learnerName} (${row.learnerIdNumber})`, href: this.urls.to('/learners/', row.learnerId!) }
@@ -74,12 +67,11 @@ export class AssignmentsController {
   async create(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const page = await this.certifications.page(id, 'assignments');
     const form = validateForm(AssignmentForm, body);
-    if (!form.ok) return this.renderForm(res, page, form.values, form.errors, 400);
+    if (!form.ok) return this.renderForm(res, page, form.values, form.errors);
     try {
       await this.assignments.add(id, toAssignmentInput(form.value), req.staff!.id);
     } catch (error) {
-      if (error instanceof AssignmentRuleError) return this.renderForm(res, page, body, [fieldError(error.field, error.message)], 400);
-      throw error;
+      return this.renderForm(res, page, body, ruleErrors(error));
     }
     flash(req, 'Assignment added. Membership sync will bring its learners in shortly.');
     seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
@@ -98,13 +90,9 @@ export class AssignmentsController {
     seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
   }
 
-  private async renderForm(res: Response, page: CertificationPage, values: Record<string, unknown>, errors: FieldError[], status = 200) {
-    const [audiences, courses] = await Promise.all([this.assignments.audienceOptions(), this.assignments.courseOptions()]);
-    const radios = <T extends string>(name: string, options: readonly T[], labels: Record<T, string>) =>
-      options.map((value, index) => ({ value, label: labels[value], inputId: index === 0 ? name : `${name}-${value}`, checked: values[name] === value }));
-    const choices = <T extends string>(name: string, options: readonly T[], labels: Record<T, string>) =>
-      options.map((value) => ({ value, label: labels[value], selected: values[name] === value }));
-    renderPage(
+  private async renderForm(res: Response, page: CertificationPage, values: Record<string, unknown>, errors: FieldError[]) {
+    const [audiences, courses] = await Promise.all([this.assignments.audienceOptions(), this.courseSets.courseOptions()]);
+    renderFormPage(
       res,
       'certifications/assignment-form',
       {
@@ -113,17 +101,15 @@ export class AssignmentsController {
         certificationName: page.certification.fullName,
         action: this.urls.to(`/certifications/${page.certification.id}/assignments`),
         backHref: this.urls.to(`/certifications/${page.certification.id}/assignments`),
-        values,
-        kinds: radios('kind', ASSIGNMENT_KINDS, KIND_LABELS),
-        rules: radios('dueRule', DUE_RULES, DUE_RULE_LABELS),
-        units: choices('dueUnit', DUE_UNITS, DUE_UNIT_LABELS),
-        events: choices('dueEvent', DUE_EVENTS, DUE_EVENT_LABELS),
+        kinds: radioOptions('kind', ASSIGNMENT_KINDS, KIND_LABELS, values),
+        rules: radioOptions('dueRule', DUE_RULES, DUE_RULE_LABELS, values),
+        units: selectOptions('dueUnit', PERIOD_UNITS, UNIT_LABELS, values),
+        events: selectOptions('dueEvent', DUE_EVENTS, DUE_EVENT_LABELS, values),
         audiences: audiences.map((a) => ({ ...a, selected: String(a.id) === String(values.audienceId) })),
         courses: courses.map((c) => ({ ...c, selected: String(c.id) === String(values.dueCourseId) })),
-        errors,
-        fieldErrors: errorMap(errors),
       },
-      status,
+      values,
+      errors,
     );
   }
 }

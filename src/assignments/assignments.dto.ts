@@ -1,20 +1,17 @@
 import { Expose, Transform } from 'class-transformer';
 import { IsIn, IsISO8601, IsNotEmpty, Matches, MaxLength, ValidateIf } from 'class-validator';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+import { trim } from '../common/form-transforms';
+import { PERIOD_UNITS, PeriodUnit } from '../certifications/certifications.dto';
 
 export const ASSIGNMENT_KINDS = ['learner', 'audience'] as const;
 export type AssignmentKind = (typeof ASSIGNMENT_KINDS)[number];
 export const DUE_RULES = ['none', 'fixed', 'relative'] as const;
 export type DueRule = (typeof DUE_RULES)[number];
-export const DUE_UNITS = ['day', 'week', 'month', 'year'] as const;
-export type DueUnit = (typeof DUE_UNITS)[number];
 export const DUE_EVENTS = ['assignment', 'hire', 'first_login', 'course_completion'] as const;
 export type DueEvent = (typeof DUE_EVENTS)[number];
 
 export const KIND_LABELS: Record<AssignmentKind, string> = { learner: 'A learner', audience: 'An audience' };
 export const DUE_RULE_LABELS: Record<DueRule, string> = { none: 'None', fixed: 'Fixed date', relative: 'Relative to an event' };
-export const DUE_UNIT_LABELS: Record<DueUnit, string> = { day: 'Days', week: 'Weeks', month: 'Months', year: 'Years' };
 export const DUE_EVENT_LABELS: Record<DueEvent, string> = {
   assignment: 'Assignment date',
   hire: 'Hire date',
@@ -62,8 +59,8 @@ export class AssignmentForm {
 
   @Expose()
   @ValidateIf((f: AssignmentForm) => f.dueRule === 'relative')
-  @IsIn(DUE_UNITS, { message: 'Choose days, weeks, months or years' })
-  dueUnit: DueUnit;
+  @IsIn(PERIOD_UNITS, { message: 'Choose days, weeks, months or years' })
+  dueUnit: PeriodUnit;
 
   @Expose()
   @ValidateIf((f: AssignmentForm) => f.dueRule === 'relative')
@@ -85,7 +82,7 @@ export interface AssignmentInput {
   /** yyyy-mm-dd, stored as midnight UTC of that day. */
   dueDate: string | null;
   dueAmount: number | null;
-  dueUnit: DueUnit | null;
+  dueUnit: PeriodUnit | null;
   dueEvent: DueEvent | null;
   dueCourseId: number | null;
 }

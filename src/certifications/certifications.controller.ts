@@ -1,20 +1,15 @@
 import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
-import { errorMap, FieldError, fieldError } from '../common/forms';
+import { radioOptions, renderFormPage, selectOptions } from '../common/form-page';
+import { FieldError } from '../common/forms';
 import { AppRequest, flash, renderPage, seeOther } from '../common/http';
-import { finishPage, pageQuery } from '../common/keyset';
+import { pageQuery } from '../common/keyset';
+import { ruleErrors } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { pageTitle, plural } from '../common/view-helpers';
-import { BASE_LABELS, checkCertificationForm, PERIOD_UNITS, PeriodUnit, RECERTIFICATION_BASES, UNIT_LABELS } from './certifications.dto';
-import { Certification, CertificationRuleError, CertificationsService } from './certifications.service';
-
-const PAGE_SIZE = 50;
-const SINGULAR: Record<PeriodUnit, string> = { day: 'day', week: 'week', month: 'month', year: 'year' };
-
-export function periodText(amount: number, unit: PeriodUnit): string {
-  return plural(amount, SINGULAR[unit]);
-}
+import { BASE_LABELS, checkCertificationForm, PERIOD_UNITS, RECERTIFICATION_BASES, UNIT_LABELS } from './certifications.dto';
+import { Certification, CertificationsService } from './certifications.service';
 
 function formValues(c: Certification): Record<string, unknown> {
   return {
@@ -49,18 +44,10 @@ export class CertificationsController {
 
   @Get()
   async list(@Query() query: Record<string, unknown>, @Res() res: Response) {
-    const page = pageQuery(query, 2);
-    const rows = await this.certifications.list(page, PAGE_SIZE);
-    const { rows: visible, pagination } = finishPage(
-      rows,
-      PAGE_SIZE,
-      page,
-      (row) => [row.sortName, row.id],
-      (cursor) => this.urls.withQuery('/certifications', cursor),
-    );
+    const { rows, pagination } = await this.certifications.list(pageQuery(query, 2));
     renderPage(res, 'certifications/list', {
       title: pageTitle(['Certifications']),
-      certifications: visible.map((row) => ({ ...row, href: this.urls.to('/certifications/', row.id) })),
+      certifications: rows.map((row) => ({ ...row, href: this.urls.to('/certifications/', row.id) })),
       pagination,
     });
   }
@@ -74,14 +61,13 @@ export class CertificationsController {
   @Post()
   async create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const form = checkCertificationForm(body);
-    if (!form.ok) return this.renderForm(res, null, form.values, form.errors, 400);
+    if (!form.ok) return this.renderForm(res, null, form.values, form.errors);
     try {
       const id = await this.certifications.create(form.value);
       flash(req, `Certification “${form.value.fullName}” created`);
       seeOther(res, this.urls.to('/certifications/', id));
     } catch (error) {
-      if (error instanceof CertificationRuleError) return this.renderForm(res, null, body, [fieldError(error.field, error.message)], 400);
-      throw error;
+      this.renderForm(res, null, body, ruleErrors(error));
     }
   }
 
@@ -97,8 +83,8 @@ export class CertificationsController {
         shortName: c.shortName,
         idNumber: c.idNumber,
         summary: c.summary,
-        activePeriod: periodText(c.activePeriodAmount, c.activePeriodUnit),
-        windowPeriod: periodText(c.windowPeriodAmount, c.windowPeriodUnit),
+        activePeriod: plural(c.activePeriodAmount, c.activePeriodUnit),
+        windowPeriod: plural(c.windowPeriodAmount, c.windowPeriodUnit),
         recertificationBase: BASE_LABELS[c.recertificationBase],
         realisticBuffer: plural(c.realisticBufferDays, 'day'),
         certificationMinimum: plural(c.certificationMinDays, 'day'),
@@ -113,60 +99,42 @@ export class CertificationsController {
   @Get(':id/edit')
   async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'overview');
-    this.renderForm(res, page.certification, formValues(page.certification), [], 200, page.tabs);
+    this.renderForm(res, page.certification, formValues(page.certification), [], page.tabs);
   }
 
   @Post(':id/edit')
   async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const page = await this.certifications.page(id, 'overview');
     const form = checkCertificationForm(body);
-    if (!form.ok) return this.renderForm(res, page.certification, form.values, form.errors, 400, page.tabs);
+    if (!form.ok) return this.renderForm(res, page.certification, form.values, form.errors, page.tabs);
     try {
       await this.certifications.update(id, form.value);
       flash(req, `Certification “${form.value.fullName}” saved`);
       seeOther(res, this.urls.to('/certifications/', id));
     } catch (error) {
-      if (error instanceof CertificationRuleError) {
-        return this.renderForm(res, page.certification, body, [fieldError(error.field, error.message)], 400, page.tabs);
-      }
-      throw error;
+      this.renderForm(res, page.certification, body, ruleErrors(error), page.tabs);
     }
   }
 
-  private renderForm(
-    res: Response,
-    existing: Certification | null,
-    values: Record<string, unknown>,
-    errors: FieldError[],
-    status = 200,
-    tabs: unknown = null,
-  ) {
+  private renderForm(res: Response, existing: Certification | null, values: Record<string, unknown>, errors: FieldError[], tabs: unknown = null) {
     const heading = existing ? 'Edit certification details' : 'Add a certification';
-    const options = (selected: unknown) => PERIOD_UNITS.map((value) => ({ value, label: UNIT_LABELS[value], selected: value === selected }));
-    renderPage(
+    renderFormPage(
       res,
       'certifications/form',
       {
-        title: existing ? pageTitle(['Edit details', existing.fullName], errors.length > 0) : pageTitle([heading, 'Certifications'], errors.length > 0),
+        title: pageTitle(existing ? ['Edit details', existing.fullName] : [heading, 'Certifications'], errors.length > 0),
         heading,
         tabs,
         certificationName: existing?.fullName,
         creating: !existing,
         action: existing ? this.urls.to('/certifications/', existing.id, '/edit') : this.urls.to('/certifications'),
         backHref: existing ? this.urls.to('/certifications/', existing.id) : this.urls.to('/certifications'),
-        values,
-        activeUnits: options(values.activePeriodUnit),
-        windowUnits: options(values.windowPeriodUnit),
-        bases: RECERTIFICATION_BASES.map((value, index) => ({
-          value,
-          label: BASE_LABELS[value],
-          id: index === 0 ? 'recertificationBase' : `recertificationBase-${value}`,
-          checked: value === values.recertificationBase,
-        })),
-        errors,
-        fieldErrors: errorMap(errors),
+        activeUnits: selectOptions('activePeriodUnit', PERIOD_UNITS, UNIT_LABELS, values),
+        windowUnits: selectOptions('windowPeriodUnit', PERIOD_UNITS, UNIT_LABELS, values),
+        bases: radioOptions('recertificationBase', RECERTIFICATION_BASES, BASE_LABELS, values),
       },
-      status,
+      values,
+      errors,
     );
   }
 }

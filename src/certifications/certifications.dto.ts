@@ -1,5 +1,6 @@
 import { Expose, Transform } from 'class-transformer';
 import { IsIn, IsNotEmpty, Matches, MaxLength } from 'class-validator';
+import { trim, trimOrEmpty } from '../common/form-transforms';
 import { FieldError, fieldError, FormResult, validateForm } from '../common/forms';
 
 export const PERIOD_UNITS = ['day', 'week', 'month', 'year'] as const;
@@ -13,7 +14,6 @@ export const BASE_LABELS: Record<RecertificationBase, string> = {
   expiry: 'Expiry date',
 };
 
-export const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const WHOLE = /^\d{1,4}$/;
 
 export class CertificationForm {
@@ -35,7 +35,7 @@ export class CertificationForm {
   idNumber: string;
 
   @Expose()
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : ''))
+  @Transform(trimOrEmpty)
   @MaxLength(5000, { message: 'Summary must be 5,000 characters or fewer' })
   summary: string;
 

@@ -1,24 +1,15 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { PageQuery } from '../common/keyset';
+import { KeysetPage, readPage } from '../common/listing';
+import { isUniqueViolation, RuleError } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
-import { keysetClause, PageQuery } from '../common/keyset';
 import { pageTitle } from '../common/view-helpers';
 import { CertificationTab, certificationTabs, TabLink, TAB_NAMES } from './certification-tabs';
-import type { CertificationInput, PeriodUnit, RecertificationBase } from './certifications.dto';
+import type { CertificationInput } from './certifications.dto';
 
-export interface Certification {
+export interface Certification extends CertificationInput {
   id: number;
-  fullName: string;
-  shortName: string;
-  idNumber: string | null;
-  summary: string;
-  activePeriodAmount: number;
-  activePeriodUnit: PeriodUnit;
-  windowPeriodAmount: number;
-  windowPeriodUnit: PeriodUnit;
-  recertificationBase: RecertificationBase;
-  realisticBufferDays: number;
   certificationMinDays: number;
   recertificationMinDays: number;
 }
@@ -41,20 +32,14 @@ export interface CertificationPage {
   title(hasErrors?: boolean, tabLabel?: string): string;
 }
 
-export class CertificationRuleError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const COLUMNS = `id, full_name as "fullName", short_name as "shortName", id_number as "idNumber", summary,
   active_period_amount as "activePeriodAmount", active_period_unit as "activePeriodUnit",
   window_period_amount as "windowPeriodAmount", window_period_unit as "windowPeriodUnit",
   recertification_base as "recertificationBase", realistic_buffer_days as "realisticBufferDays",
   certification_min_days as "certificationMinDays", recertification_min_days as "recertificationMinDays"`;
+
+const SHORT_NAME_TAKEN = 'There is already a certification with this short name';
+const ID_NUMBER_TAKEN = 'There is already a certification with this ID number';
 
 @Injectable()
 export class CertificationsService {
@@ -64,19 +49,18 @@ export class CertificationsService {
   ) {}
 
   /** One page of certifications by full name, with active learners and open exceptions. */
-  async list(page: PageQuery, limit: number): Promise<CertificationListRow[]> {
-    const keyset = keysetClause(['lower(c.full_name)', 'c.id'], 'asc', page);
-    const rows = await this.em.getConnection().execute<CertificationListRow[]>(
-      `select c.id, c.full_name as "fullName", c.short_name as "shortName", lower(c.full_name) as "sortName",
-              (select count(*) from membership m where m.certification_id = c.id and m.removed_at is null)::int as learners,
-              (select count(*) from exception e where e.certification_id = c.id and e.status = 'open')::int as "openExceptions"
-         from certification c
-        where ${keyset.where}
-        order by ${keyset.orderBy}
-        limit ?`,
-      [...keyset.params, limit + 1],
-    );
-    return rows;
+  list(page: PageQuery): Promise<KeysetPage<CertificationListRow>> {
+    return readPage<CertificationListRow>((sql, params) => this.em.getConnection().execute(sql, params), {
+      select: `select c.id, c.full_name as "fullName", c.short_name as "shortName", lower(c.full_name) as "sortName",
+                 (select count(*) from membership m where m.certification_id = c.id and m.removed_at is null)::int as learners,
+                 (select count(*) from exception e where e.certification_id = c.id and e.status = 'open')::int as "openExceptions"
+               from certification c where {where} order by {orderBy}`,
+      keyColumns: ['lower(c.full_name)', 'c.id'],
+      direction: 'asc',
+      page,
+      keyOf: (row) => [row.sortName, row.id],
+      hrefFor: (param) => this.urls.withQuery('/certifications', param),
+    });
   }
 
   async get(id: number): Promise<Certification | null> {
@@ -119,8 +103,8 @@ export class CertificationsService {
          from certification where id <> ? and (lower(short_name) = lower(?) or id_number = ?)`,
       [input.shortName, input.idNumber, id ?? 0, input.shortName, input.idNumber],
     );
-    if (clash?.short) throw new CertificationRuleError('shortName', 'There is already a certification with this short name');
-    if (clash?.idn) throw new CertificationRuleError('idNumber', 'There is already a certification with this ID number');
+    if (clash?.short) throw new RuleError('shortName', SHORT_NAME_TAKEN);
+    if (clash?.idn) throw new RuleError('idNumber', ID_NUMBER_TAKEN);
     const values = [
       input.fullName,
       input.shortName,
@@ -153,12 +137,10 @@ export class CertificationsService {
       return id;
     } catch (error) {
       // Two admins saving the same name at once: the unique index decides.
-      if (error instanceof UniqueConstraintViolationException) {
-        const idNumber = String(error.message).includes('id_number');
-        throw new CertificationRuleError(
-          idNumber ? 'idNumber' : 'shortName',
-          idNumber ? 'There is already a certification with this ID number' : 'There is already a certification with this short name',
-        );
+      if (isUniqueViolation(error)) {
+        throw String((error as Error).message).includes('id_number')
+          ? new RuleError('idNumber', ID_NUMBER_TAKEN)
+          : new RuleError('shortName', SHORT_NAME_TAKEN);
       }
       throw error;
     }

@@ -1,8 +1,10 @@
 import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
-import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
+import { radioOptions, renderFormPage } from '../common/form-page';
+import { FieldError, validateForm } from '../common/forms';
 import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { ruleErrors } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { plural } from '../common/view-helpers';
 import { CertificationPage, CertificationsService } from './certifications.service';
@@ -17,7 +19,7 @@ import {
   RULES,
   toCourseSetInput,
 } from './course-sets.dto';
-import { CourseSet, CourseSetRuleError, CourseSetsService } from './course-sets.service';
+import { CourseSet, CourseSetsService } from './course-sets.service';
 
 function pathOf(value: unknown): PathName {
   if (!PATHS.includes(value as PathName)) throw new NotFoundException();
@@ -78,12 +80,11 @@ export class CourseSetsController {
     const path = pathOf(body.path);
     const page = await this.certifications.page(id, 'content');
     const form = validateForm(CourseSetForm, body);
-    if (!form.ok) return this.renderForm(res, page, { path }, form.values, form.errors, 400);
+    if (!form.ok) return this.renderForm(res, page, { path }, form.values, form.errors);
     try {
       await this.courseSets.add(id, path, toCourseSetInput(form.value));
     } catch (error) {
-      if (error instanceof CourseSetRuleError) return this.renderForm(res, page, { path }, body, [fieldError(error.field, error.message)], 400);
-      throw error;
+      return this.renderForm(res, page, { path }, body, ruleErrors(error));
     }
     flash(req, `Course set “${form.value.name}” added to the ${PATH_LABELS[path].toLowerCase()}`);
     seeOther(res, this.urls.to(`/certifications/${id}/content`));
@@ -109,12 +110,11 @@ export class CourseSetsController {
     const page = await this.certifications.page(id, 'content');
     const set = await this.loadSet(id, setId);
     const form = validateForm(CourseSetForm, body);
-    if (!form.ok) return this.renderForm(res, page, { set }, form.values, form.errors, 400);
+    if (!form.ok) return this.renderForm(res, page, { set }, form.values, form.errors);
     try {
       if (!(await this.courseSets.update(id, setId, toCourseSetInput(form.value)))) throw new NotFoundException();
     } catch (error) {
-      if (error instanceof CourseSetRuleError) return this.renderForm(res, page, { set }, body, [fieldError(error.field, error.message)], 400);
-      throw error;
+      return this.renderForm(res, page, { set }, body, ruleErrors(error));
     }
     flash(req, `Course set “${form.value.name}” saved`);
     seeOther(res, this.urls.to(`/certifications/${id}/content`));
@@ -157,16 +157,13 @@ export class CourseSetsController {
     target: { path?: PathName; set?: CourseSet },
     values: Record<string, unknown>,
     errors: FieldError[],
-    status = 200,
   ) {
     const id = page.certification.id;
     const path = target.set?.path ?? target.path!;
     const heading = target.set ? `Edit course set “${target.set.name}”` : `Add a course set to the ${PATH_LABELS[path].toLowerCase()}`;
     const chosen = new Set((Array.isArray(values.courses) ? values.courses : values.courses ? [values.courses] : []).map(String));
     const courses = await this.courseSets.courseOptions();
-    const radios = <T extends string>(name: string, options: readonly T[], labels: Record<T, string>) =>
-      options.map((value, index) => ({ value, label: labels[value], inputId: index === 0 ? name : `${name}-${value}`, checked: values[name] === value }));
-    renderPage(
+    renderFormPage(
       res,
       'certifications/course-set-form',
       {
@@ -180,18 +177,16 @@ export class CourseSetsController {
         path: target.set ? null : path,
         backHref: this.urls.to(`/certifications/${id}/content`),
         submitLabel: target.set ? 'Save course set' : 'Add course set',
-        values,
         courses: courses.map((course, index) => ({
           ...course,
           inputId: index === 0 ? 'courses' : `courses-${course.id}`,
           checked: chosen.has(String(course.id)),
         })),
-        rules: radios('rule', RULES, RULE_LABELS),
-        joiners: radios('joiner', JOINERS, JOINER_LABELS),
-        errors,
-        fieldErrors: errorMap(errors),
+        rules: radioOptions('rule', RULES, RULE_LABELS, values),
+        joiners: radioOptions('joiner', JOINERS, JOINER_LABELS, values),
       },
-      status,
+      values,
+      errors,
     );
   }
 }

@@ -1,7 +1,7 @@
 import { Expose, Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayNotEmpty, IsIn, IsNotEmpty, Matches, MaxLength } from 'class-validator';
 import type { Joiner } from './minimum-time';
-import { trim } from './certifications.dto';
+import { trim } from '../common/form-transforms';
 
 export const PATHS = ['certification', 'recertification'] as const;
 export type PathName = (typeof PATHS)[number];

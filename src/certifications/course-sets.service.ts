@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { intArray } from '../common/sql';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { RuleError } from '../common/rule-error';
+import { intArray } from '../common/sql';
+import { inTransaction, Run } from '../common/transaction';
 import { JobRequests } from '../jobs/job-requests.service';
 import { totalMinimumDays, Joiner } from './minimum-time';
 import { CompletionRule, CourseSetInput, PathName, PATHS } from './course-sets.dto';
@@ -22,18 +24,6 @@ export interface CourseSet {
   courses: CourseOption[];
 }
 
-export class CourseSetRuleError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-type Run = <T = unknown>(sql: string, params?: unknown[]) => Promise<T[]>;
-
-/** A PostgreSQL array literal of whole numbers (already validated), for `?::int[]`. */
 /** The two paths of a certification: ordered course sets, their courses and the stored totals. */
 @Injectable()
 export class CourseSetsService {
@@ -139,13 +129,8 @@ export class CourseSetsService {
    * Runs a change to a certification's sets in one transaction (the certification row locked, so
    * two admins editing one path queue up), stores both path totals, then asks for a sync.
    */
-  private async change(
-    certificationId: number,
-    work: (run: Run) => Promise<boolean>,
-  ): Promise<boolean> {
-    const changed = await this.em.transactional(async (tx) => {
-      const run = <T>(sql: string, params: unknown[] = []) =>
-        tx.getConnection().execute<T[]>(sql, params as any[], 'all', tx.getTransactionContext());
+  private async change(certificationId: number, work: (run: Run) => Promise<boolean>): Promise<boolean> {
+    const changed = await inTransaction(this.em, async (run) => {
       await run(`select id from certification where id = ? for update`, [certificationId]);
       if (!(await work(run))) return false;
       const sets = await run<{ path: PathName; minDays: number; joiner: Joiner }>(
@@ -166,7 +151,7 @@ export class CourseSetsService {
 
   private async checkCourses(run: Run, courseIds: number[]) {
     const [row] = await run<{ n: number }>(`select count(*)::int as n from course where id = any(?::int[])`, [intArray(courseIds)]);
-    if (row.n !== courseIds.length) throw new CourseSetRuleError('courses', 'Choose courses from the list');
+    if (row.n !== courseIds.length) throw new RuleError('courses', 'Choose courses from the list');
   }
 
   private async setCourses(run: Run, setId: number, courseIds: number[]) {

@@ -1,6 +1,15 @@
 /** Builds an app URL under BASE_PATH. Every link, redirect and email URL goes through here. */
 export class UrlBuilder {
-  constructor(readonly basePath: string) {}
+  constructor(
+    readonly basePath: string,
+    /** Scheme, host and port people reach Certex at (PUBLIC_URL), for links in emails. */
+    readonly publicOrigin = 'http://localhost:3000',
+  ) {}
+
+  /** An absolute URL, for emails. */
+  absolute(...parts: Array<string | number>): string {
+    return this.publicOrigin + this.to(...parts);
+  }
 
   to(...parts: Array<string | number>): string {
     const path = parts.map(String).join('');

@@ -12,7 +12,7 @@ export class ConfigModule {
       module: ConfigModule,
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: UrlBuilder, useValue: new UrlBuilder(config.basePath) },
+        { provide: UrlBuilder, useValue: new UrlBuilder(config.basePath, config.publicOrigin) },
       ],
       exports: [APP_CONFIG, UrlBuilder],
     };

@@ -21,6 +21,12 @@ export interface AppConfig {
   logFormat: 'json' | 'text';
   /** Exceptions a bulk action handles per transaction. */
   bulkChunkSize: number;
+  /** The address people reach Certex at (scheme, host, port), for links in emails. */
+  publicOrigin: string;
+  /** Mail from address. */
+  mailFrom: string;
+  /** At most one new-exceptions notice per certification in this many minutes. */
+  adminNoticeIntervalMinutes: number;
 }
 
 /** A setting that cannot be used; the message names the variable and what is expected. */
@@ -112,6 +118,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`BULK_CHUNK_SIZE must be a whole number from 1 to 50000, not "${chunkRaw}".`);
   }
 
+  const publicUrlRaw = env.PUBLIC_URL || `http://localhost:${portRaw}`;
+  let publicOrigin: string;
+  try {
+    const parsed = new URL(publicUrlRaw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
+    publicOrigin = parsed.origin;
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be the address people reach Certex at, such as https://learning.example.org, not "${publicUrlRaw}".`);
+  }
+  const mailFrom = env.MAIL_FROM || 'Certex <certex@localhost>';
+  if (/[\r\n]/.test(mailFrom) || !/@/.test(mailFrom)) {
+    throw new ConfigError(`MAIL_FROM must be an address such as "Certex <certex@example.org>", not "${mailFrom}".`);
+  }
+  const intervalRaw = env.ADMIN_NOTICE_INTERVAL_MINUTES || '60';
+  if (!/^\d+$/.test(intervalRaw)) {
+    throw new ConfigError(`ADMIN_NOTICE_INTERVAL_MINUTES must be a whole number of minutes, not "${intervalRaw}".`);
+  }
+
   return {
     nodeEnv,
     production,
@@ -130,6 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demoData: bool(env, 'DEMO_DATA', !production),
     logFormat,
     bulkChunkSize: Number(chunkRaw),
+    publicOrigin,
+    mailFrom,
+    adminNoticeIntervalMinutes: Number(intervalRaw),
   };
 }
 

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { inTransaction } from '../common/transaction';
 import { JobRequests } from '../jobs/job-requests.service';
-import { plural } from '../common/view-helpers';
+import { formatNumber, plural } from '../common/view-helpers';
 import { CsvColumn, ErrorList, isIsoDate, parseCsvUpload, todayIso } from '../learners/csv-upload';
 import type { ImportOutcome } from '../learners/learner-import.service';
+import { MESSAGES } from '../learners/learner-rules';
 
 export const COMPLETION_CSV_COLUMNS: CsvColumn[] = [
   { name: 'id_number', required: true, description: 'The ID number of a learner Certex already has.' },
@@ -24,7 +26,7 @@ export class CompletionImportService {
   /** Course completions: every row is checked first; completions already recorded are left as they are. */
   async importCompletions(file: { buffer: Buffer } | undefined, staffId: number): Promise<ImportOutcome> {
     const parsed = parseCsvUpload(file, COMPLETION_CSV_COLUMNS);
-    if (!parsed.ok) return 'fileError' in parsed ? parsed : { ok: false, errors: parsed.errors, total: parsed.errors.length };
+    if (!parsed.ok) return parsed;
 
     const errors = new ErrorList();
     const today = todayIso();
@@ -32,8 +34,8 @@ export class CompletionImportService {
     const records: Array<{ line: number; id_number: string; course: string; completed_on: string }> = [];
     for (const { line, values } of parsed.rows) {
       const { id_number, course, completed_on } = values;
-      if (!id_number) errors.add(line, 'id_number', 'Enter an ID number');
-      else if (id_number.length > 100) errors.add(line, 'id_number', 'ID number must be 100 characters or fewer');
+      if (!id_number) errors.add(line, 'id_number', MESSAGES.idNumberMissing);
+      else if (id_number.length > 100) errors.add(line, 'id_number', MESSAGES.idNumberLength);
       if (!course) errors.add(line, 'course', 'Enter the short name of a course');
       else if (course.length > 100) errors.add(line, 'course', 'Course short name must be 100 characters or fewer');
       if (!completed_on) errors.add(line, 'completed_on', 'Enter the completion date');
@@ -48,11 +50,9 @@ export class CompletionImportService {
       if (errors.full) break;
       if (errors.empty) records.push({ line, id_number, course, completed_on });
     }
-    if (!errors.empty) return { ok: false, errors: errors.sorted(), total: errors.total };
+    if (!errors.empty) return errors.failure();
 
-    const result = await this.em.transactional(async (em) => {
-      const exec = <T>(sql: string, params: unknown[] = []) =>
-        em.getConnection().execute<T[]>(sql, params, 'all', em.getTransactionContext());
+    const result = await inTransaction(this.em, async (exec) => {
       await exec(
         `create temporary table completion_import (line integer, id_number text, course text, completed_on date) on commit drop`,
       );
@@ -76,7 +76,7 @@ export class CompletionImportService {
           if (u.no_learner) found.add(u.line, 'id_number', `There is no learner with ID number ${u.id_number}`);
           if (u.no_course) found.add(u.line, 'course', `There is no course with short name ${u.course}`);
         }
-        return { ok: false as const, errors: found.sorted(), total: found.total };
+        return found.failure();
       }
       const [inserted] = await exec<{ count: number; learner_ids: number[] | null }>(
         `with inserted as (
@@ -101,7 +101,7 @@ export class CompletionImportService {
     const already = records.length - result.added;
     return {
       ok: true,
-      message: `${plural(result.added, 'course completion')} recorded, ${already.toLocaleString('en-GB')} already recorded`,
+      message: `${plural(result.added, 'course completion')} recorded, ${formatNumber(already)} already recorded`,
     };
   }
 }

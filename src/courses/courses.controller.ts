@@ -1,15 +1,16 @@
 import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
-import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
+import { renderFormPage, submitForm } from '../common/form-page';
+import { FieldError } from '../common/forms';
 import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { listQuery, searchCaption } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { pageTitle, plural } from '../common/view-helpers';
-import { listQuery } from '../learners/listing';
-import { renderUploadPage, UploadPage } from '../learners/upload-page';
+import { answerUpload, renderUploadPage, UploadPage } from '../learners/upload-page';
 import { COMPLETION_CSV_COLUMNS, CompletionImportService } from './completion-import.service';
 import { CourseForm } from './courses.dto';
-import { CourseRow, CourseRuleError, CoursesService } from './courses.service';
+import { CourseRow, CoursesService } from './courses.service';
 
 @Controller('courses')
 export class CoursesController {
@@ -26,7 +27,7 @@ export class CoursesController {
     renderPage(res, 'courses/list', {
       title: pageTitle(['Courses']),
       q: list.q,
-      caption: list.q ? `Courses matching “${list.q}”` : 'Courses',
+      caption: searchCaption('Courses', list.q),
       courses: page.rows.map((c) => ({
         editHref: this.urls.to('/courses/', c.id, '/edit'),
         shortName: c.short_name,
@@ -44,17 +45,17 @@ export class CoursesController {
   }
 
   @Post()
-  async create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const form = validateForm(CourseForm, body);
-    if (!form.ok) return this.renderForm(res, null, form.values, form.errors, 400);
-    try {
-      await this.courses.create(form.value);
-      flash(req, `Course ${form.value.shortName} added`);
-      seeOther(res, this.urls.to('/courses'));
-    } catch (error) {
-      if (error instanceof CourseRuleError) return this.renderForm(res, null, { ...form.value }, [fieldError(error.field, error.message)], 400);
-      throw error;
-    }
+  create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    return submitForm(
+      CourseForm,
+      body,
+      async (course) => {
+        await this.courses.create(course);
+        flash(req, `Course ${course.shortName} added`);
+        seeOther(res, this.urls.to('/courses'));
+      },
+      (values, errors) => this.renderForm(res, null, values, errors),
+    );
   }
 
   @AdminOnly()
@@ -65,10 +66,7 @@ export class CoursesController {
 
   @Post('completions/upload')
   async upload(@Req() req: AppRequest, @Res() res: Response) {
-    const outcome = await this.imports.importCompletions(req.file, req.staff!.id);
-    if (!outcome.ok) return renderUploadPage(res, this.uploadPage(), outcome);
-    flash(req, outcome.message);
-    seeOther(res, this.urls.to('/courses'));
+    answerUpload(req, res, this.uploadPage(), await this.imports.importCompletions(req.file, req.staff!.id));
   }
 
   private uploadPage(): UploadPage {
@@ -94,16 +92,16 @@ export class CoursesController {
   @Post(':id')
   async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const course = await this.load(id);
-    const form = validateForm(CourseForm, body);
-    if (!form.ok) return this.renderForm(res, course, form.values, form.errors, 400);
-    try {
-      await this.courses.update(id, form.value);
-      flash(req, `Course ${form.value.shortName} saved`);
-      seeOther(res, this.urls.to('/courses'));
-    } catch (error) {
-      if (error instanceof CourseRuleError) return this.renderForm(res, course, { ...form.value }, [fieldError(error.field, error.message)], 400);
-      throw error;
-    }
+    await submitForm(
+      CourseForm,
+      body,
+      async (changed) => {
+        await this.courses.update(id, changed);
+        flash(req, `Course ${changed.shortName} saved`);
+        seeOther(res, this.urls.to('/courses'));
+      },
+      (values, errors) => this.renderForm(res, course, values, errors),
+    );
   }
 
   private async load(id: number): Promise<CourseRow> {
@@ -112,9 +110,9 @@ export class CoursesController {
     return course;
   }
 
-  private renderForm(res: Response, course: CourseRow | null, values: Record<string, unknown>, errors: FieldError[], status = 200) {
+  private renderForm(res: Response, course: CourseRow | null, values: object, errors: FieldError[]) {
     const heading = course ? `Edit ${course.short_name}` : 'Add a course';
-    renderPage(
+    renderFormPage(
       res,
       'courses/form',
       {
@@ -122,11 +120,9 @@ export class CoursesController {
         heading,
         creating: !course,
         action: course ? this.urls.to('/courses/', course.id) : this.urls.to('/courses'),
-        values,
-        errors,
-        fieldErrors: errorMap(errors),
       },
-      status,
+      values,
+      errors,
     );
   }
 }

@@ -1,7 +1,6 @@
 import { Expose, Transform } from 'class-transformer';
 import { IsNotEmpty, Matches, MaxLength } from 'class-validator';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+import { trim } from '../common/form-transforms';
 
 export const COURSE_SHORT_NAME_PATTERN = /^[A-Za-z0-9._/-]+$/;
 

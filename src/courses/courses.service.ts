@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { isUniqueViolation } from '../learners/sql-errors';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { KeysetPage, ListQuery, readPage } from '../common/listing';
+import { uniqueOr } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { likeContains } from '../learners/learner-rules';
-import { KeysetPage, ListQuery, readPage } from '../learners/listing';
 
 export interface CourseRow {
   id: number;
@@ -11,15 +11,6 @@ export interface CourseRow {
   full_name: string;
   completion_count: number;
   k_short?: string;
-}
-
-export class CourseRuleError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 @Injectable()
@@ -65,14 +56,7 @@ export class CoursesService {
     await this.write(`update course set short_name = ?, full_name = ? where id = ?`, [input.shortName, input.fullName, id]);
   }
 
-  private async write<T>(query: string, params: unknown[]): Promise<T[]> {
-    try {
-      return await this.sql<T>(query, params);
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new CourseRuleError('shortName', 'There is already a course with this short name');
-      }
-      throw error;
-    }
+  private write<T>(query: string, params: unknown[]): Promise<T[]> {
+    return uniqueOr(this.sql<T>(query, params), 'shortName', 'There is already a course with this short name');
   }
 }

@@ -1,15 +1,16 @@
 import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
-import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
+import { renderFormPage, submitForm } from '../common/form-page';
+import { FieldError } from '../common/forms';
 import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { listQuery, searchCaption } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { pageTitle, plural } from '../common/view-helpers';
-import { AudienceRow, AudienceRuleError, AudiencesService } from './audiences.service';
+import { AudienceRow, AudiencesService } from './audiences.service';
 import { LearnerImportService, MEMBER_CSV_COLUMNS } from './learner-import.service';
 import { AddMemberForm, AudienceForm } from './learners.dto';
-import { listQuery } from './listing';
-import { renderUploadPage, UploadPage } from './upload-page';
+import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
 
 @Controller('audiences')
 export class AudiencesController {
@@ -26,7 +27,7 @@ export class AudiencesController {
     renderPage(res, 'audiences/list', {
       title: pageTitle(['Audiences']),
       q: list.q,
-      caption: list.q ? `Audiences matching “${list.q}”` : 'Audiences',
+      caption: searchCaption('Audiences', list.q),
       audiences: page.rows.map((a) => ({
         href: this.urls.to('/audiences/', a.id),
         name: a.name,
@@ -44,23 +45,22 @@ export class AudiencesController {
   }
 
   @Post()
-  async create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const form = validateForm(AudienceForm, body);
-    if (!form.ok) return this.renderForm(res, null, form.values, form.errors, 400);
-    try {
-      const id = await this.audiences.create(form.value);
-      flash(req, `Audience “${form.value.name}” added`);
-      seeOther(res, this.urls.to('/audiences/', id));
-    } catch (error) {
-      if (error instanceof AudienceRuleError) return this.renderForm(res, null, { ...form.value }, [fieldError(error.field, error.message)], 400);
-      throw error;
-    }
+  create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    return submitForm(
+      AudienceForm,
+      body,
+      async (audience) => {
+        const id = await this.audiences.create(audience);
+        flash(req, `Audience “${audience.name}” added`);
+        seeOther(res, this.urls.to('/audiences/', id));
+      },
+      (values, errors) => this.renderForm(res, null, values, errors),
+    );
   }
 
   @Get(':id')
   async show(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
-    const audience = await this.load(id);
-    await this.renderShow(res, audience, query, {}, []);
+    await this.renderShow(res, await this.load(id), query, {}, []);
   }
 
   @AdminOnly()
@@ -73,31 +73,31 @@ export class AudiencesController {
   @Post(':id')
   async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const audience = await this.load(id);
-    const form = validateForm(AudienceForm, body);
-    if (!form.ok) return this.renderForm(res, audience, form.values, form.errors, 400);
-    try {
-      await this.audiences.update(id, form.value);
-      flash(req, `Audience “${form.value.name}” saved`);
-      seeOther(res, this.urls.to('/audiences/', id));
-    } catch (error) {
-      if (error instanceof AudienceRuleError) return this.renderForm(res, audience, { ...form.value }, [fieldError(error.field, error.message)], 400);
-      throw error;
-    }
+    await submitForm(
+      AudienceForm,
+      body,
+      async (changed) => {
+        await this.audiences.update(id, changed);
+        flash(req, `Audience “${changed.name}” saved`);
+        seeOther(res, this.urls.to('/audiences/', id));
+      },
+      (values, errors) => this.renderForm(res, audience, values, errors),
+    );
   }
 
   @Post(':id/members')
   async addMember(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const audience = await this.load(id);
-    const form = validateForm(AddMemberForm, body);
-    if (!form.ok) return this.renderShow(res, audience, {}, form.values, form.errors, 400);
-    try {
-      const added = await this.audiences.addMember(id, form.value.idNumber);
-      flash(req, `${added.name} added to the audience`);
-      seeOther(res, this.urls.to('/audiences/', id));
-    } catch (error) {
-      if (error instanceof AudienceRuleError) return this.renderShow(res, audience, {}, { ...form.value }, [fieldError(error.field, error.message)], 400);
-      throw error;
-    }
+    await submitForm(
+      AddMemberForm,
+      body,
+      async (member) => {
+        const added = await this.audiences.addMember(id, member.idNumber);
+        flash(req, `${added.name} added to the audience`);
+        seeOther(res, this.urls.to('/audiences/', id));
+      },
+      (values, errors) => this.renderShow(res, audience, {}, values, errors),
+    );
   }
 
   @Post(':id/members/:learnerId/remove')
@@ -122,10 +122,7 @@ export class AudiencesController {
   @Post(':id/upload')
   async upload(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
     const audience = await this.load(id);
-    const outcome = await this.imports.importMembers(id, req.file);
-    if (!outcome.ok) return renderUploadPage(res, this.uploadPage(audience), outcome);
-    flash(req, outcome.message);
-    seeOther(res, this.urls.to('/audiences/', id));
+    answerUpload(req, res, this.uploadPage(audience), await this.imports.importMembers(id, req.file));
   }
 
   private uploadPage(audience: AudienceRow): UploadPage {
@@ -147,36 +144,22 @@ export class AudiencesController {
     return audience;
   }
 
-  private renderForm(res: Response, audience: AudienceRow | null, values: Record<string, unknown>, errors: FieldError[], status = 200) {
+  private renderForm(res: Response, audience: AudienceRow | null, values: object, errors: FieldError[]) {
     const heading = audience ? `Edit ${audience.name}` : 'Add an audience';
-    renderPage(
+    const home = audience ? this.urls.to('/audiences/', audience.id) : this.urls.to('/audiences');
+    renderFormPage(
       res,
       'audiences/form',
-      {
-        title: pageTitle([heading, 'Audiences'], errors.length > 0),
-        heading,
-        creating: !audience,
-        action: audience ? this.urls.to('/audiences/', audience.id) : this.urls.to('/audiences'),
-        backHref: audience ? this.urls.to('/audiences/', audience.id) : this.urls.to('/audiences'),
-        values,
-        errors,
-        fieldErrors: errorMap(errors),
-      },
-      status,
+      { title: pageTitle([heading, 'Audiences'], errors.length > 0), heading, creating: !audience, action: home, backHref: home },
+      values,
+      errors,
     );
   }
 
-  private async renderShow(
-    res: Response,
-    audience: AudienceRow,
-    query: Record<string, unknown>,
-    values: Record<string, unknown>,
-    errors: FieldError[],
-    status = 200,
-  ) {
+  private async renderShow(res: Response, audience: AudienceRow, query: Record<string, unknown>, values: object, errors: FieldError[]) {
     const list = listQuery(query, 3);
     const page = await this.audiences.members(audience.id, list);
-    renderPage(
+    renderFormPage(
       res,
       'audiences/show',
       {
@@ -191,7 +174,7 @@ export class AudiencesController {
           addAction: this.urls.to('/audiences/', audience.id, '/members'),
         },
         q: list.q,
-        caption: list.q ? `Members matching “${list.q}”` : 'Members',
+        caption: searchCaption('Members', list.q),
         members: page.rows.map((m) => ({
           href: this.urls.to('/learners/', m.id),
           name: `${m.first_name} ${m.last_name}`,
@@ -201,11 +184,9 @@ export class AudiencesController {
           removeAction: this.urls.to('/audiences/', audience.id, '/members/', m.id, '/remove'),
         })),
         pagination: page.pagination,
-        values,
-        errors,
-        fieldErrors: errorMap(errors),
       },
-      status,
+      values,
+      errors,
     );
   }
 }

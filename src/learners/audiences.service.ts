@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { isUniqueViolation } from './sql-errors';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { KeysetPage, ListQuery, readPage } from '../common/listing';
+import { RuleError, uniqueOr } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { JobRequests } from '../jobs/job-requests.service';
 import { likeContains } from './learner-rules';
-import { KeysetPage, ListQuery, readPage } from './listing';
 
 export interface AudienceRow {
   id: number;
@@ -23,15 +23,6 @@ export interface MemberRow {
   added_at: Date;
   k_last?: string;
   k_first?: string;
-}
-
-export class AudienceRuleError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 @Injectable()
@@ -82,15 +73,8 @@ export class AudiencesService {
     await this.write(`update audience set name = ?, description = ? where id = ?`, [input.name, input.description, id]);
   }
 
-  private async write<T>(query: string, params: unknown[]): Promise<T[]> {
-    try {
-      return await this.sql<T>(query, params);
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new AudienceRuleError('name', 'There is already an audience with this name');
-      }
-      throw error;
-    }
+  private write<T>(query: string, params: unknown[]): Promise<T[]> {
+    return uniqueOr(this.sql<T>(query, params), 'name', 'There is already an audience with this name');
   }
 
   members(audienceId: number, query: ListQuery): Promise<KeysetPage<MemberRow>> {
@@ -115,13 +99,13 @@ export class AudiencesService {
       `select id, first_name, last_name from learner where id_number = ?`,
       [idNumber],
     );
-    if (!learner) throw new AudienceRuleError('idNumber', `There is no learner with ID number ${idNumber}`);
+    if (!learner) throw new RuleError('idNumber', `There is no learner with ID number ${idNumber}`);
     const name = `${learner.first_name} ${learner.last_name}`;
     const added = await this.sql(
       `insert into audience_member (audience_id, learner_id) values (?, ?) on conflict do nothing returning learner_id`,
       [audienceId, learner.id],
     );
-    if (added.length === 0) throw new AudienceRuleError('idNumber', `${name} (${idNumber}) is already a member of this audience`);
+    if (added.length === 0) throw new RuleError('idNumber', `${name} (${idNumber}) is already a member of this audience`);
     await this.jobs.requestSync(null, 'audience member added');
     return { name };
   }

@@ -20,7 +20,10 @@ export interface CsvRow {
   values: Record<string, string>;
 }
 
-export type CsvParseResult = { ok: true; columns: string[]; rows: CsvRow[] } | { ok: false; fileError: string } | { ok: false; errors: CsvError[] };
+/** Why a file was refused: a problem with the file itself, or its errors (the first 10,000 of `total`). */
+export type CsvFailure = { ok: false; fileError: string } | { ok: false; errors: CsvError[]; total: number };
+
+export type CsvParseResult = { ok: true; columns: string[]; rows: CsvRow[] } | CsvFailure;
 
 /** How many errors a page lists; the rest are counted. */
 export const ERRORS_SHOWN = 100;
@@ -50,8 +53,9 @@ export class ErrorList {
     return this.total === 0;
   }
 
-  sorted(): CsvError[] {
-    return [...this.items].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  /** The errors by line, as the answer to an upload. */
+  failure(): { ok: false; errors: CsvError[]; total: number } {
+    return { ok: false, errors: [...this.items].sort((a, b) => (a.line ?? 0) - (b.line ?? 0)), total: this.total };
   }
 }
 
@@ -94,7 +98,7 @@ export function parseCsvUpload(file: { buffer: Buffer } | undefined, columns: Cs
       errors.add(1, column.name, `The header row must have a column named ${column.name}`);
     }
   }
-  if (!errors.empty) return { ok: false, errors: errors.sorted() };
+  if (!errors.empty) return errors.failure();
   if (records.length === 1) return { ok: false, fileError: 'The selected file has a header row but no data rows' };
 
   const rows: CsvRow[] = [];
@@ -113,7 +117,7 @@ export function parseCsvUpload(file: { buffer: Buffer } | undefined, columns: Cs
     header.forEach((name, index) => (values[name] = record[index].trim()));
     rows.push({ line, values });
   }
-  if (!errors.empty) return { ok: false, errors: errors.sorted() };
+  if (!errors.empty) return errors.failure();
   return { ok: true, columns: header, rows };
 }
 

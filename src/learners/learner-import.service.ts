@@ -1,16 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { isUniqueViolation } from './sql-errors';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { isUniqueViolation } from '../common/rule-error';
+import { inTransaction } from '../common/transaction';
+import { formatNumber, plural } from '../common/view-helpers';
 import { JobRequests } from '../jobs/job-requests.service';
-import { plural } from '../common/view-helpers';
-import { CsvColumn, CsvError, ErrorList, parseCsvUpload } from './csv-upload';
-import { learnerFieldProblem } from './learner-rules';
+import { CsvColumn, CsvFailure, ErrorList, parseCsvUpload } from './csv-upload';
+import { learnerFieldProblem, MESSAGES } from './learner-rules';
 
 /** What an upload did: a message for the success banner, or why nothing was changed. */
-export type ImportOutcome =
-  | { ok: true; message: string }
-  | { ok: false; fileError: string }
-  | { ok: false; errors: CsvError[]; total: number };
+export type ImportOutcome = { ok: true; message: string } | CsvFailure;
 
 export const LEARNER_CSV_COLUMNS: CsvColumn[] = [
   { name: 'id_number', required: true, description: 'The learner’s ID number (employee number): letters, digits and . _ / -, up to 100 characters. A learner with this ID number is updated; otherwise one is added.' },
@@ -28,8 +26,6 @@ export const MEMBER_CSV_COLUMNS: CsvColumn[] = [
 
 const NOTHING_CHANGED = 'Another change to learners was saved at the same moment, so nothing was changed. Upload the file again.';
 
-type Exec = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
-
 @Injectable()
 export class LearnerImportService {
   constructor(
@@ -37,19 +33,10 @@ export class LearnerImportService {
     private readonly jobs: JobRequests,
   ) {}
 
-  /** Runs work in one transaction; raw SQL through the transaction's connection. */
-  private transaction<T>(work: (exec: Exec) => Promise<T>): Promise<T> {
-    return this.em.transactional((em) =>
-      work(<R>(sql: string, params: unknown[] = []) =>
-        em.getConnection().execute<R[]>(sql, params, 'all', em.getTransactionContext()),
-      ),
-    );
-  }
-
   /** Learners: upsert by ID number. Every row is checked before anything is written. */
   async importLearners(file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
     const parsed = parseCsvUpload(file, LEARNER_CSV_COLUMNS);
-    if (!parsed.ok) return 'fileError' in parsed ? parsed : { ok: false, errors: parsed.errors, total: parsed.errors.length };
+    if (!parsed.ok) return parsed;
 
     const errors = new ErrorList();
     const idLines = new Map<string, number>();
@@ -80,10 +67,10 @@ export class LearnerImportService {
         suspended: values.suspended === '' ? null : values.suspended.toLowerCase() === 'yes',
       });
     }
-    if (!errors.empty) return { ok: false, errors: errors.sorted(), total: errors.total };
+    if (!errors.empty) return errors.failure();
 
     try {
-      const result = await this.transaction(async (exec) => {
+      const result = await inTransaction(this.em, async (exec) => {
         await exec(
           `create temporary table learner_import (
              line integer, id_number text, username text, first_name text, last_name text, email text,
@@ -106,7 +93,7 @@ export class LearnerImportService {
         if (clashes.length > 0) {
           const clashErrors = new ErrorList();
           for (const c of clashes) clashErrors.add(c.line, 'username', `Username ${c.username} belongs to the learner with ID number ${c.id_number}`);
-          return { ok: false as const, errors: clashErrors.sorted(), total: clashErrors.total };
+          return clashErrors.failure();
         }
 
         const [updated] = await exec<{ count: number }>(
@@ -136,7 +123,7 @@ export class LearnerImportService {
       if (result.added + result.updated > 0) await this.jobs.requestSync(null, 'learners uploaded');
       return {
         ok: true,
-        message: `${plural(result.added, 'learner')} added, ${formatCount(result.updated)} updated, ${formatCount(unchanged)} unchanged`,
+        message: `${plural(result.added, 'learner')} added, ${formatNumber(result.updated)} updated, ${formatNumber(unchanged)} unchanged`,
       };
     } catch (error) {
       if (isUniqueViolation(error)) return { ok: false, fileError: NOTHING_CHANGED };
@@ -147,15 +134,15 @@ export class LearnerImportService {
   /** Audience members: adds the learners named by ID number. */
   async importMembers(audienceId: number, file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
     const parsed = parseCsvUpload(file, MEMBER_CSV_COLUMNS);
-    if (!parsed.ok) return 'fileError' in parsed ? parsed : { ok: false, errors: parsed.errors, total: parsed.errors.length };
+    if (!parsed.ok) return parsed;
 
     const errors = new ErrorList();
     const idLines = new Map<string, number>();
     const records: Array<{ line: number; id_number: string }> = [];
     for (const { line, values } of parsed.rows) {
       const idNumber = values.id_number;
-      if (!idNumber) errors.add(line, 'id_number', 'Enter an ID number');
-      else if (idNumber.length > 100) errors.add(line, 'id_number', 'ID number must be 100 characters or fewer');
+      if (!idNumber) errors.add(line, 'id_number', MESSAGES.idNumberMissing);
+      else if (idNumber.length > 100) errors.add(line, 'id_number', MESSAGES.idNumberLength);
       else if (idLines.has(idNumber)) errors.add(line, 'id_number', `ID number ${idNumber} is also on line ${idLines.get(idNumber)}`);
       else {
         idLines.set(idNumber, line);
@@ -163,9 +150,9 @@ export class LearnerImportService {
       }
       if (errors.full) break;
     }
-    if (!errors.empty) return { ok: false, errors: errors.sorted(), total: errors.total };
+    if (!errors.empty) return errors.failure();
 
-    const result = await this.transaction(async (exec) => {
+    const result = await inTransaction(this.em, async (exec) => {
       const json = JSON.stringify(records);
       const unknown = await exec<{ line: number; id_number: string }>(
         `select f.line, f.id_number from jsonb_to_recordset(?::jsonb) as f(line integer, id_number text)
@@ -176,7 +163,7 @@ export class LearnerImportService {
       if (unknown.length > 0) {
         const unknownErrors = new ErrorList();
         for (const u of unknown) unknownErrors.add(u.line, 'id_number', `There is no learner with ID number ${u.id_number}`);
-        return { ok: false as const, errors: unknownErrors.sorted(), total: unknownErrors.total };
+        return unknownErrors.failure();
       }
       const [added] = await exec<{ count: number }>(
         `with inserted as (
@@ -194,11 +181,7 @@ export class LearnerImportService {
     const already = records.length - result.added;
     return {
       ok: true,
-      message: `${plural(result.added, 'member')} added, ${formatCount(already)} already ${already === 1 ? 'was a member' : 'were members'}`,
+      message: `${plural(result.added, 'member')} added, ${formatNumber(already)} already ${already === 1 ? 'was a member' : 'were members'}`,
     };
   }
-}
-
-function formatCount(n: number): string {
-  return n.toLocaleString('en-GB');
 }

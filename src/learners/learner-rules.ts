@@ -106,7 +106,7 @@ export function toIsoDate(value: Date | string | null): string {
   return value.toISOString().slice(0, 10);
 }
 
-/** Escapes % and _ for a LIKE pattern. */
+/** A lower-case LIKE pattern for "contains", with \, % and _ taken literally. */
 export function likeContains(term: string): string {
   return '%' + term.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
 }

@@ -1,17 +1,18 @@
 import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
-import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
+import { renderFormPage, submitForm } from '../common/form-page';
+import { FieldError, fieldError, validateForm } from '../common/forms';
 import { AppRequest, flash, renderPage, seeOther } from '../common/http';
 import { Direction } from '../common/keyset';
+import { listQuery, searchCaption, sortHeader } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { formatDate, pageTitle, plural } from '../common/view-helpers';
 import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
 import { toDateTimeLocal } from './learner-rules';
 import { CompletionForm, LearnerForm } from './learners.dto';
-import { LearnerRow, LearnerRuleError, LearnersService, LearnerSort } from './learners.service';
-import { listQuery, sortHeader } from './listing';
-import { renderUploadPage, UploadPage } from './upload-page';
+import { LearnerRow, LearnersService, LearnerSort } from './learners.service';
+import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
 
 export const EXCEPTION_STATUS_LABELS: Record<string, string> = {
   none: 'None',
@@ -49,6 +50,7 @@ export class LearnersController {
     renderPage(res, 'learners/list', {
       title: pageTitle(['Learners']),
       q: list.q,
+      caption: searchCaption('Learners', list.q),
       sort,
       dir,
       headers: {
@@ -64,7 +66,6 @@ export class LearnersController {
         status: row.suspended ? 'Suspended' : 'Active',
       })),
       pagination: page.pagination,
-      caption: list.q ? `Learners matching “${list.q}”` : 'Learners',
     });
   }
 
@@ -75,17 +76,17 @@ export class LearnersController {
   }
 
   @Post()
-  async create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const form = validateForm(LearnerForm, body);
-    if (!form.ok) return this.renderForm(res, null, form.values, form.errors, 400);
-    try {
-      const id = await this.learners.create(form.value);
-      flash(req, `Learner ${form.value.firstName} ${form.value.lastName} added`);
-      seeOther(res, this.urls.to('/learners/', id));
-    } catch (error) {
-      if (error instanceof LearnerRuleError) return this.renderForm(res, null, { ...form.value }, [fieldError(error.field, error.message)], 400);
-      throw error;
-    }
+  create(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    return submitForm(
+      LearnerForm,
+      body,
+      async (learner) => {
+        const id = await this.learners.create(learner);
+        flash(req, `Learner ${learner.firstName} ${learner.lastName} added`);
+        seeOther(res, this.urls.to('/learners/', id));
+      },
+      (values, errors) => this.renderForm(res, null, values, errors),
+    );
   }
 
   @AdminOnly()
@@ -96,10 +97,7 @@ export class LearnersController {
 
   @Post('upload')
   async upload(@Req() req: AppRequest, @Res() res: Response) {
-    const outcome = await this.imports.importLearners(req.file);
-    if (!outcome.ok) return renderUploadPage(res, this.uploadPage(), outcome);
-    flash(req, outcome.message);
-    seeOther(res, this.urls.to('/learners'));
+    answerUpload(req, res, this.uploadPage(), await this.imports.importLearners(req.file));
   }
 
   private uploadPage(): UploadPage {
@@ -146,16 +144,16 @@ export class LearnersController {
   @Post(':id')
   async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const learner = await this.load(id);
-    const form = validateForm(LearnerForm, body);
-    if (!form.ok) return this.renderForm(res, learner, { ...form.values, suspended: form.values.suspended === 'yes' }, form.errors, 400);
-    try {
-      await this.learners.update(id, form.value);
-      flash(req, `Learner ${form.value.firstName} ${form.value.lastName} saved`);
-      seeOther(res, this.urls.to('/learners/', id));
-    } catch (error) {
-      if (error instanceof LearnerRuleError) return this.renderForm(res, learner, { ...form.value }, [fieldError(error.field, error.message)], 400);
-      throw error;
-    }
+    await submitForm(
+      LearnerForm,
+      body,
+      async (changed) => {
+        await this.learners.update(id, changed);
+        flash(req, `Learner ${changed.firstName} ${changed.lastName} saved`);
+        seeOther(res, this.urls.to('/learners/', id));
+      },
+      (values, errors) => this.renderForm(res, learner, values, errors),
+    );
   }
 
   @Post(':id/completions')
@@ -167,9 +165,9 @@ export class LearnersController {
   ) {
     const learner = await this.load(id);
     const form = validateForm(CompletionForm, body);
-    if (!form.ok) return this.renderShow(res, learner, form.values, form.errors, 400);
+    if (!form.ok) return this.renderShow(res, learner, form.values, form.errors);
     const result = await this.learners.recordCompletion(id, Number(form.value.courseId), form.value.completedOn, req.staff!.id);
-    if (result === 'no-course') return this.renderShow(res, learner, { ...form.value }, [fieldError('courseId', 'Select a course')], 400);
+    if (result === 'no-course') return this.renderShow(res, learner, { ...form.value }, [fieldError('courseId', 'Select a course')]);
     flash(req, result ? `Course completion recorded on ${formatDate(form.value.completedOn)}` : 'This course completion was already recorded');
     seeOther(res, this.urls.to('/learners/', id));
   }
@@ -180,33 +178,26 @@ export class LearnersController {
     return learner;
   }
 
-  private renderForm(res: Response, learner: LearnerRow | null, values: Record<string, unknown>, errors: FieldError[], status = 200) {
+  private renderForm(res: Response, learner: LearnerRow | null, values: object, errors: FieldError[]) {
     const heading = learner ? `Edit ${learner.first_name} ${learner.last_name}` : 'Add a learner';
-    renderPage(
+    const home = learner ? this.urls.to('/learners/', learner.id) : this.urls.to('/learners');
+    renderFormPage(
       res,
       'learners/form',
-      {
-        title: pageTitle([heading, 'Learners'], errors.length > 0),
-        heading,
-        creating: !learner,
-        action: learner ? this.urls.to('/learners/', learner.id) : this.urls.to('/learners'),
-        backHref: learner ? this.urls.to('/learners/', learner.id) : this.urls.to('/learners'),
-        values: { ...values, suspended: values.suspended === true || values.suspended === 'yes' },
-        errors,
-        fieldErrors: errorMap(errors),
-      },
-      status,
+      { title: pageTitle([heading, 'Learners'], errors.length > 0), heading, creating: !learner, action: home, backHref: home },
+      { ...values, suspended: 'suspended' in values && (values.suspended === true || values.suspended === 'yes') },
+      errors,
     );
   }
 
-  private async renderShow(res: Response, learner: LearnerRow, values: Record<string, unknown>, errors: FieldError[], status = 200) {
+  private async renderShow(res: Response, learner: LearnerRow, values: Record<string, unknown>, errors: FieldError[]) {
     const [certifications, completions, courses] = await Promise.all([
       this.learners.certifications(learner.id),
       this.learners.completions(learner.id),
       this.learners.courseOptions(),
     ]);
     const name = `${learner.first_name} ${learner.last_name}`;
-    renderPage(
+    renderFormPage(
       res,
       'learners/show',
       {
@@ -237,11 +228,9 @@ export class LearnersController {
         completionCount: plural(completions.length, 'course completion'),
         courses: courses.map((c) => ({ value: String(c.id), label: `${c.full_name} (${c.short_name})`, selected: String(c.id) === values.courseId })),
         completionAction: this.urls.to('/learners/', learner.id, '/completions'),
-        values: { completedOn: values.completedOn ?? '' },
-        errors,
-        fieldErrors: errorMap(errors),
       },
-      status,
+      { completedOn: values.completedOn ?? '' },
+      errors,
     );
   }
 }

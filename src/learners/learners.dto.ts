@@ -1,8 +1,7 @@
 import { Expose, Transform } from 'class-transformer';
 import { IsNotEmpty, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { trim, trimOrEmpty } from '../common/form-transforms';
 import { EMAIL_PATTERN, ID_NUMBER_PATTERN, IsIsoDate, IsPastDateTime, MESSAGES, NotFutureDate, USERNAME_PATTERN } from './learner-rules';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class LearnerForm {
   @Expose()
@@ -76,7 +75,7 @@ export class AudienceForm {
   name: string;
 
   @Expose()
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : ''))
+  @Transform(trimOrEmpty)
   @MaxLength(2000, { message: 'Description must be 2,000 characters or fewer' })
   description: string;
 }

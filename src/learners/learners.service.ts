@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { isUniqueViolation } from './sql-errors';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Direction } from '../common/keyset';
+import { KeysetPage, ListQuery, readPage } from '../common/listing';
+import { RuleError, uniqueOr } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { JobRequests } from '../jobs/job-requests.service';
 import { likeContains, parseDateTimeLocal } from './learner-rules';
-import { KeysetPage, ListQuery, readPage } from './listing';
 
 export interface LearnerRow {
   id: number;
@@ -34,16 +34,6 @@ export interface LearnerInput {
 }
 
 export type LearnerSort = 'name' | 'idNumber';
-
-/** A rule about learners that the form shows next to a field. */
-export class LearnerRuleError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const LEARNER_COLUMNS = `id, id_number, username, first_name, last_name, email, to_char(hire_date, 'YYYY-MM-DD') as hire_date,
   first_login_at, suspended`;
@@ -130,21 +120,13 @@ export class LearnersService {
       [input.idNumber, input.username, exceptId],
     );
     if (clashes.some((c) => c.id_number === input.idNumber)) {
-      throw new LearnerRuleError('idNumber', 'There is already a learner with this ID number');
+      throw new RuleError('idNumber', 'There is already a learner with this ID number');
     }
-    if (clashes.length > 0) throw new LearnerRuleError('username', 'There is already a learner with this username');
+    if (clashes.length > 0) throw new RuleError('username', 'There is already a learner with this username');
   }
 
-  /** A write that may still meet a unique index when two people save at the same moment. */
-  private async write<T>(query: string, params: unknown[]): Promise<T[]> {
-    try {
-      return await this.sql<T>(query, params);
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new LearnerRuleError('idNumber', 'There is already a learner with this ID number or username');
-      }
-      throw error;
-    }
+  private write<T>(query: string, params: unknown[]): Promise<T[]> {
+    return uniqueOr(this.sql<T>(query, params), 'idNumber', 'There is already a learner with this ID number or username');
   }
 
   certifications(learnerId: number) {

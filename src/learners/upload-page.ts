@@ -1,17 +1,17 @@
 import type { Response } from 'express';
 import { fieldError } from '../common/forms';
-import { renderPage } from '../common/http';
+import { AppRequest, flash, renderPage, seeOther } from '../common/http';
 import { pageTitle, plural } from '../common/view-helpers';
-import { CsvColumn, csvErrorText, ERRORS_SHOWN } from './csv-upload';
+import { CsvColumn, csvErrorText, CsvFailure, ERRORS_SHOWN } from './csv-upload';
 import type { ImportOutcome } from './learner-import.service';
 
 export interface UploadPage {
-  /** e.g. "Upload learners" */
   heading: string;
   /** Title parts after the heading, e.g. ['Learners']. */
   section: string[];
   intro: string;
   action: string;
+  /** Also where a successful upload goes. */
   backHref: string;
   backLabel: string;
   columns: CsvColumn[];
@@ -22,7 +22,7 @@ export interface UploadPage {
  * The upload page, used by all three uploads (views/learners/upload.hbs). With a failed outcome it
  * shows why: a problem with the file itself, or every row error (the first 100, then a count).
  */
-export function renderUploadPage(res: Response, page: UploadPage, outcome?: Exclude<ImportOutcome, { ok: true }>): void {
+export function renderUploadPage(res: Response, page: UploadPage, outcome?: CsvFailure): void {
   let summary: string | undefined;
   let rowErrors: string[] = [];
   let notShown = 0;
@@ -48,4 +48,11 @@ export function renderUploadPage(res: Response, page: UploadPage, outcome?: Excl
     },
     outcome ? 400 : 200,
   );
+}
+
+/** Answers an upload: the page again saying why it failed, or back where it came from with the outcome. */
+export function answerUpload(req: AppRequest, res: Response, page: UploadPage, outcome: ImportOutcome): void {
+  if (!outcome.ok) return renderUploadPage(res, page, outcome);
+  flash(req, outcome.message);
+  seeOther(res, page.backHref);
 }

@@ -38,12 +38,18 @@ describe('foundation pages in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${b.baseUrl}/certifications`);
 
-    for (const path of ['/certifications', '/admin/staff', '/admin/staff/new', '/no-such-page']) {
+    const adaId = (await b.db.query(`select id from staff where username = 'ada'`)).rows[0].id;
+    for (const path of ['/certifications', '/admin/staff', '/admin/staff/new', `/admin/staff/${adaId}`, '/no-such-page']) {
       await page.goto(`${b.baseUrl}${path}`);
       expect({ path, violations: await axeViolations(page) }).toEqual({ path, violations: [] });
     }
     await page.goto(`${b.baseUrl}/admin/staff/new`);
     await page.getByRole('button', { name: 'Add staff account' }).click();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.goto(`${b.baseUrl}/admin/staff/${adaId}`);
+    await page.getByLabel('Viewer').check();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    expect(await page.locator('.app-error-summary').innerText()).toContain('You cannot remove your own administrator access');
     expect(await axeViolations(page)).toEqual([]);
     await context.close();
   });

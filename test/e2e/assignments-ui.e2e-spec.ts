@@ -1,6 +1,5 @@
-import { getQueueToken } from '@nestjs/bull';
-import type { Queue } from 'bull';
-import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
+import { mainText, TestApp, TestClient } from '../support/app';
+import { startWithStaff, syncReasons } from '../support/pages';
 
 describe('certification Assignments tab', () => {
   let t: TestApp;
@@ -13,11 +12,6 @@ describe('certification Assignments tab', () => {
   let otherAudienceId: number;
   let courseId: number;
 
-  const syncReasons = async (certificationId: number) => {
-    const queue = t.app.get<Queue>(getQueueToken('membership-sync'));
-    const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
-    return jobs.filter((job) => job?.data.certificationId === certificationId).map((job) => job.data.reason as string);
-  };
   const assignments = async (certificationId = certId) =>
     (
       await t.db.query(
@@ -31,11 +25,7 @@ describe('certification Assignments tab', () => {
   const post = (fields: Record<string, string>) => admin.post(`/certifications/${certId}/assignments`, fields);
 
   beforeAll(async () => {
-    t = await startTestApp({ PROCESS_ROLE: 'web' });
-    await t.createStaff('ada', 'admin', undefined, 'Ada Admin');
-    await t.createStaff('vic', 'viewer', undefined, 'Vic Viewer');
-    admin = await t.signedIn('ada');
-    viewer = await t.signedIn('vic');
+    ({ t, admin, viewer } = await startWithStaff({ PROCESS_ROLE: 'web' }));
     const certs = await t.db.query(
       `insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount, window_period_unit)
        values ('First Aid at Work', 'FAW', 3, 'year', 3, 'month'), ('Food Hygiene', 'FOOD', 1, 'year', 1, 'month') returning id`,
@@ -124,7 +114,7 @@ describe('certification Assignments tab', () => {
       'Choose a course from the list',
     ]);
     expect(await assignments()).toEqual([]);
-    expect(await syncReasons(certId)).toEqual([]);
+    expect(await syncReasons(t, certId)).toEqual([]);
   });
 
   it('adds learners and audiences with each kind of due date rule, shows them in words and queues a sync each time', async () => {
@@ -147,7 +137,7 @@ describe('certification Assignments tab', () => {
       { kind: 'learner', learner_id: learners.E300, audience_id: null, due_rule: 'relative', due_fixed: null, due_amount: 14, due_unit: 'day', due_event: 'course_completion', due_course_id: courseId },
       { kind: 'audience', learner_id: null, audience_id: otherAudienceId, due_rule: 'relative', due_fixed: null, due_amount: 1, due_unit: 'week', due_event: 'first_login', due_course_id: null },
     ]);
-    expect(await syncReasons(certId)).toEqual(Array(5).fill('assignment added'));
+    expect(await syncReasons(t, certId)).toEqual(Array(5).fill('assignment added'));
 
     const page = await viewer.get(`/certifications/${certId}/assignments`);
     expect(rowsOf(page.text)).toEqual([
@@ -173,12 +163,12 @@ describe('certification Assignments tab', () => {
     expect(audience.status).toBe(400);
     expect(mainText(audience.text)).toContain('This audience is already assigned to this certification');
     expect(await assignments()).toHaveLength(5);
-    expect(await syncReasons(certId)).toHaveLength(5);
+    expect(await syncReasons(t, certId)).toHaveLength(5);
 
     const elsewhere = await admin.post(`/certifications/${otherCertId}/assignments`, { kind: 'learner', learnerIdNumber: 'E100', dueRule: 'none' });
     expect(elsewhere.status).toBe(303);
     expect(await assignments(otherCertId)).toHaveLength(1);
-    expect(await syncReasons(otherCertId)).toEqual(['assignment added']);
+    expect(await syncReasons(t, otherCertId)).toEqual(['assignment added']);
   });
 
   it('summarises memberships: assigned, with exceptions, and not assigned or dismissed only when there are any', async () => {
@@ -216,7 +206,7 @@ describe('certification Assignments tab', () => {
     expect(await assignments()).toHaveLength(4);
     expect((await t.db.query('select count(*)::int as n from membership_source where assignment_id = $1', [grace.id])).rows[0].n).toBe(0);
     expect((await t.db.query('select removed_at from membership where id = $1', [membership.rows[0].id])).rows[0].removed_at).toBeNull();
-    expect((await syncReasons(certId)).filter((r) => r === 'assignment removed')).toHaveLength(1);
+    expect((await syncReasons(t, certId)).filter((r) => r === 'assignment removed')).toHaveLength(1);
     const page = await admin.get(`/certifications/${certId}/assignments`);
     expect(mainText(page.text)).toContain('Assignment removed.');
     expect(rowsOf(page.text).some((row) => row.includes('Grace Hopper'))).toBe(false);
@@ -225,7 +215,7 @@ describe('certification Assignments tab', () => {
     const twice = await admin.post(`/certifications/${certId}/assignments/${grace.id}/remove`);
     expect(twice.status).toBe(303);
     expect(mainText((await admin.get(`/certifications/${certId}/assignments`)).text)).toContain('That assignment had already been removed');
-    expect((await syncReasons(certId)).filter((r) => r === 'assignment removed')).toHaveLength(1);
+    expect((await syncReasons(t, certId)).filter((r) => r === 'assignment removed')).toHaveLength(1);
     // An assignment of another certification cannot be removed through this one.
     const [foreign] = (await t.db.query(`select id from assignment where certification_id = $1`, [otherCertId])).rows;
     await admin.post(`/certifications/${certId}/assignments/${foreign.id}/remove`);
@@ -234,13 +224,13 @@ describe('certification Assignments tab', () => {
 
   it('refuses a viewer’s changes with 403 and changes nothing', async () => {
     const before = await assignments();
-    const jobs = (await syncReasons(certId)).length;
+    const jobs = (await syncReasons(t, certId)).length;
     const [first] = (await t.db.query(`select id from assignment where certification_id = $1 order by id limit 1`, [certId])).rows;
     const add = await viewer.post(`/certifications/${certId}/assignments`, { kind: 'learner', learnerIdNumber: 'S1', dueRule: 'none' });
     expect(add.status).toBe(403);
     const remove = await viewer.post(`/certifications/${certId}/assignments/${first.id}/remove`);
     expect(remove.status).toBe(403);
     expect(await assignments()).toEqual(before);
-    expect(await syncReasons(certId)).toHaveLength(jobs);
+    expect(await syncReasons(t, certId)).toHaveLength(jobs);
   });
 });

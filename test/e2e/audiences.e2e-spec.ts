@@ -1,18 +1,7 @@
-import { getQueueToken } from '@nestjs/bull';
-import type { Queue } from 'bull';
-import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
+import { mainText, TestApp, TestClient } from '../support/app';
+import { jobsWithReason, pageLink, startWithStaff } from '../support/pages';
 
-async function syncJobs(t: TestApp, reason: string) {
-  const queue = t.app.get<Queue>(getQueueToken('membership-sync'));
-  const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'paused']);
-  return jobs.filter((job) => job?.data?.reason === reason).length;
-}
-
-function linkTo(html: string, rel: 'next' | 'prev'): string {
-  const match = new RegExp(`href="([^"]+)" rel="${rel}"`).exec(html);
-  if (!match) throw new Error(`no ${rel} link`);
-  return match[1].replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
-}
+const syncJobs = async (t: TestApp, reason: string) => (await jobsWithReason(t, 'membership-sync', reason)).length;
 
 describe('audiences pages', () => {
   let t: TestApp;
@@ -20,11 +9,7 @@ describe('audiences pages', () => {
   let viewer: TestClient;
 
   beforeAll(async () => {
-    t = await startTestApp();
-    await t.createStaff('ada', 'admin', undefined, 'Ada Admin');
-    await t.createStaff('vic', 'viewer', undefined, 'Vic Viewer');
-    admin = await t.signedIn('ada');
-    viewer = await t.signedIn('vic');
+    ({ t, admin, viewer } = await startWithStaff());
     await t.db.query(
       `insert into learner (id_number, username, first_name, last_name, email)
        select 'A' || lpad(n::text, 3, '0'), 'a' || n, 'Ann', 'Member' || lpad(n::text, 3, '0'), 'a' || n || '@example.org'
@@ -95,7 +80,7 @@ describe('audiences pages', () => {
     const names = (html: string) => [...html.matchAll(/href="\/learners\/\d+">(Ann Member\d+)<\/a>/g)].map((m) => m[1]);
     expect(names(first.text)).toHaveLength(50);
     expect(names(first.text)[0]).toBe('Ann Member001');
-    const second = await viewer.get(linkTo(first.text, 'next'));
+    const second = await viewer.get(pageLink(first.text, 'next'));
     expect(names(second.text)).toEqual(Array.from({ length: 10 }, (_, i) => `Ann Member${String(51 + i).padStart(3, '0')}`));
     const search = mainText((await viewer.get(`/audiences/${id}?q=member05`)).text);
     expect(search).toContain('Ann Member050');

@@ -1,10 +1,5 @@
-import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
-
-function linkTo(html: string, rel: 'next' | 'prev'): string {
-  const match = new RegExp(`href="([^"]+)" rel="${rel}"`).exec(html);
-  if (!match) throw new Error(`no ${rel} link`);
-  return match[1].replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
-}
+import { mainText, TestApp, TestClient } from '../support/app';
+import { pageLink, startWithStaff } from '../support/pages';
 
 describe('courses pages', () => {
   let t: TestApp;
@@ -12,11 +7,7 @@ describe('courses pages', () => {
   let viewer: TestClient;
 
   beforeAll(async () => {
-    t = await startTestApp();
-    await t.createStaff('ada', 'admin', undefined, 'Ada Admin');
-    await t.createStaff('vic', 'viewer', undefined, 'Vic Viewer');
-    admin = await t.signedIn('ada');
-    viewer = await t.signedIn('vic');
+    ({ t, admin, viewer } = await startWithStaff());
   });
   afterAll(() => t.close());
 
@@ -60,7 +51,7 @@ describe('courses pages', () => {
     expect(first.status).toBe(200);
     expect(codes(first.text)).toHaveLength(50);
     expect(codes(first.text).slice(0, 3)).toEqual(['AID-2', 'FIRE-101', 'Z-001']);
-    const second = await viewer.get(linkTo(first.text, 'next'));
+    const second = await viewer.get(pageLink(first.text, 'next'));
     expect(codes(second.text)).toHaveLength(22);
     expect(codes(second.text)[21]).toBe('Z-070');
     const search = mainText((await viewer.get('/courses?q=first+aid')).text);

@@ -1,20 +1,5 @@
-import { getQueueToken } from '@nestjs/bull';
-import type { Queue } from 'bull';
-import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
-
-/** Jobs on a queue whose reason matches, in any state. */
-async function jobsWithReason(t: TestApp, queueName: string, reason: string) {
-  const queue = t.app.get<Queue>(getQueueToken(queueName));
-  const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'paused']);
-  return jobs.filter((job) => job?.data?.reason === reason);
-}
-
-/** The href of the pagination link with this rel, as a browser would read it. */
-function linkTo(html: string, rel: 'next' | 'prev'): string {
-  const match = new RegExp(`href="([^"]+)" rel="${rel}"`).exec(html);
-  if (!match) throw new Error(`no ${rel} link`);
-  return match[1].replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
-}
+import { mainText, TestApp, TestClient } from '../support/app';
+import { jobsWithReason, pageLink, startWithStaff } from '../support/pages';
 
 const GOOD = {
   idNumber: 'E1001',
@@ -33,11 +18,7 @@ describe('learners pages', () => {
   let adminId: number;
 
   beforeAll(async () => {
-    t = await startTestApp();
-    adminId = await t.createStaff('ada', 'admin', undefined, 'Ada Admin');
-    await t.createStaff('vic', 'viewer', undefined, 'Vic Viewer');
-    admin = await t.signedIn('ada');
-    viewer = await t.signedIn('vic');
+    ({ t, admin, adminId, viewer } = await startWithStaff());
   });
   afterAll(() => t.close());
 
@@ -127,17 +108,17 @@ describe('learners pages', () => {
       expect(page1).toHaveLength(50);
       expect(page1[0]).toBe('Ada King');
       expect(page1[1]).toBe('Person Zed000');
-      const next = linkTo(first.text, 'next');
+      const next = pageLink(first.text, 'next');
       const second = await admin.get(next);
       const page2 = rows(second.text);
       expect(page2).toHaveLength(50);
       expect(page2[0]).toBe('Person Zed049');
-      const third = await admin.get(linkTo(second.text, 'next'));
+      const third = await admin.get(pageLink(second.text, 'next'));
       const page3 = rows(third.text);
       expect(page3).toHaveLength(21);
       expect(page3[20]).toBe('Person Zed119');
       expect(third.text).not.toContain('rel="next"');
-      const back = await admin.get(linkTo(third.text, 'prev'));
+      const back = await admin.get(pageLink(third.text, 'prev'));
       expect(rows(back.text)).toEqual(page2);
     });
 

@@ -1,6 +1,7 @@
-import { Direction, finishPage, keysetClause, PageLink, PageQuery, pageQuery, Pagination } from '../common/keyset';
-import { UrlBuilder } from '../common/url';
+import { Direction, finishPage, keysetClause, PageLink, PageQuery, pageQuery, Pagination } from './keyset';
+import { UrlBuilder } from './url';
 
+/** List pages: a search term and keyset paging in the query string, sortable headers, 50 rows a page. */
 export const PAGE_SIZE = 50;
 
 export interface ListQuery {
@@ -14,6 +15,11 @@ export function searchTerm(raw: unknown): string {
 
 export function listQuery(query: Record<string, unknown>, keyLength: number): ListQuery {
   return { q: searchTerm(query.q), page: pageQuery(query, keyLength) };
+}
+
+/** The table caption: `Learners`, or `Learners matching “ada”` while searching. */
+export function searchCaption(label: string, q: string): string {
+  return q ? `${label} matching “${q}”` : label;
 }
 
 /** A sortable column header: a link that sorts by it (or flips the direction when it is the current sort). */
@@ -43,7 +49,7 @@ export async function readPage<T>(
   run: (sql: string, params: unknown[]) => Promise<T[]>,
   options: {
     select: string;
-    params: unknown[];
+    params?: unknown[];
     keyColumns: string[];
     direction: Direction;
     page: PageQuery;
@@ -53,6 +59,6 @@ export async function readPage<T>(
 ): Promise<KeysetPage<T>> {
   const clause = keysetClause(options.keyColumns, options.direction, options.page);
   const sql = options.select.replace('{where}', clause.where).replace('{orderBy}', clause.orderBy) + ` limit ${PAGE_SIZE + 1}`;
-  const rows = await run(sql, [...options.params, ...clause.params]);
+  const rows = await run(sql, [...(options.params ?? []), ...clause.params]);
   return finishPage(rows, PAGE_SIZE, options.page, options.keyOf, options.hrefFor);
 }

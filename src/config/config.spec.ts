@@ -1,0 +1,68 @@
+import { ConfigError, embeddingAllowed, loadConfig, redactUrl } from './config';
+
+describe('settings from the environment', () => {
+  it('has working defaults for one machine', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/certex',
+      redisUrl: 'redis://127.0.0.1:6379',
+      port: 3000,
+      basePath: '',
+      frameAncestors: ["'self'"],
+      smtpUrl: null,
+      processRole: 'all',
+      demoData: true,
+      publicOrigin: 'http://localhost:3000',
+      adminNoticeIntervalMinutes: 60,
+      bulkChunkSize: 5000,
+    });
+    expect(embeddingAllowed(config)).toBe(false);
+  });
+
+  it('reads every setting', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      SESSION_SECRET: 'x'.repeat(32),
+      BASE_PATH: '/intranet/certex/',
+      FRAME_ANCESTORS: "'self' https://portal.example.org",
+      SMTP_URL: 'smtp://mail.example.org:587',
+      PUBLIC_URL: 'https://learning.example.org/ignored/path',
+      PROCESS_ROLE: 'worker',
+      DEMO_DATA: 'yes',
+    });
+    expect(config).toMatchObject({
+      production: true,
+      basePath: '/intranet/certex',
+      frameAncestors: ["'self'", 'https://portal.example.org'],
+      smtpUrl: 'smtp://mail.example.org:587',
+      publicOrigin: 'https://learning.example.org',
+      processRole: 'worker',
+      demoData: true,
+    });
+    expect(embeddingAllowed(config)).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) }).demoData).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: '70000' }, 'PORT'],
+    [{ BASE_PATH: '/a b' }, 'BASE_PATH'],
+    [{ FRAME_ANCESTORS: 'javascript:alert(1)' }, 'FRAME_ANCESTORS'],
+    [{ SMTP_URL: 'http://mail' }, 'SMTP_URL'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET'],
+    [{ ADMIN_PASSWORD: 'short' }, 'ADMIN_PASSWORD'],
+    [{ DEMO_DATA: 'maybe' }, 'DEMO_DATA'],
+    [{ BULK_CHUNK_SIZE: '0' }, 'BULK_CHUNK_SIZE'],
+    [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
+    [{ MAIL_FROM: 'Certex\r\nBcc: x@y <a@b>' }, 'MAIL_FROM'],
+    [{ ADMIN_NOTICE_INTERVAL_MINUTES: 'hourly' }, 'ADMIN_NOTICE_INTERVAL_MINUTES'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+  ])('refuses %j with a message naming the variable', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^${name} `));
+  });
+
+  it('never prints a password from a URL', () => {
+    expect(redactUrl('postgres://me:secret@db:5432/certex')).toBe('postgres://me:***@db:5432/certex');
+  });
+});

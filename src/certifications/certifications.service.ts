@@ -53,7 +53,7 @@ export class CertificationsService {
     return readPage<CertificationListRow>((sql, params) => this.em.getConnection().execute(sql, params), {
       select: `select c.id, c.full_name as "fullName", c.short_name as "shortName", lower(c.full_name) as "sortName",
                  (select count(*) from membership m where m.certification_id = c.id and m.removed_at is null)::int as learners,
-                 (select count(*) from exception e where e.certification_id = c.id and e.status = 'open')::int as "openExceptions"
+                 (select coalesce(sum(n), 0) from exception_open_count o where o.certification_id = c.id)::int as "openExceptions"
                from certification c where {where} order by {orderBy}`,
       keyColumns: ['lower(c.full_name)', 'c.id'],
       direction: 'asc',
@@ -71,7 +71,7 @@ export class CertificationsService {
   async openExceptionCount(id: number): Promise<number> {
     const [row] = await this.em
       .getConnection()
-      .execute<Array<{ n: number }>>(`select count(*)::int as n from exception where certification_id = ? and status = 'open'`, [id]);
+      .execute<Array<{ n: number }>>(`select coalesce(sum(n), 0)::int as n from exception_open_count where certification_id = ?`, [id]);
     return row.n;
   }
 

@@ -9,7 +9,14 @@ export class SessionPool implements OnApplicationShutdown {
   readonly pool: Pool;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.pool = new Pool({ connectionString: config.databaseUrl, max: 5, connectionTimeoutMillis: 5000 });
+    // A session touch lost in a crash only shortens an idle timeout, so session writes need not
+    // wait for the disk: this keeps the per-request touch cheap.
+    this.pool = new Pool({
+      connectionString: config.databaseUrl,
+      max: 5,
+      connectionTimeoutMillis: 5000,
+      options: '-c synchronous_commit=off',
+    });
     this.pool.on('error', () => undefined);
   }
 

@@ -137,6 +137,8 @@ export class BulkActionsService {
         [action.id, ...where.params],
       );
       await q(`update bulk_action set total = ? where id = ?`, [items[0].n, action.id]);
+      // Fresh statistics, so that each chunk's statements plan for the rows the snapshot added.
+      if (items[0].n > 1000) await q(`analyze bulk_action_item`);
       await q(`update bulk_action_draft set bulk_action_id = ? where token = ?`, [action.id, draft.token]);
       return Number(action.id);
     });
@@ -215,9 +217,8 @@ export class BulkActionsService {
       const handled = await q(
         `update exception e
             set status = ?, handled_at = now(), handled_by = ?, reason = ?, bulk_action_id = ?
-           from membership m
           where e.id = any(?::bigint[]) and e.certification_id = ? and e.status = 'open'
-            and m.id = e.membership_id and m.removed_at is null
+            and exists (select 1 from membership m where m.id = e.membership_id and m.removed_at is null)
         returning e.id, e.membership_id`,
         [status, action.created_by, action.reason, bulkActionId, intArray(chunk), action.certification_id],
       );
@@ -234,7 +235,7 @@ export class BulkActionsService {
                     due_at = case when ? then now() + make_interval(days => ${REALISTIC_DAYS_SQL}) else m.due_at end,
                     completion_recorded = case when ? then false else m.completion_recorded end
                from membership prev, certification c
-              where m.id = any(?::int[]) and prev.id = m.id and c.id = m.certification_id
+              where m.id = any(?::int[]) and prev.id = any(?::int[]) and prev.id = m.id and c.id = m.certification_id
             returning m.id, prev.due_at as due_before, m.due_at as due_after)
            insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
                                         status_before, status_after, due_before, due_after)
@@ -247,6 +248,7 @@ export class BulkActionsService {
             assigns,
             name === 'assign_realistic',
             name === 'dismiss',
+            intArray(membershipIds),
             intArray(membershipIds),
             action.certification_id,
             bulkActionId,
@@ -278,9 +280,17 @@ export class BulkActionsService {
             where e.id = any(?::bigint[]))
          update bulk_action_item i set outcome = o.outcome, message = o.message, processed_at = now()
            from outcome o
-          where i.bulk_action_id = ? and i.exception_id = o.id
+          where i.bulk_action_id = ? and i.exception_id = any(?::bigint[]) and i.exception_id = o.id
         returning i.outcome`,
-        [intArray(exceptionIds), action.certification_id, intArray(exceptionIds), action.certification_id, intArray(chunk), bulkActionId],
+        [
+          intArray(exceptionIds),
+          action.certification_id,
+          intArray(exceptionIds),
+          action.certification_id,
+          intArray(chunk),
+          bulkActionId,
+          intArray(chunk),
+        ],
       );
       const count = (kind: string) => outcomes.filter((r: any) => r.outcome === kind).length;
       await q(
@@ -324,12 +334,23 @@ export class BulkActionsService {
     return rows.map(toStatus);
   }
 
-  /** Bulk actions whose job may have been lost (e.g. Redis restarted without its data): queue them again. */
+  /**
+   * Bulk actions still queued or running whose job was lost (Redis restarted without its data) or
+   * given up by Bull: queue them again. Runs every minute; a job that is alive is left alone.
+   */
   async requeueUnfinished(): Promise<number> {
     const rows = await this.em.fork().getConnection().execute(
       `select id from bulk_action where state in ('queued', 'running') and created_at < now() - interval '30 seconds'`,
     );
-    for (const row of rows) await this.enqueue(Number(row.id));
+    for (const row of rows) {
+      const id = Number(row.id);
+      // A job Bull gave up on after stalling too often (repeated worker crashes) is retried: the
+      // bulk action carries on with the items it has left.
+      const job = await this.queue.getJob(`bulk-${id}`);
+      if (job && (await job.isFailed())) await job.retry();
+      else if (job && (await job.isCompleted())) await job.remove().then(() => this.enqueue(id));
+      else await this.enqueue(id);
+    }
     if (rows.length) this.logger.log(`re-queued ${rows.length} unfinished bulk actions`);
     return rows.length;
   }

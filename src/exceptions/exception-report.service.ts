@@ -120,9 +120,13 @@ export class ExceptionReportService {
   /** Open exceptions by type under a filter (the Select options and the "N selected" sentence). */
   async countsByType(certificationId: number, filter: ReportFilter): Promise<Partial<Record<ExceptionType, number>>> {
     const where = filterSql(certificationId, filter);
-    const rows = await this.em
-      .getConnection()
-      .execute(`select e.type, count(*)::int as n from exception e where ${where.sql} group by e.type`, where.params);
+    // Without a search the kept counts answer; a search counts its (few) matches.
+    const rows = await this.em.getConnection().execute(
+      filter.q
+        ? `select e.type, count(*)::int as n from exception e where ${where.sql} group by e.type`
+        : `select type, n from exception_open_count where certification_id = ? and n > 0 ${filter.type ? 'and type = ?' : ''}`,
+      filter.q ? where.params : [certificationId, ...(filter.type ? [filter.type] : [])],
+    );
     const counts: Partial<Record<ExceptionType, number>> = {};
     for (const row of rows) counts[row.type as ExceptionType] = row.n;
     return counts;
@@ -173,12 +177,6 @@ export class ExceptionReportService {
     );
   }
 
-  async openCount(certificationId: number): Promise<number> {
-    const [row] = await this.em
-      .getConnection()
-      .execute(`select count(*)::int as n from exception where certification_id = ? and status = 'open'`, [certificationId]);
-    return row.n;
-  }
 }
 
 /** Days from now to the realistic due date: the path's total minimum time plus the buffer. */

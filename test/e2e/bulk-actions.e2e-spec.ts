@@ -1,4 +1,7 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { BulkActionsService } from '../../src/exceptions/bulk-actions.service';
+import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB } from '../../src/exceptions/bulk-actions.constants';
 import { createExceptionFixture, ExceptionFixture } from '../support/fixtures';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
 
@@ -277,11 +280,57 @@ describe('bulk actions on exceptions', () => {
     expect(mainText(list.text)).toContain('Assign');
   });
 
+  it('carries on with a bulk action whose job Bull gave up on after it stalled too often', async () => {
+    const f = await fixture('ST', { time_allowance: 5 });
+    const queue = t.app.get<Queue>(getQueueToken(BULK_ACTIONS_QUEUE));
+    await queue.pause(true);
+    try {
+      const [{ id }] = (
+        await t.db.query(
+          `insert into bulk_action (certification_id, action, selection_label, created_by, total, state, created_at)
+           values ($1, 'assign', 'All learners', $2, 5, 'running', now() - interval '5 minutes') returning id`,
+          [f.certificationId, adminId],
+        )
+      ).rows;
+      await t.db.query(`insert into bulk_action_item (bulk_action_id, exception_id) select $1, unnest($2::bigint[])`, [id, f.exceptionIds.time_allowance]);
+      await queue.add(BULK_APPLY_JOB, { bulkActionId: Number(id) }, { jobId: `bulk-${id}`, attempts: 1 });
+      // What Bull does to a job whose worker died too often: active, then failed without an attempt.
+      const job = (await queue.getNextJob())!;
+      expect(job.id).toBe(`bulk-${id}`);
+      await job.moveToFailed({ message: 'job stalled more than allowable limit' }, true);
+      await job.releaseLock(); // a dead worker's lock has expired by then
+      expect(await job.isFailed()).toBe(true);
+      await queue.resume(true);
+      expect(await t.inContext(() => t.app.get(BulkActionsService).requeueUnfinished())).toBeGreaterThanOrEqual(1);
+      expect(await waitForFinish(t, Number(id))).toMatchObject({ state: 'completed', applied: 5 });
+    } finally {
+      await queue.resume(true);
+    }
+  });
+
   it('refuses bulk actions from a viewer and changes nothing', async () => {
     const f = await fixture('VW', { time_allowance: 1 });
     const viewer = await t.signedIn('vic');
     const res = await viewer.post(`/certifications/${f.certificationId}/exceptions/bulk`, { select: 'all', action: 'dismiss' });
     expect(res.status).toBe(403);
     expect(await openCount(f.certificationId)).toBe(1);
+  });
+
+  it('keeps the open exception counts exact through inserts, bulk actions, sync-like updates and deletes', async () => {
+    const live = async () =>
+      (
+        await t.db.query(
+          `select certification_id, type, count(*)::int as n from exception where status = 'open' group by 1, 2 order by 1, 2`,
+        )
+      ).rows;
+    const kept = async () =>
+      (await t.db.query(`select certification_id, type, n from exception_open_count where n <> 0 order by 1, 2`)).rows;
+    const f = await fixture('OC', { time_allowance: 4, unknown: 2 });
+    expect(await kept()).toEqual(await live());
+    await t.db.query(`update exception set type = 'duplicate_course' where id = $1`, [f.exceptionIds.time_allowance[0]]);
+    await t.db.query(`delete from exception where id = $1`, [f.exceptionIds.unknown[0]]);
+    expect(await kept()).toEqual(await live());
+    await t.db.query(`delete from certification where id = $1`, [f.certificationId]);
+    expect(await kept()).toEqual(await live());
   });
 });

@@ -68,12 +68,14 @@ export class Migration20261128020000_exception_actions extends Migration {
         error text
       )`);
     this.addSql(`create index bulk_action_newest on bulk_action (created_at desc, id desc)`);
-    this.addSql(`alter table exception add column bulk_action_id bigint references bulk_action (id) on delete set null`);
+    // No foreign keys where every row of a chunk would check the same parent again: bulk actions
+    // and staff are never deleted, and the checks cost more than the chunk's own work.
+    this.addSql(`alter table exception add column bulk_action_id bigint`);
 
     this.addSql(`
       create table bulk_action_item (
         bulk_action_id bigint not null references bulk_action (id) on delete cascade,
-        exception_id bigint not null references exception (id) on delete cascade,
+        exception_id bigint not null,
         outcome varchar(20) check (outcome in ('applied', 'already_handled', 'failed')),
         message text,
         processed_at timestamptz,
@@ -100,11 +102,11 @@ export class Migration20261128020000_exception_actions extends Migration {
         id bigserial primary key,
         exception_id bigint not null references exception (id) on delete cascade,
         membership_id integer not null references membership (id) on delete cascade,
-        certification_id integer not null references certification (id) on delete cascade,
-        bulk_action_id bigint references bulk_action (id) on delete set null,
+        certification_id integer not null,
+        bulk_action_id bigint,
         action varchar(30) not null,
         reason text,
-        staff_id integer not null references staff (id),
+        staff_id integer not null,
         acted_at timestamptz not null default now(),
         status_before varchar(30) not null,
         status_after varchar(30) not null,
@@ -113,5 +115,39 @@ export class Migration20261128020000_exception_actions extends Migration {
         unique (exception_id, bulk_action_id)
       )`);
     this.addSql(`create index exception_audit_exception_idx on exception_audit (exception_id)`);
+
+    // Open exceptions per certification and type, kept exact by statement-level triggers, so that
+    // the tab label and the report's counts never count 100,000 rows per request.
+    this.addSql(`
+      create table exception_open_count (
+        certification_id integer not null,
+        type varchar(30) not null,
+        n integer not null,
+        primary key (certification_id, type)
+      )`);
+    this.addSql(`
+      insert into exception_open_count (certification_id, type, n)
+      select certification_id, type, count(*) from exception where status = 'open' group by 1, 2`);
+    const apply = (delta: string) => `
+      insert into exception_open_count (certification_id, type, n)
+      select certification_id, type, sum(d) from (${delta}) changes group by 1, 2 having sum(d) <> 0
+      on conflict (certification_id, type) do update set n = exception_open_count.n + excluded.n`;
+    const opened = `select certification_id, type, 1 as d from new_rows where status = 'open'`;
+    const closed = `select certification_id, type, -1 as d from old_rows where status = 'open'`;
+    for (const [event, delta, tables] of [
+      ['insert', opened, 'new table as new_rows'],
+      ['update', `${opened} union all ${closed}`, 'old table as old_rows new table as new_rows'],
+      ['delete', closed, 'old table as old_rows'],
+    ]) {
+      this.addSql(`
+        create function exception_open_count_${event}() returns trigger language plpgsql as $$
+        begin
+          ${apply(delta)};
+          return null;
+        end $$`);
+      this.addSql(`
+        create trigger exception_open_count_${event} after ${event} on exception
+          referencing ${tables} for each statement execute function exception_open_count_${event}()`);
+    }
   }
 }

@@ -1,0 +1,283 @@
+import { filterSql, REPORT_PAGE_SIZE, SORTS } from '../../src/exceptions/exception-report.service';
+import { keysetClause, PageQuery } from '../../src/common/keyset';
+import { startTestApp, TestApp, TestClient } from '../support/app';
+import { createExceptionFixture } from '../support/fixtures';
+import type { BenchContext } from './run';
+import { median, percentile, rssMb, timed, timeRequests } from './measure';
+import { naiveAssign } from './naive-assign';
+import { BENCH_MARK, describePlan, StatementTimer } from './statement-timer';
+import { loadavg } from 'node:os';
+import { writeFileSync } from 'node:fs';
+
+/**
+ * `npm run bench -- bulk-assign [exceptions] [baseline] [diagnostic]`: one certification with 100,000 open
+ * exceptions. Times the report's first and last pages on the server, then Assign over all of them
+ * from OK to Completed (worker in this process), then a naive per-row baseline over 10,000
+ * exceptions of another certification, and checks that every exception was really handled. Last,
+ * a diagnostic bulk action over [diagnostic] exceptions (default two chunks) EXPLAIN ANALYZEs each
+ * chunk statement; BENCH_PLANS_FILE=path writes those plans in full.
+ */
+export default async function bulkAssignBench(ctx: BenchContext) {
+  const total = Number(ctx.args[0] ?? 100000);
+  const baselineCount = Number(ctx.args[1] ?? 10000);
+  const rssStart = rssMb();
+  // BULK_CHUNK_SIZE=N npm run bench -- bulk-assign: compare chunk sizes (the app's default otherwise).
+  const t = await startTestApp(process.env.BULK_CHUNK_SIZE ? { BULK_CHUNK_SIZE: process.env.BULK_CHUNK_SIZE } : {});
+  try {
+    // 1. Arrange
+    const arranged = await timed(() =>
+      createExceptionFixture(t.db, {
+        prefix: 'BA',
+        shortName: 'Bulk',
+        counts: { time_allowance: Math.ceil(total * 0.8), duplicate_course: total - Math.ceil(total * 0.8) },
+      }),
+    );
+    const certificationId = arranged.result.certificationId;
+    // What autovacuum would do shortly after such a load; without it the planner guesses.
+    const analysed = await timed(() => t.db.query('analyze learner, membership, exception'));
+    ctx.figure(`arrange ${total} open exceptions (fixture SQL)`, arranged.ms / 1000, 's');
+    ctx.figure('analyze after arranging', analysed.ms, 'ms');
+
+    const adminId = await t.createStaff('bench-admin', 'admin');
+    const admin = await t.signedIn('bench-admin');
+    const base = `/certifications/${certificationId}/exceptions`;
+
+    // 2. Report pages on the server
+    const firstPage = await admin.get(base);
+    if (firstPage.status !== 200 || !firstPage.text.includes(`Exception report (${total.toLocaleString('en-GB')})`) && !firstPage.text.includes(`Exception report (${total})`)) {
+      throw new Error(`report page did not show ${total} open exceptions (status ${firstPage.status})`);
+    }
+    // Ten learners: ID numbers BA050000 … BA050009 of 100,000 (the middle ten of any total).
+    const search = 'BA' + String(Math.floor(total / 20) * 10).padStart(6, '0').slice(0, 5);
+    await measurePages(ctx, admin, base, search, 'after analyze');
+    // This server runs with autovacuum off; a vacuum sets the visibility map as autovacuum would,
+    // so that counts can be index-only scans.
+    const vacuumed = await timed(() => t.db.query('vacuum (analyze) learner, membership, exception'));
+    ctx.figure('vacuum (analyze) after arranging', vacuumed.ms, 'ms');
+    await measurePages(ctx, admin, base, search, 'after vacuum');
+    const searched = await admin.get(`${base}?q=${search}`);
+    const searchRows = (searched.text.match(/name="ids"/g) ?? []).length;
+    if (searchRows !== 10) throw new Error(`search for ${search} showed ${searchRows} rows, not 10`);
+
+    for (const [label, page] of [
+      ['first page', { after: null, before: null }],
+      ['last page', { after: null, before: null, last: true }],
+    ] as Array<[string, PageQuery]>) {
+      const plan = await explain(t, pageSql(certificationId, page));
+      ctx.figure(`EXPLAIN ANALYZE page query, ${label}`, `${plan.executionMs} ms, ${plan.index}`);
+    }
+    // The other queries every report page runs: the open count of the tab and the counts by type.
+    const openCount = await explain(t, {
+      sql: `select count(*)::int as n from exception where certification_id = ? and status = 'open'`,
+      params: [certificationId],
+    });
+    ctx.figure('EXPLAIN ANALYZE open count (tab label)', `${openCount.executionMs} ms, ${openCount.index}`);
+    const where = filterSql(certificationId, { q: '', type: null });
+    const byType = await explain(t, { sql: `select e.type, count(*)::int as n from exception e where ${where.sql} group by e.type`, params: where.params });
+    ctx.figure('EXPLAIN ANALYZE counts by type (Select options)', `${byType.executionMs} ms, ${byType.index}`);
+
+    // 3. Assign all: Continue → confirmation page → OK → Completed
+    const cont = await admin.post(`${base}/bulk`, { select: 'all', action: 'assign', reason: 'Benchmark' });
+    if (cont.status !== 303) throw new Error(`Continue answered ${cont.status}`);
+    const confirmUrl = cont.headers.location as string;
+    const confirmPage = await timed(() => admin.get(confirmUrl));
+    if (confirmPage.result.status !== 200 || !confirmPage.result.text.includes(`This will affect ${total.toLocaleString('en-GB')} learners`) && !confirmPage.result.text.includes(`This will affect ${total} learners`)) {
+      throw new Error(`confirmation page (${confirmPage.result.status}) does not say it affects ${total} learners`);
+    }
+    ctx.figure('GET confirmation page (counts all selected)', confirmPage.ms, 'ms');
+
+    global.gc?.();
+    const rssBefore = rssMb();
+    let rssPeak = rssBefore;
+    ctx.figure('load average (1 min) before OK', loadavg()[0]);
+    const timer = new StatementTimer();
+    timer.start();
+    const start = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - start) / 1e6;
+    const ok = await admin.post(confirmUrl.split('?')[0], {});
+    const okMs = elapsed();
+    const match = /\/admin\/bulk-actions\/(\d+)$/.exec(ok.headers.location ?? '');
+    if (ok.status !== 303 || !match) throw new Error(`OK answered ${ok.status} ${ok.headers.location}`);
+    const bulkActionId = Number(match[1]);
+
+    // Poll as the progress page would; the moments `processed` changes mark the ends of chunks.
+    const chunkEnds: Array<{ at: number; processed: number }> = [];
+    let startedAt: number | null = null;
+    let finished: any;
+    for (;;) {
+      const { rows } = await t.db.query(`${BENCH_MARK} select state, processed, total, applied, failed, already_handled from bulk_action where id = $1`, [bulkActionId]);
+      const row = rows[0];
+      const now = elapsed();
+      rssPeak = Math.max(rssPeak, rssMb());
+      if (startedAt === null && row.state !== 'queued') startedAt = now;
+      if (row.processed > (chunkEnds.at(-1)?.processed ?? 0)) chunkEnds.push({ at: now, processed: row.processed });
+      if (['completed', 'completed_with_failures', 'failed'].includes(row.state)) {
+        finished = { ...row, at: now };
+        break;
+      }
+      if (now > 120_000) throw new Error(`bulk action ${bulkActionId} still ${row.state} after 120 s (${row.processed}/${row.total})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const statements = await timer.stop();
+    const rssAfter = rssMb();
+    const setBasedMs = finished.at;
+    ctx.figure('Assign all, OK → Completed (target ≤ 10 s)', setBasedMs / 1000, 's');
+    ctx.figure('  of which OK POST (snapshot + queue, until the 303)', okMs, 'ms');
+    ctx.figure('  of which waiting for the worker (303 → running, ±50 ms)', (startedAt ?? okMs) - okMs, 'ms');
+    const chunkTimes = chunkEnds.map((c, i) => c.at - (i === 0 ? (startedAt ?? okMs) : chunkEnds[i - 1].at));
+    ctx.figure('chunk size (BULK_CHUNK_SIZE)', t.config.bulkChunkSize);
+    ctx.figure('progress changes seen (≈ chunks)', chunkEnds.length);
+    if (chunkTimes.length > 0) {
+      ctx.figure('time per chunk, median (poll resolution 50 ms)', median(chunkTimes), 'ms');
+      ctx.figure('time per chunk, max', Math.max(...chunkTimes), 'ms');
+    }
+    for (const s of statements.slice(0, 12)) {
+      ctx.figure(`  sql ${s.count}× total ${s.totalMs.toFixed(0)} ms, mean ${(s.totalMs / s.count).toFixed(1)} ms`, s.statement);
+    }
+    ctx.figure('final state', `${finished.state}: processed ${finished.processed}/${finished.total}, applied ${finished.applied}, already handled ${finished.already_handled}, failed ${finished.failed}`);
+    const audit = await t.db.query('select count(*)::int as n from exception_audit where bulk_action_id = $1', [bulkActionId]);
+    ctx.figure('rows applied', finished.applied);
+    ctx.figure('audit rows written', audit.rows[0].n);
+    ctx.figure('RSS before OK', rssBefore, 'MB');
+    ctx.figure('RSS peak while applying (sampled every 50 ms)', rssPeak, 'MB');
+    ctx.figure('RSS after Completed', rssAfter, 'MB');
+
+    // 4. Naive per-row baseline on a fresh certification
+    const small = await createExceptionFixture(t.db, { prefix: 'NV', shortName: 'Naive', counts: { time_allowance: baselineCount } });
+    await t.db.query('analyze learner, membership, exception');
+    const naive = await timed(() => naiveAssign(t.db, small.certificationId, adminId, 'Benchmark baseline'));
+    const naiveHandled = naive.result;
+    const setPer = setBasedMs / total;
+    const naivePer = naive.ms / naiveHandled.handled;
+    ctx.figure(`naive per-row baseline, ${baselineCount} exceptions (5 statements + 1 transaction each)`, naive.ms / 1000, 's');
+    ctx.figure('set-based rate', (total / setBasedMs) * 1000, 'exceptions/s');
+    ctx.figure('naive rate', (naiveHandled.handled / naive.ms) * 1000, 'exceptions/s');
+    ctx.figure('set-based time per exception', setPer * 1000, 'µs');
+    ctx.figure('naive time per exception', naivePer * 1000, 'µs');
+    ctx.figure('ratio naive / set-based per exception', naivePer / setPer, '×');
+    ctx.figure('naive at 100,000 (extrapolated)', (naivePer * total) / 1000, 's');
+
+    // 5. Correctness: a fast but wrong run must not pass
+    const check = (
+      await t.db.query(
+        `select (select count(*) from exception where certification_id = $1 and status = 'open')::int as open,
+                (select count(*) from exception where certification_id = $1 and status = 'assigned' and bulk_action_id = $2
+                    and handled_by = $3 and reason = 'Benchmark')::int as assigned,
+                (select count(*) from membership where certification_id = $1 and exception_status = 'assigned'
+                    and assigned_at is not null)::int as memberships,
+                (select count(*) from exception_audit where bulk_action_id = $2 and status_before = 'open' and status_after = 'assigned'
+                    and due_after is not distinct from due_before)::int as audit,
+                (select count(distinct exception_id) from exception_audit where bulk_action_id = $2)::int as audited_exceptions,
+                (select count(*) from bulk_action_item where bulk_action_id = $2 and outcome = 'applied')::int as items,
+                (select count(*) from exception where certification_id = $4 and status = 'assigned')::int as naive_assigned,
+                (select count(*) from exception_audit where certification_id = $4)::int as naive_audit`,
+        [certificationId, bulkActionId, adminId, small.certificationId],
+      )
+    ).rows[0];
+    ctx.figure('check', JSON.stringify(check));
+    const expected = { open: 0, assigned: total, memberships: total, audit: total, audited_exceptions: total, items: total, naive_assigned: baselineCount, naive_audit: baselineCount };
+    const wrong = Object.entries(expected).filter(([key, value]) => check[key] !== value);
+    if (finished.state !== 'completed' || finished.applied !== total || wrong.length > 0) {
+      throw new Error(`wrong result: state ${finished.state}, applied ${finished.applied}; ${wrong.map(([k, v]) => `${k} ${check[k]} ≠ ${v}`).join(', ')}`);
+    }
+    const report = await admin.get(base);
+    if (!report.text.includes('There are no open exceptions in this certification.') || report.text.includes('name="ids"')) {
+      throw new Error('the report still lists exceptions after Assign all');
+    }
+    ctx.figure('correctness', `all ${total} assigned with ${total} audit rows; baseline ${baselineCount} assigned with ${baselineCount} audit rows`);
+
+    // 6. Where a chunk's time goes: one more bulk action of one chunk, each of its statements
+    // EXPLAIN ANALYZEd (in a rolled-back savepoint) just before it runs. Not timed.
+    const diagnosticCount = Number(ctx.args[2] ?? 2 * t.config.bulkChunkSize);
+    const diagnostic = await createExceptionFixture(t.db, { prefix: 'DG', shortName: 'Diagnostic', counts: { time_allowance: diagnosticCount } });
+    await t.db.query('vacuum (analyze) learner, membership, exception');
+    const explainer = new StatementTimer(/^\s*(with snapshot as|update exception e|with changed as|with outcome as)/);
+    explainer.start();
+    try {
+      const diagBase = `/certifications/${diagnostic.certificationId}/exceptions`;
+      const diagCont = await admin.post(`${diagBase}/bulk`, { select: 'all', action: 'assign', reason: 'Diagnostic' });
+      const diagOk = await admin.post((diagCont.headers.location as string).split('?')[0], {});
+      const diagId = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(diagOk.headers.location ?? '')?.[1]);
+      const deadline = Date.now() + 60_000;
+      while ((await t.db.query(`${BENCH_MARK} select state from bulk_action where id = $1`, [diagId])).rows[0]?.state !== 'completed') {
+        if (Date.now() > deadline) throw new Error(`diagnostic bulk action ${diagId} did not complete`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await explainer.stop();
+    }
+    // The plans of the first and the last chunk (and of the snapshot at OK).
+    const byStatement = new Map<string, any[]>();
+    for (const { statement, plan } of explainer.explained) {
+      const key = statement.slice(0, 60);
+      byStatement.set(key, [...(byStatement.get(key) ?? []), plan]);
+    }
+    for (const [statement, plans] of byStatement) {
+      const shown = plans.length > 1 ? [[`chunk 1 of ${plans.length}`, plans[0]], [`chunk ${plans.length} of ${plans.length}`, plans.at(-1)]] : [['once', plans[0]]];
+      for (const [which, plan] of shown) ctx.figure(`EXPLAIN ANALYZE, ${diagnosticCount} exceptions, ${which}: ${statement}`, describePlan(plan));
+    }
+    if (process.env.BENCH_PLANS_FILE) writeFileSync(process.env.BENCH_PLANS_FILE, JSON.stringify(explainer.explained, null, 1));
+
+    ctx.figure('RSS at start / at end of benchmark', `${rssStart.toFixed(0)} / ${rssMb().toFixed(0)}`, 'MB');
+  } finally {
+    await t.close();
+  }
+}
+
+/** 30 timed GETs of each report page; for first and last page, the SQL each request ran. */
+async function measurePages(ctx: BenchContext, admin: TestClient, base: string, search: string, state: string) {
+  ctx.figure(`load average (1 min) before timing pages ${state}`, loadavg()[0]);
+  const pages: Array<[string, string, boolean]> = [
+    ['first page', base, true],
+    ['last page', `${base}?page=last`, true],
+    ['last page sorted by raised desc', `${base}?sort=raised&dir=desc&page=last`, false],
+    [`search "${search}" (10 matches)`, `${base}?q=${search}`, false],
+  ];
+  for (const [label, path, target] of pages) {
+    const timer = new StatementTimer();
+    if (target) timer.start();
+    const durations = await timeRequests(30, () => admin.get(path));
+    const statements = await timer.stop();
+    ctx.figure(`GET ${label} ${state}, median${target ? ' (target ≤ 50 ms)' : ''}`, median(durations), 'ms');
+    ctx.figure(`GET ${label} ${state}, p95`, percentile(durations, 95), 'ms');
+    // timeRequests makes 5 warm-up requests, then 30 timed ones: 35 in all.
+    for (const s of statements.slice(0, 4)) {
+      ctx.figure(`  sql per request ${(s.totalMs / 35).toFixed(2)} ms`, s.statement);
+    }
+  }
+}
+
+/** The report's page query as ExceptionReportService.page builds it (same filter, keyset and order). */
+function pageSql(certificationId: number, page: PageQuery) {
+  const keyset = keysetClause([...SORTS.learner], 'asc', page);
+  const filter = filterSql(certificationId, { q: '', type: null });
+  return {
+    sql: `select e.id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.raised_at, e.learner_sort_name,
+                 e.raised_at::text as raised_key
+            from exception e join learner l on l.id = e.learner_id
+           where ${filter.sql} and ${keyset.where}
+           order by ${keyset.orderBy}
+           limit ?`,
+    params: [...filter.params, ...keyset.params, REPORT_PAGE_SIZE + 1],
+  };
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of a `?`-placeholder query; its execution time and the indexes it used. */
+async function explain(t: TestApp, query: { sql: string; params: unknown[] }) {
+  let n = 0;
+  const sql = query.sql.replace(/\?/g, () => `$${++n}`);
+  const { rows } = await t.db.query(`explain (analyze, buffers, format json) ${sql}`, query.params);
+  const plan = rows[0]['QUERY PLAN'][0];
+  const indexes = new Set<string>();
+  const scans = new Set<string>();
+  const walk = (node: any) => {
+    if (node['Index Name']) indexes.add(node['Index Name']);
+    if (node['Node Type']?.includes('Scan')) scans.add(`${node['Node Type']}${node['Relation Name'] ? ' on ' + node['Relation Name'] : ''}`);
+    for (const child of node.Plans ?? []) walk(child);
+  };
+  walk(plan.Plan);
+  return {
+    executionMs: Number(plan['Execution Time'].toFixed(2)),
+    index: `${[...scans].join(' + ')}${indexes.size ? ' using ' + [...indexes].join(', ') : ''}`,
+  };
+}

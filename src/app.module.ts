@@ -22,6 +22,7 @@ import { AssignmentsModule } from './assignments/assignments.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { JobsModule } from './jobs/jobs.module';
 import { ExceptionsModule } from './exceptions/exceptions.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { SessionPool } from './database/session-pool';
 
 @Module({})
@@ -39,6 +40,7 @@ export class AppModule {
         }),
         BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
         JobsModule,
+        NotificationsModule.register(config),
         ExceptionsModule.register(config),
         LearnersModule.register(config),
         CoursesModule.register(config),

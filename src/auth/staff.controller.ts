@@ -62,7 +62,7 @@ export class StaffController {
   @Get(':id')
   async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
     const staff = await this.load(id);
-    this.renderEdit(res, staff, { displayName: staff.displayName, role: staff.role, disabled: staff.disabled }, []);
+    this.renderEdit(res, staff, { displayName: staff.displayName, role: staff.role, disabled: staff.disabled, email: staff.email }, []);
   }
 
   @Post(':id')
@@ -104,7 +104,7 @@ export class StaffController {
         heading: 'Add a staff account',
         action: this.urls.to('/admin/staff'),
         creating: true,
-        values: { username: values.username, displayName: values.displayName },
+        values: { username: values.username, displayName: values.displayName, email: values.email },
         roles: roleOptions(values.role),
         errors,
         fieldErrors: errorMap(errors),
@@ -129,7 +129,7 @@ export class StaffController {
         action: this.urls.to('/admin/staff/', staff.id),
         creating: false,
         username: staff.username,
-        values: { displayName: values.displayName, disabled: values.disabled === true },
+        values: { displayName: values.displayName, disabled: values.disabled === true, email: values.email },
         roles: roleOptions(values.role),
         errors,
         fieldErrors: errorMap(errors),

@@ -1,5 +1,5 @@
 import { Expose, Transform } from 'class-transformer';
-import { IsIn, IsNotEmpty, Length, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsEmail, IsIn, IsNotEmpty, Length, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import type { StaffRole } from './staff.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -34,6 +34,13 @@ export class CreateStaffForm {
   role: StaffRole;
 
   @Expose()
+  @Transform(trim)
+  @ValidateIf((form: { email?: string }) => !!form.email)
+  @MaxLength(254, { message: 'Email address must be 254 characters or fewer' })
+  @IsEmail({}, { message: 'Enter an email address like name@example.org, or leave it empty' })
+  email: string;
+
+  @Expose()
   @MaxLength(200, { message: 'Password must be 200 characters or fewer' })
   @MinLength(12, { message: 'Password must be at least 12 characters' })
   @IsNotEmpty({ message: 'Enter a password' })
@@ -54,6 +61,14 @@ export class EditStaffForm {
   @Expose()
   @Transform(({ value }) => value === 'yes')
   disabled: boolean;
+
+  @Expose()
+  @Transform(trim)
+  @ValidateIf((form: { email?: string }) => !!form.email)
+  @MaxLength(254, { message: 'Email address must be 254 characters or fewer' })
+  @IsEmail({}, { message: 'Enter an email address like name@example.org, or leave it empty' })
+  email: string;
+
 
   @Expose()
   @ValidateIf((form: EditStaffForm) => !!form.password)

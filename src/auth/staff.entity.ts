@@ -28,6 +28,9 @@ export class Staff {
   @Property({ type: 'boolean' })
   disabled = false;
 
+  @Property({ type: 'string', length: 254, nullable: true })
+  email: string | null = null;
+
   @Property({ type: 'boolean' })
   notifyExceptions = true;
 

@@ -13,6 +13,7 @@ export interface StaffInput {
   username: string;
   displayName: string;
   role: StaffRole;
+  email?: string;
   password?: string;
 }
 
@@ -88,6 +89,7 @@ export class StaffService {
       username: input.username,
       displayName: input.displayName,
       role: input.role,
+      email: input.email || null,
       passwordHash: await this.hashPassword(input.password!),
       disabled: false,
       notifyExceptions: true,
@@ -109,7 +111,7 @@ export class StaffService {
   async update(
     id: number,
     actingStaffId: number,
-    changes: { displayName: string; role: StaffRole; disabled: boolean; password?: string },
+    changes: { displayName: string; role: StaffRole; disabled: boolean; email?: string; password?: string },
   ): Promise<Staff> {
     return this.em.transactional(async (em) => {
       // Lock every admin row so that two admins demoting each other cannot leave none.
@@ -126,6 +128,7 @@ export class StaffService {
       staff.displayName = changes.displayName;
       staff.role = changes.role;
       staff.disabled = changes.disabled;
+      staff.email = changes.email || null;
       if (changes.password) staff.passwordHash = await this.hashPassword(changes.password);
       if (changes.disabled) {
         await em.getConnection().execute(

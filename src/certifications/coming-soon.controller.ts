@@ -12,11 +12,6 @@ import { CertificationsService } from './certifications.service';
 export class ComingSoonController {
   constructor(private readonly certifications: CertificationsService) {}
 
-  @Get('messages')
-  messages(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
-    return this.render(id, 'messages', res, 'Learner messages for this certification (enrolment, due soon, overdue and the others) can be switched on and edited here soon.');
-  }
-
   @Get('completion')
   completion(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
     return this.render(id, 'completion', res, 'The completion report of every learner in this certification arrives here soon.');

@@ -15,6 +15,7 @@ const MAIN: Array<{ label: string; path: string }> = [
 
 const ADMIN: Array<{ label: string; path: string }> = [
   { label: 'Bulk actions', path: '/admin/bulk-actions' },
+  { label: 'Mail log', path: '/admin/mail' },
   { label: 'Staff', path: '/admin/staff' },
 ];
 

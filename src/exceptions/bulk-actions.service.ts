@@ -5,6 +5,7 @@ import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { intArray } from '../common/sql';
+import { LearnerMessagesService } from '../notifications/learner-messages.service';
 import { SYNC_LOCK_CLASS } from '../assignments/sync/membership-sync.service';
 import { ACTION_LABELS, ACTION_STATUS, BulkActionName, refusal } from './exception-rules';
 import { ExceptionReportService, REALISTIC_DAYS_SQL, Selection, selectionSql } from './exception-report.service';
@@ -63,6 +64,7 @@ export class BulkActionsService {
     private readonly report: ExceptionReportService,
     @InjectQueue(BULK_ACTIONS_QUEUE) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly learnerMessages: LearnerMessagesService,
   ) {}
 
   async createDraft(
@@ -179,7 +181,32 @@ export class BulkActionsService {
         where id = ? and state = 'running'`,
       [bulkActionId],
     );
+    await this.writeCatchUpMessages(bulkActionId);
     return this.status(bulkActionId);
+  }
+
+  /**
+   * Learners assigned by Assign or a realistic due date get the messages they missed (DOMAIN.md
+   * §4), written in this run, chunk by chunk. Message keys make this safe to repeat, and the
+   * scheduled sweep writes anything a crash left out.
+   */
+  private async writeCatchUpMessages(bulkActionId: number): Promise<void> {
+    const conn = this.em.getConnection();
+    const [action] = await conn.execute(`select action from bulk_action where id = ?`, [bulkActionId]);
+    if (action?.action !== 'assign' && action?.action !== 'assign_realistic') return;
+    let after = 0;
+    for (;;) {
+      const rows = await conn.execute(
+        `select i.exception_id, e.membership_id from bulk_action_item i join exception e on e.id = i.exception_id
+          where i.bulk_action_id = ? and i.outcome = 'applied' and i.exception_id > ?
+          order by i.exception_id limit ?`,
+        [bulkActionId, after, this.config.bulkChunkSize],
+      );
+      if (rows.length === 0) return;
+      after = Number(rows[rows.length - 1].exception_id);
+      const membershipIds = rows.map((r: any) => Number(r.membership_id));
+      await this.em.fork().transactional((em) => this.learnerMessages.writeDueFor(em, membershipIds));
+    }
   }
 
   /** Marks a bulk action failed once its job has given up. */

@@ -7,6 +7,9 @@ import { median, percentile, rssMb, timed, timeRequests } from './measure';
 import { naiveAssign } from './naive-assign';
 import { BENCH_MARK, describePlan, StatementTimer } from './statement-timer';
 import { loadavg } from 'node:os';
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants';
 import { writeFileSync } from 'node:fs';
 
 /**
@@ -138,6 +141,16 @@ export default async function bulkAssignBench(ctx: BenchContext) {
     const audit = await t.db.query('select count(*)::int as n from exception_audit where bulk_action_id = $1', [bulkActionId]);
     ctx.figure('rows applied', finished.applied);
     ctx.figure('audit rows written', audit.rows[0].n);
+    // The same job then writes the learners' catch-up messages (enrolment, and due soon or overdue).
+    await (await t.app.get<Queue>(getQueueToken(BULK_ACTIONS_QUEUE)).getJob(`bulk-${bulkActionId}`))!.finished();
+    ctx.figure('Assign all, OK → catch-up messages written (same job)', elapsed() / 1000, 's');
+    const messages = await t.db.query(
+      `select o.kind, count(*)::int as n from outbox o join membership m on m.id = o.membership_id
+        where m.certification_id = $1 group by 1 order by 1`,
+      [certificationId],
+    );
+    ctx.figure('outbox messages written by the run', JSON.stringify(Object.fromEntries(messages.rows.map((r) => [r.kind, r.n]))));
+    if (messages.rows.find((r) => r.kind === 'enrolment')?.n !== total) throw new Error('not every learner got an enrolment message');
     ctx.figure('RSS before OK', rssBefore, 'MB');
     ctx.figure('RSS peak while applying (sampled every 50 ms)', rssPeak, 'MB');
     ctx.figure('RSS after Completed', rssAfter, 'MB');

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { addPeriodSql, addPeriodToDateSql } from '../../lifecycle/period';
+import { AdminNoticeOutcome, AdminNoticeService } from '../../notifications/admin-notice.service';
 
 export type ExceptionType = 'duplicate_course' | 'completion_time_unknown' | 'time_allowance';
 
@@ -19,8 +20,10 @@ export interface SyncStats {
 
 export interface SyncResult {
   stats: SyncStats;
-  /** Exceptions raised by this run (for the administrators' notice). */
+  /** Exceptions raised by this run. */
   raisedExceptionIds: number[];
+  /** The administrators' notice of those exceptions, written in the same transaction. */
+  notice: AdminNoticeOutcome;
 }
 
 /** Two workers never sync the same certification at once: a transaction-scoped lock per certification. */
@@ -36,6 +39,7 @@ export class MembershipSyncService {
   constructor(
     private readonly orm: MikroORM,
     private readonly em: EntityManager,
+    private readonly notices: AdminNoticeService,
   ) {}
 
   @CreateRequestContext()
@@ -99,7 +103,9 @@ export class MembershipSyncService {
         sources_removed: sources.removed,
       };
       await q(`update sync_run set finished_at = clock_timestamp(), stats = ?::jsonb where id = ?`, [JSON.stringify(stats), run.id]);
-      return { stats, raisedExceptionIds: applied.raisedIds };
+      // The administrators' notice commits with the exceptions it is about.
+      const notice = await this.notices.notifyInTransaction(tem, id, applied.raisedIds);
+      return { stats, raisedExceptionIds: applied.raisedIds, notice };
     });
   }
 

@@ -1,10 +1,14 @@
 import { Migration20261128000001_foundation } from './Migration20261128000001_foundation';
 import { Migration20261128000002_certifications } from './Migration20261128000002_certifications';
 import { Migration20261128020000_exception_actions } from './Migration20261128020000_exception_actions';
+import { Migration20261128030000_outbox } from './Migration20261128030000_outbox';
+import { Migration20261128032000_messages } from './Migration20261128032000_messages';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
   { name: 'Migration20261128000001_foundation', class: Migration20261128000001_foundation },
   { name: 'Migration20261128000002_certifications', class: Migration20261128000002_certifications },
   { name: 'Migration20261128020000_exception_actions', class: Migration20261128020000_exception_actions },
+  { name: 'Migration20261128030000_outbox', class: Migration20261128030000_outbox },
+  { name: 'Migration20261128032000_messages', class: Migration20261128032000_messages },
 ];

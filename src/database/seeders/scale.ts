@@ -163,10 +163,9 @@ function argument(args: string[], name: string, fallback: number): number {
 
 async function main() {
   const { Pool: PgPool } = await import('pg');
-  const { MikroORM } = await import('@mikro-orm/postgresql');
   const { loadConfig, redactUrl } = await import('../../config/config');
   const { ensureDatabase, migrate } = await import('../database');
-  const { baseOrmOptions } = await import('../orm-options');
+  const { createApp } = await import('../../bootstrap');
   const { MembershipSyncService } = await import('../../assignments/sync/membership-sync.service');
 
   const args = process.argv.slice(2);
@@ -186,12 +185,13 @@ async function main() {
   await migrate(config.databaseUrl);
 
   const pool = new PgPool({ connectionString: config.databaseUrl, max: 2 });
-  const orm = await MikroORM.init({ ...baseOrmOptions(config.databaseUrl), entities: [], discovery: { warnWhenNoEntities: false } });
+  // The app without queue processors: the sync runs here, with the services the worker uses.
+  const app = await createApp({ ...config, processRole: 'web' }, false);
   try {
     const data = await buildScaleData(pool, options);
     const built = Date.now();
     process.stdout.write(`  data inserted in ${((built - started) / 1000).toFixed(1)} s\n`);
-    const sync = new MembershipSyncService(orm, orm.em);
+    const sync = app.get(MembershipSyncService);
     if (data.otherCertificationId) await sync.syncCertification(data.otherCertificationId, 'seed:scale');
     const result = await sync.syncCertification(data.certificationId, 'seed:scale');
     const synced = Date.now();
@@ -213,7 +213,7 @@ async function main() {
       ].join('\n'),
     );
   } finally {
-    await orm.close(true);
+    await app.close();
     await pool.end();
   }
 }

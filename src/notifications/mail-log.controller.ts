@@ -1,0 +1,114 @@
+import { Controller, Get, Inject, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { APP_CONFIG } from '../config/config.module';
+import { AppConfig } from '../config/config';
+import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { listQuery } from '../common/listing';
+import { UrlBuilder } from '../common/url';
+import { formatDateTime, pageTitle, plural } from '../common/view-helpers';
+import { MAIL_MAX_ATTEMPTS, MAIL_STATES, MailState } from './mail-relay.constants';
+import { MailMessage, MailRow, OutboxService } from './outbox.service';
+
+export const MAIL_STATE_LABELS: Record<MailState, string> = {
+  pending: 'Waiting to be sent',
+  sending: 'Sending',
+  sent: 'Sent',
+  failed: 'Failed',
+  kept: 'Kept, not sent',
+};
+
+function mailState(raw: unknown): MailState | null {
+  return typeof raw === 'string' && (MAIL_STATES as readonly string[]).includes(raw) ? (raw as MailState) : null;
+}
+
+/** Admin › Mail log: every message in the outbox, one message as its recipient reads it, Retry. */
+@Controller('admin/mail')
+export class MailLogController {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly outbox: OutboxService,
+    private readonly urls: UrlBuilder,
+  ) {}
+
+  @Get()
+  async list(@Query() query: Record<string, unknown>, @Res() res: Response) {
+    const state = mailState(query.state);
+    const list = listQuery(query, 2);
+    const [page, counts] = await Promise.all([this.outbox.list({ ...list, state }), this.outbox.countsByState()]);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const filtered = state !== null || list.q !== '';
+    renderPage(res, 'mail/list', {
+      title: pageTitle(['Mail log']),
+      q: list.q,
+      filtered,
+      total,
+      totalText: plural(total, 'message'),
+      stateOptions: MAIL_STATES.map((value) => ({
+        value,
+        label: `${MAIL_STATE_LABELS[value]} (${counts[value]})`,
+        selected: value === state,
+      })),
+      caption: this.caption(state, list.q),
+      messages: page.rows.map((row) => this.listRow(row)),
+      pagination: page.pagination,
+    });
+  }
+
+  @Get(':id')
+  async show(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+    const message = await this.outbox.get(id);
+    if (!message) throw new NotFoundException();
+    renderPage(res, 'mail/show', {
+      title: pageTitle([message.subject || '(no subject)', 'Mail log']),
+      message: this.detail(message),
+      retryAction: message.state === 'failed' ? this.urls.to('/admin/mail/', id, '/retry') : null,
+      backHref: this.urls.to('/admin/mail'),
+    });
+  }
+
+  @Post(':id/retry')
+  async retry(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
+    const message = await this.outbox.get(id);
+    if (!message) throw new NotFoundException();
+    if (await this.outbox.retry(id)) flash(req, `The message to ${message.to_address} will be sent again`);
+    seeOther(res, this.urls.to('/admin/mail/', id));
+  }
+
+  private caption(state: MailState | null, q: string): string {
+    const what = state ? `Messages ${MAIL_STATE_LABELS[state].toLowerCase()}` : 'Messages, newest first';
+    return q ? `${what} matching “${q}”` : what;
+  }
+
+  private listRow(row: MailRow) {
+    return {
+      href: this.urls.to('/admin/mail/', row.id),
+      to: row.to_name ? `${row.to_name} <${row.to_address}>` : row.to_address,
+      subject: row.subject || '(no subject)',
+      key: row.message_key,
+      state: MAIL_STATE_LABELS[row.state],
+      failed: row.state === 'failed',
+      attempts: row.attempts,
+      lastError: row.last_error ?? '',
+      createdAt: formatDateTime(row.created_at),
+      sentAt: formatDateTime(row.sent_at),
+    };
+  }
+
+  private detail(message: MailMessage) {
+    return {
+      ...this.listRow(message),
+      from: this.config.mailFrom,
+      toAddress: message.to_address,
+      toName: message.to_name ?? '',
+      messageId: message.message_id,
+      kind: message.kind,
+      attemptsText:
+        message.state === 'pending' && message.attempts > 0
+          ? `${message.attempts} of ${MAIL_MAX_ATTEMPTS}; next attempt ${formatDateTime(message.next_attempt_at)}`
+          : String(message.attempts),
+      bodyText: message.body_text,
+      // Shown as source text only: the page never renders markup from a message.
+      bodyHtml: message.body_html,
+    };
+  }
+}

@@ -1,0 +1,13 @@
+import { BullModule } from '@nestjs/bull';
+import { AccountController } from './account.controller';
+import { AdminNoticeService } from './admin-notice.service';
+import { LEARNER_MESSAGES_QUEUE, LearnerMessagesProcessor } from './learner-messages.processor';
+import { LearnerMessagesService } from './learner-messages.service';
+import { MessageTemplatesController } from './message-templates.controller';
+import { MessageTemplatesService } from './message-templates.service';
+
+/** Learner messages (Messages tab, sweep, catch-up) and the administrators' notice. */
+export const MESSAGE_CONTROLLERS: any[] = [MessageTemplatesController, AccountController];
+export const MESSAGE_PROVIDERS: any[] = [MessageTemplatesService, LearnerMessagesService, AdminNoticeService];
+/** The sweep's queue exists only where its processor runs (the web side never adds to it). */
+export const MESSAGE_WORKER_PROVIDERS: any[] = [...(BullModule.registerQueue({ name: LEARNER_MESSAGES_QUEUE }).providers ?? []), LearnerMessagesProcessor];

@@ -1,0 +1,250 @@
+/**
+ * The outbox: every email Certex sends is one row of the `outbox` table, written in the same
+ * transaction as the change that causes it. The relay (mail-relay.service.ts, worker only) sends
+ * the rows; the mail log (/admin/mail) shows them.
+ *
+ * For other features, the whole API is:
+ *
+ *   await this.outbox.enqueue(em, messages)
+ *
+ * - `em` is the EntityManager of YOUR transaction: call it inside `em.transactional(async (em) => …)`
+ *   (or with any em; without a transaction the rows are written at once). The rows commit or roll
+ *   back with your change; a rolled-back transaction sends nothing.
+ * - `messages` is an array of OutboxMessage (below); thousands at once are fine (one statement).
+ *   Each needs a unique `key` from business facts, e.g. `enrolment:<membershipId>:<cycle>`: a key
+ *   already in the outbox is skipped (`on conflict (message_key) do nothing`), so a job that runs
+ *   twice sends nothing twice. It resolves to the number of rows actually added.
+ * - Give `text` (plain text, with absolute links from `UrlBuilder.absolute(...)`); the HTML part is
+ *   built from it, escaped, with web addresses as links. Pass `html` only if you escaped every
+ *   piece of data in it yourself (`escapeHtml` in mail-text.ts).
+ * - Every key gets a fixed Message-ID, `<first 32 hex digits of sha256(key)@domain of MAIL_FROM>`:
+ *   a resend after a crash carries the same one, so the recipient's system can drop the copy.
+ * - Subject and recipient name are cleaned of line breaks here; an address that is not one plain
+ *   mailbox is stored as 'failed' with the reason, never sent, and does not fail your transaction.
+ * - With no SMTP_URL the rows are stored as 'kept': never sent, shown in the mail log.
+ * - The relay is woken once your transaction commits, and also looks every few seconds.
+ *
+ *   await this.outbox.wake(em)
+ *
+ * - Only for rows you wrote with your own SQL: wakes the relay once `em`'s transaction has ended
+ *   (without it they still go out, within the relay's few-second schedule).
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import type { EntityManager as AnyEntityManager } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { APP_CONFIG } from '../config/config.module';
+import { AppConfig } from '../config/config';
+import { Direction } from '../common/keyset';
+import { KeysetPage, ListQuery, readPage } from '../common/listing';
+import { UrlBuilder } from '../common/url';
+import { headerText, isPlainAddress, mailDomain, messageIdFor, textToHtml } from './mail-text';
+import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_STATES, MAIL_WAKE_JOB_ID, MailState } from './mail-relay.constants';
+
+export interface OutboxMessage {
+  /** Unique, from business facts (at most 300 characters): the same message always has the same key. */
+  key: string;
+  /** What sort of message, for the log (at most 50 characters): 'enrolment', 'admin-notice', … */
+  kind: string;
+  toAddress: string;
+  toName?: string | null;
+  subject: string;
+  /** The plain-text body. */
+  text: string;
+  /** A complete HTML body in which all data is already escaped; default: built from `text`. */
+  html?: string;
+  certificationId?: number | null;
+  membershipId?: number | null;
+  staffId?: number | null;
+}
+
+/** Any MikroORM EntityManager: the one `em.transactional` hands you, a fork, the injected one. */
+type SqlEm = Pick<AnyEntityManager, 'getConnection' | 'getTransactionContext'>;
+
+export interface MailRow {
+  id: string;
+  message_key: string;
+  message_id: string;
+  kind: string;
+  to_address: string;
+  to_name: string | null;
+  subject: string;
+  state: MailState;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  sent_at: Date | null;
+  next_attempt_at: Date;
+  /** The sort key as text with microseconds (list only). */
+  k_created?: string;
+}
+
+export interface MailMessage extends MailRow {
+  body_text: string;
+  body_html: string;
+  certification_id: number | null;
+  membership_id: number | null;
+  staff_id: number | null;
+}
+
+const ROW_COLUMNS = `id::text as id, message_key, message_id, kind, to_address, to_name, subject, state, attempts, last_error,
+  created_at, sent_at, next_attempt_at`;
+
+@Injectable()
+export class OutboxService {
+  private readonly logger = new Logger(OutboxService.name);
+  private readonly domain: string;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectQueue(MAIL_QUEUE) private readonly queue: Queue,
+    private readonly em: EntityManager,
+    private readonly urls: UrlBuilder,
+  ) {
+    this.domain = mailDomain(config.mailFrom);
+  }
+
+  /** Adds the messages in the caller's transaction; returns how many were new. See the top of this file. */
+  async enqueue(em: SqlEm, messages: readonly OutboxMessage[]): Promise<number> {
+    if (messages.length === 0) return 0;
+    const rows = messages.map((m) => this.toRow(m));
+    const trx = em.getTransactionContext();
+    const added: Array<{ id: string; state: string }> = await em.getConnection().execute(
+      `insert into outbox (message_key, message_id, kind, to_address, to_name, subject, body_text, body_html, state, last_error,
+                           certification_id, membership_id, staff_id)
+       select m.message_key, m.message_id, m.kind, m.to_address, m.to_name, m.subject, m.body_text, m.body_html, m.state, m.last_error,
+              m.certification_id, m.membership_id, m.staff_id
+         from jsonb_to_recordset(?::jsonb) as m(message_key text, message_id text, kind text, to_address text, to_name text,
+              subject text, body_text text, body_html text, state text, last_error text, certification_id int, membership_id int, staff_id int)
+       on conflict (message_key) do nothing
+       returning id::text as id, state`,
+      [JSON.stringify(rows)],
+      'all',
+      trx,
+    );
+    const pending = added.find((row) => row.state === 'pending');
+    if (pending) this.wakeAfterCommit(trx, pending.id);
+    return added.length;
+  }
+
+  /**
+   * Asks the relay to send what is ready now (debounced; never throws: the schedule catches up
+   * within seconds anyway). With the em of a transaction, it does so once that transaction has
+   * committed: for rows written with your own INSERT … SELECT instead of enqueue().
+   */
+  async wake(em?: SqlEm): Promise<void> {
+    if (em) return this.wakeAfterCommit(em.getTransactionContext());
+    if (!this.config.smtpUrl) return;
+    try {
+      await this.queue.add(MAIL_DRAIN_JOB, {}, { jobId: MAIL_WAKE_JOB_ID, attempts: 1, removeOnComplete: true, removeOnFail: true });
+    } catch (error) {
+      this.logger.warn(`could not wake the mail relay: ${(error as Error).message}`);
+    }
+  }
+
+  // ---- The mail log -------------------------------------------------------------------------
+
+  list(query: ListQuery & { state: MailState | null }): Promise<KeysetPage<MailRow>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.state) {
+      where.push('state = ?');
+      params.push(query.state);
+    }
+    if (query.q) {
+      const like = '%' + query.q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+      where.push('(lower(to_address) like ? or lower(subject) like ? or lower(message_key) like ?)');
+      params.push(like, like, like);
+    }
+    const direction: Direction = 'desc';
+    return readPage<MailRow>((sql, p) => this.em.getConnection().execute<MailRow[]>(sql, p), {
+      select: `select ${ROW_COLUMNS}, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as k_created
+                 from outbox where ${where.length ? where.join(' and ') : 'true'} and {where} order by {orderBy}`,
+      params,
+      keyColumns: ['created_at', 'id'],
+      direction,
+      page: query.page,
+      keyOf: (row) => [row.k_created!, Number(row.id)],
+      hrefFor: (param) => this.urls.withQuery('/admin/mail', { state: query.state, q: query.q, ...param }),
+    });
+  }
+
+  async countsByState(): Promise<Record<MailState, number>> {
+    const rows = await this.em.getConnection().execute<Array<{ state: MailState; n: number }>>(
+      'select state, count(*)::int as n from outbox group by state',
+    );
+    const counts = Object.fromEntries(MAIL_STATES.map((s) => [s, 0])) as Record<MailState, number>;
+    for (const row of rows) counts[row.state] = row.n;
+    return counts;
+  }
+
+  async get(id: number): Promise<MailMessage | null> {
+    const [row] = await this.em.getConnection().execute<MailMessage[]>(
+      `select ${ROW_COLUMNS}, body_text, body_html, certification_id, membership_id, staff_id from outbox where id = ?`,
+      [id],
+    );
+    return row ?? null;
+  }
+
+  /** A failed message goes back to the relay as new (attempts 0). False if it is not failed (any more). */
+  async retry(id: number): Promise<boolean> {
+    const state: MailState = this.config.smtpUrl ? 'pending' : 'kept';
+    const rows = await this.em.getConnection().execute(
+      `update outbox set state = ?, attempts = 0, next_attempt_at = now(), locked_until = null
+        where id = ? and state = 'failed' returning id`,
+      [state, id],
+    );
+    if (rows.length > 0) await this.wake();
+    return rows.length > 0;
+  }
+
+  // ---- Inside -------------------------------------------------------------------------------
+
+  private toRow(m: OutboxMessage) {
+    if (!m.key || m.key.length > 300) throw new Error(`outbox: a message key must be 1 to 300 characters (kind ${m.kind})`);
+    if (!m.kind || m.kind.length > 50) throw new Error(`outbox: a message kind must be 1 to 50 characters (key ${m.key})`);
+    const subject = headerText(m.subject);
+    const address = (m.toAddress ?? '').trim();
+    const valid = isPlainAddress(address);
+    return {
+      message_key: m.key,
+      message_id: messageIdFor(m.key, this.domain),
+      kind: m.kind,
+      to_address: valid ? address : headerText(address, 254),
+      to_name: headerText(m.toName, 200) || null,
+      subject,
+      // PostgreSQL text cannot hold NUL characters.
+      body_text: m.text.replace(/\u0000/g, ''),
+      body_html: (m.html ?? textToHtml(m.text, subject)).replace(/\u0000/g, ''),
+      state: !valid ? 'failed' : this.config.smtpUrl ? 'pending' : 'kept',
+      last_error: valid ? null : 'Not sent: the address is not a single valid email address.',
+      certification_id: m.certificationId ?? null,
+      membership_id: m.membershipId ?? null,
+      staff_id: m.staffId ?? null,
+    };
+  }
+
+  /**
+   * Wakes the relay when the caller's transaction has ended: knex settles the root transaction's
+   * executionPromise then, the same way for a commit and a rollback, so the row `insertedId` (when
+   * known) tells which it was.
+   */
+  private wakeAfterCommit(trx: unknown, insertedId?: string): void {
+    let root = trx as { parentTransaction?: unknown; executionPromise?: Promise<unknown> } | undefined;
+    while (root?.parentTransaction) root = root.parentTransaction as typeof root;
+    if (!root?.executionPromise) {
+      void this.wake();
+      return;
+    }
+    const ended = async () => {
+      try {
+        if (insertedId && (await this.em.getConnection().execute('select 1 from outbox where id = ?', [insertedId])).length === 0) return;
+        await this.wake();
+      } catch (error) {
+        this.logger.warn(`could not wake the mail relay: ${(error as Error).message}`);
+      }
+    };
+    root.executionPromise.then(ended, ended);
+  }
+}

@@ -1,0 +1,217 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { MembershipSyncService } from '../../src/assignments/sync/membership-sync.service';
+import { AdminNoticeService } from '../../src/notifications/admin-notice.service';
+import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
+
+const BASE_PATH = '/intranet/certex';
+
+describe('the administrators’ notice of new exceptions', () => {
+  let t: TestApp;
+  let smtp: SMTPServer;
+  let ada: TestClient;
+  let viewer: TestClient;
+  let sync: MembershipSyncService;
+  let notices: AdminNoticeService;
+  const staff: Record<string, number> = {};
+  let seq = 0;
+
+  beforeAll(async () => {
+    // A real SMTP server, so that with SMTP_URL set the rows are for sending (the relay sends them).
+    smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], onData: (stream, _session, done) => stream.resume().on('end', () => done()) });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const port = (smtp.server.address() as AddressInfo).port;
+    t = await startTestApp({ SMTP_URL: `smtp://127.0.0.1:${port}`, BASE_PATH, PUBLIC_URL: 'https://learn.example.org' });
+    staff.ada = await t.createStaff('ada', 'admin', undefined, 'Ada Admin');
+    staff.bob = await t.createStaff('bob', 'admin', undefined, 'Bob Optout');
+    staff.dan = await t.createStaff('dan', 'admin', undefined, 'Dan Disabled');
+    staff.eve = await t.createStaff('eve', 'admin', undefined, 'Eve Noaddress');
+    staff.vic = await t.createStaff('vic', 'viewer', undefined, 'Vic Viewer');
+    await t.db.query(`update staff set email = username || '@example.org' where username <> 'eve'`);
+    await t.db.query(`update staff set notify_exceptions = false where username = 'bob'`);
+    await t.db.query(`update staff set disabled = true where username = 'dan'`);
+    ada = await t.signedIn('ada');
+    viewer = await t.signedIn('vic');
+    sync = t.app.get(MembershipSyncService);
+    notices = t.app.get(AdminNoticeService);
+  });
+  afterAll(async () => {
+    await t.close();
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  });
+
+  async function certification(name: string): Promise<number> {
+    const { rows } = await t.db.query(
+      `insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount, window_period_unit, certification_min_days)
+       values ($1, $2, 1, 'year', 1, 'month', 30) returning id`,
+      [name, `N${++seq}`],
+    );
+    return rows[0].id;
+  }
+
+  /** Learners assigned so that sync raises exceptions: `tight` with too little time, `unknown` with no hire date. */
+  async function assignLearners(certificationId: number, tight: number, unknown: number) {
+    for (let i = 0; i < tight + unknown; i++) {
+      const n = ++seq;
+      const { rows } = await t.db.query(
+        `insert into learner (id_number, username, first_name, last_name, email) values ($1::text, $1::text, 'Pat', $2, $1::text || '@example.org') returning id`,
+        [`an${n}`, `Learner${n}`],
+      );
+      if (i < tight) {
+        await t.db.query(
+          `insert into assignment (certification_id, kind, learner_id, due_rule, due_fixed_at) values ($1, 'learner', $2, 'fixed', now() + interval '5 days')`,
+          [certificationId, rows[0].id],
+        );
+      } else {
+        await t.db.query(
+          `insert into assignment (certification_id, kind, learner_id, due_rule, due_amount, due_unit, due_event) values ($1, 'learner', $2, 'relative', 3, 'month', 'hire')`,
+          [certificationId, rows[0].id],
+        );
+      }
+    }
+  }
+
+  /** What the sync processor does after each sync: sync, then the notice for the exceptions it raised. */
+  /** The sync writes the notice itself, in its own transaction. */
+  async function syncAndNotify(certificationId: number) {
+    const result = await sync.syncCertification(certificationId, 'test');
+    return { raised: result!.raisedExceptionIds, notice: result!.notice };
+  }
+
+  const notices_ = async (certificationId: number) =>
+    (
+      await t.db.query(
+        `select o.*, s.username from outbox o left join staff s on s.id = o.staff_id where o.kind = 'admin_exceptions' and o.certification_id = $1 order by o.id`,
+        [certificationId],
+      )
+    ).rows;
+
+  it('emails each opted-in active administrator with an address: the counts by type and a working link to the exception report', async () => {
+    const c = await certification('Fire Safety');
+    await assignLearners(c, 2, 1);
+    const { raised, notice } = await syncAndNotify(c);
+    expect(raised).toHaveLength(3);
+    expect(notice).toMatchObject({ sent: 1 });
+
+    const rows = await notices_(c);
+    expect(rows.map((r) => r.username)).toEqual(['ada']);
+    const [row] = rows;
+    expect(row).toMatchObject({ to_address: 'ada@example.org', to_name: 'Ada Admin', subject: 'Exceptions require attention in certification «Fire Safety»' });
+    expect(row.state).not.toBe('kept');
+    expect(['pending', 'sending', 'sent']).toContain(row.state);
+    expect(row.message_id).toMatch(/^<[0-9a-f]{32}@localhost>$/);
+    expect(row.body_text).toContain('raised 3 new exceptions');
+    expect(row.body_text).toContain('Open exceptions (3):\nTime allowance: 2\nCompletion time unknown: 1\n');
+    expect(row.body_text).not.toContain('Duplicate course');
+    const link = `https://learn.example.org${BASE_PATH}/certifications/${c}/exceptions`;
+    expect(row.body_text).toContain(link);
+    expect(row.body_html).toContain(link);
+
+    const page = await ada.get(new URL(link).pathname);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<title>Exception report – Fire Safety – Certex</title>');
+    expect(mainText(page.text)).toContain('Time allowance');
+    expect(mainText(page.text)).toContain('Completion time unknown');
+  });
+
+  it('sends no second notice within the interval, and the next one after it', async () => {
+    const c = await certification('Manual Handling');
+    await assignLearners(c, 1, 0);
+    expect((await syncAndNotify(c)).notice).toMatchObject({ sent: 1 });
+    await assignLearners(c, 1, 0);
+    const second = await syncAndNotify(c);
+    expect(second.raised).toHaveLength(1);
+    expect(second.notice).toEqual({ sent: 0, skipped: 'interval' });
+    expect(await notices_(c)).toHaveLength(1);
+
+    // 61 minutes later (the default interval is 60), a run that raises exceptions notifies again.
+    await t.db.query(`update admin_notice set sent_at = sent_at - interval '61 minutes' where certification_id = $1`, [c]);
+    await assignLearners(c, 1, 0);
+    expect((await syncAndNotify(c)).notice).toMatchObject({ sent: 1 });
+    const rows = await notices_(c);
+    expect(rows).toHaveLength(2);
+    expect(rows[1].body_text).toContain('raised 1 new exception.');
+    expect(rows[1].body_text).toContain('Open exceptions (3):\nTime allowance: 3');
+  });
+
+  it('sends at most one per certification per sync run, even when two workers handle the same run at once', async () => {
+    const a = await certification('Run A');
+    const b = await certification('Run B');
+    await assignLearners(a, 2, 0);
+    await assignLearners(b, 1, 0);
+    const results = await sync.syncAll('test');
+    const forA = results.find((r) => r.stats.certificationId === a)!;
+    const forB = results.find((r) => r.stats.certificationId === b)!;
+    expect(forA.notice).toMatchObject({ sent: 1 });
+    expect(forB.notice).toMatchObject({ sent: 1 });
+    // A worker delivering the same run again, twice at once, adds nothing.
+    const outcomes = await Promise.all([
+      notices.notifyNewExceptions(a, forA.raisedExceptionIds),
+      notices.notifyNewExceptions(a, forA.raisedExceptionIds),
+      notices.notifyNewExceptions(b, forB.raisedExceptionIds),
+    ]);
+    expect(outcomes.every((o) => o.sent === 0)).toBe(true);
+    expect(await notices_(a)).toHaveLength(1);
+    expect(await notices_(b)).toHaveLength(1);
+    // Even with the interval over, the same run never notifies twice (the key names the run).
+    await t.db.query(`update admin_notice set sent_at = '-infinity' where certification_id = $1`, [a]);
+    await notices.notifyNewExceptions(a, forA.raisedExceptionIds);
+    expect(await notices_(a)).toHaveLength(1);
+  });
+
+  it('sends nothing when the run raised nothing, or its exceptions were all handled already', async () => {
+    const c = await certification('Quiet');
+    expect(await notices.notifyNewExceptions(c, [])).toEqual({ sent: 0, skipped: 'nothing_raised' });
+    await assignLearners(c, 1, 0);
+    const result = await sync.syncCertification(c, 'test');
+    expect(result!.notice).toMatchObject({ sent: 1 });
+    await t.db.query(`update exception set status = 'dismissed' where id = any($1::bigint[])`, [result!.raisedExceptionIds]);
+    expect(await notices.notifyNewExceptions(c, result!.raisedExceptionIds)).toEqual({ sent: 0, skipped: 'none_open' });
+    expect(await notices_(c)).toHaveLength(1);
+    const quiet = await sync.syncCertification(c, 'test');
+    expect(quiet!.notice).toEqual({ sent: 0, skipped: 'nothing_raised' });
+  });
+
+  it('lets an administrator switch the notice off (and on) on their account page', async () => {
+    let page = await ada.get('/account');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<title>Your account – Certex</title>');
+    expect(mainText(page.text)).toContain('Name Ada Admin Username ada Role');
+    expect(page.text).toMatch(/id="notifyExceptions" value="yes" checked/);
+
+    const res = await ada.post('/account', { email: 'ada@example.org' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`${BASE_PATH}/account`);
+    page = await ada.get('/account');
+    expect(mainText(page.text)).toContain('Saved: you will not be emailed about exceptions');
+    expect(page.text).not.toMatch(/id="notifyExceptions" value="yes" checked/);
+
+    const c = await certification('After opt-out');
+    await assignLearners(c, 1, 0);
+    expect((await syncAndNotify(c)).notice).toEqual({ sent: 0, skipped: 'no_recipients' });
+    expect(await notices_(c)).toHaveLength(0);
+
+    const bad = await ada.post('/account', { notifyExceptions: 'yes', email: '' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('<title>Error: Your account – Certex</title>');
+    expect(mainText(bad.text)).toContain('Enter your email address to receive these emails, or untick the box');
+    expect(bad.text).toContain('href="#email"');
+    const wrong = await ada.post('/account', { notifyExceptions: 'yes', email: 'not an address' });
+    expect(mainText(wrong.text)).toContain('Enter an email address in the right format');
+    expect((await t.db.query(`select notify_exceptions, email from staff where id = $1`, [staff.ada])).rows[0]).toEqual({ notify_exceptions: false, email: 'ada@example.org' });
+
+    expect((await ada.post('/account', { notifyExceptions: 'yes', email: 'ada.new@example.org' })).status).toBe(303);
+    expect((await t.db.query(`select notify_exceptions, email from staff where id = $1`, [staff.ada])).rows[0]).toEqual({ notify_exceptions: true, email: 'ada.new@example.org' });
+  });
+
+  it('shows a viewer their account without the option, and refuses their POST with 403', async () => {
+    const page = await viewer.get('/account');
+    expect(page.status).toBe(200);
+    expect(mainText(page.text)).toContain('Name Vic Viewer Username vic Role');
+    expect(page.text).not.toContain('notifyExceptions');
+    const before = (await t.db.query('select notify_exceptions, email from staff where id = $1', [staff.vic])).rows[0];
+    const res = await viewer.post('/account', { email: 'x@example.org' });
+    expect(res.status).toBe(403);
+    expect((await t.db.query('select notify_exceptions, email from staff where id = $1', [staff.vic])).rows[0]).toEqual(before);
+  });
+});

@@ -68,4 +68,29 @@ describe('staff accounts', () => {
     expect(mainText(res.text)).toContain('You cannot remove your own administrator access');
     expect((await t.db.query('select role from staff where id = $1', [adaId])).rows[0].role).toBe('admin');
   });
+
+  it('keeps an optional email address for the exceptions notice, checked when given', async () => {
+    const admin = await t.signedIn('ada');
+    const bad = await admin.post('/admin/staff', {
+      username: 'erin',
+      displayName: 'Erin',
+      role: 'admin',
+      email: 'not an address',
+      password: 'a long enough password',
+    });
+    expect(bad.status).toBe(400);
+    expect(mainText(bad.text)).toContain('Enter an email address like name@example.org, or leave it empty');
+    const good = await admin.post('/admin/staff', {
+      username: 'erin',
+      displayName: 'Erin',
+      role: 'admin',
+      email: 'erin@example.org',
+      password: 'a long enough password',
+    });
+    expect(good.status).toBe(303);
+    const erinId = (await t.db.query(`select id, email from staff where username = 'erin'`)).rows[0];
+    expect(erinId.email).toBe('erin@example.org');
+    await admin.post(`/admin/staff/${erinId.id}`, { displayName: 'Erin', role: 'admin', email: '' });
+    expect((await t.db.query('select email from staff where id = $1', [erinId.id])).rows[0].email).toBeNull();
+  });
 });

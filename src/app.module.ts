@@ -22,6 +22,7 @@ import { AssignmentsModule } from './assignments/assignments.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { JobsModule } from './jobs/jobs.module';
 import { ExceptionsModule } from './exceptions/exceptions.module';
+import { ReportsModule } from './reports/reports.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { SessionPool } from './database/session-pool';
 
@@ -42,6 +43,7 @@ export class AppModule {
         JobsModule,
         NotificationsModule.register(config),
         ExceptionsModule.register(config),
+        ReportsModule,
         LearnersModule.register(config),
         CoursesModule.register(config),
         CertificationsModule.register(config),

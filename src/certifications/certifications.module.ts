@@ -2,7 +2,6 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/config';
 import { CertificationsController } from './certifications.controller';
 import { CertificationsService } from './certifications.service';
-import { ComingSoonController } from './coming-soon.controller';
 import { CourseSetsController } from './course-sets.controller';
 import { CourseSetsService } from './course-sets.service';
 
@@ -17,7 +16,7 @@ export class CertificationsModule {
     return {
       module: CertificationsModule,
       global: true,
-      controllers: [CertificationsController, CourseSetsController, ComingSoonController],
+      controllers: [CertificationsController, CourseSetsController],
       providers: [CertificationsService, CourseSetsService],
       exports: [CertificationsService, CourseSetsService],
     };

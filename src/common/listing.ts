@@ -17,6 +17,23 @@ export function listQuery(query: Record<string, unknown>, keyLength: number): Li
   return { q: searchTerm(query.q), page: pageQuery(query, keyLength) };
 }
 
+/** A lower-case LIKE pattern for "contains", with \\, % and _ taken literally. */
+export function likeContains(term: string): string {
+  return '%' + term.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+}
+
+/**
+ * "The learner in `learnerIdColumn` matches a search by name or ID number": the learner trigram
+ * index (learner_search_trgm) finds the few matching learners first.
+ */
+export function learnerMatches(learnerIdColumn: string, q: string): { sql: string; param: string } {
+  return {
+    sql: `${learnerIdColumn} in (select ls.id from learner ls
+            where lower(ls.first_name || ' ' || ls.last_name || ' ' || ls.id_number) like ?)`,
+    param: likeContains(q),
+  };
+}
+
 /** The table caption: `Learners`, or `Learners matching “ada”` while searching. */
 export function searchCaption(label: string, q: string): string {
   return q ? `${label} matching “${q}”` : label;

@@ -3,7 +3,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { KeysetPage, ListQuery, readPage } from '../common/listing';
 import { uniqueOr } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
-import { likeContains } from '../learners/learner-rules';
+import { likeContains } from '../common/listing';
 
 export interface CourseRow {
   id: number;

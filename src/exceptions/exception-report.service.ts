@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { CursorValue, Direction, keysetClause, PageQuery } from '../common/keyset';
 import { intArray } from '../common/sql';
+import { learnerMatches } from '../common/listing';
 import { EXCEPTION_TYPES, ExceptionType, isExceptionType } from './exception-rules';
 
 export const REPORT_PAGE_SIZE = 50;
@@ -59,10 +60,6 @@ export function parseView(query: Record<string, unknown>): ReportView {
   return { q, type, sort, dir };
 }
 
-function likePattern(q: string): string {
-  return '%' + q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-}
-
 /**
  * SQL conditions on `e` (an exception) for a certification's open exceptions under a filter. The
  * search uses the learner trigram index, then the open-exception indexes do the rest.
@@ -75,11 +72,9 @@ export function filterSql(certificationId: number, filter: ReportFilter, alias =
     params.push(filter.type);
   }
   if (filter.q) {
-    parts.push(
-      `${alias}.learner_id in (select l.id from learner l
-         where lower(l.first_name || ' ' || l.last_name || ' ' || l.id_number) like ?)`,
-    );
-    params.push(likePattern(filter.q));
+    const search = learnerMatches(`${alias}.learner_id`, filter.q);
+    parts.push(search.sql);
+    params.push(search.param);
   }
   return { sql: parts.join(' and '), params };
 }

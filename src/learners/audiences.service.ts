@@ -4,7 +4,7 @@ import { KeysetPage, ListQuery, readPage } from '../common/listing';
 import { RuleError, uniqueOr } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { JobRequests } from '../jobs/job-requests.service';
-import { likeContains } from './learner-rules';
+import { likeContains } from '../common/listing';
 
 export interface AudienceRow {
   id: number;

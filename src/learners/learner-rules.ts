@@ -105,8 +105,3 @@ export function toIsoDate(value: Date | string | null): string {
   if (typeof value === 'string') return value.slice(0, 10);
   return value.toISOString().slice(0, 10);
 }
-
-/** A lower-case LIKE pattern for "contains", with \, % and _ taken literally. */
-export function likeContains(term: string): string {
-  return '%' + term.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-}

@@ -7,6 +7,7 @@ import { AppRequest, flash, renderPage, seeOther } from '../common/http';
 import { Direction } from '../common/keyset';
 import { listQuery, searchCaption, sortHeader } from '../common/listing';
 import { UrlBuilder } from '../common/url';
+import { ExceptionType, TYPE_LABELS } from '../exceptions/exception-rules';
 import { formatDate, pageTitle, plural } from '../common/view-helpers';
 import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
 import { toDateTimeLocal } from './learner-rules';
@@ -29,6 +30,40 @@ export const STATE_LABELS: Record<string, string> = {
   window_open: 'Window open',
   expired: 'Expired',
 };
+
+/** An exception's status in words: the report's words, plus Resolved (closed by membership sync). */
+const EXCEPTION_HISTORY_LABELS: Record<string, string> = { ...EXCEPTION_STATUS_LABELS, resolved: 'Resolved' };
+
+/** The learner's memberships, each with the full history of its exceptions (rows come grouped by membership). */
+function membershipHistories(rows: Awaited<ReturnType<LearnersService['membershipHistory']>>, urls: UrlBuilder) {
+  const memberships: Array<{ id: number; name: string; href: string; removedAt: Date | null; exceptions: object[]; exceptionCount: string }> = [];
+  for (const row of rows) {
+    let membership = memberships[memberships.length - 1];
+    if (!membership || membership.id !== row.membership_id) {
+      membership = {
+        id: row.membership_id,
+        name: row.full_name,
+        href: urls.to('/certifications/', row.certification_id),
+        removedAt: row.removed_at,
+        exceptions: [],
+        exceptionCount: '',
+      };
+      memberships.push(membership);
+    }
+    if (row.exception_id === null) continue;
+    membership.exceptions.push({
+      raisedAt: row.raised_at,
+      type: TYPE_LABELS[row.type as ExceptionType] ?? row.type,
+      status: EXCEPTION_HISTORY_LABELS[row.status!] ?? row.status,
+      handledAt: row.handled_at,
+      // Handled without a person: resolved by membership sync.
+      handledBy: row.handled_by ?? (row.handled_at ? 'Certex (automatic)' : ''),
+      reason: row.reason || 'No reason given',
+    });
+  }
+  for (const membership of memberships) membership.exceptionCount = plural(membership.exceptions.length, 'exception');
+  return memberships;
+}
 
 const SOURCE_LABELS: Record<string, string> = { csv: 'CSV upload', admin: 'Administrator', api: 'API', demo: 'Demo data' };
 
@@ -191,10 +226,11 @@ export class LearnersController {
   }
 
   private async renderShow(res: Response, learner: LearnerRow, values: Record<string, unknown>, errors: FieldError[]) {
-    const [certifications, completions, courses] = await Promise.all([
+    const [certifications, completions, courses, history] = await Promise.all([
       this.learners.certifications(learner.id),
       this.learners.completions(learner.id),
       this.learners.courseOptions(),
+      this.learners.membershipHistory(learner.id),
     ]);
     const name = `${learner.first_name} ${learner.last_name}`;
     renderFormPage(
@@ -220,6 +256,7 @@ export class LearnersController {
           exceptionStatus: EXCEPTION_STATUS_LABELS[c.exception_status] ?? c.exception_status,
         })),
         certificationCount: plural(certifications.length, 'certification'),
+        memberships: membershipHistories(history, this.urls),
         completions: completions.map((c) => ({
           course: `${c.full_name} (${c.short_name})`,
           completedAt: c.completed_at,

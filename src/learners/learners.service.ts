@@ -5,7 +5,8 @@ import { KeysetPage, ListQuery, readPage } from '../common/listing';
 import { RuleError, uniqueOr } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { JobRequests } from '../jobs/job-requests.service';
-import { likeContains, parseDateTimeLocal } from './learner-rules';
+import { parseDateTimeLocal } from './learner-rules';
+import { likeContains } from '../common/listing';
 
 export interface LearnerRow {
   id: number;
@@ -135,6 +136,33 @@ export class LearnersService {
          from membership m join certification c on c.id = m.certification_id
         where m.learner_id = ? and m.removed_at is null
         order by lower(c.full_name), c.id`,
+      [learnerId],
+    );
+  }
+
+  /** Every membership of a learner (active and removed), each with its exceptions, newest first. */
+  membershipHistory(learnerId: number) {
+    return this.sql<{
+      membership_id: number;
+      certification_id: number;
+      full_name: string;
+      removed_at: Date | null;
+      exception_id: number | null;
+      raised_at: Date | null;
+      type: string | null;
+      status: string | null;
+      handled_at: Date | null;
+      handled_by: string | null;
+      reason: string | null;
+    }>(
+      `select m.id as membership_id, c.id as certification_id, c.full_name, m.removed_at,
+              e.id as exception_id, e.raised_at, e.type, e.status, e.handled_at, s.display_name as handled_by, e.reason
+         from membership m
+         join certification c on c.id = m.certification_id
+         left join exception e on e.membership_id = m.id
+         left join staff s on s.id = e.handled_by
+        where m.learner_id = ?
+        order by (m.removed_at is not null), lower(c.full_name), m.id, e.raised_at desc, e.id desc`,
       [learnerId],
     );
   }

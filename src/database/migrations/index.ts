@@ -3,6 +3,7 @@ import { Migration20261128000002_certifications } from './Migration2026112800000
 import { Migration20261128020000_exception_actions } from './Migration20261128020000_exception_actions';
 import { Migration20261128030000_outbox } from './Migration20261128030000_outbox';
 import { Migration20261128032000_messages } from './Migration20261128032000_messages';
+import { Migration20261128040000_reports } from './Migration20261128040000_reports';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128020000_exception_actions', class: Migration20261128020000_exception_actions },
   { name: 'Migration20261128030000_outbox', class: Migration20261128030000_outbox },
   { name: 'Migration20261128032000_messages', class: Migration20261128032000_messages },
+  { name: 'Migration20261128040000_reports', class: Migration20261128040000_reports },
 ];

@@ -1,0 +1,38 @@
+import type { Response } from 'express';
+import { stringify } from 'csv-stringify';
+
+/**
+ * A cell made safe for spreadsheets: text that starts with = + - @ (or a tab or carriage return)
+ * would be read as a formula, so it gets a leading apostrophe.
+ */
+export function safeCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+/**
+ * Streams a CSV download: the header, then every row that `pages` yields (page by page, so that
+ * a 100,000-row report never sits in memory), honouring back-pressure.
+ */
+export async function streamCsv(
+  res: Response,
+  filename: string,
+  header: string[],
+  pages: AsyncIterable<unknown[][]>,
+): Promise<void> {
+  res.status(200);
+  res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+  res.setHeader('Content-Disposition', `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '-')}"`);
+  res.setHeader('Cache-Control', 'no-store');
+  const csv = stringify();
+  csv.pipe(res);
+  const write = (row: unknown[]) =>
+    csv.write(row.map(safeCell)) ? Promise.resolve() : new Promise<void>((done) => csv.once('drain', () => done()));
+  await write(header);
+  for await (const page of pages) {
+    for (const row of page) await write(row);
+  }
+  csv.end();
+  await new Promise<void>((done) => res.once('finish', () => done()));
+}

@@ -1,0 +1,143 @@
+import { Controller, Get, Param, ParseIntPipe, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { renderPage } from '../common/http';
+import { streamCsv } from '../common/csv-export';
+import { finishPage, pageQuery, PageLink } from '../common/keyset';
+import { formatDate, plural } from '../common/view-helpers';
+import { UrlBuilder } from '../common/url';
+import { CertificationsService } from '../certifications/certifications.service';
+import {
+  COMPLETION_PAGE_SIZE,
+  COMPLETION_SORTS,
+  CompletionReportService,
+  CompletionRow,
+  CompletionSort,
+  CompletionView,
+  parseCompletionView,
+} from './completion-report.service';
+import { REPORT_STATE_LABELS, REPORT_STATES } from './report-states';
+
+const SORT_LABELS: Record<CompletionSort, string> = {
+  learner: 'Learner',
+  idnumber: 'ID number',
+  state: 'State',
+  due: 'Due date',
+  certified: 'Certified on',
+  expires: 'Expires on',
+};
+
+const CSV_HEADER = ['Learner', 'ID number', 'State', 'Due date', 'Certified on', 'Expires on'];
+
+/** A date as YYYY-MM-DD (UTC) for the CSV, or empty. */
+function isoDate(value: Date | null): string {
+  return value ? new Date(value).toISOString().slice(0, 10) : '';
+}
+
+@Controller('certifications/:id')
+export class CompletionReportController {
+  constructor(
+    private readonly certifications: CertificationsService,
+    private readonly report: CompletionReportService,
+    private readonly urls: UrlBuilder,
+  ) {}
+
+  @Get('completion')
+  async show(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    if (query.format === 'csv') return this.download(id, query, res);
+    await this.renderReport(res, id, query);
+  }
+
+  @Get('completion.csv')
+  async csv(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    await this.download(id, query, res);
+  }
+
+  private async download(id: number, query: Record<string, unknown>, res: Response) {
+    const page = await this.certifications.page(id, 'completion'); // 404 for an unknown certification
+    const view = parseCompletionView(query);
+    const report = this.report;
+    async function* pages() {
+      for await (const rows of report.allRows(id, view)) {
+        yield rows.map((row) => [
+          `${row.firstName} ${row.lastName}`,
+          row.idNumber,
+          REPORT_STATE_LABELS[row.state],
+          isoDate(row.dueAt),
+          isoDate(row.certifiedAt),
+          isoDate(row.expiresAt),
+        ]);
+      }
+    }
+    await streamCsv(res, `completion-report-${page.certification.shortName}.csv`, CSV_HEADER, pages());
+  }
+
+  /** The query string of a view, leaving out the defaults. */
+  private viewQuery(view: CompletionView) {
+    return {
+      q: view.q,
+      state: view.state ?? undefined,
+      sort: view.sort === 'learner' ? undefined : view.sort,
+      dir: view.dir === 'asc' ? undefined : view.dir,
+    };
+  }
+
+  private async renderReport(res: Response, id: number, query: Record<string, unknown>) {
+    const page = await this.certifications.page(id, 'completion');
+    const view = parseCompletionView(query);
+    const base = `/certifications/${id}/completion`;
+    const viewQuery = this.viewQuery(view);
+    const pq = pageQuery(query, COMPLETION_SORTS[view.sort].length);
+    const [rows, counts] = await Promise.all([this.report.page(id, view, pq), this.report.countsByState(id, view.q)]);
+    const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
+    const paged = finishPage(rows, COMPLETION_PAGE_SIZE, pq, (row: CompletionRow) => row.key, hrefFor);
+    const total = REPORT_STATES.reduce((n, state) => n + counts[state], 0);
+    const matching = view.state ? counts[view.state] : total;
+    const filtered = Boolean(view.q || view.state);
+
+    const headers = (Object.keys(COMPLETION_SORTS) as CompletionSort[]).map((key) => {
+      const current = view.sort === key;
+      const nextDir = current && view.dir === 'asc' ? 'desc' : 'asc';
+      return {
+        label: SORT_LABELS[key],
+        href: this.urls.withQuery(base, { ...viewQuery, sort: key, dir: nextDir === 'asc' ? undefined : nextDir }),
+        ariaSort: current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined,
+      };
+    });
+
+    renderPage(res, 'reports/completion', {
+      title: page.title(),
+      tabs: page.tabs,
+      certificationName: page.certification.fullName,
+      reportHref: this.urls.to(base),
+      csvHref: this.urls.withQuery(`${base}.csv`, viewQuery),
+      view: { q: view.q, sort: view.sort, dir: view.dir },
+      stateOptions: REPORT_STATES.map((state) => ({ value: state, label: REPORT_STATE_LABELS[state], selected: view.state === state })),
+      stateCounts: REPORT_STATES.map((state) => ({
+        label: REPORT_STATE_LABELS[state],
+        count: counts[state],
+        href: this.urls.withQuery(base, { ...viewQuery, state }),
+        current: view.state === state,
+      })),
+      allHref: this.urls.withQuery(base, { ...viewQuery, state: undefined }),
+      allCurrent: !view.state,
+      totalCount: total,
+      matchingText: plural(matching, 'learner'),
+      caption: [
+        view.state ? `Learners: ${REPORT_STATE_LABELS[view.state]}` : 'Learners',
+        view.q ? ` matching “${view.q}”` : '',
+      ].join(''),
+      filtered,
+      headers,
+      rows: paged.rows.map((row) => ({
+        id: row.id,
+        name: `${row.firstName} ${row.lastName}`,
+        idNumber: row.idNumber,
+        stateLabel: REPORT_STATE_LABELS[row.state],
+        due: formatDate(row.dueAt),
+        certified: formatDate(row.certifiedAt),
+        expires: formatDate(row.expiresAt),
+      })),
+      pagination: paged.pagination,
+    });
+  }
+}

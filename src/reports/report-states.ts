@@ -1,0 +1,28 @@
+/** The states a report shows (DOMAIN.md §6 and §7), in the words the pages and CSVs use. */
+export const REPORT_STATE_LABELS = {
+  not_certified: 'Not certified',
+  certified: 'Certified',
+  window_open: 'Window open',
+  expired: 'Expired',
+  exception_pending: 'Exception pending',
+  not_assigned: 'Not assigned',
+  completion_not_recorded: 'Completion not recorded',
+} as const;
+
+export type ReportState = keyof typeof REPORT_STATE_LABELS;
+
+export const REPORT_STATES = Object.keys(REPORT_STATE_LABELS) as ReportState[];
+
+/** The Exception status column reads exactly these words (DOMAIN.md §7). */
+export const EXCEPTION_STATUS_LABELS = {
+  none: 'None',
+  open: 'Open',
+  assigned: 'Assigned (overridden)',
+  assigned_realistic: 'Assigned with realistic due date',
+  not_assigned: 'Not assigned',
+  dismissed: 'Dismissed',
+} as const;
+
+export type ExceptionStatus = keyof typeof EXCEPTION_STATUS_LABELS;
+
+export const EXCEPTION_STATUSES = Object.keys(EXCEPTION_STATUS_LABELS) as ExceptionStatus[];

@@ -60,7 +60,6 @@ export class AuthController {
     req.session.staffId = result.staff.id;
     req.session.signedInAt = Date.now();
     generateToken(req, true);
-    await new Promise<void>((done, fail) => req.session.save((error) => (error ? fail(error) : done())));
     seeOther(res, this.safeNext(next));
   }
 

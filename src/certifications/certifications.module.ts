@@ -1,5 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { AppConfig } from '../config/config';
+import { Global, Module } from '@nestjs/common';
 import { CertificationsController } from './certifications.controller';
 import { CertificationsService } from './certifications.service';
 import { CourseSetsController } from './course-sets.controller';
@@ -9,16 +8,10 @@ import { CourseSetsService } from './course-sets.service';
  * Certifications, their paths and the shared certification page header (tabs). Global, so that
  * other modules' certification tabs (assignments, reports) can use CertificationsService.page().
  */
-@Module({})
-export class CertificationsModule {
-  static register(config: AppConfig): DynamicModule {
-    void config;
-    return {
-      module: CertificationsModule,
-      global: true,
-      controllers: [CertificationsController, CourseSetsController],
-      providers: [CertificationsService, CourseSetsService],
-      exports: [CertificationsService, CourseSetsService],
-    };
-  }
-}
+@Global()
+@Module({
+  controllers: [CertificationsController, CourseSetsController],
+  providers: [CertificationsService, CourseSetsService],
+  exports: [CertificationsService, CourseSetsService],
+})
+export class CertificationsModule {}

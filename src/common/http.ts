@@ -10,9 +10,15 @@ export interface SignedInStaff {
 
 export type AppRequest = Request & { staff?: SignedInStaff; session: Request['session'] & Partial<SessionData> };
 
-/** Answers a form POST the way every change is answered: 303 See Other. */
+/**
+ * Answers a form POST the way every change is answered: 303 See Other. The session (a success
+ * message, a new token) is saved first: express-session would otherwise send the redirect's
+ * headers while still saving, and a fast browser could fetch the next page before it is stored.
+ */
 export function seeOther(res: Response, location: string): void {
-  res.redirect(303, location);
+  const session = (res.req as Request | undefined)?.session;
+  if (session) session.save(() => res.redirect(303, location));
+  else res.redirect(303, location);
 }
 
 /** Stores a one-time success message to show on the next page. */

@@ -47,7 +47,6 @@ export function viewHelpers(urls: UrlBuilder): Record<string, (...args: any[]) =
   return {
     url: (...list: unknown[]) => urls.to(...(args(list) as Array<string | number>)),
     eq: (a: unknown, b: unknown) => a === b,
-    not: (a: unknown) => !a,
     or: (...list: unknown[]) => args(list).some(Boolean),
     and: (...list: unknown[]) => args(list).every(Boolean),
     date: (value: unknown) => formatDate(value),
@@ -56,7 +55,5 @@ export function viewHelpers(urls: UrlBuilder): Record<string, (...args: any[]) =
     plural: (count: number, singular: string, pluralForm: unknown) =>
       plural(count, singular, typeof pluralForm === 'string' ? pluralForm : undefined),
     concat: (...list: unknown[]) => args(list).join(''),
-    // For use inside attributes: ids built from values.
-    idFor: (...list: unknown[]) => args(list).join('-').replace(/[^A-Za-z0-9_-]/g, '-'),
   };
 }

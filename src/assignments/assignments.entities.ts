@@ -1,2 +1,0 @@
-/** The entities this module owns (listed in src/database/entities.ts). */
-export const ASSIGNMENTS_ENTITIES = [];

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, NotFoundException } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { PageQuery } from '../common/keyset';
 import { KeysetPage, readPage } from '../common/listing';
@@ -160,12 +160,17 @@ export class AssignmentService {
     await this.jobs.requestSync(certificationId, 'assignment added');
   }
 
-  /** Deletes the assignment (its membership sources go with it); the sync removes the memberships. */
+  /**
+   * Deletes the assignment (its membership sources go with it); the sync removes the memberships.
+   * False when it was already removed; an assignment of another certification is not found here.
+   */
   async remove(certificationId: number, assignmentId: number): Promise<boolean> {
-    const removed = await this.em
-      .getConnection()
-      .execute(`delete from assignment where id = ? and certification_id = ? returning id`, [assignmentId, certificationId]);
-    if (removed.length === 0) return false;
+    const conn = this.em.getConnection();
+    const removed = await conn.execute(`delete from assignment where id = ? and certification_id = ? returning id`, [assignmentId, certificationId]);
+    if (removed.length === 0) {
+      if ((await conn.execute(`select 1 from assignment where id = ?`, [assignmentId])).length > 0) throw new NotFoundException();
+      return false;
+    }
     await this.jobs.requestSync(certificationId, 'assignment removed');
     return true;
   }

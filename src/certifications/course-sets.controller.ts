@@ -124,6 +124,8 @@ export class CourseSetsController {
   async remove(@Param('id', ParseIntPipe) id: number, @Param('setId', ParseIntPipe) setId: number, @Req() req: AppRequest, @Res() res: Response) {
     await this.certifications.page(id, 'content');
     const set = await this.courseSets.get(id, setId);
+    // Already deleted: say so; a set of another certification: not found here.
+    if (!set && (await this.courseSets.exists(setId))) throw new NotFoundException();
     const removed = set ? await this.courseSets.remove(id, setId) : false;
     flash(req, removed ? `Course set “${set!.name}” deleted` : 'That course set had already been deleted');
     seeOther(res, this.urls.to(`/certifications/${id}/content`));

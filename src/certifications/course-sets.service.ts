@@ -54,6 +54,11 @@ export class CourseSetsService {
     return [...all.certification, ...all.recertification].find((s) => s.id === setId) ?? null;
   }
 
+  /** Whether a course set with this id exists in any certification. */
+  async exists(setId: number): Promise<boolean> {
+    return (await this.em.getConnection().execute(`select 1 from course_set where id = ?`, [setId])).length > 0;
+  }
+
   courseOptions(): Promise<CourseOption[]> {
     return this.em
       .getConnection()

@@ -71,6 +71,8 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   app.setBaseViewsDir(VIEWS_DIR);
   app.setViewEngine('hbs');
   app.set('view options', { layout: 'layouts/main' });
+  // Compiled templates are kept (as Express does for NODE_ENV=production), except in development.
+  app.set('view cache', config.nodeEnv !== 'development');
   for (const [name, helper] of Object.entries(viewHelpers(urls))) hbs.registerHelper(name, helper);
   await registerPartials(resolve(VIEWS_DIR, 'partials'));
   app.enableShutdownHooks();

@@ -312,4 +312,22 @@ describe('the Completion report tab', () => {
     expect((await admin.get('/certifications/999999/completion')).status).toBe(404);
     expect((await admin.get('/certifications/999999/completion.csv')).status).toBe(404);
   });
+
+  it('keeps the counts per state exact through every kind of membership change', async () => {
+    const live = async () =>
+      (
+        await t.db.query(
+          `select certification_id, report_state, count(*)::int as n from membership where removed_at is null group by 1, 2 order by 1, 2`,
+        )
+      ).rows;
+    const kept = async () =>
+      (await t.db.query(`select certification_id, report_state, n from membership_state_count where n <> 0 order by 1, 2`)).rows;
+    expect(await kept()).toEqual(await live());
+    await t.db.query(`update membership set exception_status = 'dismissed' where id = (select min(id) from membership where certification_id = $1 and removed_at is null)`, [certificationId]);
+    await t.db.query(`update membership set state = 'certified' where certification_id = $1 and exception_status = 'none'`, [certificationId]);
+    await t.db.query(`update membership set removed_at = now() where id = (select max(id) from membership where certification_id = $1 and removed_at is null)`, [certificationId]);
+    expect(await kept()).toEqual(await live());
+    await t.db.query(`delete from membership where id = (select min(id) from membership where certification_id = $1)`, [certificationId]);
+    expect(await kept()).toEqual(await live());
+  });
 });

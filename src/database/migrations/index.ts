@@ -4,6 +4,7 @@ import { Migration20261128020000_exception_actions } from './Migration2026112802
 import { Migration20261128030000_outbox } from './Migration20261128030000_outbox';
 import { Migration20261128032000_messages } from './Migration20261128032000_messages';
 import { Migration20261128040000_reports } from './Migration20261128040000_reports';
+import { Migration20261128050000_membership_counts } from './Migration20261128050000_membership_counts';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128030000_outbox', class: Migration20261128030000_outbox },
   { name: 'Migration20261128032000_messages', class: Migration20261128032000_messages },
   { name: 'Migration20261128040000_reports', class: Migration20261128040000_reports },
+  { name: 'Migration20261128050000_membership_counts', class: Migration20261128050000_membership_counts },
 ];

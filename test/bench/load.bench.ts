@@ -1,0 +1,301 @@
+import { spawn } from 'node:child_process';
+import { Session } from 'node:inspector';
+import type { AddressInfo } from 'node:net';
+import { startTestApp, TEST_PASSWORD } from '../support/app';
+import { createExceptionFixture } from '../support/fixtures';
+import type { BenchContext } from './run';
+import { percentile, rssMb, timed } from './measure';
+import { describePlan, statementKey, StatementTimer } from './statement-timer';
+
+/**
+ * `npm run bench -- load [seconds=30] [connections=20]`: the app listening on 127.0.0.1 with one
+ * certification of 100,000 learners, 100,000 memberships and 100,000 open exceptions, signed in as
+ * an administrator over HTTP. autocannon (in a child process, so that the load generator does not
+ * share the app's event loop) drives the Exception, Completion and Membership reports one after
+ * another, each for [seconds] at [connections] connections, alternating first page and
+ * ?page=last, after a 3 s warm-up that is not counted. Latency percentiles are computed from every
+ * response's time (autocannon itself reports p97.5, not p95). The app's RSS (this process) is
+ * sampled every second of each run. Then 20 requests one at a time per report with every SQL
+ * statement timed, and one more with the slowest statement EXPLAIN ANALYZEd: where a request's time goes.
+ * CPU seconds of the app process and of autocannon during each run are printed (the rest of the
+ * machine's 2 cores went to PostgreSQL).
+ *
+ * The app runs as in production as far as Express is concerned: process NODE_ENV=production turns on
+ * Express's view cache (without it every request reads and compiles its templates again, which
+ * costs about two thirds of the app's CPU). BENCH_NODE_ENV=development measures without it.
+ *
+ * BENCH_CPU_PROFILE=1: profile the app's CPU during each run (V8 sampling profiler, in process)
+ * and print the self time by package / source folder: where the app's CPU per request goes.
+ *
+ * [sessions] (default 1): sign in that many times and spread the requests over the session cookies
+ * (as that many people would), since every GET touches its session row (UPDATE session SET expire).
+ *
+ * With [seconds] over 60 it is the memory soak instead: the Exception report alone for [seconds]
+ * (`npm run bench -- load 300` for 5 minutes), RSS target within ±15% of the first sample.
+ */
+const TARGET_P95_MS = 100;
+const TARGET_RPS = 300;
+const WARM_UP_SECONDS = 3;
+
+export default async function loadBench(ctx: BenchContext) {
+  const seconds = Number(ctx.args[0] ?? 30);
+  const connections = Number(ctx.args[1] ?? 20);
+  const sessions = Number(ctx.args[2] ?? 1);
+  const total = 100000;
+  const soak = seconds > 60;
+
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = process.env.BENCH_NODE_ENV ?? 'production';
+  const t = await startTestApp();
+  process.env.NODE_ENV = nodeEnv;
+  ctx.figure('Express env (view cache)', `${t.app.getHttpAdapter().getInstance().get('env')} (${t.app.getHttpAdapter().getInstance().enabled('view cache') ? 'on' : 'off'})`);
+  try {
+    await new Promise<void>((resolve) => t.server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}`;
+    const base = origin + t.config.basePath;
+
+    const arranged = await timed(() => createExceptionFixture(t.db, { prefix: 'LD', shortName: 'Load', counts: { time_allowance: total } }));
+    const certificationId = arranged.result.certificationId;
+    ctx.figure(`arrange ${total} learners, memberships and open exceptions (fixture SQL)`, arranged.ms / 1000, 's');
+    // This server runs with autovacuum off; vacuum (analyze) does what autovacuum would after such a load.
+    const vacuumed = await timed(() => t.db.query('vacuum (analyze) learner, membership, membership_source, exception'));
+    ctx.figure('vacuum (analyze) after arranging', vacuumed.ms, 'ms');
+
+    await t.createStaff('load-admin', 'admin');
+    const cookies: string[] = [];
+    for (let i = 0; i < sessions; i++) cookies.push(await signIn(base, 'load-admin', TEST_PASSWORD));
+    const cookie = cookies[0];
+
+    const reports: Array<[string, string]> = [
+      ['Exception report', `/certifications/${certificationId}/exceptions`],
+      ['Completion report', `/certifications/${certificationId}/completion`],
+      ['Membership report', `/certifications/${certificationId}/membership`],
+    ];
+    for (const [label, path] of soak ? reports.slice(0, 1) : reports) {
+      const paths = [t.config.basePath + path, `${t.config.basePath}${path}?page=last`];
+      for (const p of paths) await checkPage(origin + p, cookie, label);
+
+      await runAutocannon({ url: origin, paths, cookies, connections, seconds: WARM_UP_SECONDS });
+      await idle(t.db);
+      const rss: number[] = [];
+      const sampler = setInterval(() => rss.push(rssMb()), 1000);
+      const profiler = process.env.BENCH_CPU_PROFILE ? await startProfile() : null;
+      const cpuBefore = process.cpuUsage();
+      let result: LoadResult;
+      try {
+        result = await runAutocannon({ url: origin, paths, cookies, connections, seconds });
+      } finally {
+        clearInterval(sampler);
+      }
+      if (profiler) {
+        const shares = await profiler.stop();
+        ctx.figure(`${label}: app CPU self time by package/folder (sampled)`, shares.map(([k, v]) => `${k} ${v.toFixed(0)}%`).join(', '));
+      }
+      const cpu = process.cpuUsage(cpuBefore);
+      const name = `${label} (${connections} connections, ${sessions} session${sessions > 1 ? 's' : ''}, ${seconds} s, first page and ?page=last)`;
+      ctx.figure(`${name}: requests`, `${result.requests} in ${result.durationS.toFixed(1)} s`);
+      ctx.figure(`${name}: requests/s (target ≥ ${TARGET_RPS})`, result.requests / result.durationS);
+      ctx.figure(`${name}: p50`, result.p50, 'ms');
+      ctx.figure(`${name}: p95 (target ≤ ${TARGET_P95_MS} ms)`, result.p95, 'ms');
+      ctx.figure(`${name}: p99`, result.p99, 'ms');
+      ctx.figure(`${name}: max`, result.max, 'ms');
+      ctx.figure(`${name}: non-2xx / errors / timeouts (target 0)`, `${result.non2xx} / ${result.errors} / ${result.timeouts}`);
+      ctx.figure(`${name}: status codes`, JSON.stringify(result.statusCodes));
+      const appCpuS = (cpu.user + cpu.system) / 1e6;
+      ctx.figure(
+        `${name}: CPU s of app / autocannon / the rest of 2 cores (PostgreSQL, idle)`,
+        `${appCpuS.toFixed(1)} / ${result.cpuS.toFixed(1)} / ${(2 * result.durationS - appCpuS - result.cpuS).toFixed(1)} of ${(2 * result.durationS).toFixed(0)}`,
+      );
+      ctx.figure(`${name}: app CPU per request`, (appCpuS * 1000) / result.requests, 'ms');
+      const verdict = [
+        result.p95 <= TARGET_P95_MS ? null : `p95 ${(result.p95 - TARGET_P95_MS).toFixed(0)} ms over`,
+        result.requests / result.durationS >= TARGET_RPS ? null : `requests/s ${(TARGET_RPS - result.requests / result.durationS).toFixed(0)} short`,
+        result.non2xx + result.errors + result.timeouts === 0 ? null : 'errors',
+      ].filter(Boolean);
+      ctx.figure(`${name}: targets`, verdict.length ? `MISSED (${verdict.join(', ')})` : 'met');
+      if (rss.length > 0) {
+        const first = rss[0];
+        const last = rss[rss.length - 1];
+        ctx.figure(
+          `${name}: app RSS min / max / first / last (${rss.length} samples, 1 a second)`,
+          `${Math.min(...rss).toFixed(0)} / ${Math.max(...rss).toFixed(0)} / ${first.toFixed(0)} / ${last.toFixed(0)}`,
+          'MB',
+        );
+        ctx.figure(`${name}: app RSS change first → last (target within ±15%)`, ((last - first) / first) * 100, '%');
+        ctx.figure(`${name}: app RSS range (max − min) / first`, ((Math.max(...rss) - Math.min(...rss)) / first) * 100, '%');
+      }
+      await idle(t.db);
+      await whereTimeGoes(ctx, label, paths.map((p) => origin + p), cookie);
+    }
+  } finally {
+    await t.close();
+  }
+}
+
+/** The V8 CPU profiler on this process; stop() gives the share of self time by package or source folder, largest first. */
+async function startProfile() {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 1000 });
+  await post('Profiler.start');
+  return {
+    async stop(): Promise<Array<[string, number]>> {
+      const { profile } = await post('Profiler.stop');
+      session.disconnect();
+      const byNode = new Map<number, string>();
+      for (const node of profile.nodes) {
+        const url: string = node.callFrame.url ?? '';
+        const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+        const src = /\/(src|test)\/([^/]+)/.exec(url);
+        const key = pkg ?? (src ? `${src[1]}/${src[2]}` : url.startsWith('node:') ? 'node core' : `(${node.callFrame.functionName || 'native/idle'})`);
+        byNode.set(node.id, key);
+      }
+      const counts = new Map<string, number>();
+      for (const id of profile.samples) counts.set(byNode.get(id)!, (counts.get(byNode.get(id)!) ?? 0) + 1);
+      const all = profile.samples.length;
+      return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, (v / all) * 100]);
+    },
+  };
+}
+
+/** Signs in as a browser would: GET /login for the CSRF token and cookie, POST the form; the session cookie. */
+async function signIn(base: string, username: string, password: string): Promise<string> {
+  const login = await fetch(`${base}/login`, { redirect: 'manual' });
+  const token = /name="_csrf" value="([^"]+)"/.exec(await login.text())?.[1];
+  const loginCookie = cookieFrom(login);
+  if (!token || !loginCookie) throw new Error(`GET /login gave no CSRF token or cookie (status ${login.status})`);
+  const res = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
+    body: new URLSearchParams({ _csrf: token, username, password }).toString(),
+  });
+  if (res.status !== 303) throw new Error(`sign-in failed with ${res.status}`);
+  return cookieFrom(res) ?? loginCookie;
+}
+
+function cookieFrom(res: Response): string | null {
+  const setCookies = res.headers.getSetCookie();
+  return setCookies.length ? setCookies.map((c) => c.split(';')[0]).join('; ') : null;
+}
+
+async function checkPage(url: string, cookie: string, label: string) {
+  const res = await fetch(url, { headers: { cookie }, redirect: 'manual' });
+  const html = await res.text();
+  const rows = (html.match(/<tr class="app-table__row"/g) ?? []).length + (html.match(/name="ids"/g) ?? []).length;
+  if (res.status !== 200 || rows === 0) throw new Error(`${label}: GET ${url} answered ${res.status} with ${rows} rows`);
+}
+
+interface LoadResult {
+  requests: number;
+  durationS: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  cpuS: number;
+}
+
+/** Waits until no other connection of this database is running a statement (requests still in flight after a run). */
+async function idle(db: import('pg').Pool) {
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await db.query(
+      `select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`,
+    );
+    if (rows[0].n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * autocannon in its own Node process; every response's time is collected there (its 'response'
+ * event) so that p95 is exact, and the figures come back as JSON on stdout.
+ */
+function runAutocannon(options: { url: string; paths: string[]; cookies: string[]; connections: number; seconds: number }): Promise<LoadResult> {
+  const script = `
+    const autocannon = require(require.resolve('autocannon', { paths: [process.cwd()] }));
+    const o = JSON.parse(process.argv[1]);
+    const times = [];
+    let sent = 0;
+    const instance = autocannon({
+      url: o.url, connections: o.connections, duration: o.seconds, timeout: 10,
+      requests: o.paths.map((path) => ({
+        method: 'GET', path,
+        setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: o.cookies[sent++ % o.cookies.length] } }),
+      })),
+    }, (error, result) => {
+      if (error) { console.error(error); process.exit(1); }
+      times.sort((a, b) => a - b);
+      const at = (p) => times.length ? times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)] : NaN;
+      const statusCodes = {};
+      for (const [k, v] of Object.entries(result.statusCodeStats || {})) statusCodes[k] = v.count;
+      process.stdout.write(JSON.stringify({
+        requests: times.length, durationS: result.duration, p50: at(50), p95: at(95), p99: at(99),
+        max: times[times.length - 1], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, statusCodes,
+        cpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+      }));
+    });
+    instance.on('response', (client, statusCode, bytes, responseTime) => times.push(responseTime));
+  `;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited with ${code}`));
+      try {
+        resolve(JSON.parse(out));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+/** 20 requests one at a time (first and last page in turn) with every SQL statement of the app timed. */
+async function whereTimeGoes(ctx: BenchContext, label: string, urls: string[], cookie: string) {
+  const n = 20;
+  const timer = new StatementTimer();
+  const durations: number[] = [];
+  timer.start();
+  try {
+    for (let i = 0; i < n; i++) {
+      const { ms } = await timed(async () => (await fetch(urls[i % urls.length], { headers: { cookie } })).text());
+      durations.push(ms);
+    }
+  } finally {
+    await timer.stop();
+  }
+  const timings = await timer.stop();
+  const sqlMs = timings.reduce((sum, s) => sum + s.totalMs, 0) / n;
+  const statements = timings.reduce((sum, s) => sum + s.count, 0) / n;
+  ctx.figure(
+    `${label}: one request at a time, median / p95 / of which SQL (${statements.toFixed(1)} statements a request)`,
+    `${percentile(durations, 50).toFixed(1)} / ${percentile(durations, 95).toFixed(1)} / ${sqlMs.toFixed(1)}`,
+    'ms',
+  );
+  for (const s of timings.sort((a, b) => b.totalMs - a.totalMs).slice(0, 4)) {
+    ctx.figure(`${label}:   SQL ${(s.totalMs / n).toFixed(2)} ms a request (${s.count / n}×)`, s.statement);
+  }
+  // The slowest read, EXPLAIN ANALYZEd in one more request (savepoint, rolled back; then run for real).
+  const slowestSelect = timings.find((s) => /^select/i.test(s.statement));
+  if (slowestSelect) {
+    const matches = { test: (text: string) => statementKey(text) === slowestSelect.statement } as RegExp;
+    const explainer = new StatementTimer(matches);
+    explainer.start();
+    try {
+      await (await fetch(urls[0], { headers: { cookie } })).text();
+    } finally {
+      await explainer.stop();
+    }
+    for (const e of explainer.explained.slice(0, 1)) ctx.figure(`${label}:   EXPLAIN ANALYZE of the slowest read`, describePlan(e.plan));
+  }
+}

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, finishPage, keysetClause } from './keyset';
+import { decodeCursor, encodeCursor, finishPage, keysetClause, rowKey } from './keyset';
 
 describe('keyset paging', () => {
   it('round-trips a cursor and rejects tampered ones', () => {
@@ -13,6 +13,7 @@ describe('keyset paging', () => {
       where: '(a, id) > (?, ?)',
       params: ['x', 1],
       orderBy: 'a asc, id asc',
+      select: '(a)::text as key_0, id as key_1',
     });
     expect(keysetClause(['a', 'id'], 'asc', { after: null, before: ['x', 1] }).orderBy).toBe('a desc, id desc');
     expect(keysetClause(['a', 'id'], 'desc', { after: ['x', 1], before: null }).where).toBe('(a, id) < (?, ?)');
@@ -33,12 +34,17 @@ describe('keyset paging', () => {
     expect(back.pagination.previousHref).toBeUndefined();
   });
 
+  it('reads a row\'s key back as text (full precision) and the id as a number', () => {
+    expect(rowKey({ key_0: '2026-11-28 20:00:00.123456+00', key_1: '42' }, 2)).toEqual(['2026-11-28 20:00:00.123456+00', 42]);
+  });
+
   it('reads the last page from the end without a cursor', () => {
     const href = (p: object) => JSON.stringify(p);
     expect(keysetClause(['a', 'id'], 'asc', { after: null, before: null, last: true })).toEqual({
       where: 'true',
       params: [],
       orderBy: 'a desc, id desc',
+      select: '(a)::text as key_0, id as key_1',
     });
     const lastPage = finishPage([9, 8, 7], 2, { after: null, before: null, last: true }, (n: number) => [n], href);
     expect(lastPage.rows).toEqual([8, 9]);

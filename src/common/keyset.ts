@@ -46,18 +46,27 @@ export function keysetClause(
   columns: string[],
   direction: Direction,
   page: PageQuery,
-): { where: string; params: CursorValue[]; orderBy: string } {
+): { where: string; params: CursorValue[]; orderBy: string; select: string } {
   const reverse = page.before !== null || page.last === true;
   const effective: Direction = reverse ? (direction === 'asc' ? 'desc' : 'asc') : direction;
   const cursor = page.after ?? page.before;
   const orderBy = columns.map((c) => `${c} ${effective}`).join(', ');
-  if (!cursor) return { where: 'true', params: [], orderBy };
+  // The row's key, read back for the cursor: every column but the unique id as text, so that a
+  // timestamp keeps its full precision (a JS Date would drop its microseconds).
+  const select = columns.map((c, i) => (i < columns.length - 1 ? `(${c})::text` : c) + ` as key_${i}`).join(', ');
+  if (!cursor) return { where: 'true', params: [], orderBy, select };
   const op = effective === 'asc' ? '>' : '<';
   return {
     where: `(${columns.join(', ')}) ${op} (${columns.map(() => '?').join(', ')})`,
     params: cursor,
     orderBy,
+    select,
   };
+}
+
+/** The sort key of a row read with `keysetClause(...).select`. */
+export function rowKey(row: Record<string, unknown>, length: number): CursorValue[] {
+  return Array.from({ length }, (_, i) => (i < length - 1 ? String(row[`key_${i}`]) : Number(row[`key_${i}`])));
 }
 
 export interface Pagination {

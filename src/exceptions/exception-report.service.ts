@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetClause, PageQuery } from '../common/keyset';
+import { CursorValue, Direction, keysetClause, PageQuery, rowKey } from '../common/keyset';
 import { intArray } from '../common/sql';
 import { learnerMatches } from '../common/listing';
 import { EXCEPTION_TYPES, ExceptionType, isExceptionType } from './exception-rules';
@@ -90,9 +90,7 @@ export class ExceptionReportService {
     const filter = filterSql(certificationId, view);
     const rows = await this.em.getConnection().execute(
       `select e.id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.raised_at,
-              e.learner_sort_name,
-              -- the raised time goes into the cursor as text of full precision (a JS Date drops microseconds)
-              e.raised_at::text as raised_key
+              ${keyset.select}
          from exception e
          join learner l on l.id = e.learner_id
         where ${filter.sql} and ${keyset.where}
@@ -108,7 +106,7 @@ export class ExceptionReportService {
       type: r.type,
       summary: r.summary,
       raisedAt: r.raised_at,
-      key: keyFor(view.sort, r),
+      key: rowKey(r, columns.length),
     }));
   }
 
@@ -187,19 +185,6 @@ export function selectionSql(certificationId: number, selection: Selection): { s
   return filterSql(certificationId, filter);
 }
 
-function keyFor(sort: SortKey, row: any): CursorValue[] {
-  const id = Number(row.id);
-  switch (sort) {
-    case 'learner':
-      return [row.learner_sort_name, id];
-    case 'idnumber':
-      return [row.learner_id_number, id];
-    case 'issue':
-      return [row.type, row.learner_sort_name, id];
-    case 'raised':
-      return [row.raised_key, id];
-  }
-}
 
 function sum(counts: Partial<Record<ExceptionType, number>>): number {
   return EXCEPTION_TYPES.reduce((n, type) => n + (counts[type] ?? 0), 0);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetClause, PageQuery } from '../common/keyset';
+import { CursorValue, Direction, keysetClause, PageQuery, rowKey } from '../common/keyset';
 import { REPORT_STATES, ReportState } from './report-states';
 import { learnerMatches } from '../common/listing';
 
@@ -72,15 +72,12 @@ export class CompletionReportService {
 
   /** One keyset page in the chosen order; reads limit+1 rows so the caller knows whether there is more. */
   async page(certificationId: number, view: CompletionView, page: PageQuery, limit = COMPLETION_PAGE_SIZE): Promise<CompletionRow[]> {
-    const keyset = keysetClause([...COMPLETION_SORTS[view.sort]], view.dir, page);
+    const columns = [...COMPLETION_SORTS[view.sort]];
+    const keyset = keysetClause(columns, view.dir, page);
     const filter = filterSql(certificationId, view);
     const rows = await this.em.getConnection().execute(
       `select m.id, l.first_name, l.last_name, m.learner_id_number, m.report_state, m.due_at, m.certified_at, m.expires_at,
-              m.learner_sort_name,
-              -- dates go into the cursor as text of full precision (a JS Date drops microseconds)
-              coalesce(m.due_at, 'infinity'::timestamptz)::text as due_key,
-              coalesce(m.certified_at, 'infinity'::timestamptz)::text as certified_key,
-              coalesce(m.expires_at, 'infinity'::timestamptz)::text as expires_key
+              ${keyset.select}
          from membership m
          join learner l on l.id = m.learner_id
         where ${filter.sql} and ${keyset.where}
@@ -97,7 +94,7 @@ export class CompletionReportService {
       dueAt: r.due_at,
       certifiedAt: r.certified_at,
       expiresAt: r.expires_at,
-      key: keyFor(view.sort, r),
+      key: rowKey(r, columns.length),
     }));
   }
 
@@ -133,20 +130,3 @@ export class CompletionReportService {
   }
 }
 
-function keyFor(sort: CompletionSort, row: any): CursorValue[] {
-  const id = Number(row.id);
-  switch (sort) {
-    case 'learner':
-      return [row.learner_sort_name, id];
-    case 'idnumber':
-      return [row.learner_id_number, id];
-    case 'state':
-      return [row.report_state, row.learner_sort_name, id];
-    case 'due':
-      return [row.due_key, id];
-    case 'certified':
-      return [row.certified_key, id];
-    case 'expires':
-      return [row.expires_key, id];
-  }
-}

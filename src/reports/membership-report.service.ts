@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetClause, PageQuery } from '../common/keyset';
+import { CursorValue, Direction, keysetClause, PageQuery, rowKey } from '../common/keyset';
 import { EXCEPTION_STATUSES, ExceptionStatus, ReportState } from './report-states';
 import { learnerMatches } from '../common/listing';
 
@@ -120,7 +120,8 @@ export class MembershipReportService {
 
   /** One keyset page of active memberships (read `limit` + 1 rows to know whether there is more). */
   async page(certificationId: number, view: MembershipView, page: PageQuery, limit: number): Promise<MembershipRow[]> {
-    const keyset = keysetClause([...SORTS[view.sort].columns], view.dir, page);
+    const columns = [...SORTS[view.sort].columns];
+    const keyset = keysetClause(columns, view.dir, page);
     const parts = ['m.certification_id = ?', 'm.removed_at is null'];
     const params: unknown[] = [certificationId];
     if (view.status) {
@@ -136,11 +137,7 @@ export class MembershipReportService {
     const rows = await this.em.getConnection().execute(
       `select m.id, m.learner_id, l.first_name, l.last_name, l.email, m.learner_id_number, m.learner_sort_name,
               m.assigned_at, m.due_at, m.certified_at, m.expires_at, m.exception_status, m.report_state,
-              -- dates go into the cursor as text of full precision, coalesced as the indexes are
-              coalesce(m.assigned_at, 'infinity'::timestamptz)::text as assigned_key,
-              coalesce(m.due_at, 'infinity'::timestamptz)::text as due_key,
-              coalesce(m.certified_at, 'infinity'::timestamptz)::text as certified_key,
-              coalesce(m.expires_at, 'infinity'::timestamptz)::text as expires_key,
+              ${keyset.select},
               (select string_agg(case a.kind when 'audience' then 'Audience: ' || au.name else 'Individual' end, ', '
                                  order by a.kind, au.name, a.id)
                  from membership_source ms
@@ -181,7 +178,7 @@ export class MembershipReportService {
       handledAt: asDate(r.handled_at),
       handledBy: r.handled_by,
       reason: r.reason,
-      key: keyFor(view.sort, r),
+      key: rowKey(r, columns.length),
     }));
   }
 
@@ -209,24 +206,3 @@ export function validCursor(sort: SortKey, values: CursorValue[] | null): boolea
   return !isDateKey || keys[0] === 'infinity' || !Number.isNaN(new Date(String(keys[0])).getTime());
 }
 
-function keyFor(sort: SortKey, row: any): CursorValue[] {
-  const id = Number(row.id);
-  switch (sort) {
-    case 'learner':
-      return [row.learner_sort_name, id];
-    case 'idnumber':
-      return [row.learner_id_number, id];
-    case 'assigned':
-      return [row.assigned_key, id];
-    case 'due':
-      return [row.due_key, id];
-    case 'exception_status':
-      return [row.exception_status, row.learner_sort_name, id];
-    case 'state':
-      return [row.report_state, row.learner_sort_name, id];
-    case 'certified':
-      return [row.certified_key, id];
-    case 'expires':
-      return [row.expires_key, id];
-  }
-}

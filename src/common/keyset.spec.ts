@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, finishPage, keysetClause, rowKey } from './keyset';
+import { decodeCursor, encodeCursor, finishPage, keysetClause, pageQuery, rowKey } from './keyset';
 
 describe('keyset paging', () => {
   it('round-trips a cursor and rejects tampered ones', () => {
@@ -52,5 +52,15 @@ describe('keyset paging', () => {
     expect(lastPage.pagination.previousHref).toBe(href({ before: encodeCursor([8]) }));
     const first = finishPage([1, 2, 3], 2, { after: null, before: null }, (n: number) => [n], href);
     expect(first.pagination.lastHref).toBe(href({ page: 'last' }));
+  });
+
+  it('ignores a cursor that does not fit the sort columns', () => {
+    const cursor = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+    const columns = ["coalesce(m.due_at, 'infinity'::timestamptz)", 'm.id'];
+    expect(pageQuery({ after: cursor(['2026-11-28 10:00:00+00', 3]) }, columns).after).toEqual(['2026-11-28 10:00:00+00', 3]);
+    expect(pageQuery({ after: cursor(['infinity', 3]) }, columns).after).toEqual(['infinity', 3]);
+    expect(pageQuery({ after: cursor(['not a date', 3]) }, columns).after).toBeNull();
+    expect(pageQuery({ after: cursor(['2026-11-28', 'x']) }, columns).after).toBeNull();
+    expect(pageQuery({ after: cursor(['smith', 3]) }, ['m.learner_sort_name', 'm.id']).after).toEqual(['smith', 3]);
   });
 });

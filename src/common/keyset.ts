@@ -31,11 +31,31 @@ export function decodeCursor(raw: unknown, length: number): CursorValue[] | null
   }
 }
 
-export function pageQuery(query: Record<string, unknown>, keyLength: number): PageQuery {
-  const after = decodeCursor(query.after, keyLength);
-  const before = after ? null : decodeCursor(query.before, keyLength);
+/**
+ * The page asked for in the query string. A cursor that does not fit the sort columns (wrong
+ * length, an id that is not a whole number, a date column's value that is not a date) is ignored:
+ * a tampered link shows the first page instead of an error.
+ */
+export function pageQuery(query: Record<string, unknown>, sortColumns: number | readonly string[]): PageQuery {
+  const columns = typeof sortColumns === 'number' ? Array.from({ length: sortColumns }, () => '') : sortColumns;
+  const fits = (values: CursorValue[] | null) => (values && cursorFits(columns, values) ? values : null);
+  const after = fits(decodeCursor(query.after, columns.length));
+  const before = after ? null : fits(decodeCursor(query.before, columns.length));
   const last = !after && !before && query.page === 'last';
   return { after, before, last };
+}
+
+/** Sort columns that hold timestamps: named …_at, or coalesced to a timestamp. */
+const DATE_COLUMN = /(_at\b|::timestamptz)/;
+
+function cursorFits(columns: readonly string[], values: CursorValue[]): boolean {
+  const id = values[values.length - 1];
+  if (typeof id !== 'number' || !Number.isSafeInteger(id)) return false;
+  return columns.slice(0, -1).every((column, i) => {
+    const value = values[i];
+    if (!DATE_COLUMN.test(column)) return true;
+    return typeof value === 'string' && (value === 'infinity' || !Number.isNaN(new Date(value).getTime()));
+  });
 }
 
 /**

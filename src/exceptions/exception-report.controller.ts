@@ -182,8 +182,7 @@ export class ExceptionReportController {
     const view = parseView(query);
     const base = `/certifications/${id}/exceptions`;
     const viewQuery = this.viewQuery(view);
-    const keyLength = SORTS[view.sort].length;
-    const pq = pageQuery(query, keyLength);
+    const pq = pageQuery(query, SORTS[view.sort]);
     const [rows, searchCounts] = await Promise.all([
       this.report.page(id, view, pq),
       this.report.countsByType(id, { q: view.q, type: null }),

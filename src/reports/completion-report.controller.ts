@@ -86,7 +86,7 @@ export class CompletionReportController {
     const view = parseCompletionView(query);
     const base = `/certifications/${id}/completion`;
     const viewQuery = this.viewQuery(view);
-    const pq = pageQuery(query, COMPLETION_SORTS[view.sort].length);
+    const pq = pageQuery(query, COMPLETION_SORTS[view.sort]);
     const [rows, counts] = await Promise.all([this.report.page(id, view, pq), this.report.countsByState(id, view.q)]);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
     const paged = finishPage(rows, COMPLETION_PAGE_SIZE, pq, (row: CompletionRow) => row.key, hrefFor);

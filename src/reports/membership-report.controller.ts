@@ -19,7 +19,6 @@ import {
   parseView,
   SORTS,
   SortKey,
-  validCursor,
   viewQuery,
 } from './membership-report.service';
 
@@ -72,8 +71,7 @@ export class MembershipReportController {
     const view = parseView(query);
     const base = `/certifications/${id}/membership`;
     const keep = viewQuery(view);
-    let pq = pageQuery(query, SORTS[view.sort].columns.length);
-    if (!validCursor(view.sort, pq.after ?? pq.before)) pq = { after: null, before: null };
+    const pq = pageQuery(query, SORTS[view.sort].columns);
     const rows = await this.report.page(id, view, pq, PAGE_SIZE);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...keep, ...link });
     const paged = finishPage(rows, PAGE_SIZE, pq, (row) => row.key, hrefFor);

@@ -195,14 +195,4 @@ export class MembershipReportService {
   }
 }
 
-/** Whether a cursor from the query string fits the sort: text keys, then the id (a forged one is ignored). */
-export function validCursor(sort: SortKey, values: CursorValue[] | null): boolean {
-  if (!values) return true;
-  const id = values[values.length - 1];
-  if (typeof id !== 'number' || !Number.isSafeInteger(id)) return false;
-  const keys = values.slice(0, -1);
-  if (!keys.every((v) => typeof v === 'string')) return false;
-  const isDateKey = SORTS[sort].columns[0].startsWith('coalesce(');
-  return !isDateKey || keys[0] === 'infinity' || !Number.isNaN(new Date(String(keys[0])).getTime());
-}
 

@@ -121,4 +121,11 @@ describe('the Exception report tab', () => {
     expect(res.text).not.toContain('name="ids"');
     expect(res.text).not.toContain('>Continue<');
   });
+
+  it('shows the first page for a tampered cursor instead of an error', async () => {
+    const forged = Buffer.from(JSON.stringify(['not a date', 1])).toString('base64url');
+    const res = await admin.get(`/certifications/${f.certificationId}/exceptions?sort=raised&after=${forged}`);
+    expect(res.status).toBe(200);
+    expect(rowIds(res.text)).toHaveLength(50);
+  });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import querystring from 'node:querystring';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
@@ -54,6 +55,15 @@ function sameOriginOnly(req: Request, res: Response, next: NextFunction) {
   next();
 }
 
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/\u0000/g, '') as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withoutNul(inner)])) as T;
+  }
+  return value;
+}
+
 /** Registers views/partials/*.hbs by file name (hbs's own loader would turn dashes into underscores). */
 async function registerPartials(dir: string) {
   for (const file of await readdir(dir)) {
@@ -67,6 +77,9 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   const expressApp = app.getHttpAdapter().getInstance() as express.Express;
   expressApp.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // PostgreSQL text cannot hold a NUL character: it is dropped from every query string and form
+  // value as they are read, so that no input can reach the database with one.
+  app.set('query parser', (query: string) => withoutNul(querystring.parse(query)));
 
   app.setBaseViewsDir(VIEWS_DIR);
   app.setViewEngine('hbs');
@@ -131,6 +144,10 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   );
   app.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 5000 }));
   app.use(express.json({ limit: FORM_BODY_LIMIT }));
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    if (req.body && typeof req.body === 'object') req.body = withoutNul(req.body);
+    next();
+  });
   // Uploads (CSV files) are parsed before the CSRF check, which reads _csrf from the body; only
   // for signed-in staff, and only up to the size limit.
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: UPLOAD_LIMIT_BYTES, files: 1, fields: 20 } }).single('file');

@@ -90,6 +90,29 @@ describe('security on every response and form', () => {
   });
 });
 
+describe('a NUL character in input', () => {
+  it('never reaches the database: dropped from query strings and form values, no error page', async () => {
+    const t = await startTestApp();
+    try {
+      await t.createStaff('ada', 'admin');
+      const admin = await t.signedIn('ada');
+      for (const path of ['/learners?q=%00x', '/audiences?q=a%00', '/courses?q=%00', '/admin/mail?q=%00']) {
+        expect({ path, status: (await admin.get(path)).status }).toEqual({ path, status: 200 });
+      }
+      const res = await admin.post('/admin/staff', {
+        username: 'nul',
+        displayName: 'Null\u0000Byte',
+        role: 'viewer',
+        password: 'a long enough password',
+      });
+      expect(res.status).toBe(303);
+      expect((await t.db.query(`select display_name from staff where username = 'nul'`)).rows[0].display_name).toBe('NullByte');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('embedding in a portal on another site over HTTPS', () => {
   it('marks the session cookie Secure and SameSite=None behind a TLS proxy', async () => {
     const t = await startTestApp({ FRAME_ANCESTORS: 'https://portal.example.org', COOKIE_SECURE: 'true' });

@@ -1,4 +1,4 @@
-/** One command runs all three suites: unit specs beside sources, end-to-end and browser tests. */
+/** One command runs every suite: unit specs beside sources, end-to-end, browser, and chaos (faults, hostile input). */
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
 const common = {
   transform: { '^.+\\.ts$': tsJest },
@@ -15,5 +15,6 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'] },
+    { ...common, displayName: 'chaos', testMatch: ['<rootDir>/test/chaos/**/*.chaos-spec.ts'] },
   ],
 };

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { SignInRequired } from '../auth/auth.guard';
 import { UrlBuilder } from './url';
 import { pageTitle } from './view-helpers';
+import { isUnreachable } from '../database/database';
 
 const PAGES: Record<number, { heading: string; message: string }> = {
   400: { heading: 'The request could not be understood', message: 'Go back, check what you entered and try again.' },
@@ -10,7 +11,16 @@ const PAGES: Record<number, { heading: string; message: string }> = {
   404: { heading: 'Page not found', message: 'If you typed the address, check it is correct. If you followed a link, it may be out of date.' },
   413: { heading: 'That was too large', message: 'What you sent is larger than Certex accepts. Send a smaller file or form.' },
   500: { heading: 'Sorry, something went wrong', message: 'Certex could not finish this request. Nothing was changed. Try again later.' },
+  503: { heading: 'Certex is briefly unavailable', message: 'Certex cannot reach its database or its job queue just now. Try again in a minute.' },
 };
+
+/** PostgreSQL or Redis down or unreachable, anywhere in an error's chain (ORM errors wrap the driver's). */
+function serviceUnreachable(error: unknown): boolean {
+  for (let e: any = error, depth = 0; e && depth < 5; e = e.previous ?? e.cause, depth++) {
+    if (isUnreachable(e) || e.name === 'KnexTimeoutError' || e.name === 'MaxRetriesPerRequestError') return true;
+  }
+  return false;
+}
 
 /** Every error becomes a complete page (or JSON for JSON clients) with no internals in it. */
 @Catch()
@@ -41,6 +51,9 @@ export class ErrorPageFilter implements ExceptionFilter {
         const text = (response as any).message as string;
         if (text !== 'Forbidden resource' && text !== 'Forbidden') detail = text;
       }
+    } else if (serviceUnreachable(exception)) {
+      status = 503;
+      res.setHeader('Retry-After', '30');
     } else if (exception && typeof exception === 'object') {
       const candidate = Number((exception as any).status ?? (exception as any).statusCode);
       if (candidate >= 400 && candidate < 600) status = candidate;
@@ -49,7 +62,9 @@ export class ErrorPageFilter implements ExceptionFilter {
         detail = 'This form has expired or did not come from a Certex page. Go back, reload the page and try again. Nothing was changed.';
       }
     }
-    if (status >= 500) {
+    if (status === 503) {
+      this.logger.warn(`${req.method} ${req.originalUrl}: ${(exception as Error)?.message ?? exception}`);
+    } else if (status >= 500) {
       this.logger.error(exception instanceof Error ? exception.stack : String(exception), `${req.method} ${req.originalUrl}`);
     }
     const page = PAGES[status] ?? (status < 500 ? PAGES[400] : PAGES[500]);

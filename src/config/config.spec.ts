@@ -57,6 +57,7 @@ describe('settings from the environment', () => {
     [{ MAIL_FROM: 'Certex\r\nBcc: x@y <a@b>' }, 'MAIL_FROM'],
     [{ ADMIN_NOTICE_INTERVAL_MINUTES: 'hourly' }, 'ADMIN_NOTICE_INTERVAL_MINUTES'],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+    [{ SERVICE_WAIT_SECONDS: 'forever' }, 'SERVICE_WAIT_SECONDS'],
   ])('refuses %j with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${name} `));

@@ -27,6 +27,8 @@ export interface AppConfig {
   mailFrom: string;
   /** At most one new-exceptions notice per certification in this many minutes. */
   adminNoticeIntervalMinutes: number;
+  /** At start, how long to wait for PostgreSQL and Redis to become reachable before giving up. */
+  serviceWaitSeconds: number;
 }
 
 /** A setting that cannot be used; the message names the variable and what is expected. */
@@ -136,6 +138,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`ADMIN_NOTICE_INTERVAL_MINUTES must be a whole number of minutes, not "${intervalRaw}".`);
   }
 
+  const waitRaw = env.SERVICE_WAIT_SECONDS || '300';
+  if (!/^\d+$/.test(waitRaw) || Number(waitRaw) > 86400) {
+    throw new ConfigError(`SERVICE_WAIT_SECONDS must be a whole number of seconds from 0 to 86400, not "${waitRaw}".`);
+  }
+
   return {
     nodeEnv,
     production,
@@ -157,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     publicOrigin,
     mailFrom,
     adminNoticeIntervalMinutes: Number(intervalRaw),
+    serviceWaitSeconds: Number(waitRaw),
   };
 }
 

@@ -4,8 +4,31 @@ import Redis from 'ioredis';
 import { redactUrl } from '../config/config';
 import { baseOrmOptions } from './orm-options';
 
-/** A service the app needs could not be reached; the message is one line a person can act on. */
-export class ServiceUnavailableError extends Error {}
+/**
+ * A service the app needs could not be reached; the message is one line a person can act on.
+ * `mayRecover`: the service is down or not reachable yet (rather than refusing us, e.g. a wrong
+ * password), so waiting for it makes sense.
+ */
+export class ServiceUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly mayRecover: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const NOT_REACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  '57P01', // admin_shutdown
+  '57P03', // cannot_connect_now: starting up or shutting down
+]);
+
+/** Whether an error says the service is down or unreachable (as opposed to refusing us). */
+export function isUnreachable(error: any): boolean {
+  if (NOT_REACHABLE_CODES.has(error?.code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(String(error?.message ?? ''));
+}
 
 const CONNECT_TIMEOUT_MS = 5000;
 
@@ -51,6 +74,7 @@ function postgresError(databaseUrl: string, error: any): ServiceUnavailableError
   return new ServiceUnavailableError(
     `Cannot reach PostgreSQL at ${redactUrl(databaseUrl)} (${reason}). ` +
       'Start PostgreSQL (pg_ctlcluster <version> main start) or set DATABASE_URL to a server that is running.',
+    isUnreachable(error),
   );
 }
 
@@ -71,6 +95,7 @@ export async function checkRedis(redisUrl: string): Promise<void> {
     throw new ServiceUnavailableError(
       `Cannot reach Redis at ${redactUrl(redisUrl)} (${reason?.code ?? reason?.message ?? reason}). ` +
         'Start Redis (redis-server --daemonize yes) or set REDIS_URL to a server that is running.',
+      isUnreachable(reason),
     );
   } finally {
     client.disconnect();

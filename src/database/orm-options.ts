@@ -18,6 +18,9 @@ export function baseOrmOptions(databaseUrl: string) {
       silent: true,
     },
     pool: { min: 0, max: 10 },
+    // With PostgreSQL down or unreachable a request fails in seconds (a 503 page) instead of
+    // waiting for the operating system's TCP timeout; it works again as soon as PostgreSQL is back.
+    driverOptions: { connection: { connectionTimeoutMillis: 5000 }, acquireConnectionTimeout: 15000 },
     allowGlobalContext: false,
     forceUtcTimezone: true,
     ignoreUndefinedInQuery: true,

@@ -59,8 +59,8 @@ describe('starting Certex', () => {
     expect(lines[0].replace(/\s+$/, '')).toContain(message.trim().replace(/ $/, ''));
   });
 
-  it('stops with one line naming PostgreSQL, where it looked, and how to fix it', async () => {
-    const result = await start({ DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/certex' });
+  it('with SERVICE_WAIT_SECONDS=0 stops with one line naming PostgreSQL, where it looked, and how to fix it', async () => {
+    const result = await start({ DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/certex', SERVICE_WAIT_SECONDS: '0' });
     expect(result.code).toBe(3);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -69,8 +69,8 @@ describe('starting Certex', () => {
     expect(result.stderr).not.toContain('secret');
   });
 
-  it('stops with one line naming Redis when Redis cannot be reached', async () => {
-    const result = await start({ DATABASE_URL: template, REDIS_URL: 'redis://127.0.0.1:1' });
+  it('with SERVICE_WAIT_SECONDS=0 stops with one line naming Redis when Redis cannot be reached', async () => {
+    const result = await start({ DATABASE_URL: template, REDIS_URL: 'redis://127.0.0.1:1', SERVICE_WAIT_SECONDS: '0' });
     expect(result.code).toBe(3);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);

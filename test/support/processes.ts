@@ -9,7 +9,7 @@ export interface CertexProcess {
   readonly pid: number;
   /** The PostgreSQL application_name of its connections (PGAPPNAME), to find them in pg_stat_activity. */
   readonly appName: string;
-  /** Resolves once a worker has said "Worker started"; rejects if it exits or takes too long first. */
+  /** Resolves once it has said "Worker started" or "Certex is serving at"; rejects if it exits or takes too long first. */
   readonly ready: Promise<void>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly alive: boolean;
@@ -32,7 +32,24 @@ let started = 0;
  * as a test app, so that it takes the jobs the test app queues.
  */
 export function startWorker(config: AppConfig, env: Record<string, string> = {}, readyTimeoutMs = 30000): CertexProcess {
-  const appName = `certex-test-worker-${process.pid}-${++started}`;
+  return startCertex(
+    {
+      PROCESS_ROLE: 'worker',
+      DATABASE_URL: config.databaseUrl,
+      REDIS_URL: config.redisUrl,
+      REDIS_PREFIX: config.redisPrefix,
+      ...env,
+    },
+    readyTimeoutMs,
+  );
+}
+
+/**
+ * Starts `src/main.ts` as the start command does, with these settings. `ready` resolves once it
+ * says it is serving (web, all) or started (worker).
+ */
+export function startCertex(env: Record<string, string>, readyTimeoutMs = 30000): CertexProcess {
+  const appName = `certex-test-${env.PROCESS_ROLE ?? 'all'}-${process.pid}-${++started}`;
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
     cwd: ROOT,
     env: {
@@ -40,10 +57,6 @@ export function startWorker(config: AppConfig, env: Record<string, string> = {},
       NODE_ENV: 'test',
       LOG_FORMAT: 'json',
       DEMO_DATA: 'false',
-      PROCESS_ROLE: 'worker',
-      DATABASE_URL: config.databaseUrl,
-      REDIS_URL: config.redisUrl,
-      REDIS_PREFIX: config.redisPrefix,
       PGAPPNAME: appName,
       ...env,
     },
@@ -63,9 +76,9 @@ export function startWorker(config: AppConfig, env: Record<string, string> = {},
   });
 
   const ready = new Promise<void>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`worker ${child.pid} not ready after ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
+    const timer = setTimeout(() => fail(new Error(`process ${child.pid} not ready after ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
     const check = () => {
-      if (!output.includes('Worker started')) return;
+      if (!output.includes('Worker started') && !output.includes('Certex is serving at')) return;
       clearTimeout(timer);
       child.stdout.off('data', check);
       done();
@@ -73,7 +86,7 @@ export function startWorker(config: AppConfig, env: Record<string, string> = {},
     child.stdout.on('data', check);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      fail(new Error(`worker ${child.pid} exited (${code ?? signal}) before it was ready:\n${output}`));
+      fail(new Error(`process ${child.pid} exited (${code ?? signal}) before it was ready:\n${output}`));
     });
   });
   ready.catch(() => undefined);

@@ -14,6 +14,7 @@ import { workerOnly } from './common/process-role';
 import { HealthController } from './health/health.controller';
 import { MAINTENANCE_QUEUE } from './jobs/maintenance.constants';
 import { MaintenanceProcessor } from './jobs/maintenance.processor';
+import { redisRetryDelay } from './jobs/redis-reconnect';
 import { MaintenanceService } from './jobs/maintenance.service';
 import { CertificationsModule } from './certifications/certifications.module';
 import { LearnersModule } from './learners/learners.module';
@@ -35,7 +36,8 @@ export class AppModule {
         ConfigModule.forRoot(config),
         MikroOrmModule.forRoot({ ...ormConfig(config.databaseUrl), registerRequestContext: true }),
         BullModule.forRoot({
-          redis: config.redisUrl,
+          url: config.redisUrl,
+          redis: { retryStrategy: redisRetryDelay },
           prefix: config.redisPrefix,
           defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000 },
         }),

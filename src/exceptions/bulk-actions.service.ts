@@ -83,7 +83,7 @@ export class BulkActionsService {
   }
 
   async draft(token: string, certificationId: number, staffId: number): Promise<Draft | null> {
-    if (!/^[0-9a-f-]{36}$/i.test(token)) return null;
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(token)) return null;
     const [row] = await this.em.getConnection().execute(
       `select token, certification_id, created_by, action, reason, selection, bulk_action_id, used_at
          from bulk_action_draft where token = ? and certification_id = ? and created_by = ?`,
@@ -166,7 +166,13 @@ export class BulkActionsService {
         where id = ? and state in ('queued', 'running') returning id, total`,
       [bulkActionId],
     );
-    if (!started) return this.status(bulkActionId);
+    if (!started) {
+      // The job failed after the last chunk, while writing the catch-up messages (a lost database
+      // connection, say), and runs again: the action is Completed, but its messages still need writing.
+      const status = await this.status(bulkActionId);
+      if (status?.state === 'completed' || status?.state === 'completed_with_failures') await this.writeCatchUpMessages(bulkActionId);
+      return status;
+    }
     for (;;) {
       const done = await this.applyChunk(bulkActionId);
       if (done === 0) break;
@@ -363,11 +369,14 @@ export class BulkActionsService {
 
   /**
    * Bulk actions still queued or running whose job was lost (Redis restarted without its data) or
-   * given up by Bull: queue them again. Runs every minute; a job that is alive is left alone.
+   * given up by Bull: queue them again. Runs every minute, and when Redis comes back after an
+   * outage; a job that is alive is left alone. Bulk actions younger than `minAgeSeconds` are left
+   * to the request that is queueing them.
    */
-  async requeueUnfinished(): Promise<number> {
+  async requeueUnfinished(minAgeSeconds = 30): Promise<number> {
     const rows = await this.em.fork().getConnection().execute(
-      `select id from bulk_action where state in ('queued', 'running') and created_at < now() - interval '30 seconds'`,
+      `select id from bulk_action where state in ('queued', 'running') and created_at <= now() - make_interval(secs => ?)`,
+      [minAgeSeconds],
     );
     for (const row of rows) {
       const id = Number(row.id);

@@ -3,6 +3,7 @@ import { InjectQueue, Process, Processor } from '@nestjs/bull';
 import type { Job, Queue } from 'bull';
 import { MAINTENANCE_QUEUE, PURGE_EVERY_MS, PURGE_JOB } from './maintenance.constants';
 import { MaintenanceService } from './maintenance.service';
+import { restoreWhenRedisReconnects } from './redis-reconnect';
 
 @Processor(MAINTENANCE_QUEUE)
 export class MaintenanceProcessor implements OnApplicationBootstrap {
@@ -15,6 +16,11 @@ export class MaintenanceProcessor implements OnApplicationBootstrap {
 
   /** The schedule lives in Redis as a repeatable job, so any number of workers share one. */
   async onApplicationBootstrap() {
+    await this.schedule();
+    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
+  }
+
+  private async schedule() {
     await this.queue.add(PURGE_JOB, {}, { repeat: { every: PURGE_EVERY_MS }, jobId: PURGE_JOB, removeOnComplete: 100, removeOnFail: 100 });
   }
 

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { CompletionCheckJobData } from '../jobs/job-requests.service';
 import { LIFECYCLE_QUEUE } from '../jobs/queues';
 import { CompletionCheckResult, LifecycleService, StepsResult } from './lifecycle.service';
+import { restoreWhenRedisReconnects } from '../jobs/redis-reconnect';
 
 export const COMPLETIONS_JOB = 'completions';
 export const STEPS_JOB = 'steps';
@@ -29,7 +30,9 @@ export class LifecycleProcessor implements OnApplicationBootstrap {
    * would change the rows that file arranged.
    */
   async onApplicationBootstrap() {
-    if (this.config.nodeEnv !== 'test') await this.schedule();
+    if (this.config.nodeEnv === 'test') return;
+    await this.schedule();
+    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
   }
 
   async schedule() {

@@ -4,6 +4,7 @@ import type { Queue } from 'bull';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LearnerMessagesService, SweepResult } from './learner-messages.service';
+import { restoreWhenRedisReconnects } from '../jobs/redis-reconnect';
 
 export const LEARNER_MESSAGES_QUEUE = 'learner-messages';
 export const SWEEP_JOB = 'sweep';
@@ -26,7 +27,9 @@ export class LearnerMessagesProcessor implements OnApplicationBootstrap {
    * (NODE_ENV=test) call sweep() themselves: a timed run would change the rows a test arranged.
    */
   async onApplicationBootstrap() {
-    if (this.config.nodeEnv !== 'test') await this.schedule();
+    if (this.config.nodeEnv === 'test') return;
+    await this.schedule();
+    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
   }
 
   async schedule() {

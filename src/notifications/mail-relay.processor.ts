@@ -4,6 +4,7 @@ import type { Queue } from 'bull';
 import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_TICK_EVERY_MS, MAIL_TICK_JOB_ID } from './mail-relay.constants';
 import { MailRelayService } from './mail-relay.service';
 import { OutboxService } from './outbox.service';
+import { restoreWhenRedisReconnects } from '../jobs/redis-reconnect';
 
 /**
  * Runs the relay (worker only): on a schedule every few seconds, shared by all workers through
@@ -20,12 +21,17 @@ export class MailRelayProcessor implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap() {
+    await this.schedule();
+    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
+  }
+
+  /** The relay's tick; and whatever is waiting in the outbox goes out now, not at the next tick. */
+  private async schedule() {
     await this.queue.add(
       MAIL_DRAIN_JOB,
       {},
       { repeat: { every: MAIL_TICK_EVERY_MS }, jobId: MAIL_TICK_JOB_ID, attempts: 1, removeOnComplete: true, removeOnFail: 50 },
     );
-    // Whatever an earlier worker left behind goes out now, not at the next tick.
     await this.outbox.wake();
   }
 

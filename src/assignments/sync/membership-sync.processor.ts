@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import type { SyncJobData } from '../../jobs/job-requests.service';
 import { MEMBERSHIP_SYNC_QUEUE } from '../../jobs/queues';
 import { MembershipSyncService, SyncStats } from './membership-sync.service';
+import { restoreWhenRedisReconnects } from '../../jobs/redis-reconnect';
 
 export const SYNC_JOB = 'sync';
 export const SCHEDULED_SYNC_ID = 'membership-sync-schedule';
@@ -28,7 +29,9 @@ export class MembershipSyncProcessor implements OnApplicationBootstrap {
    * would change the rows that file arranged.
    */
   async onApplicationBootstrap() {
-    if (this.config.nodeEnv !== 'test') await this.schedule();
+    if (this.config.nodeEnv === 'test') return;
+    await this.schedule();
+    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
   }
 
   async schedule() {

@@ -1,3 +1,8 @@
+// Jest runs tests in a realm whose Symbol lacks Node's Symbol.dispose and Symbol.asyncDispose;
+// playwright-core needs them (from before it loads) to act inside a frame of another origin.
+for (const name of ['dispose', 'asyncDispose'] as const) {
+  if (!(name in Symbol)) Object.defineProperty(Symbol, name, { value: Symbol.for(`nodejs.${name}`) });
+}
 import type { AddressInfo } from 'node:net';
 import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
@@ -15,8 +20,11 @@ export interface BrowserApp extends TestApp {
   shutdown(): Promise<void>;
 }
 
-/** The app listening on a local port, and Debian's Chromium driven by playwright-core. */
-export async function startBrowserApp(env: Record<string, string> = {}): Promise<BrowserApp> {
+/**
+ * The app listening on a local port, and Debian's Chromium driven by playwright-core. The browser
+ * reaches it at `host` (127.0.0.1 unless told, e.g. `localhost` to share a site with a portal).
+ */
+export async function startBrowserApp(env: Record<string, string> = {}, options: { host?: string } = {}): Promise<BrowserApp> {
   const t = await startTestApp(env);
   await t.app.listen(0, '127.0.0.1');
   const { port } = t.app.getHttpServer().address() as AddressInfo;
@@ -33,7 +41,7 @@ export async function startBrowserApp(env: Record<string, string> = {}): Promise
       '--disable-sync',
     ],
   });
-  const baseUrl = `http://127.0.0.1:${port}${t.config.basePath}`;
+  const baseUrl = `http://${options.host ?? '127.0.0.1'}:${port}${t.config.basePath}`;
   const app: BrowserApp = {
     ...t,
     baseUrl,
@@ -57,10 +65,17 @@ export async function startBrowserApp(env: Record<string, string> = {}): Promise
   return app;
 }
 
-/** WCAG 2.2 AA: the violations axe finds on the page as it is now (empty when accessible). */
-export async function axeViolations(page: Page): Promise<string[]> {
-  const results = await new AxeBuilder({ page })
+/**
+ * WCAG 2.2 AA: the violations axe finds on the page as it is now (empty when accessible); `include`
+ * limits it to part of the page, such as the iframe that shows Certex inside a portal.
+ */
+export async function axeViolations(page: Page, include?: string): Promise<string[]> {
+  const builder = new AxeBuilder({ page });
+  if (include) builder.include(include);
+  const results = await builder
     .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
+    // Only violations are read, so axe need not gather every passing node.
+    .options({ resultTypes: ['violations'] })
     .analyze();
   return results.violations.map(
     (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,

@@ -1,5 +1,6 @@
 import { Expose, Transform } from 'class-transformer';
-import { IsIn, IsISO8601, IsNotEmpty, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsIn, IsISO8601, IsNotEmpty, Matches, ValidateIf } from 'class-validator';
+import { MaxLength } from '../common/forms';
 import { trim } from '../common/form-transforms';
 import { PERIOD_UNITS, PeriodUnit } from '../certifications/certifications.dto';
 

@@ -1,16 +1,20 @@
 import { Expose, Transform } from 'class-transformer';
-import { IsEmail, IsIn, IsNotEmpty, Length, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsEmail, IsIn, IsNotEmpty, IsString, Length, Matches, MinLength, ValidateIf } from 'class-validator';
+import { MaxLength } from '../common/forms';
 import type { StaffRole } from './staff.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class SignInForm {
+  // IsString: a repeated field arrives as an array, which must not reach the sign-in query.
   @Expose()
   @Transform(trim)
+  @IsString({ message: 'Enter your username' })
   @IsNotEmpty({ message: 'Enter your username' })
   username: string;
 
   @Expose()
+  @IsString({ message: 'Enter your password' })
   @IsNotEmpty({ message: 'Enter your password' })
   password: string;
 }

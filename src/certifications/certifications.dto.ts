@@ -1,7 +1,7 @@
 import { Expose, Transform } from 'class-transformer';
-import { IsIn, IsNotEmpty, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, Matches } from 'class-validator';
 import { trim, trimOrEmpty } from '../common/form-transforms';
-import { FieldError, fieldError, FormResult, validateForm } from '../common/forms';
+import { FieldError, fieldError, FormResult, MaxLength, validateForm } from '../common/forms';
 
 export const PERIOD_UNITS = ['day', 'week', 'month', 'year'] as const;
 export type PeriodUnit = (typeof PERIOD_UNITS)[number];

@@ -1,5 +1,6 @@
 import { Expose, Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayNotEmpty, IsIn, IsNotEmpty, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, ArrayNotEmpty, IsIn, IsNotEmpty, Matches } from 'class-validator';
+import { MaxLength } from '../common/forms';
 import type { Joiner } from './minimum-time';
 import { trim } from '../common/form-transforms';
 

@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { validateSync, ValidateBy, ValidationError, ValidationOptions } from 'class-validator';
 
 export interface FieldError {
   field: string;
@@ -30,4 +30,16 @@ function toFieldError(error: ValidationError): FieldError {
 /** `{ field: message }` for inline messages next to each control. */
 export function errorMap(errors: FieldError[]): Record<string, string> {
   return Object.fromEntries(errors.map((e) => [e.field, e.message]));
+}
+
+/**
+ * At most `max` characters as PostgreSQL counts them (code points), for text bound for a varchar
+ * column. class-validator's MaxLength does not count a variation selector, so 200 "❤️" (400 code
+ * points) passed a limit of 200 and overflowed the column.
+ */
+export function MaxLength(max: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    { name: 'maxLength', constraints: [max], validator: { validate: (value) => typeof value === 'string' && [...value].length <= max } },
+    options,
+  );
 }

@@ -62,5 +62,10 @@ describe('keyset paging', () => {
     expect(pageQuery({ after: cursor(['not a date', 3]) }, columns).after).toBeNull();
     expect(pageQuery({ after: cursor(['2026-11-28', 'x']) }, columns).after).toBeNull();
     expect(pageQuery({ after: cursor(['smith', 3]) }, ['m.learner_sort_name', 'm.id']).after).toEqual(['smith', 3]);
+    // PostgreSQL would refuse these where JavaScript's Date does not; a number is never a text key.
+    expect(pageQuery({ after: cursor(['1', 3]) }, columns).after).toBeNull();
+    expect(pageQuery({ after: cursor(['2024-02-31 00:00:00+00', 3]) }, columns).after).toBeNull();
+    expect(pageQuery({ after: cursor(['2026-11-28T10:00:00.123456Z', 3]) }, columns).after).toEqual(['2026-11-28T10:00:00.123456Z', 3]);
+    expect(pageQuery({ after: cursor([0, 3]) }, ['m.learner_sort_name', 'm.id']).after).toBeNull();
   });
 });

@@ -47,14 +47,27 @@ export function pageQuery(query: Record<string, unknown>, sortColumns: number | 
 
 /** Sort columns that hold timestamps: named …_at, or coalesced to a timestamp. */
 const DATE_COLUMN = /(_at\b|::timestamptz)/;
+/** A timestamp as PostgreSQL writes one (2026-11-28 10:00:00.123456+00) or as ISO 8601 (…T…Z). */
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2}){0,2})$/;
 
+/** Whether PostgreSQL reads the value as a timestamp: JavaScript's Date also takes "1" or 31 February. */
+function isTimestamp(value: string): boolean {
+  if (value === 'infinity') return true;
+  const match = TIMESTAMP.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return year > 0 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
+}
+
+/** Every sort key but the last is read back as text (rowKey); the last is the unique id. */
 function cursorFits(columns: readonly string[], values: CursorValue[]): boolean {
   const id = values[values.length - 1];
   if (typeof id !== 'number' || !Number.isSafeInteger(id)) return false;
   return columns.slice(0, -1).every((column, i) => {
     const value = values[i];
-    if (!DATE_COLUMN.test(column)) return true;
-    return typeof value === 'string' && (value === 'infinity' || !Number.isNaN(new Date(value).getTime()));
+    return typeof value === 'string' && (!DATE_COLUMN.test(column) || isTimestamp(value));
   });
 }
 

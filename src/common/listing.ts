@@ -13,8 +13,9 @@ export function searchTerm(raw: unknown): string {
   return typeof raw === 'string' ? raw.trim().slice(0, 200) : '';
 }
 
-export function listQuery(query: Record<string, unknown>, keyLength: number): ListQuery {
-  return { q: searchTerm(query.q), page: pageQuery(query, keyLength) };
+/** `sortColumns`: the key's columns (so that a timestamp's cursor is checked), or just how many. */
+export function listQuery(query: Record<string, unknown>, sortColumns: number | readonly string[]): ListQuery {
+  return { q: searchTerm(query.q), page: pageQuery(query, sortColumns) };
 }
 
 /** A lower-case LIKE pattern for "contains", with \\, % and _ taken literally. */

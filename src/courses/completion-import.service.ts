@@ -3,7 +3,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { inTransaction } from '../common/transaction';
 import { JobRequests } from '../jobs/job-requests.service';
 import { formatNumber, plural } from '../common/view-helpers';
-import { CsvColumn, ErrorList, isIsoDate, parseCsvUpload, todayIso } from '../learners/csv-upload';
+import { CsvColumn, ErrorList, isIsoDate, readCsvUpload, StagedRows, todayIso } from '../learners/csv-upload';
 import type { ImportOutcome } from '../learners/learner-import.service';
 import { MESSAGES } from '../learners/learner-rules';
 
@@ -23,44 +23,42 @@ export class CompletionImportService {
     private readonly jobs: JobRequests,
   ) {}
 
-  /** Course completions: every row is checked first; completions already recorded are left as they are. */
+  /**
+   * Course completions: every row is checked first; completions already recorded are left as they
+   * are. Rows go to a temporary table as the file is read, so a file of millions of rows is never
+   * held in memory; nothing else is written unless every row passes.
+   */
   async importCompletions(file: { buffer: Buffer } | undefined, staffId: number): Promise<ImportOutcome> {
-    const parsed = parseCsvUpload(file, COMPLETION_CSV_COLUMNS);
-    if (!parsed.ok) return parsed;
-
-    const errors = new ErrorList();
-    const today = todayIso();
-    const seen = new Map<string, number>();
-    const records: Array<{ line: number; id_number: string; course: string; completed_on: string }> = [];
-    for (const { line, values } of parsed.rows) {
-      const { id_number, course, completed_on } = values;
-      if (!id_number) errors.add(line, 'id_number', MESSAGES.idNumberMissing);
-      else if (id_number.length > 100) errors.add(line, 'id_number', MESSAGES.idNumberLength);
-      if (!course) errors.add(line, 'course', 'Enter the short name of a course');
-      else if (course.length > 100) errors.add(line, 'course', 'Course short name must be 100 characters or fewer');
-      if (!completed_on) errors.add(line, 'completed_on', 'Enter the completion date');
-      else if (!isIsoDate(completed_on)) errors.add(line, 'completed_on', 'Completion date must be a real date written YYYY-MM-DD, like 2024-03-31');
-      else if (completed_on > today) errors.add(line, 'completed_on', 'Completion date must be today or in the past');
-      if (id_number && course && completed_on) {
-        const key = `${id_number}\u0000${course.toLowerCase()}\u0000${completed_on}`;
-        const first = seen.get(key);
-        if (first !== undefined) errors.add(line, null, `The same completion is also on line ${first}`);
-        else seen.set(key, line);
-      }
-      if (errors.full) break;
-      if (errors.empty) records.push({ line, id_number, course, completed_on });
-    }
-    if (!errors.empty) return errors.failure();
-
-    const result = await inTransaction(this.em, async (exec) => {
-      await exec(
-        `create temporary table completion_import (line integer, id_number text, course text, completed_on date) on commit drop`,
+    const result = await inTransaction(this.em, async (exec, execBound) => {
+      const staged = new StagedRows(exec, execBound, 'completion_import', 'line integer, id_number text, course text, completed_on text');
+      await staged.create();
+      const errors = new ErrorList();
+      const today = todayIso();
+      const read = await readCsvUpload(file, COMPLETION_CSV_COLUMNS, ({ line, values }) => {
+        const { id_number, course, completed_on } = values;
+        if (!id_number) errors.add(line, 'id_number', MESSAGES.idNumberMissing);
+        else if (id_number.length > 100) errors.add(line, 'id_number', MESSAGES.idNumberLength);
+        if (!course) errors.add(line, 'course', 'Enter the short name of a course');
+        else if (course.length > 100) errors.add(line, 'course', 'Course short name must be 100 characters or fewer');
+        if (!completed_on) errors.add(line, 'completed_on', 'Enter the completion date');
+        else if (!isIsoDate(completed_on)) errors.add(line, 'completed_on', 'Completion date must be a real date written YYYY-MM-DD, like 2024-03-31');
+        else if (completed_on > today) errors.add(line, 'completed_on', 'Completion date must be today or in the past');
+        if (errors.full) return false;
+        return staged.add({ line, id_number, course, completed_on });
+      });
+      if (!read.ok) return read;
+      await staged.flush();
+      const duplicates = await exec<{ line: number; first: number }>(
+        `select line, first from (
+           select line, min(line) over (partition by id_number, lower(course), completed_on) as first
+             from completion_import where id_number <> '' and course <> '' and completed_on <> '') d
+          where line <> first order by line limit 10000`,
       );
-      await exec(
-        `insert into completion_import
-         select * from jsonb_to_recordset(?::jsonb) as f(line integer, id_number text, course text, completed_on date)`,
-        [JSON.stringify(records)],
-      );
+      for (const d of duplicates) errors.add(d.line, null, `The same completion is also on line ${d.first}`);
+      if (!errors.empty) return errors.failure();
+
+      // Every date is valid now: the column becomes a date column.
+      await exec(`alter table completion_import alter column completed_on type date using completed_on::date`);
       await exec(`analyze completion_import`);
       const unknown = await exec<{ line: number; id_number: string; course: string; no_learner: boolean; no_course: boolean }>(
         `select f.line, f.id_number, f.course, l.id is null as no_learner, c.id is null as no_course
@@ -92,13 +90,13 @@ export class CompletionImportService {
            from inserted`,
         [staffId],
       );
-      return { ok: true as const, added: inserted.count, learnerIds: inserted.learner_ids };
+      return { ok: true as const, rows: read.rows, added: inserted.count, learnerIds: inserted.learner_ids };
     });
     if (!result.ok) return result;
     if (result.added > 0) {
       await this.jobs.requestCompletionCheck(result.learnerIds ?? null, 'course completions uploaded');
     }
-    const already = records.length - result.added;
+    const already = result.rows - result.added;
     return {
       ok: true,
       message: `${plural(result.added, 'course completion')} recorded, ${formatNumber(already)} already recorded`,

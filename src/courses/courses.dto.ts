@@ -1,5 +1,6 @@
 import { Expose, Transform } from 'class-transformer';
-import { IsNotEmpty, Matches, MaxLength } from 'class-validator';
+import { IsNotEmpty, Matches } from 'class-validator';
+import { MaxLength } from '../common/forms';
 import { trim } from '../common/form-transforms';
 
 export const COURSE_SHORT_NAME_PATTERN = /^[A-Za-z0-9._/-]+$/;

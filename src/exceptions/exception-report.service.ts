@@ -55,7 +55,7 @@ export interface SelectionSummary {
 export function parseView(query: Record<string, unknown>): ReportView {
   const q = typeof query.q === 'string' ? query.q.trim().slice(0, 100) : '';
   const type = isExceptionType(query.type) ? query.type : null;
-  const sort = typeof query.sort === 'string' && query.sort in SORTS ? (query.sort as SortKey) : 'learner';
+  const sort = typeof query.sort === 'string' && Object.hasOwn(SORTS, query.sort) ? (query.sort as SortKey) : 'learner';
   const dir: Direction = query.dir === 'desc' ? 'desc' : 'asc';
   return { q, type, sort, dir };
 }

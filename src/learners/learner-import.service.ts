@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../common/rule-error';
 import { inTransaction } from '../common/transaction';
 import { formatNumber, plural } from '../common/view-helpers';
 import { JobRequests } from '../jobs/job-requests.service';
-import { CsvColumn, CsvFailure, ErrorList, parseCsvUpload } from './csv-upload';
+import { CsvColumn, CsvFailure, ErrorList, readCsvUpload, StagedRows } from './csv-upload';
 import { learnerFieldProblem, MESSAGES } from './learner-rules';
 
 /** What an upload did: a message for the success banner, or why nothing was changed. */
@@ -33,54 +33,50 @@ export class LearnerImportService {
     private readonly jobs: JobRequests,
   ) {}
 
-  /** Learners: upsert by ID number. Every row is checked before anything is written. */
+  /**
+   * Learners: upsert by ID number. Every row is checked before anything is written; rows go to a
+   * temporary table as the file is read, so a large file is never held in memory.
+   */
   async importLearners(file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
-    const parsed = parseCsvUpload(file, LEARNER_CSV_COLUMNS);
-    if (!parsed.ok) return parsed;
-
-    const errors = new ErrorList();
-    const idLines = new Map<string, number>();
-    const usernameLines = new Map<string, number>();
-    const records: Array<Record<string, unknown>> = [];
-    for (const { line, values } of parsed.rows) {
-      for (const column of parsed.columns) {
-        const problem = learnerFieldProblem(column, values[column]);
-        if (problem) errors.add(line, column, problem);
-      }
-      const firstId = idLines.get(values.id_number);
-      if (values.id_number && firstId !== undefined) errors.add(line, 'id_number', `ID number ${values.id_number} is also on line ${firstId}`);
-      else idLines.set(values.id_number, line);
-      const username = values.username.toLowerCase();
-      const firstUsername = usernameLines.get(username);
-      if (username && firstUsername !== undefined) errors.add(line, 'username', `Username ${values.username} is also on line ${firstUsername}`);
-      else usernameLines.set(username, line);
-      if (errors.full) break;
-      if (!errors.empty) continue;
-      records.push({
-        line,
-        id_number: values.id_number,
-        username: values.username,
-        first_name: values.first_name,
-        last_name: values.last_name,
-        email: values.email,
-        hire_date: values.hire_date || null,
-        suspended: values.suspended === '' ? null : values.suspended.toLowerCase() === 'yes',
-      });
-    }
-    if (!errors.empty) return errors.failure();
-
     try {
-      const result = await inTransaction(this.em, async (exec) => {
-        await exec(
-          `create temporary table learner_import (
-             line integer, id_number text, username text, first_name text, last_name text, email text,
-             hire_date date, suspended boolean) on commit drop`,
+      const result = await inTransaction(this.em, async (exec, execBound) => {
+        const staged = new StagedRows(
+          exec,
+          execBound,
+          'learner_import',
+          'line integer, id_number text, username text, first_name text, last_name text, email text, hire_date text, suspended text',
         );
+        await staged.create();
+        const errors = new ErrorList();
+        const read = await readCsvUpload(file, LEARNER_CSV_COLUMNS, ({ line, values }, header) => {
+          for (const column of header) {
+            const problem = learnerFieldProblem(column, values[column]);
+            if (problem) errors.add(line, column, problem);
+          }
+          if (errors.full) return false;
+          return staged.add({ line, ...values });
+        });
+        if (!read.ok) return read;
+        await staged.flush();
+        const duplicateIds = await exec<{ line: number; id_number: string; first: number }>(
+          `select line, id_number, first from (
+             select line, id_number, min(line) over (partition by id_number) as first from learner_import where id_number <> '') d
+            where line <> first order by line limit 10000`,
+        );
+        for (const d of duplicateIds) errors.add(d.line, 'id_number', `ID number ${d.id_number} is also on line ${d.first}`);
+        const duplicateUsernames = await exec<{ line: number; username: string; first: number }>(
+          `select line, username, first from (
+             select line, username, min(line) over (partition by lower(username)) as first from learner_import where username <> '') d
+            where line <> first order by line limit 10000`,
+        );
+        for (const d of duplicateUsernames) errors.add(d.line, 'username', `Username ${d.username} is also on line ${d.first}`);
+        if (!errors.empty) return errors.failure();
+
+        // Every value is valid now: an empty hire date or suspended keeps what Certex has.
         await exec(
-          `insert into learner_import
-           select * from jsonb_to_recordset(?::jsonb) as f(line integer, id_number text, username text, first_name text,
-             last_name text, email text, hire_date date, suspended boolean)`,
-          [JSON.stringify(records)],
+          `alter table learner_import
+             alter column hire_date type date using nullif(hire_date, '')::date,
+             alter column suspended type boolean using case lower(suspended) when 'yes' then true when 'no' then false end`,
         );
         await exec(`analyze learner_import`);
 
@@ -116,10 +112,10 @@ export class LearnerImportService {
              returning 1)
            select count(*)::int as count from inserted`,
         );
-        return { ok: true as const, added: added.count, updated: updated.count };
+        return { ok: true as const, rows: read.rows, added: added.count, updated: updated.count };
       });
       if (!result.ok) return result;
-      const unchanged = records.length - result.added - result.updated;
+      const unchanged = result.rows - result.added - result.updated;
       if (result.added + result.updated > 0) await this.jobs.requestSync(null, 'learners uploaded');
       return {
         ok: true,
@@ -131,34 +127,35 @@ export class LearnerImportService {
     }
   }
 
-  /** Audience members: adds the learners named by ID number. */
+  /** Audience members: adds the learners named by ID number, staged like learners. */
   async importMembers(audienceId: number, file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
-    const parsed = parseCsvUpload(file, MEMBER_CSV_COLUMNS);
-    if (!parsed.ok) return parsed;
+    const result = await inTransaction(this.em, async (exec, execBound) => {
+      const staged = new StagedRows(exec, execBound, 'member_import', 'line integer, id_number text');
+      await staged.create();
+      const errors = new ErrorList();
+      const read = await readCsvUpload(file, MEMBER_CSV_COLUMNS, ({ line, values }) => {
+        const idNumber = values.id_number;
+        if (!idNumber) errors.add(line, 'id_number', MESSAGES.idNumberMissing);
+        else if (idNumber.length > 100) errors.add(line, 'id_number', MESSAGES.idNumberLength);
+        if (errors.full) return false;
+        return staged.add({ line, id_number: idNumber });
+      });
+      if (!read.ok) return read;
+      await staged.flush();
+      const duplicates = await exec<{ line: number; id_number: string; first: number }>(
+        `select line, id_number, first from (
+           select line, id_number, min(line) over (partition by id_number) as first
+             from member_import where id_number <> '' and length(id_number) <= 100) d
+          where line <> first order by line limit 10000`,
+      );
+      for (const d of duplicates) errors.add(d.line, 'id_number', `ID number ${d.id_number} is also on line ${d.first}`);
+      if (!errors.empty) return errors.failure();
 
-    const errors = new ErrorList();
-    const idLines = new Map<string, number>();
-    const records: Array<{ line: number; id_number: string }> = [];
-    for (const { line, values } of parsed.rows) {
-      const idNumber = values.id_number;
-      if (!idNumber) errors.add(line, 'id_number', MESSAGES.idNumberMissing);
-      else if (idNumber.length > 100) errors.add(line, 'id_number', MESSAGES.idNumberLength);
-      else if (idLines.has(idNumber)) errors.add(line, 'id_number', `ID number ${idNumber} is also on line ${idLines.get(idNumber)}`);
-      else {
-        idLines.set(idNumber, line);
-        records.push({ line, id_number: idNumber });
-      }
-      if (errors.full) break;
-    }
-    if (!errors.empty) return errors.failure();
-
-    const result = await inTransaction(this.em, async (exec) => {
-      const json = JSON.stringify(records);
+      await exec(`analyze member_import`);
       const unknown = await exec<{ line: number; id_number: string }>(
-        `select f.line, f.id_number from jsonb_to_recordset(?::jsonb) as f(line integer, id_number text)
+        `select f.line, f.id_number from member_import f
           where not exists (select 1 from learner l where l.id_number = f.id_number)
           order by f.line limit 10000`,
-        [json],
       );
       if (unknown.length > 0) {
         const unknownErrors = new ErrorList();
@@ -168,17 +165,17 @@ export class LearnerImportService {
       const [added] = await exec<{ count: number }>(
         `with inserted as (
            insert into audience_member (audience_id, learner_id)
-           select ?, l.id from jsonb_to_recordset(?::jsonb) as f(line integer, id_number text) join learner l on l.id_number = f.id_number
+           select ?, l.id from member_import f join learner l on l.id_number = f.id_number
            on conflict do nothing
            returning 1)
          select count(*)::int as count from inserted`,
-        [audienceId, json],
+        [audienceId],
       );
-      return { ok: true as const, added: added.count };
+      return { ok: true as const, rows: read.rows, added: added.count };
     });
     if (!result.ok) return result;
     if (result.added > 0) await this.jobs.requestSync(null, 'audience members uploaded');
-    const already = records.length - result.added;
+    const already = result.rows - result.added;
     return {
       ok: true,
       message: `${plural(result.added, 'member')} added, ${formatNumber(already)} already ${already === 1 ? 'was a member' : 'were members'}`,

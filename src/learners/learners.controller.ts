@@ -79,7 +79,7 @@ export class LearnersController {
   async list(@Query() query: Record<string, unknown>, @Res() res: Response) {
     const sort: LearnerSort = query.sort === 'idNumber' ? 'idNumber' : 'name';
     const dir: Direction = query.dir === 'desc' ? 'desc' : 'asc';
-    const list = listQuery(query, sort === 'name' ? 3 : 1);
+    const list = listQuery(query, sort === 'name' ? 3 : 2);
     const page = await this.learners.list({ ...list, sort, dir });
     const current = { sort, dir, q: list.q };
     renderPage(res, 'learners/list', {

@@ -1,5 +1,6 @@
 import { Expose, Transform } from 'class-transformer';
-import { IsNotEmpty, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsNotEmpty, Matches, ValidateIf } from 'class-validator';
+import { MaxLength } from '../common/forms';
 import { trim, trimOrEmpty } from '../common/form-transforms';
 import { EMAIL_PATTERN, ID_NUMBER_PATTERN, IsIsoDate, IsPastDateTime, MESSAGES, NotFutureDate, USERNAME_PATTERN } from './learner-rules';
 

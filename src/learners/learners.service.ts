@@ -44,8 +44,8 @@ const SORT_KEYS: Record<LearnerSort, { columns: string[]; keyOf: (row: LearnerRo
     columns: ['lower(last_name)', 'lower(first_name)', 'id'],
     keyOf: (row) => [row.k_last!, row.k_first!, row.id],
   },
-  // id_number is unique, so it is a whole key on its own.
-  idNumber: { columns: ['id_number'], keyOf: (row) => [row.id_number] },
+  // id_number is unique; the id ends the key all the same, as every cursor's last value is an id.
+  idNumber: { columns: ['id_number', 'id'], keyOf: (row) => [row.id_number, row.id] },
 };
 
 @Injectable()

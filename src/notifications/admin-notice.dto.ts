@@ -1,5 +1,6 @@
 import { Expose, Transform } from 'class-transformer';
-import { IsEmail, IsNotEmpty, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsEmail, IsNotEmpty, Matches, ValidateIf } from 'class-validator';
+import { MaxLength } from '../common/forms';
 import { trimOrEmpty } from '../common/form-transforms';
 
 /** An administrator's notice settings on the account page. An address is needed to receive the notice. */

@@ -7,7 +7,7 @@ import { listQuery } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { formatDateTime, pageTitle, plural } from '../common/view-helpers';
 import { MAIL_MAX_ATTEMPTS, MAIL_STATES, MailState } from './mail-relay.constants';
-import { MailMessage, MailRow, OutboxService } from './outbox.service';
+import { MAIL_LOG_KEY, MailMessage, MailRow, OutboxService } from './outbox.service';
 
 export const MAIL_STATE_LABELS: Record<MailState, string> = {
   pending: 'Waiting to be sent',
@@ -33,7 +33,7 @@ export class MailLogController {
   @Get()
   async list(@Query() query: Record<string, unknown>, @Res() res: Response) {
     const state = mailState(query.state);
-    const list = listQuery(query, 2);
+    const list = listQuery(query, MAIL_LOG_KEY);
     const [page, counts] = await Promise.all([this.outbox.list({ ...list, state }), this.outbox.countsByState()]);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const filtered = state !== null || list.q !== '';

@@ -1,14 +1,15 @@
 import { Expose, Transform } from 'class-transformer';
-import { IsNotEmpty, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsNotEmpty, Matches, ValidateIf } from 'class-validator';
 import { trimOrEmpty } from '../common/form-transforms';
-import { FieldError, fieldError, validateForm } from '../common/forms';
+import { FieldError, fieldError, MaxLength, validateForm } from '../common/forms';
 import { MessageKind, OFFSET_KINDS } from './message-templates';
 import { unknownPlaceholders } from './placeholders';
 
 export const SUBJECT_MAX = 200;
 export const BODY_MAX = 5000;
 
-const enabled = (form: MessageTemplateForm) => form.enabled === 'yes';
+/** A message switched off may keep its texts: what was entered is still checked (length, one line); only "required" waits for On. */
+const enabledOrEntered = (field: 'subject' | 'body') => (form: MessageTemplateForm) => form.enabled === 'yes' || form[field] !== '';
 
 /** The edit form of one learner message. Subject and body are required only while it is switched on. */
 export class MessageTemplateForm {
@@ -19,14 +20,14 @@ export class MessageTemplateForm {
   @Transform(trimOrEmpty)
   @Matches(/^[^\r\n]*$/, { message: 'Subject must be on one line' })
   @MaxLength(SUBJECT_MAX, { message: `Subject must be ${SUBJECT_MAX} characters or fewer` })
-  @ValidateIf(enabled)
+  @ValidateIf(enabledOrEntered('subject'))
   @IsNotEmpty({ message: 'Enter a subject, or switch the message off' })
   subject: string;
 
   @Expose()
   @Transform(({ value }) => (typeof value === 'string' ? value.replace(/\r\n/g, '\n').trim() : ''))
   @MaxLength(BODY_MAX, { message: `Body must be ${BODY_MAX.toLocaleString('en-GB')} characters or fewer` })
-  @ValidateIf(enabled)
+  @ValidateIf(enabledOrEntered('body'))
   @IsNotEmpty({ message: 'Enter the body of the message, or switch the message off' })
   body: string;
 

@@ -91,6 +91,9 @@ export interface MailMessage extends MailRow {
 const ROW_COLUMNS = `id::text as id, message_key, message_id, kind, to_address, to_name, subject, state, attempts, last_error,
   created_at, sent_at, next_attempt_at`;
 
+/** The mail log's sort key, newest first. */
+export const MAIL_LOG_KEY = ['created_at', 'id'] as const;
+
 @Injectable()
 export class OutboxService {
   private readonly logger = new Logger(OutboxService.name);
@@ -162,7 +165,7 @@ export class OutboxService {
       select: `select ${ROW_COLUMNS}, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as k_created
                  from outbox where ${where.length ? where.join(' and ') : 'true'} and {where} order by {orderBy}`,
       params,
-      keyColumns: ['created_at', 'id'],
+      keyColumns: [...MAIL_LOG_KEY],
       direction,
       page: query.page,
       keyOf: (row) => [row.k_created!, Number(row.id)],

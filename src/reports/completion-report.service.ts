@@ -45,7 +45,7 @@ export function isReportState(value: unknown): value is ReportState {
 export function parseCompletionView(query: Record<string, unknown>): CompletionView {
   const q = typeof query.q === 'string' ? query.q.trim().slice(0, 100) : '';
   const state = isReportState(query.state) ? query.state : null;
-  const sort = typeof query.sort === 'string' && query.sort in COMPLETION_SORTS ? (query.sort as CompletionSort) : 'learner';
+  const sort = typeof query.sort === 'string' && Object.hasOwn(COMPLETION_SORTS, query.sort) ? (query.sort as CompletionSort) : 'learner';
   const dir: Direction = query.dir === 'desc' ? 'desc' : 'asc';
   return { q, state, sort, dir };
 }

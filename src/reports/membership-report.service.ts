@@ -95,7 +95,7 @@ export function parseView(query: Record<string, unknown>): MembershipView {
   const q = typeof query.q === 'string' ? query.q.trim().slice(0, 100) : '';
   const status = isExceptionStatus(query.status) ? query.status : null;
   const columns = parseColumns(query.columns);
-  let sort: SortKey = typeof query.sort === 'string' && query.sort in SORTS ? (query.sort as SortKey) : 'learner';
+  let sort: SortKey = typeof query.sort === 'string' && Object.hasOwn(SORTS, query.sort) ? (query.sort as SortKey) : 'learner';
   const needs = (SORTS[sort] as { needs?: OptionalColumn }).needs;
   // A column that is not shown cannot be the sort.
   if (needs && !columns.includes(needs)) sort = 'learner';

@@ -16,6 +16,8 @@ export async function startWaitingServer(config: AppConfig, waitingFor: () => Wa
   const server = createServer((req, res) => {
     const service = waitingFor();
     res.setHeader('Retry-After', '10');
+    // No keep-alive: a client must not hold on to a connection of this server, which closes when the app takes the port.
+    res.setHeader('Connection', 'close');
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Security-Policy', `default-src 'none'; frame-ancestors ${frameAncestors}`);
     if (req.url?.split('?')[0] === healthPath) {

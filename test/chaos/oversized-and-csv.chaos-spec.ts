@@ -196,9 +196,10 @@ describe('oversized requests and CSV files in the wrong shape', () => {
     console.log(`100 MB upload: ${count.toLocaleString('en-GB')} rows, ${(bytes / MB).toFixed(1)} MB, refused in ${seconds.toFixed(1)} s; RSS ${Math.round(baseline / MB)} MB before, peak ${Math.round(peak / MB)} MB (+${growth} MB)`);
     expect(text).toContain('The file has 1 error. Nothing was changed');
     expect(text).toContain(`Line ${badAt + 2}, column completed_on: Completion date must be a real date written YYYY-MM-DD`);
-    // The file itself is 100 MB, held by multer while it is read: a generous bound, where reading it
-    // into row objects took about 2.7 GB.
-    expect(growth).toBeLessThan(1024);
+    // The file itself is 100 MB, held by multer while it is read (and by this process, which sends
+    // it): a generous bound, as collection is lazy when the suite runs in parallel (400–800 MB
+    // seen), where reading it into row objects took about 2.7 GB.
+    expect(growth).toBeLessThan(1536);
     expect(seconds).toBeLessThan(100);
   }, 150_000);
 });

@@ -3,6 +3,7 @@ import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import { startTestApp, TEST_PASSWORD } from '../support/app';
 import { createExceptionFixture } from '../support/fixtures';
+import { signInOverHttp } from '../support/http-sign-in';
 import type { BenchContext } from './run';
 import { median, percentile, rssMb, timed } from './measure';
 import { describePlan, statementKey, StatementTimer } from './statement-timer';
@@ -65,7 +66,7 @@ export default async function loadBench(ctx: BenchContext) {
 
     await t.createStaff('load-admin', 'admin');
     const cookies: string[] = [];
-    for (let i = 0; i < sessions; i++) cookies.push(await signIn(base, 'load-admin', TEST_PASSWORD));
+    for (let i = 0; i < sessions; i++) cookies.push(await signInOverHttp(base, 'load-admin', TEST_PASSWORD));
     const cookie = cookies[0];
 
     const reports: Array<[string, string]> = [
@@ -181,27 +182,6 @@ async function startProfile() {
       return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, (v / all) * 100]);
     },
   };
-}
-
-/** Signs in as a browser would: GET /login for the CSRF token and cookie, POST the form; the session cookie. */
-async function signIn(base: string, username: string, password: string): Promise<string> {
-  const login = await fetch(`${base}/login`, { redirect: 'manual' });
-  const token = /name="_csrf" value="([^"]+)"/.exec(await login.text())?.[1];
-  const loginCookie = cookieFrom(login);
-  if (!token || !loginCookie) throw new Error(`GET /login gave no CSRF token or cookie (status ${login.status})`);
-  const res = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
-    body: new URLSearchParams({ _csrf: token, username, password }).toString(),
-  });
-  if (res.status !== 303) throw new Error(`sign-in failed with ${res.status}`);
-  return cookieFrom(res) ?? loginCookie;
-}
-
-function cookieFrom(res: Response): string | null {
-  const setCookies = res.headers.getSetCookie();
-  return setCookies.length ? setCookies.map((c) => c.split(';')[0]).join('; ') : null;
 }
 
 async function checkPage(url: string, cookie: string, label: string) {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CertexProcess, startCertex } from '../support/processes';
 import { TEST_SERVER_URL, templateName, withServer } from '../support/databases';
 import { freePort, tcpProxy, TcpProxy } from '../support/tcp-proxy';
+import { signInOverHttp } from '../support/http-sign-in';
 
 /**
  * PostgreSQL and Redis down when Certex starts, and PostgreSQL lost while it serves. Each service
@@ -25,20 +26,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 async function get(url: string, cookie = '') {
   const res = await fetch(url, { headers: { cookie, accept: 'text/html' }, redirect: 'manual', signal: AbortSignal.timeout(30000) });
   return { status: res.status, text: await res.text(), headers: res.headers };
-}
-
-async function signIn(base: string): Promise<string> {
-  const login = await fetch(`${base}/login`, { redirect: 'manual' });
-  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const token = /name="_csrf" value="([^"]+)"/.exec(await login.text())![1];
-  const res = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-    body: new URLSearchParams({ _csrf: token, ...ADMIN }).toString(),
-  });
-  expect(res.status).toBe(303);
-  return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') || cookie;
 }
 
 describe('services down', () => {
@@ -92,7 +79,7 @@ describe('services down', () => {
     await certex.ready;
     expect(certex.alive).toBe(true);
     expect((await get(`${base}/health`)).status).toBe(200);
-    const cookie = await signIn(base);
+    const cookie = await signInOverHttp(base, ADMIN.username, ADMIN.password);
     expect((await get(`${base}/certifications`, cookie)).status).toBe(200);
 
     // PostgreSQL lost while serving: a clear 503 page within seconds, not a hang and not a crash.
@@ -140,7 +127,7 @@ describe('services down', () => {
 
     await redis.up();
     await certex.ready;
-    const cookie = await signIn(base);
+    const cookie = await signInOverHttp(base, ADMIN.username, ADMIN.password);
     expect((await get(`${base}/certifications`, cookie)).status).toBe(200);
     expect((await get(`${base}/health`)).status).toBe(200);
   });

@@ -1,12 +1,15 @@
-import { Controller, Get, NotFoundException, Param, ParseIntPipe, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { renderPage } from '../common/http';
+import { AppRequest, renderPage, seeOther } from '../common/http';
+import { errorMap, FieldError, fieldError } from '../common/forms';
+import { BulkActionDraftsService } from './bulk-action-drafts.service';
 import { formatDateTime, pageTitle, plural } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { ACTION_LABELS } from './exception-rules';
 import { BulkActionsService, BulkActionStatus, STATE_LABELS } from './bulk-actions.service';
 
 const LIST_PAGE_SIZE = 50;
+const MAX_REASON = 1000;
 const FINISHED = new Set(['completed', 'completed_with_failures', 'failed']);
 
 export interface ProgressView {
@@ -25,6 +28,7 @@ export interface ProgressView {
 export class BulkActionsController {
   constructor(
     private readonly bulk: BulkActionsService,
+    private readonly drafts: BulkActionDraftsService,
     private readonly urls: UrlBuilder,
   ) {}
 
@@ -54,6 +58,30 @@ export class BulkActionsController {
 
   @Get(':id')
   async show(@Param('id', ParseIntPipe) id: number, @Query('refresh') refresh: string | undefined, @Res() res: Response) {
+    await this.renderShow(res, id, refresh, {}, []);
+  }
+
+  /** Reopens every exception this bulk action handled, through a confirmation page and a bulk action of its own. */
+  @Post(':id/reopen')
+  async reopen(@Param('id', ParseIntPipe) id: number, @Body() body: Record<string, unknown>, @Req() req: AppRequest, @Res() res: Response) {
+    const status = await this.load(id);
+    const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+    if ([...reason].length > MAX_REASON) {
+      return this.renderShow(res, id, 'off', { reason }, [fieldError('reopen-reason', `Reason must be ${MAX_REASON} characters or fewer`)]);
+    }
+    if (status.action === 'reopen' || !FINISHED.has(status.state)) {
+      return this.renderShow(res, id, 'off', { reason }, [fieldError('reopen', 'Only a finished action that handled exceptions can be undone')]);
+    }
+    const prepared = await this.drafts.prepareReopen(status.certificationId, req.staff!.id, reason || null, {
+      mode: 'handled_by',
+      bulkActionId: id,
+      label: `The exceptions bulk action ${id} handled (${ACTION_LABELS[status.action]})`,
+    });
+    if ('error' in prepared) return this.renderShow(res, id, 'off', { reason }, [prepared.error]);
+    seeOther(res, this.urls.withQuery(`/certifications/${status.certificationId}/exceptions/confirm/${prepared.token}`, { from: id }));
+  }
+
+  private async renderShow(res: Response, id: number, refresh: string | undefined, values: Record<string, unknown>, errors: FieldError[]) {
     const status = await this.load(id);
     const progress = this.progress(status);
     const failures = progress.finished && status.failed > 0 ? await this.bulk.failures(id) : [];
@@ -83,7 +111,12 @@ export class BulkActionsController {
       resumeHref: this.urls.to('/admin/bulk-actions/', id),
       statusHref: this.urls.to('/admin/bulk-actions/', id, '/status'),
       reportHref: this.urls.to('/certifications/', status.certificationId, '/exceptions'),
-    });
+      reopen:
+        progress.finished && status.action !== 'reopen' && status.applied > 0 ? { action: this.urls.to('/admin/bulk-actions/', id, '/reopen') } : null,
+      values,
+      errors,
+      fieldErrors: errorMap(errors),
+    }, errors.length > 0 ? 409 : 200);
   }
 
   /** For the page's script: the same progress as the page shows, polled while running. */

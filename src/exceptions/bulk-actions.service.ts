@@ -4,11 +4,13 @@ import { APP_CONFIG } from '../config/config.module';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { intArray } from '../common/sql';
+import { intArray, textArray } from '../common/sql';
 import { LearnerMessagesService } from '../notifications/learner-messages.service';
 import { SYNC_LOCK_CLASS } from '../assignments/sync/membership-sync.service';
-import { ACTION_LABELS, ACTION_STATUS, BulkActionName, refusal } from './exception-rules';
-import { ExceptionReportService, REALISTIC_DAYS_SQL, Selection, selectionSql } from './exception-report.service';
+import { ACTION_STATUS, ActionName, BulkActionName, fittingTypes, refusal } from './exception-rules';
+import { ExceptionReportService, REALISTIC_DUE_SQL, selectionSql } from './exception-report.service';
+import { Draft } from './bulk-action-drafts.service';
+import { ALREADY_OPEN, reopenRefusalSql } from './reopen-rules';
 import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB } from './bulk-actions.constants';
 
 export type BulkState = 'queued' | 'running' | 'completed' | 'completed_with_failures' | 'failed';
@@ -21,22 +23,13 @@ export const STATE_LABELS: Record<BulkState, string> = {
   failed: 'Failed',
 };
 
-export interface Draft {
-  token: string;
-  certificationId: number;
-  createdBy: number;
-  action: BulkActionName;
-  reason: string | null;
-  selection: Selection & { label: string };
-  bulkActionId: number | null;
-  used: boolean;
-}
-
 export interface BulkActionStatus {
   id: number;
   certificationId: number;
   certificationName: string;
-  action: BulkActionName;
+  action: ActionName;
+  /** For a reopening: the bulk action whose exceptions it reopens. */
+  reopensBulkActionId: number | null;
   reason: string | null;
   selectionLabel: string;
   createdByName: string;
@@ -67,41 +60,6 @@ export class BulkActionsService {
     private readonly learnerMessages: LearnerMessagesService,
   ) {}
 
-  async createDraft(
-    certificationId: number,
-    staffId: number,
-    action: BulkActionName,
-    reason: string | null,
-    selection: Selection & { label: string },
-  ): Promise<string> {
-    const [row] = await this.em.getConnection().execute(
-      `insert into bulk_action_draft (certification_id, created_by, action, reason, selection)
-       values (?, ?, ?, ?, ?::jsonb) returning token`,
-      [certificationId, staffId, action, reason, JSON.stringify(selection)],
-    );
-    return row.token;
-  }
-
-  async draft(token: string, certificationId: number, staffId: number): Promise<Draft | null> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(token)) return null;
-    const [row] = await this.em.getConnection().execute(
-      `select token, certification_id, created_by, action, reason, selection, bulk_action_id, used_at
-         from bulk_action_draft where token = ? and certification_id = ? and created_by = ?`,
-      [token, certificationId, staffId],
-    );
-    if (!row) return null;
-    return {
-      token: row.token,
-      certificationId: row.certification_id,
-      createdBy: row.created_by,
-      action: row.action,
-      reason: row.reason,
-      selection: row.selection,
-      bulkActionId: row.bulk_action_id === null ? null : Number(row.bulk_action_id),
-      used: row.used_at !== null,
-    };
-  }
-
   /**
    * OK: uses the draft once, snapshots the selected exceptions into a bulk action and queues it.
    * A second OK for the same draft returns the bulk action the first one made.
@@ -119,24 +77,33 @@ export class BulkActionsService {
         const [existing] = await q(`select bulk_action_id from bulk_action_draft where token = ? for update`, [draft.token]);
         return existing?.bulk_action_id === null || existing === undefined ? null : Number(existing.bulk_action_id);
       }
-      const summary = await this.report.summarise(draft.certificationId, draft.selection);
-      const problem = refusal(draft.action, summary.countsByType);
-      if (problem) throw new SelectionRefused(problem);
-      if (summary.foreign > 0) throw new SelectionRefused('Some selected exceptions do not belong to this certification.');
-
-      const [action] = await q(
-        `insert into bulk_action (certification_id, action, reason, selection_label, created_by)
-         values (?, ?, ?, ?, ?) returning id`,
-        [draft.certificationId, draft.action, draft.reason, draft.selection.label, draft.createdBy],
-      );
+      // The lock of the chunks and of membership sync: the selection is counted and snapshotted
+      // while nothing else changes this certification's exceptions.
+      await q('select pg_advisory_xact_lock(?, ?)', [SYNC_LOCK_CLASS, draft.certificationId]);
       const where = selectionSql(draft.certificationId, draft.selection);
+      let fitting = '';
+      const fittingParams: unknown[] = [];
+      if (draft.action !== 'reopen') {
+        const summary = await this.report.summarise(draft.certificationId, draft.selection);
+        const problem = refusal(draft.action, summary.countsByType);
+        if (problem) throw new SelectionRefused(problem);
+        if (summary.foreign > 0) throw new SelectionRefused('Some selected exceptions do not belong to this certification.');
+        fitting = 'and e.type = any(?::text[])';
+        fittingParams.push(textArray(fittingTypes(draft.action)));
+      }
+      const reopens = draft.selection.mode === 'handled_by' ? draft.selection.bulkActionId : null;
+      const [action] = await q(
+        `insert into bulk_action (certification_id, action, reason, selection_label, created_by, reopens_bulk_action_id)
+         values (?, ?, ?, ?, ?, ?) returning id`,
+        [draft.certificationId, draft.action, draft.reason, draft.selection.label, draft.createdBy, reopens],
+      );
       const items = await q(
         `with snapshot as (
            insert into bulk_action_item (bulk_action_id, exception_id)
-           select ?, e.id from exception e where ${where.sql}
+           select ?, e.id from exception e where ${where.sql} ${fitting}
            returning 1)
          select count(*)::int as n from snapshot`,
-        [action.id, ...where.params],
+        [action.id, ...where.params, ...fittingParams],
       );
       await q(`update bulk_action set total = ? where id = ?`, [items[0].n, action.id]);
       // Fresh statistics, so that each chunk's statements plan for the rows the snapshot added.
@@ -228,9 +195,10 @@ export class BulkActionsService {
     return this.em.fork().transactional(async (em) => {
       const conn = em.getConnection();
       const trx = em.getTransactionContext();
-      const q = (sql: string, params: unknown[] = []) => conn.execute(sql, params as any[], 'all', trx);
+      const q: ChunkQuery = (sql, params = []) => conn.execute(sql, params as any[], 'all', trx);
       const [action] = await q(
-        `select id, certification_id, action, reason, created_by from bulk_action where id = ? and state = 'running' for update`,
+        `select id, certification_id, action, reason, created_by, reopens_bulk_action_id
+           from bulk_action where id = ? and state = 'running' for update`,
         [bulkActionId],
       );
       if (!action) return 0;
@@ -244,71 +212,35 @@ export class BulkActionsService {
       ).map((r: any) => Number(r.exception_id));
       if (chunk.length === 0) return 0;
 
-      const name = action.action as BulkActionName;
-      const status = ACTION_STATUS[name];
-      // Only exceptions still open, of this certification, whose learner is still a member.
-      const handled = await q(
-        `update exception e
-            set status = ?, handled_at = now(), handled_by = ?, reason = ?, bulk_action_id = ?
-          where e.id = any(?::bigint[]) and e.certification_id = ? and e.status = 'open'
-            and exists (select 1 from membership m where m.id = e.membership_id and m.removed_at is null)
-        returning e.id, e.membership_id`,
-        [status, action.created_by, action.reason, bulkActionId, intArray(chunk), action.certification_id],
-      );
-      const exceptionIds = handled.map((r: any) => Number(r.id));
-      const membershipIds = handled.map((r: any) => Number(r.membership_id));
-
-      if (handled.length > 0) {
-        const assigns = name === 'assign' || name === 'assign_realistic' || name === 'dismiss';
-        await q(
-          `with changed as (
-             update membership m
-                set exception_status = ?,
-                    assigned_at = case when ? then now() else m.assigned_at end,
-                    due_at = case when ? then now() + make_interval(days => ${REALISTIC_DAYS_SQL}) else m.due_at end,
-                    completion_recorded = case when ? then false else m.completion_recorded end
-               from membership prev, certification c
-              where m.id = any(?::int[]) and prev.id = any(?::int[]) and prev.id = m.id and c.id = m.certification_id
-            returning m.id, prev.due_at as due_before, m.due_at as due_after)
-           insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
-                                        status_before, status_after, due_before, due_after)
-           select x.exception_id, x.membership_id, ?, ?, ?, ?, ?, 'open', ?, changed.due_before, changed.due_after
-             from unnest(?::bigint[], ?::int[]) as x(exception_id, membership_id)
-             join changed on changed.id = x.membership_id
-           on conflict (exception_id, bulk_action_id) do nothing`,
-          [
-            status,
-            assigns,
-            name === 'assign_realistic',
-            name === 'dismiss',
-            intArray(membershipIds),
-            intArray(membershipIds),
-            action.certification_id,
-            bulkActionId,
-            name,
-            action.reason,
-            action.created_by,
-            status,
-            intArray(exceptionIds),
-            intArray(membershipIds),
-          ],
-        );
-      }
+      const chunkAction: ChunkAction = {
+        id: bulkActionId,
+        certificationId: action.certification_id,
+        name: action.action,
+        reason: action.reason,
+        staffId: action.created_by,
+        reopens: action.reopens_bulk_action_id === null ? null : Number(action.reopens_bulk_action_id),
+      };
+      const applied = chunkAction.name === 'reopen' ? await reopenChunk(q, chunkAction, chunk) : await handleChunk(q, chunkAction, chunk);
 
       // Every item of the chunk gets its outcome: applied, already handled, or failed with why.
+      const refusalSql =
+        chunkAction.name === 'reopen'
+          ? `coalesce(${reopenRefusalSql('?::bigint')}, 'The exception could not be reopened')`
+          : `case when m.removed_at is not null then 'The learner is no longer in this certification'
+                  else 'The exception could not be handled' end`;
+      const refusalParams = chunkAction.name === 'reopen' ? [chunkAction.reopens, chunkAction.reopens] : [];
+      const alreadyDone = chunkAction.name === 'reopen' ? `e.status = 'open'` : `e.status <> 'open'`;
       const outcomes = await q(
         `with outcome as (
            select e.id,
                   case when e.id = any(?::bigint[]) then 'applied'
                        when e.certification_id <> ? then 'failed'
-                       when e.status <> 'open' then 'already_handled'
-                       when m.removed_at is not null then 'failed'
+                       when ${alreadyDone} then 'already_handled'
                        else 'failed' end as outcome,
                   case when e.id = any(?::bigint[]) then null
                        when e.certification_id <> ? then 'The exception belongs to another certification'
-                       when e.status <> 'open' then null
-                       when m.removed_at is not null then 'The learner is no longer in this certification'
-                       else 'The exception could not be handled' end as message
+                       when ${alreadyDone} then null
+                       else ${refusalSql} end as message
              from exception e join membership m on m.id = e.membership_id
             where e.id = any(?::bigint[]))
          update bulk_action_item i set outcome = o.outcome, message = o.message, processed_at = now()
@@ -316,10 +248,11 @@ export class BulkActionsService {
           where i.bulk_action_id = ? and i.exception_id = any(?::bigint[]) and i.exception_id = o.id
         returning i.outcome`,
         [
-          intArray(exceptionIds),
-          action.certification_id,
-          intArray(exceptionIds),
-          action.certification_id,
+          intArray(applied),
+          chunkAction.certificationId,
+          intArray(applied),
+          chunkAction.certificationId,
+          ...refusalParams,
           intArray(chunk),
           bulkActionId,
           intArray(chunk),
@@ -353,6 +286,18 @@ export class BulkActionsService {
         order by e.learner_sort_name, e.id limit ?`,
       [bulkActionId, limit],
     );
+  }
+
+  /** This certification's bulk actions still queued or running, oldest first. */
+  async unfinished(certificationId: number): Promise<BulkActionStatus[]> {
+    const rows = await this.em.getConnection().execute(
+      `select b.*, c.full_name as certification_name, s.display_name as created_by_name
+         from bulk_action b join certification c on c.id = b.certification_id join staff s on s.id = b.created_by
+        where b.certification_id = ? and b.state in ('queued', 'running')
+        order by b.id limit 5`,
+      [certificationId],
+    );
+    return rows.map(toStatus);
   }
 
   /** Newest first, keyset paged on (created_at, id). */
@@ -390,10 +335,123 @@ export class BulkActionsService {
     if (rows.length) this.logger.log(`re-queued ${rows.length} unfinished bulk actions`);
     return rows.length;
   }
+}
 
-  describe(action: BulkActionName): string {
-    return ACTION_LABELS[action];
-  }
+type ChunkQuery = (sql: string, params?: unknown[]) => Promise<any[]>;
+
+interface ChunkAction {
+  id: number;
+  certificationId: number;
+  name: ActionName;
+  reason: string | null;
+  staffId: number;
+  reopens: number | null;
+}
+
+/**
+ * One of the four actions on a chunk: only exceptions still open, of this certification, whose
+ * learner is still a member. Returns the exceptions it handled.
+ */
+async function handleChunk(q: ChunkQuery, action: ChunkAction, chunk: number[]): Promise<number[]> {
+  const name = action.name as BulkActionName;
+  const status = ACTION_STATUS[name];
+  const handled = await q(
+    `update exception e
+        set status = ?, handled_at = now(), handled_by = ?, reason = ?, bulk_action_id = ?
+      where e.id = any(?::bigint[]) and e.certification_id = ? and e.status = 'open'
+        and exists (select 1 from membership m where m.id = e.membership_id and m.removed_at is null)
+    returning e.id, e.membership_id`,
+    [status, action.staffId, action.reason, action.id, intArray(chunk), action.certificationId],
+  );
+  const exceptionIds = handled.map((r) => Number(r.id));
+  const membershipIds = handled.map((r) => Number(r.membership_id));
+  if (handled.length === 0) return exceptionIds;
+  const assigns = name === 'assign' || name === 'assign_realistic' || name === 'dismiss';
+  await q(
+    `with changed as (
+       update membership m
+          set exception_status = ?,
+              assigned_at = case when ? then now() else m.assigned_at end,
+              due_at = case when ? then ${REALISTIC_DUE_SQL} else m.due_at end,
+              completion_recorded = case when ? then false else m.completion_recorded end
+         from membership prev, certification c
+        where m.id = any(?::int[]) and prev.id = any(?::int[]) and prev.id = m.id and c.id = m.certification_id
+      returning m.id, prev.due_at as due_before, m.due_at as due_after)
+     insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
+                                  status_before, status_after, due_before, due_after)
+     select x.exception_id, x.membership_id, ?, ?, ?, ?, ?, 'open', ?, changed.due_before, changed.due_after
+       from unnest(?::bigint[], ?::int[]) as x(exception_id, membership_id)
+       join changed on changed.id = x.membership_id
+     on conflict (exception_id, bulk_action_id) do nothing`,
+    [
+      status,
+      assigns,
+      name === 'assign_realistic',
+      name === 'dismiss',
+      intArray(membershipIds),
+      intArray(membershipIds),
+      action.certificationId,
+      action.id,
+      name,
+      action.reason,
+      action.staffId,
+      status,
+      intArray(exceptionIds),
+      intArray(membershipIds),
+    ],
+  );
+  return exceptionIds;
+}
+
+/**
+ * Reopening a chunk (DOMAIN.md §10): each exception that can be reopened is Open again and its
+ * membership as it was before the action that handled it: not assigned, the due date that action
+ * changed put back (unless it has changed since), completion recorded again after a Dismiss.
+ * Returns the exceptions it reopened.
+ */
+async function reopenChunk(q: ChunkQuery, action: ChunkAction, chunk: number[]): Promise<number[]> {
+  const rows = await q(
+    `with target as (
+       select e.id, e.membership_id, e.status, last.due_before, last.due_after
+         from exception e
+         join membership m on m.id = e.membership_id
+         join lateral (select a.due_before, a.due_after from exception_audit a
+                        where a.exception_id = e.id and a.status_after = e.status
+                        order by a.id desc limit 1) last on true
+        where e.id = any(?::bigint[]) and e.certification_id = ? and ${reopenRefusalSql('?::bigint')} is null
+        for update of e, m
+     ), reopened as (
+       update exception e set status = 'open', handled_at = null, handled_by = null, reason = null, bulk_action_id = null
+         from target t where e.id = t.id
+       returning e.id
+     ), changed as (
+       update membership m
+          set exception_status = 'open',
+              assigned_at = null,
+              due_at = case when m.due_at is not distinct from t.due_after then t.due_before else m.due_at end,
+              completion_recorded = case when t.status = 'dismissed' then true else m.completion_recorded end
+         from target t, membership prev
+        where m.id = t.membership_id and prev.id = t.membership_id
+       returning m.id, prev.due_at as due_before, m.due_at as due_after
+     )
+     insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
+                                  status_before, status_after, due_before, due_after)
+     select t.id, t.membership_id, ?, ?, 'reopen', ?, ?, t.status, 'open', changed.due_before, changed.due_after
+       from target t join changed on changed.id = t.membership_id
+     on conflict (exception_id, bulk_action_id) do nothing
+     returning exception_id`,
+    [
+      intArray(chunk),
+      action.certificationId,
+      action.reopens,
+      action.reopens,
+      action.certificationId,
+      action.id,
+      action.reason,
+      action.staffId,
+    ],
+  );
+  return rows.map((r) => Number(r.exception_id));
 }
 
 function toStatus(row: any): BulkActionStatus {
@@ -402,6 +460,7 @@ function toStatus(row: any): BulkActionStatus {
     certificationId: row.certification_id,
     certificationName: row.certification_name,
     action: row.action,
+    reopensBulkActionId: row.reopens_bulk_action_id === null ? null : Number(row.reopens_bulk_action_id),
     reason: row.reason,
     selectionLabel: row.selection_label,
     createdByName: row.created_by_name,

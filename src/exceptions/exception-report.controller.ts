@@ -24,11 +24,11 @@ import {
   REPORT_PAGE_SIZE,
   ReportView,
   Selection,
-  SelectionSummary,
   SORTS,
   SortKey,
 } from './exception-report.service';
 import { BulkActionsService, SelectionRefused } from './bulk-actions.service';
+import { BulkActionDraftsService, Draft, isExpired } from './bulk-action-drafts.service';
 
 const SORT_LABELS: Record<SortKey, string> = { learner: 'Learner', idnumber: 'ID number', issue: 'Issue', raised: 'Raised' };
 const MAX_TICKED = 500;
@@ -55,6 +55,7 @@ export class ExceptionReportController {
     private readonly certifications: CertificationsService,
     private readonly report: ExceptionReportService,
     private readonly bulk: BulkActionsService,
+    private readonly drafts: BulkActionDraftsService,
     private readonly urls: UrlBuilder,
   ) {}
 
@@ -103,16 +104,16 @@ export class ExceptionReportController {
     if (!isBulkAction(answers.action)) errors.push(fieldError('action', 'Choose an action'));
     if (answers.reason.length > MAX_REASON) errors.push(fieldError('reason', `Reason must be ${MAX_REASON} characters or fewer`));
 
+    let token: string | null = null;
     if (selection && errors.length === 0) {
-      const summary = await this.report.summarise(id, selection);
-      const problem = this.selectionProblem(answers.action as BulkActionName, summary);
-      if (problem) errors.push(problem);
+      await this.certifications.page(id, 'exceptions');
+      const prepared = await this.drafts.prepare(id, req.staff!.id, answers.action as BulkActionName, answers.reason || null, selection);
+      if ('error' in prepared) errors.push(prepared.error);
+      else token = prepared.token;
     }
-    if (errors.length > 0 || !selection) {
+    if (!token) {
       return this.renderReport(res, id, { ...body, q: view.q, type: view.type ?? '', sort: view.sort, dir: view.dir }, answers, errors, 400);
     }
-    await this.certifications.page(id, 'exceptions');
-    const token = await this.bulk.createDraft(id, req.staff!.id, answers.action as BulkActionName, answers.reason || null, selection);
     seeOther(res, this.urls.withQuery(`/certifications/${id}/exceptions/confirm/${token}`, this.viewQuery(view)));
   }
 
@@ -124,10 +125,11 @@ export class ExceptionReportController {
     @Req() req: AppRequest,
     @Res() res: Response,
   ) {
-    const draft = await this.bulk.draft(token, id, req.staff!.id);
+    const draft = await this.drafts.find(token, id, req.staff!.id);
     if (!draft) throw new NotFoundException();
     if (draft.used && draft.bulkActionId) return seeOther(res, this.urls.to('/admin/bulk-actions/', draft.bulkActionId));
-    await this.renderConfirm(res, id, draft, parseView(query), []);
+    if (isExpired(draft)) return this.renderExpired(res, id, draft, query);
+    await this.renderConfirm(res, id, draft, query, []);
   }
 
   @Post('confirm/:token')
@@ -138,32 +140,19 @@ export class ExceptionReportController {
     @Req() req: AppRequest,
     @Res() res: Response,
   ) {
-    const draft = await this.bulk.draft(token, id, req.staff!.id);
+    const draft = await this.drafts.find(token, id, req.staff!.id);
     if (!draft) throw new NotFoundException();
     if (draft.used && draft.bulkActionId) return seeOther(res, this.urls.to('/admin/bulk-actions/', draft.bulkActionId));
+    if (isExpired(draft)) return this.renderExpired(res, id, draft, body);
     try {
       const bulkActionId = await this.bulk.confirm(draft);
       seeOther(res, this.urls.to('/admin/bulk-actions/', bulkActionId));
     } catch (error) {
       if (!(error instanceof SelectionRefused)) throw error;
-      const again = await this.bulk.draft(token, id, req.staff!.id);
+      const again = await this.drafts.find(token, id, req.staff!.id);
       if (again?.bulkActionId) return seeOther(res, this.urls.to('/admin/bulk-actions/', again.bulkActionId));
-      await this.renderConfirm(res, id, draft, parseView(body), [fieldError('selection', error.message)], 409);
+      await this.renderConfirm(res, id, draft, body, [fieldError('selection', error.message)], 409);
     }
-  }
-
-  private selectionProblem(action: BulkActionName, summary: SelectionSummary): FieldError | null {
-    if (summary.foreign > 0) {
-      return fieldError('select', `${plural(summary.foreign, 'selected exception')} ${summary.foreign === 1 ? 'does' : 'do'} not belong to this certification`);
-    }
-    if (summary.total === 0) {
-      return fieldError(
-        'select',
-        summary.notOpen > 0 ? 'The selected learners’ exceptions have already been handled' : 'No open exceptions match this selection',
-      );
-    }
-    const problem = refusal(action, summary.countsByType);
-    return problem ? fieldError('action', problem) : null;
   }
 
   private viewQuery(view: ReportView) {
@@ -183,9 +172,10 @@ export class ExceptionReportController {
     const base = `/certifications/${id}/exceptions`;
     const viewQuery = this.viewQuery(view);
     const pq = pageQuery(query, SORTS[view.sort]);
-    const [rows, searchCounts] = await Promise.all([
+    const [rows, searchCounts, unfinished] = await Promise.all([
       this.report.page(id, view, pq),
       this.report.countsByType(id, { q: view.q, type: null }),
+      this.bulk.unfinished(id),
     ]);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
     const paged = finishPage(rows, REPORT_PAGE_SIZE, pq, (row) => row.key, hrefFor);
@@ -218,6 +208,7 @@ export class ExceptionReportController {
         rows: paged.rows.map((row) => ({
           id: row.id,
           name: `${row.firstName} ${row.lastName}`,
+          learnerHref: this.urls.to('/learners/', row.learnerId),
           idNumber: row.idNumber,
           typeLabel: TYPE_LABELS[row.type],
           summary: row.summary,
@@ -226,6 +217,11 @@ export class ExceptionReportController {
         })),
         pagination: paged.pagination,
         openCount: page.openExceptions,
+        unfinished: unfinished.map((b) => ({
+          id: b.id,
+          href: this.urls.to('/admin/bulk-actions/', b.id),
+          text: `${ACTION_LABELS[b.action]} (${b.selectionLabel}) is ${b.state === 'queued' ? 'queued' : `running: ${b.processed.toLocaleString('en-GB')} of ${plural(b.total, 'learner')} processed`}.`,
+        })),
         matchingText: plural(matching, 'open exception'),
         filtered: Boolean(view.q || view.type),
         selectOptions: [
@@ -251,26 +247,69 @@ export class ExceptionReportController {
     );
   }
 
-  private async renderConfirm(
-    res: Response,
-    id: number,
-    draft: NonNullable<Awaited<ReturnType<BulkActionsService['draft']>>>,
-    view: ReportView,
-    errors: FieldError[],
-    status = 200,
-  ) {
+  /** Where Cancel and "start again" lead: the learner's page the action began on, or the report. */
+  private backHref(id: number, query: Record<string, unknown>): string {
+    const learner = typeof query.learner === 'string' && /^\d{1,9}$/.test(query.learner) ? query.learner : null;
+    if (learner) return this.urls.to('/learners/', learner);
+    const bulkAction = typeof query.from === 'string' && /^\d{1,15}$/.test(query.from) ? query.from : null;
+    if (bulkAction) return this.urls.to('/admin/bulk-actions/', bulkAction);
+    return this.urls.withQuery(`/certifications/${id}/exceptions`, this.viewQuery(parseView(query)));
+  }
+
+  private async renderExpired(res: Response, id: number, draft: Draft, query: Record<string, unknown>) {
     const page = await this.certifications.page(id, 'exceptions');
+    renderPage(
+      res,
+      'exceptions/confirm-expired',
+      {
+        title: page.title(false, `Confirmation expired: ${ACTION_LABELS[draft.action]}`),
+        certificationName: page.certification.fullName,
+        actionLabel: ACTION_LABELS[draft.action],
+        backHref: this.backHref(id, query),
+      },
+      410,
+    );
+  }
+
+  private async renderConfirm(res: Response, id: number, draft: Draft, query: Record<string, unknown>, errors: FieldError[], status = 200) {
+    const page = await this.certifications.page(id, 'exceptions');
+    const view = parseView(query);
+    const common = {
+      title: page.title(errors.length > 0, `Confirm: ${ACTION_LABELS[draft.action]}`),
+      certificationName: page.certification.fullName,
+      actionLabel: ACTION_LABELS[draft.action],
+      selectionLabel: draft.selection.label,
+      reason: draft.reason,
+      okAction: this.urls.to(`/certifications/${id}/exceptions/confirm/${draft.token}`),
+      view: { q: view.q, type: view.type ?? '', sort: view.sort, dir: view.dir },
+      learner: typeof query.learner === 'string' ? query.learner : '',
+      from: typeof query.from === 'string' ? query.from : '',
+      cancelHref: this.backHref(id, query),
+      errors,
+    };
+    if (draft.action === 'reopen') {
+      const summary = await this.drafts.reopenSummary(id, draft.selection);
+      return renderPage(
+        res,
+        'exceptions/confirm',
+        {
+          ...common,
+          affects: `This will affect ${plural(summary.total, 'learner')}`,
+          outcome:
+            'Each exception is Open again and the learner is as before it was handled: not assigned, the due date the action changed put back, and completion recorded again after a Dismiss. Messages already sent are not sent again.',
+          counts: summary.refused.map((r) => ({ text: `${plural(r.count, 'learner')} will not be reopened: ${r.reason}` })),
+          canConfirm: errors.length === 0 && summary.total > 0,
+        },
+        status,
+      );
+    }
     const summary = await this.report.summarise(id, draft.selection);
     const preview = draft.action === 'assign_realistic' ? await this.report.realisticPreview(id, draft.selection) : [];
-    const cancelHref = this.urls.withQuery(`/certifications/${id}/exceptions`, this.viewQuery(view));
     renderPage(
       res,
       'exceptions/confirm',
       {
-        title: page.title(errors.length > 0, `Confirm: ${ACTION_LABELS[draft.action]}`),
-        certificationName: page.certification.fullName,
-        actionLabel: ACTION_LABELS[draft.action],
-        selectionLabel: draft.selection.label,
+        ...common,
         affects: `This will affect ${plural(summary.total, 'learner')}`,
         counts: typeCounts(summary.countsByType),
         notOpen: summary.notOpen > 0 ? `${plural(summary.notOpen, 'ticked learner')} already handled will be skipped.` : null,
@@ -282,12 +321,7 @@ export class ExceptionReportController {
           newDue: formatDate(row.newDue),
         })),
         previewMore: preview.length > 0 && summary.total > preview.length ? `and ${plural(summary.total - preview.length, 'more learner')}` : null,
-        reason: draft.reason,
-        okAction: this.urls.to(`/certifications/${id}/exceptions/confirm/${draft.token}`),
-        view: { q: view.q, type: view.type ?? '', sort: view.sort, dir: view.dir },
-        cancelHref,
         canConfirm: errors.length === 0 && summary.total > 0,
-        errors,
       },
       status,
     );

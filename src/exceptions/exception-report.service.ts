@@ -28,6 +28,7 @@ export interface ReportView extends ReportFilter {
 
 export interface ReportRow {
   id: number;
+  learnerId: number;
   firstName: string;
   lastName: string;
   idNumber: string;
@@ -37,10 +38,14 @@ export interface ReportRow {
   key: CursorValue[];
 }
 
-/** Which open exceptions an action is for: a condition over the filtered report, or ticked rows. */
+/**
+ * Which exceptions an action is for: a condition over the filtered report, ticked rows (or the one
+ * exception of a learner's page), or every exception another bulk action handled (to reopen them).
+ */
 export type Selection =
   | { mode: 'condition'; condition: 'all' | ExceptionType; filter: ReportFilter }
-  | { mode: 'ids'; ids: number[] };
+  | { mode: 'ids'; ids: number[] }
+  | { mode: 'handled_by'; bulkActionId: number };
 
 export interface SelectionSummary {
   countsByType: Partial<Record<ExceptionType, number>>;
@@ -89,7 +94,7 @@ export class ExceptionReportService {
     const keyset = keysetClause(columns, view.dir, page);
     const filter = filterSql(certificationId, view);
     const rows = await this.em.getConnection().execute(
-      `select e.id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.raised_at,
+      `select e.id, e.learner_id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.raised_at,
               ${keyset.select}
          from exception e
          join learner l on l.id = e.learner_id
@@ -100,6 +105,7 @@ export class ExceptionReportService {
     );
     return rows.map((r: any) => ({
       id: Number(r.id),
+      learnerId: r.learner_id,
       firstName: r.first_name,
       lastName: r.last_name,
       idNumber: r.learner_id_number,
@@ -127,6 +133,7 @@ export class ExceptionReportService {
 
   async summarise(certificationId: number, selection: Selection): Promise<SelectionSummary> {
     const conn = this.em.getConnection();
+    if (selection.mode === 'handled_by') return { countsByType: {}, total: 0, notOpen: 0, foreign: 0 };
     if (selection.mode === 'condition') {
       const filter = selection.condition === 'all' ? selection.filter : { ...selection.filter, type: selection.condition };
       if (selection.condition !== 'all' && selection.filter.type && selection.filter.type !== selection.condition) {
@@ -158,7 +165,7 @@ export class ExceptionReportService {
     const { sql, params } = selectionSql(certificationId, selection);
     return this.em.getConnection().execute(
       `select l.first_name as "firstName", l.last_name as "lastName", l.id_number as "idNumber", m.due_at as "currentDue",
-              now() + make_interval(days => ${REALISTIC_DAYS_SQL}) as "newDue"
+              ${REALISTIC_DUE_SQL} as "newDue"
          from exception e
          join membership m on m.id = e.membership_id
          join certification c on c.id = e.certification_id
@@ -176,10 +183,19 @@ export class ExceptionReportService {
 export const REALISTIC_DAYS_SQL = `(case m.current_path when 'recertification' then c.recertification_min_days
   else c.certification_min_days end) + c.realistic_buffer_days`;
 
+/** The realistic due date of membership `m` in certification `c`; never earlier than the due date it has. */
+export const REALISTIC_DUE_SQL = `greatest(m.due_at, now() + make_interval(days => ${REALISTIC_DAYS_SQL}))`;
+
 /** The exceptions a selection covers (open or not: ticked rows that were handled are reported). */
 export function selectionSql(certificationId: number, selection: Selection): { sql: string; params: unknown[] } {
   if (selection.mode === 'ids') {
     return { sql: 'e.certification_id = ? and e.id = any(?::bigint[])', params: [certificationId, intArray(selection.ids)] };
+  }
+  if (selection.mode === 'handled_by') {
+    return {
+      sql: `e.certification_id = ? and e.id in (select i.exception_id from bulk_action_item i where i.bulk_action_id = ? and i.outcome = 'applied')`,
+      params: [certificationId, selection.bulkActionId],
+    };
   }
   const filter = selection.condition === 'all' ? selection.filter : { ...selection.filter, type: selection.condition };
   return filterSql(certificationId, filter);

@@ -13,12 +13,19 @@ export const TYPE_LABELS: Record<ExceptionType, string> = {
 export const BULK_ACTIONS = ['assign', 'assign_realistic', 'do_not_assign', 'dismiss'] as const;
 export type BulkActionName = (typeof BULK_ACTIONS)[number];
 
-export const ACTION_LABELS: Record<BulkActionName, string> = {
+/** What a bulk action does: one of the four actions, or reopening exceptions that were handled. */
+export type ActionName = BulkActionName | 'reopen';
+
+export const ACTION_LABELS: Record<ActionName, string> = {
   assign: 'Assign',
   assign_realistic: 'Set realistic due date and assign',
   do_not_assign: 'Do not assign',
   dismiss: 'Dismiss the exception',
+  reopen: 'Reopen exception',
 };
+
+/** The statuses of a handled exception: the ones that can be reopened. */
+export const HANDLED_STATUSES = ['assigned', 'assigned_realistic', 'not_assigned', 'dismissed'] as const;
 
 /** The exception's (and the membership's) status once the action is applied. */
 export const ACTION_STATUS: Record<BulkActionName, string> = {

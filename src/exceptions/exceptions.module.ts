@@ -7,7 +7,7 @@ import { BulkActionsController } from './bulk-actions.controller';
 import { BulkActionsProcessor } from './bulk-actions.processor';
 import { BulkActionsService } from './bulk-actions.service';
 import { ExceptionReportController } from './exception-report.controller';
-import { ExceptionReportService } from './exception-report.service';
+import { ExceptionRecordsModule } from './exception-records.module';
 
 @Module({})
 export class ExceptionsModule {
@@ -15,6 +15,7 @@ export class ExceptionsModule {
     return {
       module: ExceptionsModule,
       imports: [
+        ExceptionRecordsModule,
         BullModule.registerQueue({
           name: BULK_ACTIONS_QUEUE,
           // A worker that dies loses its lock within seconds, and another worker carries the job on.
@@ -22,8 +23,8 @@ export class ExceptionsModule {
         }),
       ],
       controllers: [ExceptionReportController, BulkActionsController],
-      providers: [ExceptionReportService, BulkActionsService, ...workerOnly(config.processRole, BulkActionsProcessor)],
-      exports: [ExceptionReportService, BulkActionsService],
+      providers: [BulkActionsService, ...workerOnly(config.processRole, BulkActionsProcessor)],
+      exports: [ExceptionRecordsModule, BulkActionsService],
     };
   }
 }

@@ -2,13 +2,15 @@ import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Qu
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
-import { FieldError, fieldError, validateForm } from '../common/forms';
+import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
 import { AppRequest, flash, renderPage, seeOther } from '../common/http';
 import { Direction } from '../common/keyset';
 import { listQuery, searchCaption, sortHeader } from '../common/listing';
 import { UrlBuilder } from '../common/url';
-import { ExceptionType, TYPE_LABELS } from '../exceptions/exception-rules';
-import { formatDate, pageTitle, plural } from '../common/view-helpers';
+import { ACTION_LABELS, actionFits, BULK_ACTIONS, ExceptionType, isBulkAction, TYPE_LABELS } from '../exceptions/exception-rules';
+import { CurrentException, ExceptionAction, LearnerExceptionsService } from '../exceptions/learner-exceptions.service';
+import { BulkActionDraftsService, Prepared } from '../exceptions/bulk-action-drafts.service';
+import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
 import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
 import { toDateTimeLocal } from './learner-rules';
 import { CompletionForm, LearnerForm } from './learners.dto';
@@ -34,12 +36,34 @@ export const STATE_LABELS: Record<string, string> = {
 /** An exception's status in words: the report's words, plus Resolved (closed by membership sync). */
 const EXCEPTION_HISTORY_LABELS: Record<string, string> = { ...EXCEPTION_STATUS_LABELS, resolved: 'Resolved' };
 
-/** The learner's memberships, each with the full history of its exceptions (rows come grouped by membership). */
-function membershipHistories(rows: Awaited<ReturnType<LearnersService['membershipHistory']>>, urls: UrlBuilder) {
-  const memberships: Array<{ id: number; name: string; href: string; removedAt: Date | null; exceptions: object[]; exceptionCount: string }> = [];
+const MAX_REASON = 1000;
+
+/**
+ * The learner's memberships, each with the full history of its exceptions (rows come grouped by
+ * membership), the exception that can be acted on now, and every action taken on its exceptions.
+ */
+function membershipHistories(
+  rows: Awaited<ReturnType<LearnersService['membershipHistory']>>,
+  current: CurrentException[],
+  actions: ExceptionAction[],
+  learnerId: number,
+  urls: UrlBuilder,
+  answers: { values: Record<string, unknown>; errors: Record<string, string> },
+) {
+  const memberships: Array<{
+    id: number;
+    name: string;
+    href: string;
+    removedAt: Date | null;
+    exceptions: object[];
+    exceptionCount: string;
+    current: object | null;
+    actions: object[];
+  }> = [];
   for (const row of rows) {
     let membership = memberships[memberships.length - 1];
     if (!membership || membership.id !== row.membership_id) {
+      const now = current.find((c) => c.membershipId === row.membership_id);
       membership = {
         id: row.membership_id,
         name: row.full_name,
@@ -47,6 +71,19 @@ function membershipHistories(rows: Awaited<ReturnType<LearnersService['membershi
         removedAt: row.removed_at,
         exceptions: [],
         exceptionCount: '',
+        current: now ? currentView(now, row.full_name, learnerId, urls, answers) : null,
+        actions: actions
+          .filter((a) => a.membershipId === row.membership_id)
+          .map((a) => ({
+            actedAt: formatDateTime(a.actedAt),
+            by: a.staffName ?? 'Certex (automatic)',
+            action: ACTION_LABELS[a.action] ?? a.action,
+            change: `${EXCEPTION_HISTORY_LABELS[a.statusBefore] ?? a.statusBefore} → ${EXCEPTION_HISTORY_LABELS[a.statusAfter] ?? a.statusAfter}`,
+            reason: a.reason || 'No reason given',
+            due: `${a.dueBefore ? formatDate(a.dueBefore) : 'None'} → ${a.dueAfter ? formatDate(a.dueAfter) : 'None'}`,
+            bulkHref: a.bulkActionId ? urls.to('/admin/bulk-actions/', a.bulkActionId) : null,
+            bulkLabel: a.bulkActionId ? `Bulk action ${a.bulkActionId}` : null,
+          })),
       };
       memberships.push(membership);
     }
@@ -65,6 +102,41 @@ function membershipHistories(rows: Awaited<ReturnType<LearnersService['membershi
   return memberships;
 }
 
+/** The open exception with the actions that fit its type, or the handled one with its Reopen button. */
+function currentView(
+  exception: CurrentException,
+  certificationName: string,
+  learnerId: number,
+  urls: UrlBuilder,
+  answers: { values: Record<string, unknown>; errors: Record<string, string> },
+) {
+  const id = exception.exceptionId;
+  const base = `/learners/${learnerId}/exceptions/${id}`;
+  const answer = (field: string) => (typeof answers.values[`${field}-${id}`] === 'string' ? (answers.values[`${field}-${id}`] as string) : '');
+  return {
+    id,
+    open: exception.status === 'open',
+    heading: exception.status === 'open' ? `Open exception in ${certificationName}` : `Handled exception in ${certificationName}`,
+    type: TYPE_LABELS[exception.type] ?? exception.type,
+    summary: exception.summary,
+    raisedAt: exception.raisedAt,
+    status: EXCEPTION_HISTORY_LABELS[exception.status] ?? exception.status,
+    actionOptions: BULK_ACTIONS.filter((action) => actionFits(action, exception.type)).map((action) => ({
+      value: action,
+      label: ACTION_LABELS[action],
+      selected: answer('action') === action,
+    })),
+    reason: answer('reason'),
+    reopenReason: answer('reopen-reason'),
+    actionError: answers.errors[`action-${id}`],
+    reasonError: answers.errors[`reason-${id}`],
+    reopenError: answers.errors[`reopen-${id}`] ?? answers.errors[`reopen-reason-${id}`],
+    handleAction: urls.to(base, '/handle'),
+    reopenAction: urls.to(base, '/reopen'),
+    reopenRefusal: exception.reopenRefusal,
+  };
+}
+
 const SOURCE_LABELS: Record<string, string> = { csv: 'CSV upload', admin: 'Administrator', api: 'API', demo: 'Demo data' };
 
 @Controller('learners')
@@ -72,6 +144,8 @@ export class LearnersController {
   constructor(
     private readonly learners: LearnersService,
     private readonly imports: LearnerImportService,
+    private readonly exceptions: LearnerExceptionsService,
+    private readonly drafts: BulkActionDraftsService,
     private readonly urls: UrlBuilder,
   ) {}
 
@@ -207,6 +281,56 @@ export class LearnersController {
     seeOther(res, this.urls.to('/learners/', id));
   }
 
+  /** One exception of this learner, handled through the same confirmation and bulk action as the report. */
+  @Post(':id/exceptions/:exceptionId/handle')
+  async handleException(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('exceptionId', ParseIntPipe) exceptionId: number,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ) {
+    const learner = await this.load(id);
+    const certificationId = await this.exceptions.certificationOf(id, exceptionId);
+    if (certificationId === null) throw new NotFoundException();
+    const action = typeof body.action === 'string' ? body.action : '';
+    const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+    const values = { [`action-${exceptionId}`]: action, [`reason-${exceptionId}`]: reason };
+    if (!isBulkAction(action)) return this.renderShow(res, learner, values, [fieldError(`action-${exceptionId}`, 'Choose an action')]);
+    if ([...reason].length > MAX_REASON) {
+      return this.renderShow(res, learner, values, [fieldError(`reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`)]);
+    }
+    const label = `${learner.first_name} ${learner.last_name} (${learner.id_number})`;
+    const prepared = await this.drafts.prepare(certificationId, req.staff!.id, action, reason || null, { mode: 'ids', ids: [exceptionId], label });
+    this.toConfirmation(res, learner, values, certificationId, prepared, `action-${exceptionId}`);
+  }
+
+  @Post(':id/exceptions/:exceptionId/reopen')
+  async reopenException(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('exceptionId', ParseIntPipe) exceptionId: number,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ) {
+    const learner = await this.load(id);
+    const certificationId = await this.exceptions.certificationOf(id, exceptionId);
+    if (certificationId === null) throw new NotFoundException();
+    const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+    const values = { [`reopen-reason-${exceptionId}`]: reason };
+    if ([...reason].length > MAX_REASON) {
+      return this.renderShow(res, learner, values, [fieldError(`reopen-reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`)]);
+    }
+    const label = `${learner.first_name} ${learner.last_name} (${learner.id_number})`;
+    const prepared = await this.drafts.prepareReopen(certificationId, req.staff!.id, reason || null, { mode: 'ids', ids: [exceptionId], label });
+    this.toConfirmation(res, learner, values, certificationId, prepared, `reopen-${exceptionId}`);
+  }
+
+  private toConfirmation(res: Response, learner: LearnerRow, values: Record<string, unknown>, certificationId: number, prepared: Prepared, field: string) {
+    if ('error' in prepared) return this.renderShow(res, learner, values, [{ ...prepared.error, field, href: `#${field}` }]);
+    seeOther(res, this.urls.withQuery(`/certifications/${certificationId}/exceptions/confirm/${prepared.token}`, { learner: learner.id }));
+  }
+
   private async load(id: number): Promise<LearnerRow> {
     const learner = await this.learners.get(id);
     if (!learner) throw new NotFoundException();
@@ -226,11 +350,13 @@ export class LearnersController {
   }
 
   private async renderShow(res: Response, learner: LearnerRow, values: Record<string, unknown>, errors: FieldError[]) {
-    const [certifications, completions, courses, history] = await Promise.all([
+    const [certifications, completions, courses, history, current, actions] = await Promise.all([
       this.learners.certifications(learner.id),
       this.learners.completions(learner.id),
       this.learners.courseOptions(),
       this.learners.membershipHistory(learner.id),
+      this.exceptions.current(learner.id),
+      this.exceptions.actions(learner.id),
     ]);
     const name = `${learner.first_name} ${learner.last_name}`;
     renderFormPage(
@@ -256,7 +382,7 @@ export class LearnersController {
           exceptionStatus: EXCEPTION_STATUS_LABELS[c.exception_status] ?? c.exception_status,
         })),
         certificationCount: plural(certifications.length, 'certification'),
-        memberships: membershipHistories(history, this.urls),
+        memberships: membershipHistories(history, current, actions, learner.id, this.urls, { values, errors: errorMap(errors) }),
         completions: completions.map((c) => ({
           course: `${c.full_name} (${c.short_name})`,
           completedAt: c.completed_at,
@@ -266,7 +392,7 @@ export class LearnersController {
         courses: courses.map((c) => ({ value: String(c.id), label: `${c.full_name} (${c.short_name})`, selected: String(c.id) === values.courseId })),
         completionAction: this.urls.to('/learners/', learner.id, '/completions'),
       },
-      { completedOn: values.completedOn ?? '' },
+      { ...values, completedOn: values.completedOn ?? '' },
       errors,
     );
   }

@@ -525,6 +525,17 @@ describe('the accessibility sweep', () => {
     await waitForBulkState(running, ['completed']);
     await visit(admin, '/admin/bulk-actions/:id', 'finished');
     expect(await admin.locator('[data-app-progress-state]').innerText()).toBe('Completed');
+    // Undoing it: a learner it handled, the confirmation of reopening, and that confirmation expired.
+    const handledLearner = (await q(`select learner_id from exception where id = $1`, [full.exceptionIds.unknown[1]]))[0].learner_id;
+    await visit(admin, '/learners/:id', 'handled exception with Reopen exception', { params: { id: handledLearner } });
+    await admin.goto(b.baseUrl + fillPath('/admin/bulk-actions/:id', param));
+    await admin.getByRole('button', { name: 'Reopen these exceptions' }).click();
+    await admin.waitForURL(/\/exceptions\/confirm\//);
+    await check(admin, `${report}/confirm/:token (reopen these exceptions)`);
+    await q(`update bulk_action_draft set created_at = now() - interval '2 hours' where used_at is null`);
+    const expired = await admin.reload();
+    expect(expired?.status()).toBe(410);
+    await check(admin, `${report}/confirm/:token (expired)`);
 
     // A viewer: pages without the administrator's controls, and the refusal of an administrator's page.
     await visit(viewer, report, 'as a viewer');

@@ -1,6 +1,7 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { BulkActionsService } from '../../src/exceptions/bulk-actions.service';
+import { BulkActionDraftsService, Prepared } from '../../src/exceptions/bulk-action-drafts.service';
 import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB } from '../../src/exceptions/bulk-actions.constants';
 import { createExceptionFixture, ExceptionFixture } from '../support/fixtures';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
@@ -196,11 +197,14 @@ describe('bulk actions on exceptions', () => {
   it('lets the first of two bulk actions over the same exceptions win; the second reports them as already handled', async () => {
     const f = await fixture('CC', { time_allowance: 300 });
     const service = t.app.get(BulkActionsService);
-    const draftA = await t.inContext(() => service.createDraft(f.certificationId, adminId, 'assign', 'A', { mode: 'condition', condition: 'all', filter: { q: '', type: null }, label: 'All learners' }));
-    const draftB = await t.inContext(() => service.createDraft(f.certificationId, adminId, 'do_not_assign', 'B', { mode: 'condition', condition: 'all', filter: { q: '', type: null }, label: 'All learners' }));
+    const drafts = t.app.get(BulkActionDraftsService);
+    const all = { mode: 'condition', condition: 'all', filter: { q: '', type: null }, label: 'All learners' } as const;
+    const tokenOf = (prepared: Prepared) => ('token' in prepared ? prepared.token : Promise.reject(new Error(prepared.error.message)));
+    const draftA = await t.inContext(() => drafts.prepare(f.certificationId, adminId, 'assign', 'A', all).then(tokenOf));
+    const draftB = await t.inContext(() => drafts.prepare(f.certificationId, adminId, 'do_not_assign', 'B', all).then(tokenOf));
     const [a, b] = await Promise.all([
-      t.inContext(() => service.draft(draftA, f.certificationId, adminId).then((d) => service.confirm(d!))),
-      t.inContext(() => service.draft(draftB, f.certificationId, adminId).then((d) => service.confirm(d!))),
+      t.inContext(() => drafts.find(draftA, f.certificationId, adminId).then((d) => service.confirm(d!))),
+      t.inContext(() => drafts.find(draftB, f.certificationId, adminId).then((d) => service.confirm(d!))),
     ]);
     const [doneA, doneB] = await Promise.all([waitForFinish(t, a), waitForFinish(t, b)]);
     expect(doneA.applied + doneB.applied).toBe(300);

@@ -25,6 +25,7 @@ describe('every POST route refuses a missing CSRF token and a viewer', () => {
     const learnerId = (await t.db.query(`select min(learner_id) as id from membership where certification_id = $1`, [fixture.certificationId]))
       .rows[0].id;
     ids.learner = learnerId;
+    ids.exception = fixture.exceptionIds.time_allowance[0];
     const q = async (sql: string, params: unknown[] = []) => (await t.db.query(sql, params)).rows[0];
     ids.course = (await q(`insert into course (short_name, full_name) values ('RT101', 'Route table course') returning id`)).id;
     ids.courseSet = (
@@ -56,6 +57,13 @@ describe('every POST route refuses a missing CSRF token and a viewer', () => {
       )
     ).token;
     ids.kind = 'enrolment';
+    ids.bulkAction = (
+      await q(
+        `insert into bulk_action (certification_id, action, selection_label, created_by, state, total, processed, applied)
+         values ($1, 'assign', 'All learners', $2, 'completed', 0, 0, 0) returning id`,
+        [ids.certification, adaId],
+      )
+    ).id;
 
     admin = await t.signedIn('ada');
     viewer = await t.signedIn('vic');
@@ -73,9 +81,10 @@ describe('every POST route refuses a missing CSRF token and a viewer', () => {
       if (path.startsWith('/courses/')) return ids.course;
       if (path.startsWith('/admin/staff/')) return ids.staff;
       if (path.startsWith('/admin/mail/')) return ids.outbox;
+      if (path.startsWith('/admin/bulk-actions/')) return ids.bulkAction;
       return undefined;
     }
-    return { setId: ids.courseSet, assignmentId: ids.assignment, learnerId: ids.learner, token: ids.token, kind: ids.kind }[name];
+    return { setId: ids.courseSet, assignmentId: ids.assignment, learnerId: ids.learner, exceptionId: ids.exception, token: ids.token, kind: ids.kind }[name];
   }
 
   // Plausible answers for every kind of form, so that a route which wrongly let the request through

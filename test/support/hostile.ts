@@ -187,6 +187,8 @@ export interface HostileData {
   staff: number;
   outbox: number;
   bulkAction: number;
+  /** The open exception of `learner`. */
+  exception: number;
   /** A bulk action draft of ada's, not confirmed. */
   token: string;
   kind: string;
@@ -240,7 +242,8 @@ export async function arrangeHostileData(t: TestApp, admin: TestClient): Promise
   const token = await draftFor('do_not_assign');
   // The Messages tab adds a certification's default messages when first opened.
   await admin.get(`/certifications/${certification}/messages`);
-  return { certification, learner, member, audience, course, courseSet, assignment, staff, outbox, bulkAction, token, kind: 'due_soon' };
+  const exception = (await q(`select id from exception where learner_id = $1`, [learner])).id;
+  return { certification, learner, member, audience, course, courseSet, assignment, staff, outbox, bulkAction, exception, token, kind: 'due_soon' };
 }
 
 /** Which arranged row a path parameter names: :id depends on the part of the site. */
@@ -256,5 +259,6 @@ export function arrangedParam(data: HostileData, name: string, path: string): st
     return undefined;
   }
   if (name === 'learnerId') return data.member;
+  if (name === 'exceptionId') return data.exception;
   return { setId: data.courseSet, assignmentId: data.assignment, token: data.token, kind: data.kind }[name];
 }

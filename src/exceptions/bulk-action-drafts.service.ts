@@ -1,0 +1,151 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { FieldError, fieldError } from '../common/forms';
+import { plural } from '../common/view-helpers';
+import { ActionName, BulkActionName, refusal } from './exception-rules';
+import { ExceptionReportService, Selection, SelectionSummary, selectionSql } from './exception-report.service';
+import { reopenRefusalSql } from './reopen-rules';
+
+/** A confirmation page is answered within this time, or made again from fresh counts. */
+export const DRAFT_LIFETIME_MS = 60 * 60 * 1000;
+
+export interface Draft {
+  token: string;
+  certificationId: number;
+  createdBy: number;
+  createdAt: Date;
+  action: ActionName;
+  reason: string | null;
+  selection: Selection & { label: string };
+  bulkActionId: number | null;
+  used: boolean;
+}
+
+export interface ReopenSummary {
+  /** Exceptions that will be opened again. */
+  total: number;
+  /** Those that will not be, by reason. */
+  refused: Array<{ reason: string; count: number }>;
+}
+
+export type Prepared = { token: string } | { error: FieldError };
+
+/**
+ * What a confirmation page confirms: made by Continue (from the Exception report, a learner's page
+ * or a bulk action's page) once the selection is checked, and used once by OK.
+ */
+@Injectable()
+export class BulkActionDraftsService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly report: ExceptionReportService,
+  ) {}
+
+  /** One of the four actions: refused (with the field to blame) when the selection does not fit it. */
+  async prepare(
+    certificationId: number,
+    staffId: number,
+    action: BulkActionName,
+    reason: string | null,
+    selection: Selection & { label: string },
+  ): Promise<Prepared> {
+    const summary = await this.report.summarise(certificationId, selection);
+    const problem = selectionProblem(action, summary);
+    if (problem) return { error: problem };
+    return { token: await this.create(certificationId, staffId, action, reason, selection) };
+  }
+
+  /** Reopening: refused when none of the selected exceptions can be reopened, saying why. */
+  async prepareReopen(certificationId: number, staffId: number, reason: string | null, selection: Selection & { label: string }): Promise<Prepared> {
+    const summary = await this.reopenSummary(certificationId, selection);
+    if (summary.total === 0) {
+      const why = summary.refused.map((r) => r.reason).join('; ');
+      return { error: fieldError('reopen', why ? `This cannot be reopened. ${why}.` : 'There is nothing to reopen') };
+    }
+    return { token: await this.create(certificationId, staffId, 'reopen', reason, selection) };
+  }
+
+  async reopenSummary(certificationId: number, selection: Selection): Promise<ReopenSummary> {
+    const where = selectionSql(certificationId, selection);
+    const source = selection.mode === 'handled_by' ? '?::bigint' : 'null::bigint';
+    const sourceParams = selection.mode === 'handled_by' ? [selection.bulkActionId, selection.bulkActionId] : [];
+    const rows = await this.em.getConnection().execute<Array<{ reason: string | null; n: number }>>(
+      `select ${reopenRefusalSql(source)} as reason, count(*)::int as n
+         from exception e join membership m on m.id = e.membership_id
+        where ${where.sql}
+        group by 1 order by 2 desc`,
+      [...sourceParams, ...where.params],
+    );
+    return {
+      total: rows.find((r) => r.reason === null)?.n ?? 0,
+      refused: rows.filter((r) => r.reason !== null).map((r) => ({ reason: r.reason!, count: r.n })),
+    };
+  }
+
+  private async create(
+    certificationId: number,
+    staffId: number,
+    action: ActionName,
+    reason: string | null,
+    selection: Selection & { label: string },
+  ): Promise<string> {
+    const [row] = await this.em.getConnection().execute<Array<{ token: string }>>(
+      `insert into bulk_action_draft (certification_id, created_by, action, reason, selection)
+       values (?, ?, ?, ?, ?::jsonb) returning token`,
+      [certificationId, staffId, action, reason, JSON.stringify(selection)],
+    );
+    return row.token;
+  }
+
+  async find(token: string, certificationId: number, staffId: number): Promise<Draft | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(token)) return null;
+    const [row] = await this.em.getConnection().execute<DraftRow[]>(
+      `select token, certification_id, created_by, created_at, action, reason, selection, bulk_action_id, used_at
+         from bulk_action_draft where token = ? and certification_id = ? and created_by = ?`,
+      [token, certificationId, staffId],
+    );
+    if (!row) return null;
+    return {
+      token: row.token,
+      certificationId: row.certification_id,
+      createdBy: row.created_by,
+      createdAt: new Date(row.created_at),
+      action: row.action,
+      reason: row.reason,
+      selection: row.selection,
+      bulkActionId: row.bulk_action_id === null ? null : Number(row.bulk_action_id),
+      used: row.used_at !== null,
+    };
+  }
+}
+
+interface DraftRow {
+  token: string;
+  certification_id: number;
+  created_by: number;
+  created_at: Date;
+  action: ActionName;
+  reason: string | null;
+  selection: Selection & { label: string };
+  bulk_action_id: string | null;
+  used_at: Date | null;
+}
+
+/** An unused confirmation older than its lifetime: its counts may no longer be true. */
+export function isExpired(draft: Draft, now = Date.now()): boolean {
+  return !draft.used && now - draft.createdAt.getTime() > DRAFT_LIFETIME_MS;
+}
+
+export function selectionProblem(action: BulkActionName, summary: SelectionSummary): FieldError | null {
+  if (summary.foreign > 0) {
+    return fieldError('select', `${plural(summary.foreign, 'selected exception')} ${summary.foreign === 1 ? 'does' : 'do'} not belong to this certification`);
+  }
+  if (summary.total === 0) {
+    return fieldError(
+      'select',
+      summary.notOpen > 0 ? 'The selected learners’ exceptions have already been handled' : 'No open exceptions match this selection',
+    );
+  }
+  const problem = refusal(action, summary.countsByType);
+  return problem ? fieldError('action', problem) : null;
+}

@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { ActionName, ExceptionType } from './exception-rules';
+import { reopenRefusalSql } from './reopen-rules';
+
+/** The exception of a learner's active membership that can be acted on now: open, or the last one handled. */
+export interface CurrentException {
+  exceptionId: number;
+  membershipId: number;
+  certificationId: number;
+  type: ExceptionType;
+  evidence: Record<string, unknown>;
+  summary: string;
+  status: string;
+  raisedAt: Date;
+  /** Why it cannot be reopened (handled exceptions only); null when it can. */
+  reopenRefusal: string | null;
+}
+
+/** One action on one of the learner's exceptions, as the audit recorded it. */
+export interface ExceptionAction {
+  membershipId: number;
+  exceptionId: number;
+  actedAt: Date;
+  staffName: string | null;
+  action: ActionName;
+  reason: string | null;
+  statusBefore: string;
+  statusAfter: string;
+  dueBefore: Date | null;
+  dueAfter: Date | null;
+  bulkActionId: number | null;
+}
+
+/** A learner's exceptions for the learner page: what can be done now, and what was done. */
+@Injectable()
+export class LearnerExceptionsService {
+  constructor(private readonly em: EntityManager) {}
+
+  /** Per active membership, its open exception, or else its last handled one. */
+  async current(learnerId: number): Promise<CurrentException[]> {
+    const rows = await this.em.getConnection().execute<CurrentRow[]>(
+      `select distinct on (m.id) e.id, m.id as membership_id, e.certification_id, e.type, e.evidence, e.summary, e.status, e.raised_at,
+              ${reopenRefusalSql('null::bigint')} as refusal
+         from membership m
+         join exception e on e.membership_id = m.id
+        where m.learner_id = ? and m.removed_at is null and e.status <> 'resolved'
+        order by m.id, (e.status = 'open') desc, e.handled_at desc nulls last, e.id desc`,
+      [learnerId],
+    );
+    return rows.map((r) => ({
+      exceptionId: Number(r.id),
+      membershipId: r.membership_id,
+      certificationId: r.certification_id,
+      type: r.type,
+      evidence: r.evidence,
+      summary: r.summary,
+      status: r.status,
+      raisedAt: r.raised_at,
+      reopenRefusal: r.status === 'open' ? null : r.refusal,
+    }));
+  }
+
+  /** Every action on the learner's exceptions, newest first. */
+  async actions(learnerId: number): Promise<ExceptionAction[]> {
+    const rows = await this.em.getConnection().execute<ActionRow[]>(
+      `select a.membership_id, a.exception_id, a.acted_at, s.display_name as staff_name, a.action, a.reason,
+              a.status_before, a.status_after, a.due_before, a.due_after, a.bulk_action_id
+         from exception_audit a
+         join membership m on m.id = a.membership_id
+         left join staff s on s.id = a.staff_id
+        where m.learner_id = ?
+        order by a.acted_at desc, a.id desc`,
+      [learnerId],
+    );
+    return rows.map((r) => ({
+      membershipId: r.membership_id,
+      exceptionId: Number(r.exception_id),
+      actedAt: r.acted_at,
+      staffName: r.staff_name,
+      action: r.action,
+      reason: r.reason,
+      statusBefore: r.status_before,
+      statusAfter: r.status_after,
+      dueBefore: r.due_before,
+      dueAfter: r.due_after,
+      bulkActionId: r.bulk_action_id === null ? null : Number(r.bulk_action_id),
+    }));
+  }
+
+  /** The certification of one of the learner's exceptions, or null when it is not theirs. */
+  async certificationOf(learnerId: number, exceptionId: number): Promise<number | null> {
+    const [row] = await this.em.getConnection().execute<Array<{ certification_id: number }>>(
+      `select certification_id from exception where id = ? and learner_id = ?`,
+      [exceptionId, learnerId],
+    );
+    return row?.certification_id ?? null;
+  }
+}
+
+interface CurrentRow {
+  id: string;
+  membership_id: number;
+  certification_id: number;
+  type: ExceptionType;
+  evidence: Record<string, unknown>;
+  summary: string;
+  status: string;
+  raised_at: Date;
+  refusal: string | null;
+}
+
+interface ActionRow {
+  membership_id: number;
+  exception_id: string;
+  acted_at: Date;
+  staff_name: string | null;
+  action: ActionName;
+  reason: string | null;
+  status_before: string;
+  status_after: string;
+  due_before: Date | null;
+  due_after: Date | null;
+  bulk_action_id: string | null;
+}

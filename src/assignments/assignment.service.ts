@@ -3,6 +3,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { PageQuery } from '../common/keyset';
 import { KeysetPage, readPage } from '../common/listing';
 import { isUniqueViolation, RuleError } from '../common/rule-error';
+import { intArray } from '../common/sql';
 import { UrlBuilder } from '../common/url';
 import { formatDate, plural } from '../common/view-helpers';
 import { JobRequests } from '../jobs/job-requests.service';
@@ -185,6 +186,22 @@ export class AssignmentService {
     );
     if (changed.length === 0) throw new NotFoundException();
     await this.jobs.requestSync(certificationId, 'assignment changed');
+  }
+
+  /**
+   * A completion of one of these courses may give a learner the due date that a rule "N after
+   * completing course X" waits for: the certifications with such a rule are synced at once, so that
+   * their completion time unknown exceptions are re-checked without waiting for the hourly sync.
+   */
+  async requestSyncsAfterCompletions(courseIds: number[], reason: string): Promise<void> {
+    if (courseIds.length === 0) return;
+    const rows = await this.em.getConnection().execute<Array<{ id: number }>>(
+      `select distinct certification_id as id from assignment
+        where due_rule = 'relative' and due_event = 'course_completion' and due_course_id = any(?::int[])
+        order by 1`,
+      [intArray(courseIds)],
+    );
+    for (const row of rows) await this.jobs.requestSync(row.id, reason);
   }
 
   private async checkDueCourse(input: DueRuleInput) {

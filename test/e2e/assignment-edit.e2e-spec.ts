@@ -161,6 +161,14 @@ describe('editing an assignment', () => {
     expect(await one(`select count(*)::int as n from sync_run where id > $1 and certification_id = $2`, [runs, cert])).toEqual({ n: 0 });
   });
 
+  it('leaves the add form as it was: who to assign is checked first, then the shared due date rule', async () => {
+    const cert = await certification('Add order', 0);
+    const res = await admin.post(`/certifications/${cert}/assignments`, { kind: 'learner', learnerIdNumber: '', dueRule: 'fixed', dueDate: '' });
+    expect(res.status).toBe(400);
+    const links = [...(/<div class="app-error-summary"[\s\S]*?<\/div>/.exec(res.text)?.[0] ?? '').matchAll(/href="#(\w+)"/g)].map((m) => m[1]);
+    expect(links).toEqual(['learnerIdNumber', 'dueDate']);
+  });
+
   it('refuses a viewer, and answers 404 for another certification’s assignment or one that is gone', async () => {
     const cert = await certification('Edit refusals', 0);
     const other = await certification('Someone else', 0);

@@ -3,11 +3,12 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { PageQuery } from '../common/keyset';
 import { KeysetPage, readPage } from '../common/listing';
 import { isUniqueViolation, RuleError } from '../common/rule-error';
+import { intArray } from '../common/sql';
 import { UrlBuilder } from '../common/url';
 import { formatDate, plural } from '../common/view-helpers';
 import { JobRequests } from '../jobs/job-requests.service';
 import type { PeriodUnit } from '../certifications/certifications.dto';
-import type { AssignmentInput, AssignmentKind, DueEvent, DueRule } from './assignments.dto';
+import type { AssignmentInput, AssignmentKind, DueEvent, DueRule, DueRuleInput } from './assignments.dto';
 
 export interface AssignmentRow {
   id: number;
@@ -22,6 +23,7 @@ export interface AssignmentRow {
   dueAmount: number | null;
   dueUnit: PeriodUnit | null;
   dueEvent: DueEvent | null;
+  dueCourseId: number | null;
   dueCourseShortName: string | null;
   covers: number;
 }
@@ -59,6 +61,18 @@ export function summaryText(s: MembershipSummary): string {
   return `${plural(s.total, 'learner')}: ${parts.join(', ')}`;
 }
 
+const ASSIGNMENT_SELECT = `select a.id, a.kind,
+       l.id as "learnerId", l.first_name || ' ' || l.last_name as "learnerName", l.id_number as "learnerIdNumber",
+       au.id as "audienceId", au.name as "audienceName",
+       a.due_rule as "dueRule", a.due_fixed_at as "dueFixedAt", a.due_amount as "dueAmount", a.due_unit as "dueUnit",
+       a.due_event as "dueEvent", a.due_course_id as "dueCourseId", c.short_name as "dueCourseShortName",
+       case when a.kind = 'learner' then 1
+            else (select count(*) from audience_member am where am.audience_id = a.audience_id)::int end as covers
+  from assignment a
+  left join learner l on l.id = a.learner_id
+  left join audience au on au.id = a.audience_id
+  left join course c on c.id = a.due_course_id`;
+
 /** The assignments of a certification: how learners reach it, and with which due date rule. */
 @Injectable()
 export class AssignmentService {
@@ -70,17 +84,7 @@ export class AssignmentService {
 
   list(certificationId: number, page: PageQuery): Promise<KeysetPage<AssignmentRow>> {
     return readPage<AssignmentRow>((sql, params) => this.em.getConnection().execute(sql, params), {
-      select: `select a.id, a.kind,
-              l.id as "learnerId", l.first_name || ' ' || l.last_name as "learnerName", l.id_number as "learnerIdNumber",
-              au.id as "audienceId", au.name as "audienceName",
-              a.due_rule as "dueRule", a.due_fixed_at as "dueFixedAt", a.due_amount as "dueAmount", a.due_unit as "dueUnit",
-              a.due_event as "dueEvent", c.short_name as "dueCourseShortName",
-              case when a.kind = 'learner' then 1
-                   else (select count(*) from audience_member am where am.audience_id = a.audience_id)::int end as covers
-         from assignment a
-         left join learner l on l.id = a.learner_id
-         left join audience au on au.id = a.audience_id
-         left join course c on c.id = a.due_course_id
+      select: `${ASSIGNMENT_SELECT}
         where a.certification_id = ? and {where}
         order by {orderBy}`,
       params: [certificationId],
@@ -123,10 +127,7 @@ export class AssignmentService {
       const [audience] = await conn.execute(`select id from audience where id = ?`, [input.audienceId]);
       if (!audience) throw new RuleError('audienceId', 'Choose an audience from the list');
     }
-    if (input.dueCourseId !== null) {
-      const [course] = await conn.execute(`select id from course where id = ?`, [input.dueCourseId]);
-      if (!course) throw new RuleError('dueCourseId', 'Choose a course from the list');
-    }
+    await this.checkDueCourse(input);
     const duplicate = () =>
       input.kind === 'learner'
         ? new RuleError('learnerIdNumber', 'This learner is already assigned to this certification')
@@ -158,6 +159,55 @@ export class AssignmentService {
       throw error;
     }
     await this.jobs.requestSync(certificationId, 'assignment added');
+  }
+
+  /** One assignment of this certification; 404 when it is not one of this certification's. */
+  async get(certificationId: number, assignmentId: number): Promise<AssignmentRow> {
+    const [row] = await this.em
+      .getConnection()
+      .execute<AssignmentRow[]>(`${ASSIGNMENT_SELECT} where a.id = ? and a.certification_id = ?`, [assignmentId, certificationId]);
+    if (!row) throw new NotFoundException();
+    return row;
+  }
+
+  /**
+   * Changes the due date rule in place; who is assigned and the memberships stay. The sync then
+   * works out the due dates: a later one re-checks open and not-assigned memberships, and none is
+   * ever reduced.
+   */
+  async changeDueRule(certificationId: number, assignmentId: number, input: DueRuleInput): Promise<void> {
+    await this.checkDueCourse(input);
+    const changed = await this.em.getConnection().execute(
+      `update assignment
+          set due_rule = ?, due_fixed_at = ?::date::timestamp at time zone 'UTC', due_amount = ?, due_unit = ?, due_event = ?, due_course_id = ?
+        where id = ? and certification_id = ?
+        returning id`,
+      [input.dueRule, input.dueDate, input.dueAmount, input.dueUnit, input.dueEvent, input.dueCourseId, assignmentId, certificationId],
+    );
+    if (changed.length === 0) throw new NotFoundException();
+    await this.jobs.requestSync(certificationId, 'assignment changed');
+  }
+
+  /**
+   * A completion of one of these courses may give a learner the due date that a rule "N after
+   * completing course X" waits for: the certifications with such a rule are synced at once, so that
+   * their completion time unknown exceptions are re-checked without waiting for the hourly sync.
+   */
+  async requestSyncsAfterCompletions(courseIds: number[], reason: string): Promise<void> {
+    if (courseIds.length === 0) return;
+    const rows = await this.em.getConnection().execute<Array<{ id: number }>>(
+      `select distinct certification_id as id from assignment
+        where due_rule = 'relative' and due_event = 'course_completion' and due_course_id = any(?::int[])
+        order by 1`,
+      [intArray(courseIds)],
+    );
+    for (const row of rows) await this.jobs.requestSync(row.id, reason);
+  }
+
+  private async checkDueCourse(input: DueRuleInput) {
+    if (input.dueCourseId === null) return;
+    const [course] = await this.em.getConnection().execute(`select id from course where id = ?`, [input.dueCourseId]);
+    if (!course) throw new RuleError('dueCourseId', 'Choose a course from the list');
   }
 
   /**

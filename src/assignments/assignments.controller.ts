@@ -10,7 +10,7 @@ import { UrlBuilder } from '../common/url';
 import { PERIOD_UNITS, UNIT_LABELS } from '../certifications/certifications.dto';
 import { CertificationPage, CertificationsService } from '../certifications/certifications.service';
 import { CourseSetsService } from '../certifications/course-sets.service';
-import { AssignmentService, dueRuleText, summaryText } from './assignment.service';
+import { AssignmentRow, AssignmentService, dueRuleText, summaryText } from './assignment.service';
 import {
   ASSIGNMENT_KINDS,
   AssignmentForm,
@@ -18,8 +18,10 @@ import {
   DUE_EVENTS,
   DUE_RULE_LABELS,
   DUE_RULES,
+  DueRuleForm,
   KIND_LABELS,
   toAssignmentInput,
+  toDueRuleInput,
 } from './assignments.dto';
 
 /** The Assignments tab of a certification. */
@@ -44,12 +46,10 @@ export class AssignmentsController {
       summary: summary.total > 0 ? summaryText(summary) : null,
       addHref: this.urls.to(`/certifications/${id}/assignments/new`),
       assignments: rows.map((row) => ({
-        who:
-          row.kind === 'learner'
-            ? { prefix: 'Learner', text: `${row.learnerName} (${row.learnerIdNumber})`, href: this.urls.to('/learners/', row.learnerId!) }
-            : { prefix: 'Audience', text: row.audienceName, href: this.urls.to('/audiences/', row.audienceId!) },
+        who: this.who(row),
         dueRule: dueRuleText(row),
         covers: row.covers,
+        editHref: this.urls.to(`/certifications/${id}/assignments/${row.id}/edit`),
         removeHref: this.urls.to(`/certifications/${id}/assignments/${row.id}/remove`),
       })),
       pagination,
@@ -77,6 +77,40 @@ export class AssignmentsController {
     seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
   }
 
+  @AdminOnly()
+  @Get(':assignmentId/edit')
+  async editForm(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('assignmentId', ParseIntPipe) assignmentId: number,
+    @Res() res: Response,
+  ) {
+    const page = await this.certifications.page(id, 'assignments');
+    const assignment = await this.assignments.get(id, assignmentId);
+    await this.renderEditForm(res, page, assignment, dueRuleValues(assignment), []);
+  }
+
+  @Post(':assignmentId/edit')
+  async edit(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('assignmentId', ParseIntPipe) assignmentId: number,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ) {
+    const page = await this.certifications.page(id, 'assignments');
+    const assignment = await this.assignments.get(id, assignmentId);
+    const form = validateForm(DueRuleForm, body);
+    if (!form.ok) return this.renderEditForm(res, page, assignment, form.values, form.errors);
+    try {
+      await this.assignments.changeDueRule(id, assignmentId, toDueRuleInput(form.value));
+    } catch (error) {
+      return this.renderEditForm(res, page, assignment, body, ruleErrors(error));
+    }
+    const who = this.who(assignment);
+    flash(req, `Due date rule of ${who.prefix.toLowerCase()} ${who.text} changed. Membership sync will work out the due dates shortly; no due date is made earlier.`);
+    seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
+  }
+
   @Post(':assignmentId/remove')
   async remove(
     @Param('id', ParseIntPipe) id: number,
@@ -90,26 +124,69 @@ export class AssignmentsController {
     seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
   }
 
+  private who(row: AssignmentRow) {
+    return row.kind === 'learner'
+      ? { prefix: 'Learner', text: `${row.learnerName} (${row.learnerIdNumber})`, href: this.urls.to('/learners/', row.learnerId!) }
+      : { prefix: 'Audience', text: row.audienceName ?? '', href: this.urls.to('/audiences/', row.audienceId!) };
+  }
+
   private async renderForm(res: Response, page: CertificationPage, values: Record<string, unknown>, errors: FieldError[]) {
-    const [audiences, courses] = await Promise.all([this.assignments.audienceOptions(), this.courseSets.courseOptions()]);
+    const audiences = await this.assignments.audienceOptions();
+    await this.renderAssignmentForm(res, page, values, errors, {
+      heading: 'Add an assignment',
+      action: this.urls.to(`/certifications/${page.certification.id}/assignments`),
+      submitLabel: 'Add assignment',
+      kinds: radioOptions('kind', ASSIGNMENT_KINDS, KIND_LABELS, values),
+      audiences: audiences.map((a) => ({ ...a, selected: String(a.id) === String(values.audienceId) })),
+    });
+  }
+
+  /** The same form without "Who to assign": the assignment's learner or audience stays. */
+  private renderEditForm(res: Response, page: CertificationPage, assignment: AssignmentRow, values: Record<string, unknown>, errors: FieldError[]) {
+    return this.renderAssignmentForm(res, page, values, errors, {
+      heading: 'Change a due date rule',
+      action: this.urls.to(`/certifications/${page.certification.id}/assignments/${assignment.id}/edit`),
+      submitLabel: 'Save due date rule',
+      assigned: { ...this.who(assignment), currentRule: dueRuleText(assignment) },
+    });
+  }
+
+  private async renderAssignmentForm(
+    res: Response,
+    page: CertificationPage,
+    values: Record<string, unknown>,
+    errors: FieldError[],
+    model: { heading: string; action: string; submitLabel: string } & Record<string, unknown>,
+  ) {
+    const courses = await this.courseSets.courseOptions();
     renderFormPage(
       res,
       'certifications/assignment-form',
       {
-        title: page.title(errors.length > 0, 'Add an assignment'),
+        ...model,
+        title: page.title(errors.length > 0, model.heading),
         tabs: page.tabs,
         certificationName: page.certification.fullName,
-        action: this.urls.to(`/certifications/${page.certification.id}/assignments`),
         backHref: this.urls.to(`/certifications/${page.certification.id}/assignments`),
-        kinds: radioOptions('kind', ASSIGNMENT_KINDS, KIND_LABELS, values),
         rules: radioOptions('dueRule', DUE_RULES, DUE_RULE_LABELS, values),
         units: selectOptions('dueUnit', PERIOD_UNITS, UNIT_LABELS, values),
         events: selectOptions('dueEvent', DUE_EVENTS, DUE_EVENT_LABELS, values),
-        audiences: audiences.map((a) => ({ ...a, selected: String(a.id) === String(values.audienceId) })),
         courses: courses.map((c) => ({ ...c, selected: String(c.id) === String(values.dueCourseId) })),
       },
       values,
       errors,
     );
   }
+}
+
+/** The stored rule as the form's answers; the fields the rule does not use get the add form's defaults. */
+function dueRuleValues(row: AssignmentRow): Record<string, unknown> {
+  return {
+    dueRule: row.dueRule,
+    dueDate: row.dueFixedAt ? new Date(row.dueFixedAt).toISOString().slice(0, 10) : '',
+    dueAmount: row.dueAmount === null ? '' : String(row.dueAmount),
+    dueUnit: row.dueUnit ?? 'month',
+    dueEvent: row.dueEvent ?? 'assignment',
+    dueCourseId: row.dueCourseId === null ? '' : String(row.dueCourseId),
+  };
 }

@@ -132,12 +132,15 @@ export class CourseSetsService {
 
   /**
    * Runs a change to a certification's sets in one transaction (the certification row locked, so
-   * two admins editing one path queue up), stores both path totals, then asks for a sync.
+   * two admins editing one path queue up), stores both path totals, then asks for a sync of it and
+   * of the certifications that shared a course with it before or share one after: their duplicate
+   * course exceptions may have lost or changed their cause.
    */
   private async change(certificationId: number, work: (run: Run) => Promise<boolean>): Promise<boolean> {
-    const changed = await inTransaction(this.em, async (run) => {
+    const sharing = await inTransaction(this.em, async (run) => {
       await run(`select id from certification where id = ? for update`, [certificationId]);
-      if (!(await work(run))) return false;
+      const sharedBefore = await this.sharingCourses(certificationId, run);
+      if (!(await work(run))) return null;
       const sets = await run<{ path: PathName; minDays: number; joiner: Joiner }>(
         `select path, min_days as "minDays", joiner from course_set where certification_id = ? order by path, position`,
         [certificationId],
@@ -148,10 +151,31 @@ export class CourseSetsService {
         recertificationTotal,
         certificationId,
       ]);
-      return true;
+      return [...new Set([...sharedBefore, ...(await this.sharingCourses(certificationId, run))])];
     });
-    if (changed) await this.jobs.requestSync(certificationId, 'content changed');
-    return changed;
+    if (sharing === null) return false;
+    await this.jobs.requestSync(certificationId, 'content changed');
+    for (const other of sharing) await this.jobs.requestSync(other, 'content of a certification sharing a course changed');
+    return true;
+  }
+
+  /**
+   * The other certifications with open exceptions whose paths share a course with this one's: the
+   * ones whose duplicate course checks depend on this certification's content and memberships.
+   */
+  async sharingCourses(certificationId: number, run?: Run): Promise<number[]> {
+    const sql = `select distinct other.certification_id as id
+         from course_set mine
+         join course_set_course a on a.course_set_id = mine.id
+         join course_set_course b on b.course_id = a.course_id
+         join course_set other on other.id = b.course_set_id and other.certification_id <> mine.certification_id
+        where mine.certification_id = ?
+          and exists (select 1 from exception_open_count n where n.certification_id = other.certification_id and n.n > 0)
+        order by 1`;
+    const rows = run
+      ? await run<{ id: number }>(sql, [certificationId])
+      : await this.em.getConnection().execute<Array<{ id: number }>>(sql, [certificationId]);
+    return rows.map((r) => r.id);
   }
 
   private async checkCourses(run: Run, courseIds: number[]) {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { inTransaction } from '../common/transaction';
 import { JobRequests } from '../jobs/job-requests.service';
+import { AssignmentService } from '../assignments/assignment.service';
 import { formatNumber, plural } from '../common/view-helpers';
 import { CsvColumn, ErrorList, isIsoDate, readCsvUpload, StagedRows, todayIso } from '../learners/csv-upload';
 import type { ImportOutcome } from '../learners/learner-import.service';
@@ -21,6 +22,7 @@ export class CompletionImportService {
   constructor(
     private readonly em: EntityManager,
     private readonly jobs: JobRequests,
+    private readonly assignments: AssignmentService,
   ) {}
 
   /**
@@ -76,7 +78,7 @@ export class CompletionImportService {
         }
         return found.failure();
       }
-      const [inserted] = await exec<{ count: number; learner_ids: number[] | null }>(
+      const [inserted] = await exec<{ count: number; learner_ids: number[] | null; course_ids: number[] | null }>(
         `with inserted as (
            insert into course_completion (learner_id, course_id, completed_at, source, recorded_by)
            select l.id, c.id, f.completed_on::timestamp at time zone 'UTC', 'csv', ?
@@ -84,17 +86,19 @@ export class CompletionImportService {
              join learner l on l.id_number = f.id_number
              join course c on lower(c.short_name) = lower(f.course)
            on conflict (learner_id, course_id, completed_at) do nothing
-           returning learner_id)
+           returning learner_id, course_id)
          select count(*)::int as count,
-                case when count(distinct learner_id) <= ${LEARNER_LIST_LIMIT} then array_agg(distinct learner_id) end as learner_ids
+                case when count(distinct learner_id) <= ${LEARNER_LIST_LIMIT} then array_agg(distinct learner_id) end as learner_ids,
+                array_agg(distinct course_id) as course_ids
            from inserted`,
         [staffId],
       );
-      return { ok: true as const, rows: read.rows, added: inserted.count, learnerIds: inserted.learner_ids };
+      return { ok: true as const, rows: read.rows, added: inserted.count, learnerIds: inserted.learner_ids, courseIds: inserted.course_ids ?? [] };
     });
     if (!result.ok) return result;
     if (result.added > 0) {
       await this.jobs.requestCompletionCheck(result.learnerIds ?? null, 'course completions uploaded');
+      await this.assignments.requestSyncsAfterCompletions(result.courseIds, 'course completions uploaded');
     }
     const already = result.rows - result.added;
     return {

@@ -29,6 +29,7 @@ import {
 } from './exception-report.service';
 import { BulkActionsService, SelectionRefused } from './bulk-actions.service';
 import { BulkActionDraftsService, Draft, isExpired } from './bulk-action-drafts.service';
+import { describeEvidence } from './evidence';
 
 const SORT_LABELS: Record<SortKey, string> = { learner: 'Learner', idnumber: 'ID number', issue: 'Issue', raised: 'Raised' };
 const MAX_TICKED = 500;
@@ -211,7 +212,7 @@ export class ExceptionReportController {
           learnerHref: this.urls.to('/learners/', row.learnerId),
           idNumber: row.idNumber,
           typeLabel: TYPE_LABELS[row.type],
-          summary: row.summary,
+          summary: describeEvidence(row.type, row.evidence, new Date(), row.summary),
           raised: formatDate(row.raisedAt),
           ticked: answers.ticked.includes(row.id),
         })),

@@ -34,6 +34,7 @@ export interface ReportRow {
   idNumber: string;
   type: ExceptionType;
   summary: string;
+  evidence: unknown;
   raisedAt: Date;
   key: CursorValue[];
 }
@@ -94,7 +95,7 @@ export class ExceptionReportService {
     const keyset = keysetClause(columns, view.dir, page);
     const filter = filterSql(certificationId, view);
     const rows = await this.em.getConnection().execute(
-      `select e.id, e.learner_id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.raised_at,
+      `select e.id, e.learner_id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.evidence, e.raised_at,
               ${keyset.select}
          from exception e
          join learner l on l.id = e.learner_id
@@ -111,6 +112,7 @@ export class ExceptionReportService {
       idNumber: r.learner_id_number,
       type: r.type,
       summary: r.summary,
+      evidence: r.evidence,
       raisedAt: r.raised_at,
       key: rowKey(r, columns.length),
     }));

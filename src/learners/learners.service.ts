@@ -5,6 +5,7 @@ import { KeysetPage, ListQuery, readPage } from '../common/listing';
 import { RuleError, uniqueOr } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { JobRequests } from '../jobs/job-requests.service';
+import { AssignmentService } from '../assignments/assignment.service';
 import { parseDateTimeLocal } from './learner-rules';
 import { likeContains } from '../common/listing';
 
@@ -54,6 +55,7 @@ export class LearnersService {
     private readonly em: EntityManager,
     private readonly jobs: JobRequests,
     private readonly urls: UrlBuilder,
+    private readonly assignments: AssignmentService,
   ) {}
 
   private sql<T>(query: string, params: unknown[] = []): Promise<T[]> {
@@ -198,6 +200,7 @@ export class LearnersService {
     );
     if (inserted.length === 0) return false;
     await this.jobs.requestCompletionCheck([learnerId], 'course completion recorded by an administrator');
+    await this.assignments.requestSyncsAfterCompletions([courseId], 'course completion recorded by an administrator');
     return true;
   }
 }

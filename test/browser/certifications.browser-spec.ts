@@ -47,6 +47,16 @@ describe('certification pages in Chromium', () => {
     expect(row?.replace(/\s+/g, ' ')).toContain('Learner: Grace Hopper (E100) Fixed: 31 Mar 2027');
     const stored = await b.db.query(`select kind, due_rule from assignment`);
     expect(stored.rows).toEqual([{ kind: 'learner', due_rule: 'fixed' }]);
+
+    // Editing it: the due date rule changes in place, the learner stays.
+    await page.getByRole('link', { name: 'Edit the due date rule of Learner: Grace Hopper (E100)' }).click();
+    expect(await page.title()).toBe('Change a due date rule – Fire Safety Awareness – Certex');
+    await page.getByLabel('Due date', { exact: true }).fill('2027-06-30');
+    await page.getByRole('button', { name: 'Save due date rule' }).click();
+    await page.waitForURL(/\/assignments$/);
+    expect(await page.locator('main').textContent()).toContain('Due date rule of learner Grace Hopper (E100) changed.');
+    const edited = await page.locator('tbody tr').first().textContent();
+    expect(edited?.replace(/\s+/g, ' ')).toContain('Learner: Grace Hopper (E100) Fixed: 30 Jun 2027');
     await page.context().close();
   });
 
@@ -54,6 +64,7 @@ describe('certification pages in Chromium', () => {
   it('has no axe violations on the certification pages, with and without errors', async () => {
     const page = await b.signIn('ada');
     const id = (await b.db.query(`select id from certification where short_name = 'FIRE'`)).rows[0].id;
+    const assignmentId = (await b.db.query(`select id from assignment where certification_id = $1`, [id])).rows[0].id;
     const check = async (label: string) => {
       expect({ label, violations: await axeViolations(page) }).toEqual({ label, violations: [] });
     };
@@ -65,6 +76,7 @@ describe('certification pages in Chromium', () => {
       `/certifications/${id}/content/sets/new?path=recertification`,
       `/certifications/${id}/assignments`,
       `/certifications/${id}/assignments/new`,
+      `/certifications/${id}/assignments/${assignmentId}/edit`,
       `/certifications/${id}/messages`,
       `/certifications/${id}/exceptions`,
       `/certifications/${id}/completion`,

@@ -398,7 +398,12 @@ describe('the accessibility sweep', () => {
       ids.setId ??= set;
       for (const course of list) await q(`insert into course_set_course (course_set_id, course_id) values ($1, $2)`, [set, course]);
     }
-    await q(`insert into assignment (certification_id, kind, learner_id, due_rule) values ($1, 'learner', $2, 'none')`, [certification, learner]);
+    ids.assignmentId = (
+      await q(
+        `insert into assignment (certification_id, kind, learner_id, due_rule, due_fixed_at) values ($1, 'learner', $2, 'fixed', '2031-03-31') returning id`,
+        [certification, learner],
+      )
+    )[0].id;
     await q(`insert into assignment (certification_id, kind, audience_id, due_rule, due_amount, due_unit, due_event) values ($1, 'audience', $2, 'relative', 3, 'month', 'hire')`, [
       certification,
       audiences[0],
@@ -470,6 +475,7 @@ describe('the accessibility sweep', () => {
       ['/certifications/:id/content/sets/new', '?path=recertification'],
       ['/certifications/:id/content/sets/:setId/edit'],
       ['/certifications/:id/assignments/new'],
+      ['/certifications/:id/assignments/:assignmentId/edit'],
       ['/certifications/:id/messages/:kind'],
       ['/courses/:id/edit'],
       ['/learners/:id/edit'],

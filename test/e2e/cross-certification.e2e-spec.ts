@@ -89,8 +89,9 @@ describe('one certification’s URLs never reach another certification’s rows'
   const bodies: Record<string, Record<string, string | string[]>> = {
     edit: { name: 'Hijacked set', courses: [], rule: 'any', minDays: '3', joiner: 'or' },
     move: { direction: 'down' },
+    'assignments/:assignmentId/edit': { dueRule: 'fixed', dueDate: '2031-01-31' },
   };
-  const bodyFor = (path: string) => bodies[path.split('/').pop()!] ?? {};
+  const bodyFor = (path: string) => bodies[path.split('/').slice(-3).join('/')] ?? bodies[path.split('/').pop()!] ?? {};
 
   async function tryCross(route: AppRoute): Promise<string | null> {
     const path = fillPath(route.path, mixed);

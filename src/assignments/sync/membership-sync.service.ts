@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { addPeriodSql, addPeriodToDateSql } from '../../lifecycle/period';
 import { AdminNoticeOutcome, AdminNoticeService } from '../../notifications/admin-notice.service';
+import { CourseSetsService } from '../../certifications/course-sets.service';
+import { JobRequests } from '../../jobs/job-requests.service';
 
 export type ExceptionType = 'duplicate_course' | 'completion_time_unknown' | 'time_allowance';
 
@@ -11,6 +13,8 @@ export interface SyncStats {
   removed: number;
   due_updated: number;
   rechecked: number;
+  /** Open exceptions re-checked because their cause may have changed (content, other certifications, completions). */
+  rechecked_open: number;
   exceptions_raised: Partial<Record<ExceptionType, number>>;
   exceptions_updated: number;
   exceptions_resolved: number;
@@ -36,10 +40,14 @@ export const SYNC_LOCK_CLASS = 7301;
  */
 @Injectable()
 export class MembershipSyncService {
+  private readonly logger = new Logger(MembershipSyncService.name);
+
   constructor(
     private readonly orm: MikroORM,
     private readonly em: EntityManager,
     private readonly notices: AdminNoticeService,
+    private readonly courseSets: CourseSetsService,
+    private readonly jobs: JobRequests,
   ) {}
 
   @CreateRequestContext()
@@ -59,7 +67,28 @@ export class MembershipSyncService {
     return this.syncOne(this.em, certificationId, reason);
   }
 
+  /**
+   * Syncs one certification; when learners joined or left it, the certifications sharing a course
+   * with it are synced next, since their open duplicate course exceptions may depend on those
+   * memberships. A sync that changes no membership asks for nothing, so the chain ends. A request
+   * that cannot be queued (Redis away) is left to the hourly sync rather than failing this one,
+   * whose work is committed.
+   */
   private async syncOne(em: EntityManager, certificationId: number, reason: string): Promise<SyncResult | null> {
+    const result = await this.syncInTransaction(em, certificationId, reason);
+    if (result && result.stats.added + result.stats.removed > 0) {
+      try {
+        for (const other of await this.courseSets.sharingCourses(certificationId)) {
+          await this.jobs.requestSync(other, 'memberships of a certification sharing a course changed');
+        }
+      } catch (error) {
+        this.logger.warn({ message: 'could not queue the syncs of certifications sharing a course', certificationId, error: String(error) });
+      }
+    }
+    return result;
+  }
+
+  private async syncInTransaction(em: EntityManager, certificationId: number, reason: string): Promise<SyncResult | null> {
     return em.transactional(async (tem) => {
       const conn = tem.getConnection();
       const trx = tem.getTransactionContext();
@@ -77,6 +106,7 @@ export class MembershipSyncService {
       await this.buildCover(q, id);
       const [removal] = await this.removeUncovered(q, id);
       const [growth] = await this.growDueDates(q, id);
+      const [openRechecks] = await this.recheckOpen(q, id);
       await q(
         `insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
          select t.learner_id, null, 'new', t.due_at, t.due_status, t.unknown_assignment_id, 'certification'
@@ -96,6 +126,7 @@ export class MembershipSyncService {
         removed: Number(removal.removed),
         due_updated: Number(growth.due_updated),
         rechecked: Number(growth.rechecked),
+        rechecked_open: Number(openRechecks.rechecked),
         exceptions_raised: applied.raised,
         exceptions_updated: applied.updated,
         exceptions_resolved: applied.resolved + Number(removal.closed),
@@ -202,6 +233,32 @@ export class MembershipSyncService {
          returning 1
        )
        select (select count(*) from grown) as due_updated, (select count(*) from rechecks) as rechecked`,
+      [id],
+    );
+  }
+
+  /**
+   * Every other open exception is re-checked too, with the membership's current due date: its
+   * cause may have gone or changed since it was raised (the certification's content or minimum
+   * time, another certification's content or memberships, a completion a due date counts from).
+   * An unknown cause, brought in by import, cannot be checked again and stays as it is.
+   */
+  private recheckOpen(q: Query, id: number) {
+    return q<{ rechecked: string }>(
+      `with rechecks as (
+         insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
+         select m.learner_id, m.id, 'recheck_open', m.due_at,
+                case when m.due_at is not null then 'known' else t.due_status end,
+                t.unknown_assignment_id, m.current_path
+           from exception e
+           join membership m on m.id = e.membership_id
+           join sync_target t on t.learner_id = m.learner_id
+          where e.certification_id = ? and e.status = 'open' and e.type <> 'unknown'
+            and m.removed_at is null and m.state not in ('certified', 'window_open', 'expired')
+         on conflict (learner_id) do nothing
+         returning 1
+       )
+       select count(*) as rechecked from rechecks`,
       [id],
     );
   }
@@ -316,15 +373,17 @@ export class MembershipSyncService {
     );
 
     // An open exception re-checked: still a problem → updated in place; none → resolved and assigned.
+    // The days left in the evidence move every day; only a changed cause rewrites the row.
     const updated = await q(
       `update exception e set type = p.type, evidence = p.evidence, summary = p.summary
          from sync_check k join sync_problem p on p.learner_id = k.learner_id
         where k.kind = 'recheck_open' and e.membership_id = k.membership_id and e.status = 'open'
+          and (e.type <> p.type or e.evidence - 'daysLeft' - 'shortfallDays' <> p.evidence - 'daysLeft' - 'shortfallDays')
        returning e.id`,
     );
     const resolved = await q(
       `with resolved as (
-         update exception e set status = 'resolved', handled_at = now()
+         update exception e set status = 'resolved', handled_at = now(), reason = 'Re-checked: the cause no longer applies'
            from sync_check k
           where k.kind = 'recheck_open' and e.membership_id = k.membership_id and e.status = 'open'
             and not exists (select 1 from sync_problem p where p.learner_id = k.learner_id)

@@ -1,0 +1,73 @@
+import { formatDate } from '../common/view-helpers';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+type Evidence = Record<string, unknown>;
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value : null;
+}
+
+function wholeNumber(value: unknown): number | null {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) ? n : null;
+}
+
+function texts(value: unknown): string[] | null {
+  if (!Array.isArray(value)) return null;
+  const list = value.filter((v): v is string => typeof v === 'string' && v !== '');
+  return list.length > 0 ? list : null;
+}
+
+function days(n: number): string {
+  return `${n} ${n === 1 ? 'day' : 'days'}`;
+}
+
+/**
+ * Whole days from `now` to the due date, rounded down: the same count the sync uses when it
+ * compares the time left with the minimum time.
+ */
+export function daysLeft(dueAt: Date, now: Date): number {
+  return Math.floor((dueAt.getTime() - now.getTime()) / DAY_MS);
+}
+
+function timeAllowance(evidence: Evidence, now: Date): string | null {
+  const due = typeof evidence.dueAt === 'string' || evidence.dueAt instanceof Date ? new Date(evidence.dueAt) : null;
+  const minimum = wholeNumber(evidence.minimumDays);
+  if (!due || Number.isNaN(due.getTime()) || minimum === null) return null;
+  const left = daysLeft(due, now);
+  const when = left < 0 ? `overdue by ${days(-left)}` : `${days(left)} left`;
+  const short = minimum - left;
+  return `Due ${formatDate(due)}: ${when}, ${minimum} needed${short > 0 ? ` (${short} short)` : ''}`;
+}
+
+function duplicateCourse(evidence: Evidence): string | null {
+  const courses = texts(evidence.sharedCourseNames) ?? texts(evidence.sharedCourses);
+  const other = text(evidence.otherCertificationName);
+  if (!courses || !other) return null;
+  return `Shares ${courses.join(', ')} with «${other}»`;
+}
+
+function completionTimeUnknown(evidence: Evidence): string | null {
+  const rule = text(evidence.rule);
+  const missing = text(evidence.missing);
+  if (!rule || !missing) return null;
+  return `${rule}: ${missing}`;
+}
+
+/**
+ * The one line of evidence shown with an exception, worked out from its evidence when the page is
+ * shown: the days left of a time allowance count from `now`, not from when the exception was
+ * raised. An unknown cause, or evidence that does not hold what its type needs (an imported
+ * exception), is described by the summary stored with it.
+ */
+export function describeEvidence(type: string, evidence: unknown, now: Date = new Date(), storedSummary = ''): string {
+  const fields: Evidence = evidence && typeof evidence === 'object' && !Array.isArray(evidence) ? (evidence as Evidence) : {};
+  let line: string | null = null;
+  if (type === 'time_allowance') line = timeAllowance(fields, now);
+  else if (type === 'duplicate_course') line = duplicateCourse(fields);
+  else if (type === 'completion_time_unknown') line = completionTimeUnknown(fields);
+  if (line) return line;
+  const imported = text(fields.imported);
+  return storedSummary || (imported ? `Imported: ${imported}` : '');
+}

@@ -56,7 +56,7 @@ describe('a bulk action whose worker connections PostgreSQL terminates mid-trans
 
   const fixture = (prefix: string): Promise<ExceptionFixture> => createExceptionFixture(t.db, { prefix, counts: { time_allowance: PER_TYPE, duplicate_course: PER_TYPE } });
   const assignAll = (certificationId: number) => startBulkAction(admin, certificationId, { action: 'assign', reason: 'Terminate test', expectedCount: TOTAL });
-  const job = (id: number) => bulkJob(t.config.redisUrl, t.config.redisPrefix, id);
+  const job = (id: number) => bulkJob(t.db, t.config.redisUrl, t.config.redisPrefix, id);
   const blocked = () => waitUntilBlocked(t.db, worker.appName, 30000, () => worker.output());
 
   /** Ends every connection the worker holds; returns how many there were. */

@@ -1,7 +1,7 @@
 import Bull from 'bull';
 import type { Pool, PoolClient } from 'pg';
 import { mainText, TestClient } from './app';
-import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, bulkJobId } from '../../src/exceptions/bulk-actions.constants';
 
 /**
  * Helpers of the bulk action fault tests (a worker killed, Redis restarted, connections
@@ -52,11 +52,19 @@ export async function waitForState(db: Pool, id: number, states: string[], timeo
   }
 }
 
+/** The id of a bulk action's job in Redis, named by the action's job key. */
+export async function bulkJobIdOf(db: Pool, bulkActionId: number): Promise<string> {
+  const { rows } = await db.query('select job_key from bulk_action where id = $1', [bulkActionId]);
+  if (!rows[0]) throw new Error(`no bulk action ${bulkActionId}`);
+  return bulkJobId(rows[0].job_key);
+}
+
 /** A bulk action's job as Bull keeps it in Redis (null when Redis has no such job). */
-export async function bulkJob(redisUrl: string, prefix: string, bulkActionId: number) {
+export async function bulkJob(db: Pool, redisUrl: string, prefix: string, bulkActionId: number) {
+  const jobId = await bulkJobIdOf(db, bulkActionId);
   const queue = new Bull(BULK_ACTIONS_QUEUE, { redis: redisUrl, prefix });
   try {
-    const job = await queue.getJob(`bulk-${bulkActionId}`);
+    const job = await queue.getJob(jobId);
     return job && { state: await job.getState(), attemptsMade: job.attemptsMade, failedReason: job.failedReason ?? null };
   } finally {
     await queue.close();

@@ -146,7 +146,7 @@ export class StaffService {
    * Creates the first site administrator when there is no staff account yet. Without a password
    * in the settings, a random one is generated and printed once.
    */
-  async ensureFirstAdmin(username: string | null, password: string | null): Promise<void> {
+  async ensureFirstAdmin(username: string | null, password: string | null, email: string | null = null): Promise<void> {
     const count = await this.em.count(Staff, {});
     if (count > 0) return;
     const chosenPassword = password ?? randomPassword();
@@ -155,6 +155,7 @@ export class StaffService {
       displayName: 'Site administrator',
       role: 'admin',
       password: chosenPassword,
+      email: email ?? undefined,
     });
     if (!password) {
       // Printed once, on the console only: the person starting Certex needs it to sign in.

@@ -23,6 +23,7 @@ function formValues(c: Certification): Record<string, unknown> {
     windowPeriodUnit: c.windowPeriodUnit,
     recertificationBase: c.recertificationBase,
     realisticBufferDays: String(c.realisticBufferDays),
+    noticeRecipients: c.noticeRecipients.join('\n'),
   };
 }
 
@@ -33,6 +34,7 @@ const NEW_VALUES = {
   windowPeriodUnit: 'month',
   recertificationBase: 'expiry',
   realisticBufferDays: '7',
+  noticeRecipients: '',
 };
 
 @Controller('certifications')
@@ -89,6 +91,7 @@ export class CertificationsController {
         realisticBuffer: plural(c.realisticBufferDays, 'day'),
         certificationMinimum: plural(c.certificationMinDays, 'day'),
         recertificationMinimum: plural(c.recertificationMinDays, 'day'),
+        noticeRecipients: c.noticeRecipients,
       },
       editHref: this.urls.to('/certifications/', id, '/edit'),
       contentHref: this.urls.to('/certifications/', id, '/content'),

@@ -2,6 +2,7 @@ import { Expose, Transform } from 'class-transformer';
 import { IsIn, IsNotEmpty, Matches } from 'class-validator';
 import { trim, trimOrEmpty } from '../common/form-transforms';
 import { FieldError, fieldError, FormResult, MaxLength, validateForm } from '../common/forms';
+import { isPlainAddress } from '../notifications/mail-text';
 
 export const PERIOD_UNITS = ['day', 'week', 'month', 'year'] as const;
 export type PeriodUnit = (typeof PERIOD_UNITS)[number];
@@ -15,6 +16,9 @@ export const BASE_LABELS: Record<RecertificationBase, string> = {
 };
 
 const WHOLE = /^\d{1,4}$/;
+
+/** Extra recipients of a certification's exception notices, at most this many. */
+export const NOTICE_RECIPIENTS_MAX = 20;
 
 export class CertificationForm {
   @Expose()
@@ -68,6 +72,11 @@ export class CertificationForm {
   @Matches(/^\d{1,3}$/, { message: 'Realistic due date buffer must be a whole number of days from 0 to 999' })
   @IsNotEmpty({ message: 'Enter the realistic due date buffer in days, for example 7' })
   realisticBufferDays: string;
+
+  @Expose()
+  @Transform(trimOrEmpty)
+  @MaxLength(NOTICE_RECIPIENTS_MAX * 260, { message: `Enter at most ${NOTICE_RECIPIENTS_MAX} email addresses` })
+  noticeRecipients: string;
 }
 
 export interface CertificationInput {
@@ -81,6 +90,8 @@ export interface CertificationInput {
   windowPeriodUnit: PeriodUnit;
   recertificationBase: RecertificationBase;
   realisticBufferDays: number;
+  /** Who else gets the certification's exception notices (email addresses). */
+  noticeRecipients: string[];
 }
 
 /** Length of a period counted from a fixed day (1 Jan 2001), so months and years compare fairly. */
@@ -105,6 +116,7 @@ const FIELD_ORDER = [
   'windowPeriodUnit',
   'recertificationBase',
   'realisticBufferDays',
+  'noticeRecipients',
 ];
 
 /** The certification form: field checks, then the window period against the active period. */
@@ -118,6 +130,12 @@ export function checkCertificationForm(body: unknown): FormResult<CertificationI
     const active = periodDays(Number(v.activePeriodAmount), v.activePeriodUnit as PeriodUnit);
     const window = periodDays(Number(v.windowPeriodAmount), v.windowPeriodUnit as PeriodUnit);
     if (window >= active) errors.push(fieldError('windowPeriodAmount', 'Window period must be shorter than the active period'));
+  }
+  let recipients: string[] = [];
+  if (!failed.has('noticeRecipients')) {
+    const parsed = parseRecipients(typeof v.noticeRecipients === 'string' ? v.noticeRecipients : '');
+    if (parsed.ok) recipients = parsed.addresses;
+    else errors.push(fieldError('noticeRecipients', parsed.message));
   }
   if (errors.length > 0) {
     errors.sort((a, b) => FIELD_ORDER.indexOf(a.field) - FIELD_ORDER.indexOf(b.field));
@@ -137,6 +155,31 @@ export function checkCertificationForm(body: unknown): FormResult<CertificationI
       windowPeriodUnit: f.windowPeriodUnit,
       recertificationBase: f.recertificationBase,
       realisticBufferDays: Number(f.realisticBufferDays),
+      noticeRecipients: recipients,
     },
   };
+}
+
+/**
+ * Email addresses one per line or separated by commas (or semicolons), each one plain address;
+ * repeats are kept once.
+ */
+export function parseRecipients(text: string): { ok: true; addresses: string[] } | { ok: false; message: string } {
+  const addresses: string[] = [];
+  const seen = new Set<string>();
+  for (const part of text.split(/[\r\n,;]+/)) {
+    const address = part.trim();
+    if (address === '') continue;
+    if (!isPlainAddress(address)) {
+      const shown = [...address].length > 60 ? `${[...address].slice(0, 60).join('')}…` : address;
+      return { ok: false, message: `“${shown}” is not an email address: enter addresses like name@example.org, one per line` };
+    }
+    if (seen.has(address.toLowerCase())) continue;
+    seen.add(address.toLowerCase());
+    addresses.push(address);
+  }
+  if (addresses.length > NOTICE_RECIPIENTS_MAX) {
+    return { ok: false, message: `Enter at most ${NOTICE_RECIPIENTS_MAX} email addresses (you entered ${addresses.length})` };
+  }
+  return { ok: true, addresses };
 }

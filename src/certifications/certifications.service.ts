@@ -5,6 +5,7 @@ import { KeysetPage, readPage } from '../common/listing';
 import { isUniqueViolation, RuleError } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { pageTitle } from '../common/view-helpers';
+import { textArray } from '../common/sql';
 import { CertificationTab, certificationTabs, TabLink, TAB_NAMES } from './certification-tabs';
 import type { CertificationInput } from './certifications.dto';
 
@@ -36,7 +37,8 @@ const COLUMNS = `id, full_name as "fullName", short_name as "shortName", id_numb
   active_period_amount as "activePeriodAmount", active_period_unit as "activePeriodUnit",
   window_period_amount as "windowPeriodAmount", window_period_unit as "windowPeriodUnit",
   recertification_base as "recertificationBase", realistic_buffer_days as "realisticBufferDays",
-  certification_min_days as "certificationMinDays", recertification_min_days as "recertificationMinDays"`;
+  certification_min_days as "certificationMinDays", recertification_min_days as "recertificationMinDays",
+  notice_recipients as "noticeRecipients"`;
 
 const SHORT_NAME_TAKEN = 'There is already a certification with this short name';
 const ID_NUMBER_TAKEN = 'There is already a certification with this ID number';
@@ -116,13 +118,15 @@ export class CertificationsService {
       input.windowPeriodUnit,
       input.recertificationBase,
       input.realisticBufferDays,
+      textArray(input.noticeRecipients),
     ];
     try {
       if (id === null) {
         const [row] = await conn.execute<Array<{ id: number }>>(
           `insert into certification (full_name, short_name, id_number, summary, active_period_amount, active_period_unit,
-                                      window_period_amount, window_period_unit, recertification_base, realistic_buffer_days)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
+                                      window_period_amount, window_period_unit, recertification_base, realistic_buffer_days,
+                                      notice_recipients)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::text[]) returning id`,
           values,
         );
         return row.id;
@@ -130,7 +134,7 @@ export class CertificationsService {
       await conn.execute(
         `update certification set full_name = ?, short_name = ?, id_number = ?, summary = ?, active_period_amount = ?,
                 active_period_unit = ?, window_period_amount = ?, window_period_unit = ?, recertification_base = ?,
-                realistic_buffer_days = ?, updated_at = now()
+                realistic_buffer_days = ?, notice_recipients = ?::text[], updated_at = now()
           where id = ?`,
         [...values, id],
       );

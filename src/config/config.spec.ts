@@ -15,6 +15,7 @@ describe('settings from the environment', () => {
       publicOrigin: 'http://localhost:3000',
       adminNoticeIntervalMinutes: 60,
       bulkChunkSize: 5000,
+      adminEmail: null,
     });
     expect(embeddingAllowed(config)).toBe(false);
   });
@@ -29,6 +30,7 @@ describe('settings from the environment', () => {
       PUBLIC_URL: 'https://learning.example.org/ignored/path',
       PROCESS_ROLE: 'worker',
       DEMO_DATA: 'yes',
+      ADMIN_EMAIL: ' it-desk@example.org ',
     });
     expect(config).toMatchObject({
       production: true,
@@ -38,6 +40,7 @@ describe('settings from the environment', () => {
       publicOrigin: 'https://learning.example.org',
       processRole: 'worker',
       demoData: true,
+      adminEmail: 'it-desk@example.org',
     });
     expect(embeddingAllowed(config)).toBe(true);
     expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) }).demoData).toBe(false);
@@ -52,6 +55,9 @@ describe('settings from the environment', () => {
     [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET'],
     [{ ADMIN_PASSWORD: 'short' }, 'ADMIN_PASSWORD'],
     [{ DEMO_DATA: 'maybe' }, 'DEMO_DATA'],
+    [{ ADMIN_EMAIL: 'admin' }, 'ADMIN_EMAIL'],
+    [{ ADMIN_EMAIL: 'a@example.org, b@example.org' }, 'ADMIN_EMAIL'],
+    [{ ADMIN_EMAIL: 'Admin <admin@example.org>' }, 'ADMIN_EMAIL'],
     [{ BULK_CHUNK_SIZE: '0' }, 'BULK_CHUNK_SIZE'],
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
     [{ MAIL_FROM: 'Certex\r\nBcc: x@y <a@b>' }, 'MAIL_FROM'],

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isPlainAddress } from '../notifications/mail-text';
 
 export type ProcessRole = 'all' | 'web' | 'worker';
 
@@ -17,6 +18,8 @@ export interface AppConfig {
   processRole: ProcessRole;
   adminUsername: string | null;
   adminPassword: string | null;
+  /** The first site administrator's email address, for the exception notices. */
+  adminEmail: string | null;
   demoData: boolean;
   logFormat: 'json' | 'text';
   /** Exceptions a bulk action handles per transaction. */
@@ -105,6 +108,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError('ADMIN_PASSWORD must be at least 8 characters long.');
   }
 
+  const adminEmail = env.ADMIN_EMAIL?.trim() || null;
+  if (adminEmail !== null && !isPlainAddress(adminEmail)) {
+    throw new ConfigError(`ADMIN_EMAIL must be one email address, such as admin@example.org, not "${env.ADMIN_EMAIL}".`);
+  }
+
   const redisPrefix = env.REDIS_PREFIX || 'certex';
   if (!/^[A-Za-z0-9_.-]+$/.test(redisPrefix)) {
     throw new ConfigError(`REDIS_PREFIX may hold only letters, digits, _ . and -, not "${redisPrefix}".`);
@@ -158,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     processRole: role,
     adminUsername: adminUsername ?? (adminPassword ? 'admin' : null),
     adminPassword,
+    adminEmail,
     demoData: bool(env, 'DEMO_DATA', !production),
     logFormat,
     bulkChunkSize: Number(chunkRaw),

@@ -11,7 +11,7 @@ import { ACTION_STATUS, ActionName, BulkActionName, fittingTypes, refusal } from
 import { ExceptionReportService, REALISTIC_DUE_SQL, selectionSql } from './exception-report.service';
 import { Draft } from './bulk-action-drafts.service';
 import { ALREADY_OPEN, reopenRefusalSql } from './reopen-rules';
-import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB } from './bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, bulkJobId } from './bulk-actions.constants';
 
 export type BulkState = 'queued' | 'running' | 'completed' | 'completed_with_failures' | 'failed';
 
@@ -117,8 +117,10 @@ export class BulkActionsService {
   }
 
   /** Queues a bulk action's job; the job id makes a repeated call harmless. */
-  async enqueue(bulkActionId: number): Promise<void> {
-    await this.queue.add(BULK_APPLY_JOB, { bulkActionId }, { jobId: `bulk-${bulkActionId}`, attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false });
+  async enqueue(bulkActionId: number, jobKey?: string): Promise<void> {
+    const key = jobKey ?? (await this.em.getConnection().execute(`select job_key from bulk_action where id = ?`, [bulkActionId]))[0]?.job_key;
+    if (!key) throw new Error(`bulk action ${bulkActionId} does not exist`);
+    await this.queue.add(BULK_APPLY_JOB, { bulkActionId }, { jobId: bulkJobId(key), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false });
   }
 
   /**
@@ -320,17 +322,17 @@ export class BulkActionsService {
    */
   async requeueUnfinished(minAgeSeconds = 30): Promise<number> {
     const rows = await this.em.fork().getConnection().execute(
-      `select id from bulk_action where state in ('queued', 'running') and created_at <= now() - make_interval(secs => ?)`,
+      `select id, job_key from bulk_action where state in ('queued', 'running') and created_at <= now() - make_interval(secs => ?)`,
       [minAgeSeconds],
     );
     for (const row of rows) {
       const id = Number(row.id);
       // A job Bull gave up on after stalling too often (repeated worker crashes) is retried: the
       // bulk action carries on with the items it has left.
-      const job = await this.queue.getJob(`bulk-${id}`);
+      const job = await this.queue.getJob(bulkJobId(row.job_key));
       if (job && (await job.isFailed())) await job.retry();
-      else if (job && (await job.isCompleted())) await job.remove().then(() => this.enqueue(id));
-      else await this.enqueue(id);
+      else if (job && (await job.isCompleted())) await job.remove().then(() => this.enqueue(id, row.job_key));
+      else await this.enqueue(id, row.job_key);
     }
     if (rows.length) this.logger.log(`re-queued ${rows.length} unfinished bulk actions`);
     return rows.length;

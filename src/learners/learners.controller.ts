@@ -10,6 +10,7 @@ import { UrlBuilder } from '../common/url';
 import { ACTION_LABELS, actionFits, BULK_ACTIONS, ExceptionType, isBulkAction, TYPE_LABELS } from '../exceptions/exception-rules';
 import { CurrentException, ExceptionAction, LearnerExceptionsService } from '../exceptions/learner-exceptions.service';
 import { BulkActionDraftsService, Prepared } from '../exceptions/bulk-action-drafts.service';
+import { describeEvidence } from '../exceptions/evidence';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
 import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
 import { toDateTimeLocal } from './learner-rules';
@@ -118,7 +119,7 @@ function currentView(
     open: exception.status === 'open',
     heading: exception.status === 'open' ? `Open exception in ${certificationName}` : `Handled exception in ${certificationName}`,
     type: TYPE_LABELS[exception.type] ?? exception.type,
-    summary: exception.summary,
+    summary: describeEvidence(exception.type, exception.evidence, new Date(), exception.summary),
     raisedAt: exception.raisedAt,
     status: EXCEPTION_HISTORY_LABELS[exception.status] ?? exception.status,
     actionOptions: BULK_ACTIONS.filter((action) => actionFits(action, exception.type)).map((action) => ({

@@ -11,7 +11,16 @@ import { OutboxService } from './outbox.service';
 
 export type AdminNoticeOutcome =
   | { sent: number; key: string }
-  | { sent: 0; skipped: 'nothing_raised' | 'no_certification' | 'none_open' | 'interval' | 'no_recipients' };
+  /** Raised inside the interval after the previous notice: told by the next notice once it has passed. */
+  | { sent: 0; deferred: 'interval' }
+  | { sent: 0; skipped: 'nothing_raised' | 'no_certification' | 'none_open' | 'already_told' | 'no_recipients' };
+
+export interface DueNoticesResult {
+  /** Certifications whose pending notice was due. */
+  due: number;
+  /** Of those, notices written (each to every recipient). */
+  sent: number;
+}
 
 export interface StaffAccount {
   id: number;
@@ -23,9 +32,17 @@ export interface StaffAccount {
 }
 
 /**
- * The site administrators' notice of new exceptions (DOMAIN.md §5): after a sync run that raised
- * exceptions, one email per opted-in active administrator with an address, at most one notice per
- * certification per sync run and none within the interval after the previous one.
+ * The site administrators' notice of new exceptions (DOMAIN.md §5, §10): after a sync run that
+ * raised exceptions, one email per opted-in active administrator with an address and per extra
+ * recipient the certification names, at most one notice per certification per sync run and none
+ * within the interval after the previous one. Exceptions raised inside the interval are not
+ * dropped: the certification's notice is marked pending, and the next notice (the scheduled
+ * sendDueNotices() once the interval has passed, or an earlier sync after it) tells them.
+ *
+ * admin_notice keeps, per certification, when the last notice went out, the newest exception it
+ * told (told_through_exception_id: anything newer and open is "new since the last notice"), and
+ * since when a notice is pending. Its row lock makes two workers deciding for the same
+ * certification take turns.
  */
 @Injectable()
 export class AdminNoticeService {
@@ -62,34 +79,94 @@ export class AdminNoticeService {
 
   /**
    * The notice written in the caller's transaction: membership sync calls this in the transaction
-   * that raised the exceptions, so that the exceptions and their notice commit together.
+   * that raised the exceptions, so that the exceptions and their notice (or its pending mark)
+   * commit together.
    */
   async notifyInTransaction(em: EntityManager, certificationId: number, raisedExceptionIds: number[]): Promise<AdminNoticeOutcome> {
     if (raisedExceptionIds.length === 0) return { sent: 0, skipped: 'nothing_raised' };
-    const conn = em.getConnection();
-    const trx = em.getTransactionContext();
-    const q = <T = any>(sql: string, params: unknown[] = []) => conn.execute<T[]>(sql, params as any[], 'all', trx);
+    const q = queryIn(em);
+    const notice = await this.lockNotice(q, certificationId);
+    if (!notice) return { sent: 0, skipped: 'no_certification' };
+    const [raised] = await q<{ open: number; untold: number }>(
+      `select count(*)::int as open, count(*) filter (where id > ?)::int as untold
+         from exception where id = any(?::bigint[]) and certification_id = ? and status = 'open'`,
+      [notice.toldThrough, intArray(raisedExceptionIds), certificationId],
+    );
+    if (raised.open === 0) return { sent: 0, skipped: 'none_open' };
+    if (raised.untold === 0) return { sent: 0, skipped: 'already_told' };
+    if (notice.recent) {
+      await q(`update admin_notice set pending_since = coalesce(pending_since, now()) where certification_id = ?`, [certificationId]);
+      return { sent: 0, deferred: 'interval' };
+    }
+    return this.writeNotice(em, notice);
+  }
 
+  /**
+   * The scheduled job: every pending notice whose interval has passed is written, once. Nothing
+   * is sent when the exceptions it would tell were all handled meanwhile.
+   */
+  @CreateRequestContext()
+  async sendDueNotices(): Promise<DueNoticesResult> {
+    const due = await this.em.getConnection().execute<Array<{ certification_id: number }>>(
+      `select certification_id from admin_notice
+        where pending_since is not null and sent_at <= now() - make_interval(mins => ?) order by certification_id`,
+      [this.config.adminNoticeIntervalMinutes],
+    );
+    let sent = 0;
+    for (const { certification_id } of due) {
+      const outcome = await this.em.fork().transactional(async (em) => {
+        const notice = await this.lockNotice(queryIn(em), certification_id);
+        // Another worker (or a sync after the interval) has told them meanwhile.
+        if (!notice || notice.pendingSince === null || notice.recent) return null;
+        return this.writeNotice(em, notice);
+      });
+      if (outcome && outcome.sent > 0) sent++;
+    }
+    return { due: due.length, sent };
+  }
+
+  /** The certification's notice row, locked for this transaction (made on its first use). */
+  private async lockNotice(q: Query, certificationId: number): Promise<NoticeRow | null> {
     const [certification] = await q<{ full_name: string }>('select full_name from certification where id = ?', [certificationId]);
-    if (!certification) return { sent: 0, skipped: 'no_certification' };
-    // The row lock makes two workers deciding for the same certification take turns.
+    if (!certification) return null;
     await q(`insert into admin_notice (certification_id, sent_at) values (?, '-infinity') on conflict do nothing`, [certificationId]);
-    const [last] = await q<{ recent: boolean }>(
-      `select sent_at > now() - make_interval(mins => ?) as recent from admin_notice where certification_id = ? for update`,
+    const [row] = await q<{ recent: boolean; told_through: string; pending_since: Date | null; told_before: boolean }>(
+      `select sent_at > now() - make_interval(mins => ?) as recent, told_through_exception_id as told_through,
+              pending_since, sent_at > '-infinity' as told_before
+         from admin_notice where certification_id = ? for update`,
       [this.config.adminNoticeIntervalMinutes, certificationId],
     );
-    const [stillOpen] = await q<{ n: number }>(
-      `select count(*)::int as n from exception where id = any(?::bigint[]) and certification_id = ? and status = 'open'`,
-      [intArray(raisedExceptionIds), certificationId],
-    );
-    if (stillOpen.n === 0) return { sent: 0, skipped: 'none_open' };
-    if (last.recent) return { sent: 0, skipped: 'interval' };
+    return {
+      certificationId,
+      name: certification.full_name,
+      recent: row.recent,
+      toldThrough: Number(row.told_through),
+      pendingSince: row.pending_since,
+      toldBefore: row.told_before,
+    };
+  }
 
+  /**
+   * One notice of the exceptions opened since the last one and still open, with the counts by
+   * type of every open exception, to every recipient; then the row records it. Message keys name
+   * the first exception the notice tells, so that the same notice is never written twice.
+   */
+  private async writeNotice(em: EntityManager, notice: NoticeRow): Promise<AdminNoticeOutcome> {
+    const q = queryIn(em);
+    const { certificationId, name } = notice;
+    const [untold] = await q<{ n: number; first: string | null; last: string | null }>(
+      `select count(*)::int as n, min(id) as first, max(id) as last
+         from exception where certification_id = ? and status = 'open' and id > ?`,
+      [certificationId, notice.toldThrough],
+    );
+    if (untold.n === 0) {
+      await q(`update admin_notice set pending_since = null where certification_id = ?`, [certificationId]);
+      return { sent: 0, skipped: 'none_open' };
+    }
     const counts = await q<{ type: string; n: number }>(
       `select type, count(*)::int as n from exception where certification_id = ? and status = 'open' group by type`,
       [certificationId],
     );
-    const name = certification.full_name;
     const link = this.urls.absolute('/certifications/', certificationId, '/exceptions');
     const subject = `Exceptions require attention in certification «${name}»`;
     const lines = Object.entries(TYPE_LABELS)
@@ -97,28 +174,64 @@ export class AdminNoticeService {
       .filter((c) => c.n > 0)
       .map((c) => `${c.label}: ${c.n}`);
     const total = counts.reduce((sum, c) => sum + c.n, 0);
-    const body = [
-      `The latest membership sync of the certification «${name}» raised ${raisedExceptionIds.length} new ${raisedExceptionIds.length === 1 ? 'exception' : 'exceptions'}.`,
-      `Learners with an open exception are not assigned and receive no messages until the exception is handled.`,
-      `Open exceptions (${total}):\n${lines.join('\n')}`,
-      `Open the exception report:\n${link}`,
+    const newExceptions = `${untold.n} new ${untold.n === 1 ? 'exception' : 'exceptions'}`;
+    const body = (why: string) =>
+      [
+        `The certification «${name}» has ${newExceptions}${notice.toldBefore ? ' since the last notice' : ''}.`,
+        `Learners with an open exception are not assigned and receive no messages until the exception is handled.`,
+        `Open exceptions (${total}):\n${lines.join('\n')}`,
+        `Open the exception report:\n${link}`,
+        why,
+      ].join('\n\n');
+    const staffBody = body(
       `You receive this because you are a site administrator of Certex. You can switch these emails off on your account page:\n${this.urls.absolute('/account')}`,
-    ].join('\n\n');
-    // The first exception of the run names the run: the same run never notifies twice.
-    const key = `admin_exceptions:${certificationId}:${Math.min(...raisedExceptionIds)}`;
+    );
+    const extraBody = body(`You receive this because the certification «${name}» in Certex names you as a recipient of its exception notices.`);
+    const key = `admin_exceptions:${certificationId}:${untold.first}`;
     const inserted = await q(
       insertOutboxSql(
-        `select ?::text || ':' || s.id as message_key, 'admin_exceptions' as kind, s.email as to_address, s.display_name as to_name,
-                ?::text as subject, ?::text as body_text, ?::integer as certification_id, null::integer as membership_id, s.id as staff_id
-           from staff s
-          where s.role = 'admin' and not s.disabled and s.notify_exceptions and coalesce(s.email, '') <> ''`,
+        `with admins as (
+           select s.id, s.email, s.display_name from staff s
+            where s.role = 'admin' and not s.disabled and s.notify_exceptions and coalesce(s.email, '') <> '')
+         select ?::text || ':' || a.id as message_key, 'admin_exceptions' as kind, a.email as to_address, a.display_name as to_name,
+                ?::text as subject, ?::text as body_text, ?::integer as certification_id, null::integer as membership_id, a.id as staff_id
+           from admins a
+         union all
+         select ?::text || ':to:' || lower(r.address), 'admin_exceptions', r.address, null, ?::text, ?::text, ?::integer, null::integer, null::integer
+           from certification c cross join lateral unnest(c.notice_recipients) as r(address)
+          where c.id = ? and not exists (select 1 from admins a where lower(a.email) = lower(r.address))`,
         this.config,
       ),
-      [newOutboxState(this.config), key, subject, body, certificationId],
+      [newOutboxState(this.config), key, subject, staffBody, certificationId, key, subject, extraBody, certificationId, certificationId],
     );
-    if (inserted.length === 0) return { sent: 0, skipped: 'no_recipients' };
-    await q('update admin_notice set sent_at = now() where certification_id = ?', [certificationId]);
+    if (inserted.length === 0) {
+      await q(`update admin_notice set pending_since = null where certification_id = ?`, [certificationId]);
+      return { sent: 0, skipped: 'no_recipients' };
+    }
+    await q(
+      `update admin_notice set sent_at = now(), told_through_exception_id = ?, pending_since = null where certification_id = ?`,
+      [untold.last, certificationId],
+    );
     await this.outbox.wake(em);
     return { sent: inserted.length, key };
   }
+}
+
+type Query = <T = any>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+interface NoticeRow {
+  certificationId: number;
+  name: string;
+  /** The previous notice went out inside the interval. */
+  recent: boolean;
+  toldThrough: number;
+  pendingSince: Date | null;
+  /** A notice went out before. */
+  toldBefore: boolean;
+}
+
+function queryIn(em: EntityManager): Query {
+  const conn = em.getConnection();
+  const trx = em.getTransactionContext();
+  return <T = any>(sql: string, params: unknown[] = []) => conn.execute<T[]>(sql, params as any[], 'all', trx);
 }

@@ -1,5 +1,6 @@
 import { BullModule } from '@nestjs/bull';
 import { AccountController } from './account.controller';
+import { ADMIN_NOTICES_QUEUE, AdminNoticeProcessor } from './admin-notice.processor';
 import { AdminNoticeService } from './admin-notice.service';
 import { LEARNER_MESSAGES_QUEUE, LearnerMessagesProcessor } from './learner-messages.processor';
 import { LearnerMessagesService } from './learner-messages.service';
@@ -9,5 +10,9 @@ import { MessageTemplatesService } from './message-templates.service';
 /** Learner messages (Messages tab, sweep, catch-up) and the administrators' notice. */
 export const MESSAGE_CONTROLLERS: any[] = [MessageTemplatesController, AccountController];
 export const MESSAGE_PROVIDERS: any[] = [MessageTemplatesService, LearnerMessagesService, AdminNoticeService];
-/** The sweep's queue exists only where its processor runs (the web side never adds to it). */
-export const MESSAGE_WORKER_PROVIDERS: any[] = [...(BullModule.registerQueue({ name: LEARNER_MESSAGES_QUEUE }).providers ?? []), LearnerMessagesProcessor];
+/** The schedules' queues exist only where their processors run (the web side never adds to them). */
+export const MESSAGE_WORKER_PROVIDERS: any[] = [
+  ...(BullModule.registerQueue({ name: LEARNER_MESSAGES_QUEUE }, { name: ADMIN_NOTICES_QUEUE }).providers ?? []),
+  LearnerMessagesProcessor,
+  AdminNoticeProcessor,
+];

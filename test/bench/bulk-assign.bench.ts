@@ -10,6 +10,7 @@ import { loadavg } from 'node:os';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants';
+import { bulkJobIdOf } from '../support/bulk';
 import { writeFileSync } from 'node:fs';
 
 /**
@@ -141,7 +142,7 @@ export default async function bulkAssignBench(ctx: BenchContext) {
     ctx.figure('rows applied', finished.applied);
     ctx.figure('audit rows written', audit.rows[0].n);
     // The same job then writes the learners' catch-up messages (enrolment, and due soon or overdue).
-    await (await t.app.get<Queue>(getQueueToken(BULK_ACTIONS_QUEUE)).getJob(`bulk-${bulkActionId}`))!.finished();
+    await (await t.app.get<Queue>(getQueueToken(BULK_ACTIONS_QUEUE)).getJob(await bulkJobIdOf(t.db, bulkActionId)))!.finished();
     ctx.figure('Assign all, OK → catch-up messages written (same job)', elapsed() / 1000, 's');
     const messages = await t.db.query(
       `select o.kind, count(*)::int as n from outbox o join membership m on m.id = o.membership_id

@@ -139,6 +139,7 @@ const certificationFields: Fields = {
   windowPeriodUnit: UNITS,
   recertificationBase: ['completion', 'expiry'],
   realisticBufferDays: ['7', '0'],
+  noticeRecipients: ['', 'desk@example.org\nsafety@example.org'],
 };
 const courseSetFields = (d: HostileData): Fields => ({
   name: ['Set two'],

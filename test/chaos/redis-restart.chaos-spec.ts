@@ -87,7 +87,7 @@ describe('bulk actions while Redis is killed and restarted, web and worker kept 
     }
   }
 
-  const jobState = async (stack: Stack, id: number) => (await bulkJob(stack.redis.url, t.config.redisPrefix, id))?.state ?? 'missing';
+  const jobState = async (stack: Stack, id: number) => (await bulkJob(t.db, stack.redis.url, t.config.redisPrefix, id))?.state ?? 'missing';
 
   async function waitForJob(stack: Stack, id: number, state: string, timeoutMs: number) {
     const deadline = Date.now() + timeoutMs;

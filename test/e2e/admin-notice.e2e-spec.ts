@@ -1,7 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { MembershipSyncService } from '../../src/assignments/sync/membership-sync.service';
-import { AdminNoticeService } from '../../src/notifications/admin-notice.service';
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import { AdminNoticeService, DueNoticesResult } from '../../src/notifications/admin-notice.service';
+import { ADMIN_NOTICES_QUEUE, AdminNoticeProcessor, SEND_DUE_NOTICES_JOB } from '../../src/notifications/admin-notice.processor';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
 
 const BASE_PATH = '/intranet/certex';
@@ -100,7 +103,7 @@ describe('the administrators’ notice of new exceptions', () => {
     expect(row.state).not.toBe('kept');
     expect(['pending', 'sending', 'sent']).toContain(row.state);
     expect(row.message_id).toMatch(/^<[0-9a-f]{32}@localhost>$/);
-    expect(row.body_text).toContain('raised 3 new exceptions');
+    expect(row.body_text).toContain('The certification «Fire Safety» has 3 new exceptions.\n');
     expect(row.body_text).toContain('Open exceptions (3):\nTime allowance: 2\nCompletion time unknown: 1\n');
     expect(row.body_text).not.toContain('Duplicate course');
     const link = `https://learn.example.org${BASE_PATH}/certifications/${c}/exceptions`;
@@ -114,24 +117,27 @@ describe('the administrators’ notice of new exceptions', () => {
     expect(mainText(page.text)).toContain('Completion time unknown');
   });
 
-  it('sends no second notice within the interval, and the next one after it', async () => {
+  it('sends no second notice within the interval; the next one, after it, tells the exceptions raised meanwhile too', async () => {
     const c = await certification('Manual Handling');
     await assignLearners(c, 1, 0);
     expect((await syncAndNotify(c)).notice).toMatchObject({ sent: 1 });
     await assignLearners(c, 1, 0);
     const second = await syncAndNotify(c);
     expect(second.raised).toHaveLength(1);
-    expect(second.notice).toEqual({ sent: 0, skipped: 'interval' });
+    expect(second.notice).toEqual({ sent: 0, deferred: 'interval' });
     expect(await notices_(c)).toHaveLength(1);
 
-    // 61 minutes later (the default interval is 60), a run that raises exceptions notifies again.
+    // 61 minutes later (the default interval is 60), a run that raises exceptions notifies again,
+    // of its own exception and of the one raised inside the interval.
     await t.db.query(`update admin_notice set sent_at = sent_at - interval '61 minutes' where certification_id = $1`, [c]);
     await assignLearners(c, 1, 0);
     expect((await syncAndNotify(c)).notice).toMatchObject({ sent: 1 });
     const rows = await notices_(c);
     expect(rows).toHaveLength(2);
-    expect(rows[1].body_text).toContain('raised 1 new exception.');
+    expect(rows[1].body_text).toContain('The certification «Manual Handling» has 2 new exceptions since the last notice.\n');
     expect(rows[1].body_text).toContain('Open exceptions (3):\nTime allowance: 3');
+    // Nothing is left pending for the scheduled job.
+    expect((await t.db.query('select pending_since from admin_notice where certification_id = $1', [c])).rows[0].pending_since).toBeNull();
   });
 
   it('sends at most one per certification per sync run, even when two workers handle the same run at once', async () => {
@@ -170,6 +176,166 @@ describe('the administrators’ notice of new exceptions', () => {
     expect(await notices_(c)).toHaveLength(1);
     const quiet = await sync.syncCertification(c, 'test');
     expect(quiet!.notice).toEqual({ sent: 0, skipped: 'nothing_raised' });
+  });
+
+  const noticeQueue = () => t.app.get<Queue>(getQueueToken(ADMIN_NOTICES_QUEUE));
+  /** The scheduled job, run once now through the queue and its processor, as the schedule runs it. */
+  async function runDueNoticesJob(): Promise<DueNoticesResult> {
+    const job = await noticeQueue().add(SEND_DUE_NOTICES_JOB, {});
+    return job.finished();
+  }
+  /** Time passes for the certification's notice: its last one was sent this many minutes earlier. */
+  const minutesPass = (certificationId: number, minutes: number) =>
+    t.db.query(`update admin_notice set sent_at = sent_at - make_interval(mins => $2) where certification_id = $1`, [certificationId, minutes]);
+  const pendingSince = async (certificationId: number) =>
+    (await t.db.query('select pending_since from admin_notice where certification_id = $1', [certificationId])).rows[0].pending_since;
+
+  it('tells the exceptions raised inside the interval in one notice once it has passed, through the scheduled job, exactly once', async () => {
+    const c = await certification('Working at Height');
+    await assignLearners(c, 1, 0);
+    expect((await syncAndNotify(c)).notice).toMatchObject({ sent: 1 });
+
+    // Two runs inside the interval raise three more: no mail yet, the notice is pending.
+    await assignLearners(c, 2, 0);
+    const first = await syncAndNotify(c);
+    expect(first.notice).toEqual({ sent: 0, deferred: 'interval' });
+    await assignLearners(c, 0, 1);
+    expect((await syncAndNotify(c)).notice).toEqual({ sent: 0, deferred: 'interval' });
+    expect(await pendingSince(c)).toBeInstanceOf(Date);
+    await runDueNoticesJob();
+    expect(await notices_(c)).toHaveLength(1);
+    await minutesPass(c, 59);
+    await runDueNoticesJob();
+    expect(await notices_(c)).toHaveLength(1);
+
+    // The interval has passed: the job (here twice at once, as two workers might) writes one notice.
+    await minutesPass(c, 2);
+    await Promise.all([runDueNoticesJob(), notices.sendDueNotices()]);
+    const rows = await notices_(c);
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatchObject({
+      username: 'ada',
+      to_address: 'ada@example.org',
+      subject: 'Exceptions require attention in certification «Working at Height»',
+      message_key: `admin_exceptions:${c}:${Math.min(...first.raised)}:${staff.ada}`,
+    });
+    expect(rows[1].body_text).toContain('The certification «Working at Height» has 3 new exceptions since the last notice.\n');
+    expect(rows[1].body_text).toContain('Open exceptions (4):\nTime allowance: 3\nCompletion time unknown: 1\n');
+    expect(rows[1].body_text).toContain(`https://learn.example.org${BASE_PATH}/certifications/${c}/exceptions`);
+    expect(await pendingSince(c)).toBeNull();
+
+    // Running the job again, even after another interval, sends nothing more.
+    await runDueNoticesJob();
+    await minutesPass(c, 61);
+    expect(await runDueNoticesJob()).toMatchObject({ sent: 0 });
+    expect(await notices_(c)).toHaveLength(2);
+  });
+
+  it('sends nothing after the interval when the exceptions raised inside it were all handled meanwhile', async () => {
+    const c = await certification('Ladders');
+    await assignLearners(c, 1, 0);
+    expect((await syncAndNotify(c)).notice).toMatchObject({ sent: 1 });
+    await assignLearners(c, 2, 0);
+    expect((await syncAndNotify(c)).notice).toEqual({ sent: 0, deferred: 'interval' });
+
+    // An administrator dismisses every open exception through the report's bulk action.
+    const cont = await ada.post(`/certifications/${c}/exceptions/bulk`, { select: 'all', action: 'dismiss', reason: 'Handled before the notice' });
+    expect(cont.status).toBe(303);
+    const ok = await ada.post((cont.headers.location as string).split('?')[0], {});
+    expect(ok.status).toBe(303);
+    const bulkActionId = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(ok.headers.location)![1]);
+    for (let i = 0; (await t.db.query('select state from bulk_action where id = $1', [bulkActionId])).rows[0].state !== 'completed'; i++) {
+      if (i > 200) throw new Error('the bulk action did not complete');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await t.db.query(`select count(*)::int as n from exception where certification_id = $1 and status = 'open'`, [c])).rows[0].n).toBe(0);
+
+    await minutesPass(c, 61);
+    await runDueNoticesJob();
+    expect(await notices_(c)).toHaveLength(1);
+    expect(await pendingSince(c)).toBeNull();
+  });
+
+  it('sends the notice to the extra recipients a certification names, each once, and refuses a bad address changing nothing', async () => {
+    const c = await certification('Confined Spaces');
+    const form = {
+      fullName: 'Confined Spaces',
+      shortName: `CS${c}`,
+      idNumber: '',
+      summary: '',
+      activePeriodAmount: '1',
+      activePeriodUnit: 'year',
+      windowPeriodAmount: '1',
+      windowPeriodUnit: 'month',
+      recertificationBase: 'expiry',
+      realisticBufferDays: '7',
+    };
+    const stored = async () => (await t.db.query('select full_name, notice_recipients from certification where id = $1', [c])).rows[0];
+    const before = await stored();
+    expect(before.notice_recipients).toEqual([]);
+    const edit = await ada.get(`/certifications/${c}/edit`);
+    expect(edit.status).toBe(200);
+    expect(edit.text).toContain('<label class="app-label" for="noticeRecipients">Also send exception notices to (optional)</label>');
+
+    const bad = await ada.post(`/certifications/${c}/edit`, { ...form, fullName: 'Renamed', noticeRecipients: 'safety.lead@example.org\nnot an address' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('<title>Error: Edit details – Confined Spaces – Certex</title>');
+    expect(mainText(bad.text)).toContain('“not an address” is not an email address: enter addresses like name@example.org, one per line');
+    expect(bad.text).toContain('href="#noticeRecipients"');
+    expect(bad.text).toMatch(/<textarea[^>]*id="noticeRecipients"[^>]*aria-invalid="true">safety.lead@example.org\nnot an address<\/textarea>/);
+    const injected = await ada.post(`/certifications/${c}/edit`, { ...form, noticeRecipients: 'desk@example.org\r\nBcc: everyone@example.org' });
+    expect(mainText(injected.text)).toContain('“Bcc: everyone@example.org” is not an email address');
+    const many = Array.from({ length: 21 }, (_, i) => `person${i}@example.org`).join(', ');
+    const tooMany = await ada.post(`/certifications/${c}/edit`, { ...form, noticeRecipients: many });
+    expect(tooMany.status).toBe(400);
+    expect(mainText(tooMany.text)).toContain('Enter at most 20 email addresses (you entered 21)');
+    expect(await stored()).toEqual(before);
+
+    const saved = await ada.post(`/certifications/${c}/edit`, {
+      ...form,
+      noticeRecipients: ' safety.lead@example.org, Site.Office@example.org\nada@example.org\n\nsafety.lead@example.org ',
+    });
+    expect(saved.status).toBe(303);
+    expect((await stored()).notice_recipients).toEqual(['safety.lead@example.org', 'Site.Office@example.org', 'ada@example.org']);
+    expect(mainText((await ada.get(`/certifications/${c}`)).text)).toContain(
+      'Exception notices Also sent to safety.lead@example.org Site.Office@example.org ada@example.org',
+    );
+    expect((await ada.get(`/certifications/${c}/edit`)).text).toContain('>safety.lead@example.org\nSite.Office@example.org\nada@example.org</textarea>');
+
+    // Ada is an administrator and named as well: she gets it once.
+    await assignLearners(c, 1, 0);
+    const run = await syncAndNotify(c);
+    expect(run.notice).toMatchObject({ sent: 3 });
+    const key = `admin_exceptions:${c}:${Math.min(...run.raised)}`;
+    const rows = await notices_(c);
+    expect(rows.map((r) => [r.to_address, r.message_key, r.staff_id])).toEqual([
+      ['ada@example.org', `${key}:${staff.ada}`, staff.ada],
+      ['safety.lead@example.org', `${key}:to:safety.lead@example.org`, null],
+      ['Site.Office@example.org', `${key}:to:site.office@example.org`, null],
+    ]);
+    expect(rows[1].subject).toBe('Exceptions require attention in certification «Confined Spaces»');
+    expect(rows[1].body_text).toContain('Open exceptions (1):\nTime allowance: 1');
+    expect(rows[1].body_text).toContain('names you as a recipient of its exception notices');
+    expect(rows[1].body_text).not.toContain('/account');
+    expect(await notices.notifyNewExceptions(c, run.raised)).toEqual({ sent: 0, skipped: 'already_told' });
+
+    // The notice that waited for the interval goes to them too, once each.
+    await assignLearners(c, 1, 0);
+    expect((await syncAndNotify(c)).notice).toEqual({ sent: 0, deferred: 'interval' });
+    await minutesPass(c, 61);
+    await runDueNoticesJob();
+    await runDueNoticesJob();
+    const later = (await notices_(c)).slice(3);
+    expect(later.map((r) => r.to_address)).toEqual(['ada@example.org', 'safety.lead@example.org', 'Site.Office@example.org']);
+    expect(new Set(later.map((r) => r.message_key)).size).toBe(3);
+  });
+
+  it('schedules the job in Redis every minute, one schedule however many workers', async () => {
+    await t.app.get(AdminNoticeProcessor).schedule();
+    await t.app.get(AdminNoticeProcessor).schedule();
+    const repeatable = await noticeQueue().getRepeatableJobs();
+    expect(repeatable.map((r) => [r.name, Number(r.every)])).toEqual([[SEND_DUE_NOTICES_JOB, 60_000]]);
+    await noticeQueue().removeRepeatableByKey(repeatable[0].key);
   });
 
   it('lets an administrator switch the notice off (and on) on their account page', async () => {

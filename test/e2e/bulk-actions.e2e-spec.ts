@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { BulkActionsService } from '../../src/exceptions/bulk-actions.service';
 import { BulkActionDraftsService, Prepared } from '../../src/exceptions/bulk-action-drafts.service';
-import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, bulkJobId } from '../../src/exceptions/bulk-actions.constants';
 import { createExceptionFixture, ExceptionFixture } from '../support/fixtures';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
 
@@ -289,18 +289,18 @@ describe('bulk actions on exceptions', () => {
     const queue = t.app.get<Queue>(getQueueToken(BULK_ACTIONS_QUEUE));
     await queue.pause(true);
     try {
-      const [{ id }] = (
+      const [{ id, job_key }] = (
         await t.db.query(
           `insert into bulk_action (certification_id, action, selection_label, created_by, total, state, created_at)
-           values ($1, 'assign', 'All learners', $2, 5, 'running', now() - interval '5 minutes') returning id`,
+           values ($1, 'assign', 'All learners', $2, 5, 'running', now() - interval '5 minutes') returning id, job_key`,
           [f.certificationId, adminId],
         )
       ).rows;
       await t.db.query(`insert into bulk_action_item (bulk_action_id, exception_id) select $1, unnest($2::bigint[])`, [id, f.exceptionIds.time_allowance]);
-      await queue.add(BULK_APPLY_JOB, { bulkActionId: Number(id) }, { jobId: `bulk-${id}`, attempts: 1 });
+      await queue.add(BULK_APPLY_JOB, { bulkActionId: Number(id) }, { jobId: bulkJobId(job_key), attempts: 1 });
       // What Bull does to a job whose worker died too often: active, then failed without an attempt.
       const job = (await queue.getNextJob())!;
-      expect(job.id).toBe(`bulk-${id}`);
+      expect(job.id).toBe(bulkJobId(job_key));
       await job.moveToFailed({ message: 'job stalled more than allowable limit' }, true);
       await job.releaseLock(); // a dead worker's lock has expired by then
       expect(await job.isFailed()).toBe(true);

@@ -7,6 +7,7 @@ import { LearnerMessagesService } from '../../src/notifications/learner-messages
 import { fillPlaceholders, fillPlaceholdersSql, PLACEHOLDERS, PlaceholderName } from '../../src/notifications/placeholders';
 import { createExceptionFixture } from '../support/fixtures';
 import { startTestApp, TestApp, TestClient } from '../support/app';
+import { bulkJobIdOf } from '../support/bulk';
 
 const DAY = 86400000;
 
@@ -317,7 +318,7 @@ describe('learner messages: the sweep', () => {
     expect(ok.status).toBe(303);
     const id = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(ok.headers.location)![1]);
     // The job ends after its catch-up messages are written.
-    await (await t.app.get<Queue>(getQueueToken(BULK_ACTIONS_QUEUE)).getJob(`bulk-${id}`))!.finished();
+    await (await t.app.get<Queue>(getQueueToken(BULK_ACTIONS_QUEUE)).getJob(await bulkJobIdOf(t.db, id)))!.finished();
     expect((await t.db.query('select state from bulk_action where id = $1', [id])).rows[0].state).toBe('completed');
   }
 });

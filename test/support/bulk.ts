@@ -1,7 +1,7 @@
 import Bull from 'bull';
 import type { Pool, PoolClient } from 'pg';
 import { mainText, TestClient } from './app';
-import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, bulkJobId } from '../../src/exceptions/bulk-actions.constants';
 
 /**
  * Helpers of the bulk action fault tests (a worker killed, Redis restarted, connections
@@ -52,11 +52,19 @@ export async function waitForState(db: Pool, id: number, states: string[], timeo
   }
 }
 
+/** The id of a bulk action's job in Redis, named by the action's job key. */
+export async function bulkJobIdOf(db: Pool, bulkActionId: number): Promise<string> {
+  const { rows } = await db.query('select job_key from bulk_action where id = $1', [bulkActionId]);
+  if (!rows[0]) throw new Error(`no bulk action ${bulkActionId}`);
+  return bulkJobId(rows[0].job_key);
+}
+
 /** A bulk action's job as Bull keeps it in Redis (null when Redis has no such job). */
-export async function bulkJob(redisUrl: string, prefix: string, bulkActionId: number) {
+export async function bulkJob(db: Pool, redisUrl: string, prefix: string, bulkActionId: number) {
+  const jobId = await bulkJobIdOf(db, bulkActionId);
   const queue = new Bull(BULK_ACTIONS_QUEUE, { redis: redisUrl, prefix });
   try {
-    const job = await queue.getJob(`bulk-${bulkActionId}`);
+    const job = await queue.getJob(jobId);
     return job && { state: await job.getState(), attemptsMade: job.attemptsMade, failedReason: job.failedReason ?? null };
   } finally {
     await queue.close();
@@ -74,10 +82,18 @@ export function nthInChunkOrder(exceptionIds: Record<string, number[]>, n: numbe
  * Runs a statement in a transaction of its own and keeps that transaction open, holding the row
  * locks it took, until `release` rolls it back.
  */
-export async function holdInTransaction(db: Pool, sql: string, params: unknown[]): Promise<{ release(): Promise<void> }> {
+export interface Hold {
+  /** The backend holding the locks, to tell which hold a blocked statement waits for. */
+  pid: number;
+  release(): Promise<void>;
+}
+
+export async function holdInTransaction(db: Pool, sql: string, params: unknown[]): Promise<Hold> {
   const locker: PoolClient = await db.connect();
+  let pid: number;
   try {
     await locker.query('begin');
+    pid = (await locker.query('select pg_backend_pid() as pid')).rows[0].pid;
     await locker.query(sql, params);
   } catch (error) {
     locker.release(true);
@@ -85,6 +101,7 @@ export async function holdInTransaction(db: Pool, sql: string, params: unknown[]
   }
   let released = false;
   return {
+    pid,
     async release() {
       if (released) return;
       released = true;
@@ -101,20 +118,28 @@ export async function holdInTransaction(db: Pool, sql: string, params: unknown[]
  * Locks the membership of one exception, so that the worker that reaches it waits there inside
  * its chunk's transaction, with the chunk's exceptions already updated and not committed.
  */
-export function holdMembershipOf(db: Pool, exceptionId: number): Promise<{ release(): Promise<void> }> {
+export function holdMembershipOf(db: Pool, exceptionId: number): Promise<Hold> {
   return holdInTransaction(db, 'select id from membership where id = (select membership_id from exception where id = $1) for update', [exceptionId]);
 }
 
 /**
  * Waits until `count` connections of this application_name wait for a lock; returns the query
- * the first one runs.
+ * the first one runs. With `by`, only a wait for that hold counts: a connection still seen waiting
+ * for another hold an instant after its release does not.
  */
-export async function waitUntilBlocked(db: Pool, appName: string, timeoutMs: number, during: () => string, count = 1): Promise<string> {
+export async function waitUntilBlocked(db: Pool, appName: string, timeoutMs: number, during: () => string, count = 1, by?: Hold): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const blocked = await db.query(`select query from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [appName]);
+    const blocked = await db.query(
+      `select query from pg_stat_activity
+        where application_name = $1 and wait_event_type = 'Lock' and ($2::int is null or $2::int = any(pg_blocking_pids(pid)))`,
+      [appName, by?.pid ?? null],
+    );
     if (blocked.rowCount! >= count) return blocked.rows[0].query;
-    if (Date.now() > deadline) throw new Error(`${appName} never waited for the held lock\n${during()}`);
+    if (Date.now() > deadline) {
+      const waiting = await db.query(`select query, wait_event_type, pg_blocking_pids(pid) as blockers from pg_stat_activity where application_name = $1`, [appName]);
+      throw new Error(`${appName} never waited for the held lock${by ? ` of backend ${by.pid}` : ''}; its connections: ${JSON.stringify(waiting.rows)}\n${during()}`);
+    }
     await sleep(5);
   }
 }

@@ -35,6 +35,10 @@ describe('audiences pages', () => {
     expect(created.description).toBe('Everyone in the warehouse');
     expect(res.headers.location).toBe(`/audiences/${created.id}`);
     expect(mainText((await admin.get(res.headers.location)).text)).toContain('Audience “Warehouse staff” added');
+    // A description of several lines comes back on the edit form exactly as saved.
+    await t.db.query(`update audience set description = $2 where id = $1`, [created.id, 'Day shift\nNight shift']);
+    expect((await admin.get(`/audiences/${created.id}/edit`)).text).toContain('>Day shift\nNight shift</textarea>');
+    await t.db.query(`update audience set description = $2 where id = $1`, [created.id, 'Everyone in the warehouse']);
   });
 
   it('refuses a name another audience has, whatever its case, and edits', async () => {

@@ -120,6 +120,9 @@ describe('certifications: list, tabs, overview and content', () => {
     expect(text).toContain('Recertification date base Expiry date');
     expect(text).toContain('Realistic due date buffer 7 days');
     expect(text).toContain('Certification path 0 days');
+    // The edit form gives the summary back exactly as saved, so saving it again changes nothing.
+    const edit = await admin.get(`/certifications/${id}/edit`);
+    expect(edit.text).toContain('>Yearly fire safety.\nFor every employee.</textarea>');
   });
 
   it('keeps short names and ID numbers unique, but allows several certifications without an ID number', async () => {

@@ -61,7 +61,7 @@ const cursor: fc.Arbitrary<string> = fc
   )
   .map((values) => encodeCursor(values as never));
 
-const paging: Fields = { after: cursor, before: cursor, page: ['last', '2'] };
+const paging: Fields = { after: cursor, before: cursor, page: ['last', '2'], from: ['51', '0', '-1', '99999999999', '1e3'] };
 
 /** The query parameters each page reads (see its controller), for every GET route of the app. */
 const PAGES: Record<string, (d: HostileData) => Fields> = {

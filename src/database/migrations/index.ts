@@ -5,6 +5,7 @@ import { Migration20261128030000_outbox } from './Migration20261128030000_outbox
 import { Migration20261128032000_messages } from './Migration20261128032000_messages';
 import { Migration20261128040000_reports } from './Migration20261128040000_reports';
 import { Migration20261128050000_membership_counts } from './Migration20261128050000_membership_counts';
+import { Migration20261130040000_bulk_item_keys } from './Migration20261130040000_bulk_item_keys';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128032000_messages', class: Migration20261128032000_messages },
   { name: 'Migration20261128040000_reports', class: Migration20261128040000_reports },
   { name: 'Migration20261128050000_membership_counts', class: Migration20261128050000_membership_counts },
+  { name: 'Migration20261130040000_bulk_item_keys', class: Migration20261130040000_bulk_item_keys },
 ];

@@ -162,6 +162,31 @@ describe('accessibility findings on the exception workflow’s pages', () => {
     });
   });
 
+  describe('the lists of things made by hand', () => {
+    it('count them, as they are few, and say where each page is out of them', async () => {
+      await t.db.query(`insert into course (short_name, full_name) select 'AXC' || lpad(n::text, 3, '0'), 'Course ' || n from generate_series(1, 60) n`);
+      await t.db.query(`insert into audience (name) select 'AX audience ' || lpad(n::text, 3, '0') from generate_series(1, 53) n`);
+      await t.db.query(
+        `insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount, window_period_unit)
+         select 'AX certification ' || lpad(n::text, 3, '0'), 'AXN' || n, 1, 'year', 1, 'month' from generate_series(1, 54) n`,
+      );
+      const certifications = Number((await t.db.query(`select count(*) from certification`)).rows[0].count);
+      const courses = Number((await t.db.query(`select count(*) from course`)).rows[0].count);
+      const audiences = Number((await t.db.query(`select count(*) from audience`)).rows[0].count);
+      for (const [path, total] of [
+        ['/certifications', certifications],
+        ['/courses', courses],
+        ['/audiences', audiences],
+      ] as const) {
+        const first = await admin.get(path);
+        expect(position(first.text)).toBe(`1–50 of ${total}`);
+        expect(position((await admin.get(linkByText(first.text, 'Next page')!)).text)).toBe(`51–${total} of ${total}`);
+      }
+      expect(position((await admin.get('/courses?q=AXC05')).text)).toBe('1–10 of 10');
+      expect(position((await admin.get('/audiences?q=audience+05')).text)).toBe('1–4 of 4');
+    });
+  });
+
   describe('the header links', () => {
     it('mark the current section "true" on the pages under it and "page" only on their own page', async () => {
       const learnerId = (await t.db.query(`select learner_id from exception where id = $1`, [f.exceptionIds.time_allowance[5]])).rows[0].learner_id;

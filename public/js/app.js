@@ -23,12 +23,14 @@
     updateCount();
   }
 
-  // Bulk action progress: poll the status instead of the page's no-JavaScript refresh.
+  // Bulk action progress: poll the status instead of the page's no-JavaScript refresh. The end is
+  // announced in the status region; the page is not reloaded under the reader.
   var progress = document.querySelector('[data-app-progress]');
   if (progress && progress.getAttribute('data-finished') === 'no' && window.fetch) {
     var bar = progress.querySelector('[data-app-progress-bar]');
     var state = progress.querySelector('[data-app-progress-state]');
     var text = progress.querySelector('[data-app-progress-text]');
+    var check = progress.querySelector('[data-app-progress-check]');
     var poll = function () {
       fetch(progress.getAttribute('data-status-href'), { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
         .then(function (response) { return response.ok ? response.json() : null; })
@@ -40,8 +42,10 @@
           state.textContent = status.stateLabel;
           if (text.textContent !== status.statusText) text.textContent = status.statusText;
           document.title = status.title;
-          if (status.finished) window.location.reload();
-          else setTimeout(poll, 1500);
+          if (status.finished) {
+            progress.setAttribute('data-finished', 'yes');
+            if (check) check.textContent = 'Show the outcome';
+          } else setTimeout(poll, 1500);
         })
         .catch(function () { setTimeout(poll, 5000); });
     };

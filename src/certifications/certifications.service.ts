@@ -51,8 +51,11 @@ export class CertificationsService {
   ) {}
 
   /** One page of certifications by full name, with active learners and open exceptions. */
-  list(page: PageQuery): Promise<KeysetPage<CertificationListRow>> {
+  async list(page: PageQuery): Promise<KeysetPage<CertificationListRow>> {
+    // Certifications are made by hand, a few hundred at most: counting them is cheap.
+    const [{ n }] = await this.em.getConnection().execute(`select count(*)::int as n from certification`);
     return readPage<CertificationListRow>((sql, params) => this.em.getConnection().execute(sql, params), {
+      total: n,
       select: `select c.id, c.full_name as "fullName", c.short_name as "shortName", lower(c.full_name) as "sortName",
                  (select count(*) from membership m where m.certification_id = c.id and m.removed_at is null)::int as learners,
                  (select coalesce(sum(n), 0) from exception_open_count o where o.certification_id = c.id)::int as "openExceptions"

@@ -20,18 +20,39 @@ describe('keyset paging', () => {
   });
 
   it('links to the next page only when a row beyond the page was read', () => {
-    const href = (p: { after?: string; before?: string }) => JSON.stringify(p);
+    const href = (p: { after?: string; before?: string; from?: number }) => JSON.stringify(p);
     const key = (n: number) => [n];
     const full = finishPage([1, 2, 3], 2, { after: null, before: null }, key, href);
     expect(full.rows).toEqual([1, 2]);
-    expect(full.pagination.nextHref).toBe(href({ after: encodeCursor([2]) }));
+    expect(full.pagination.nextHref).toBe(href({ after: encodeCursor([2]), from: 3 }));
     expect(full.pagination.previousHref).toBeUndefined();
-    const last = finishPage([3], 2, { after: [2], before: null }, key, href);
+    const last = finishPage([3], 2, { after: [2], before: null, from: 3 }, key, href);
     expect(last.pagination.nextHref).toBeUndefined();
-    expect(last.pagination.previousHref).toBe(href({ before: encodeCursor([3]) }));
+    expect(last.pagination.previousHref).toBe(href({ before: encodeCursor([3]), from: 1 }));
     const back = finishPage([2, 1], 2, { after: null, before: [3] }, key, href);
     expect(back.rows).toEqual([1, 2]);
     expect(back.pagination.previousHref).toBeUndefined();
+  });
+
+  it('says where the page is: exact at the ends, carried by the links in between, "of N" only when the total is known', () => {
+    const href = (p: object) => JSON.stringify(p);
+    const key = (n: number) => [n];
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    expect(finishPage(rows(1, 3), 2, { after: null, before: null }, key, href, 85000).pagination.position).toBe('1–2 of 85,000');
+    expect(finishPage(rows(51, 51), 50, { after: [50], before: null, from: 51 }, key, href, 85000).pagination.position).toBe('51–100 of 85,000');
+    expect(finishPage(rows(51, 51), 50, { after: [50], before: null, from: 51 }, key, href).pagination.position).toBe('Showing 51–100');
+    // A link without a place (or a tampered one) does not make one up.
+    expect(finishPage(rows(51, 51), 50, { after: [50], before: null }, key, href).pagination.position).toBe('Showing 50');
+    // The last page knows its place from the total, and the first page always starts at 1.
+    expect(finishPage(rows(84999, 51).reverse(), 50, { after: null, before: null, last: true }, key, href, 85049).pagination.position).toBe(
+      '85,000–85,049 of 85,049',
+    );
+    expect(finishPage(rows(1, 50).reverse(), 50, { after: null, before: [51], from: 7 }, key, href, 100).pagination.position).toBe('1–50 of 100');
+    // A place beyond the total (rows handled since) is kept within it.
+    expect(finishPage(rows(51, 10), 50, { after: [50], before: null, from: 91 }, key, href, 60).pagination.position).toBe('51–60 of 60');
+    expect(pageQuery({ after: encodeCursor([3]), from: '51' }, 1).from).toBe(51);
+    expect(pageQuery({ after: encodeCursor([3]), from: '0' }, 1).from).toBeNull();
+    expect(pageQuery({ from: '51' }, 1).from).toBeNull();
   });
 
   it('reads a row\'s key back as text (full precision) and the id as a number', () => {

@@ -13,6 +13,11 @@ export interface PageQuery {
   before: CursorValue[] | null;
   /** The last page: read from the end, no cursor needed. */
   last?: boolean;
+  /**
+   * Where the page starts (1 for the first row), carried in the page links: a keyset page cannot
+   * know its offset without counting every row before it.
+   */
+  from?: number | null;
 }
 
 export function encodeCursor(values: CursorValue[]): string {
@@ -42,7 +47,8 @@ export function pageQuery(query: Record<string, unknown>, sortColumns: number | 
   const after = fits(decodeCursor(query.after, columns.length));
   const before = after ? null : fits(decodeCursor(query.before, columns.length));
   const last = !after && !before && query.page === 'last';
-  return { after, before, last };
+  const from = (after || before) && typeof query.from === 'string' && /^[1-9]\d{0,8}$/.test(query.from) ? Number(query.from) : null;
+  return { after, before, last, from };
 }
 
 /** Sort columns that hold timestamps: named …_at, or coalesced to a timestamp. */
@@ -107,13 +113,35 @@ export interface Pagination {
   nextHref?: string;
   firstHref?: string;
   lastHref?: string;
+  /** Where the reader is: "51–100 of 85,000", or "Showing 51–100" when the total is not known. */
+  position?: string;
 }
 
-export type PageLink = { after?: string; before?: string; page?: 'last' };
+export type PageLink = { after?: string; before?: string; page?: 'last'; from?: number };
+
+const COUNT = new Intl.NumberFormat('en-GB');
+
+/**
+ * The page's place in the list. The first and last pages know theirs exactly; the others trust
+ * the `from` their link carried, kept within the total.
+ */
+function pagePosition(
+  shown: number,
+  page: PageQuery,
+  ends: { first: boolean; last: boolean },
+  total: number | null,
+): { from: number | null; text: string } {
+  let from: number | null = ends.first ? 1 : ends.last && total !== null ? Math.max(1, total - shown + 1) : (page.from ?? null);
+  if (from !== null && total !== null && from + shown - 1 > total) from = Math.max(1, total - shown + 1);
+  if (from === null) return { from, text: ends.last ? `Showing the last ${COUNT.format(shown)}` : `Showing ${COUNT.format(shown)}` };
+  const range = `${COUNT.format(from)}–${COUNT.format(from + shown - 1)}`;
+  return { from, text: total === null ? `Showing ${range}` : `${range} of ${COUNT.format(Math.max(total, from + shown - 1))}` };
+}
 
 /**
  * Given the rows read with LIMIT limit+1, returns the page's rows in display order and the links.
  * `hrefFor` builds a link for a cursor parameter ({after} or {before}), keeping filters and sort.
+ * `total`: how many rows the whole list has, when that is known without counting them (null: not known).
  */
 export function finishPage<T>(
   rows: T[],
@@ -121,6 +149,7 @@ export function finishPage<T>(
   page: PageQuery,
   keyOf: (row: T) => CursorValue[],
   hrefFor: (param: PageLink) => string,
+  total: number | null = null,
 ): { rows: T[]; pagination: Pagination } {
   const more = rows.length > limit;
   let visible = more ? rows.slice(0, limit) : rows;
@@ -132,12 +161,15 @@ export function finishPage<T>(
     const last = visible[visible.length - 1];
     const hasPrevious = goingBack ? more : page.after !== null;
     const hasNext = page.last ? false : goingBack ? true : more;
+    const position = pagePosition(visible.length, page, { first: !hasPrevious, last: !hasNext }, total);
+    pagination.position = position.text;
+    const from = (value: number | null) => (value === null ? {} : { from: value });
     if (hasPrevious) {
-      pagination.previousHref = hrefFor({ before: encodeCursor(keyOf(first)) });
+      pagination.previousHref = hrefFor({ before: encodeCursor(keyOf(first)), ...from(position.from === null ? null : Math.max(1, position.from - limit)) });
       pagination.firstHref = hrefFor({});
     }
     if (hasNext) {
-      pagination.nextHref = hrefFor({ after: encodeCursor(keyOf(last)) });
+      pagination.nextHref = hrefFor({ after: encodeCursor(keyOf(last)), ...from(position.from === null ? null : position.from + visible.length) });
       pagination.lastHref = hrefFor({ page: 'last' });
     }
   } else if (page.after || page.before || page.last) {

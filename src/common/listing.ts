@@ -73,10 +73,12 @@ export async function readPage<T>(
     page: PageQuery;
     keyOf: (row: T) => Array<string | number>;
     hrefFor: (param: PageLink) => string;
+    /** How many rows the whole list has, when known without counting them. */
+    total?: number | null;
   },
 ): Promise<KeysetPage<T>> {
   const clause = keysetClause(options.keyColumns, options.direction, options.page);
   const sql = options.select.replace('{where}', clause.where).replace('{orderBy}', clause.orderBy) + ` limit ${PAGE_SIZE + 1}`;
   const rows = await run(sql, [...(options.params ?? []), ...clause.params]);
-  return finishPage(rows, PAGE_SIZE, options.page, options.keyOf, options.hrefFor);
+  return finishPage(rows, PAGE_SIZE, options.page, options.keyOf, options.hrefFor, options.total ?? null);
 }

@@ -4,6 +4,8 @@ export interface NavItem {
   label: string;
   href: string;
   current: boolean;
+  /** "page" on the link's own page; "true" on another page of its section (a learner's page under Learners). */
+  ariaCurrent?: 'page' | 'true';
 }
 
 const MAIN: Array<{ label: string; path: string }> = [
@@ -22,7 +24,9 @@ const ADMIN: Array<{ label: string; path: string }> = [
 function items(urls: UrlBuilder, requestPath: string, list: Array<{ label: string; path: string }>): NavItem[] {
   return list.map(({ label, path }) => {
     const href = urls.to(path);
-    return { label, href, current: requestPath === href || requestPath.startsWith(href + '/') };
+    const ownPage = requestPath === href;
+    const inSection = ownPage || requestPath.startsWith(href + '/');
+    return { label, href, current: inSection, ariaCurrent: ownPage ? 'page' : inSection ? 'true' : undefined };
   });
 }
 

@@ -179,9 +179,9 @@ export class ExceptionReportController {
       this.bulk.unfinished(id),
     ]);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
-    const paged = finishPage(rows, REPORT_PAGE_SIZE, pq, (row) => row.key, hrefFor);
     const visibleCounts = view.type ? { [view.type]: searchCounts[view.type] ?? 0 } : searchCounts;
     const matching = Object.values(visibleCounts).reduce((n, c) => n + (c ?? 0), 0);
+    const paged = finishPage(rows, REPORT_PAGE_SIZE, pq, (row) => row.key, hrefFor, matching);
     const presentTypes = EXCEPTION_TYPES.filter((type) => (visibleCounts[type] ?? 0) > 0);
 
     const headers = (Object.keys(SORTS) as SortKey[]).map((key) => {

@@ -6,6 +6,7 @@ import { BULK_ACTIONS_QUEUE } from './bulk-actions.constants';
 import { BulkActionsController } from './bulk-actions.controller';
 import { BulkActionsProcessor } from './bulk-actions.processor';
 import { BulkActionsService } from './bulk-actions.service';
+import { BulkActionItemsService } from './bulk-action-items';
 import { ExceptionReportController } from './exception-report.controller';
 import { ExceptionRecordsModule } from './exception-records.module';
 
@@ -23,7 +24,7 @@ export class ExceptionsModule {
         }),
       ],
       controllers: [ExceptionReportController, BulkActionsController],
-      providers: [BulkActionsService, ...workerOnly(config.processRole, BulkActionsProcessor)],
+      providers: [BulkActionsService, BulkActionItemsService, ...workerOnly(config.processRole, BulkActionsProcessor)],
       exports: [ExceptionRecordsModule, BulkActionsService],
     };
   }

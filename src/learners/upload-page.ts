@@ -32,7 +32,8 @@ export function renderUploadPage(res: Response, page: UploadPage, outcome?: CsvF
     rowErrors = outcome.errors.slice(0, ERRORS_SHOWN).map(csvErrorText);
     notShown = outcome.total - rowErrors.length;
   }
-  const errors = summary ? [fieldError('file', summary)] : [];
+  // Problems in the rows are listed below the summary, which leads to that list, not to the file field.
+  const errors = summary ? [rowErrors.length > 0 ? { field: 'file', href: '#file-problems', message: summary } : fieldError('file', summary)] : [];
   renderPage(
     res,
     'learners/upload',

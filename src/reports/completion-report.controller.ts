@@ -89,9 +89,9 @@ export class CompletionReportController {
     const pq = pageQuery(query, COMPLETION_SORTS[view.sort]);
     const [rows, counts] = await Promise.all([this.report.page(id, view, pq), this.report.countsByState(id, view.q)]);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
-    const paged = finishPage(rows, COMPLETION_PAGE_SIZE, pq, (row: CompletionRow) => row.key, hrefFor);
     const total = REPORT_STATES.reduce((n, state) => n + counts[state], 0);
     const matching = view.state ? counts[view.state] : total;
+    const paged = finishPage(rows, COMPLETION_PAGE_SIZE, pq, (row: CompletionRow) => row.key, hrefFor, matching);
     const filtered = Boolean(view.q || view.state);
 
     const headers = (Object.keys(COMPLETION_SORTS) as CompletionSort[]).map((key) => {

@@ -72,11 +72,15 @@ export class MembershipReportController {
     const base = `/certifications/${id}/membership`;
     const keep = viewQuery(view);
     const pq = pageQuery(query, SORTS[view.sort].columns);
-    const rows = await this.report.page(id, view, pq, PAGE_SIZE);
-    const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...keep, ...link });
-    const paged = finishPage(rows, PAGE_SIZE, pq, (row) => row.key, hrefFor);
-    const columns = columnsOf(view);
     const filtered = Boolean(view.q || view.status);
+    const [rows, total] = await Promise.all([
+      this.report.page(id, view, pq, PAGE_SIZE),
+      // Only the whole list has a kept count; a search or filter would have to count its rows.
+      filtered ? Promise.resolve(null) : this.report.keptTotal(id),
+    ]);
+    const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...keep, ...link });
+    const paged = finishPage(rows, PAGE_SIZE, pq, (row) => row.key, hrefFor, total);
+    const columns = columnsOf(view);
 
     renderPage(res, 'reports/membership', {
       title: page.title(),

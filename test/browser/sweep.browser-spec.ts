@@ -26,6 +26,7 @@ const NOT_PAGES: Record<string, string> = {
   '/admin/bulk-actions/:id/status': 'JSON progress, polled by the progress page',
   '/certifications/:id/completion.csv': 'CSV download',
   '/certifications/:id/membership.csv': 'CSV download',
+  '/admin/bulk-actions/:id/learners.csv': 'CSV download',
 };
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -419,6 +420,22 @@ describe('the accessibility sweep', () => {
        from generate_series(1, 60) n`,
     );
     ids['/admin/mail/'] = (await q(`select id from outbox where message_key = 'sweep-1'`))[0].id;
+    // An address with no place to break a line, in the header and in the body.
+    const longAddress = `${'a-learner-with-a-very-long-address.'.repeat(4)}name@${'department.'.repeat(4)}example.org`;
+    const longMail = (
+      await q(
+        `insert into outbox (message_key, message_id, kind, to_address, subject, body_text, body_html, state, attempts)
+         values ('sweep-long', '<sweep-long@certex.example.org>', 'learner', $1::text, 'Reply to ' || $1::text,
+                 'Hello,' || chr(10) || 'Write to ' || $1::text || ' or see https://intranet.example.org/' || repeat('path/', 30),
+                 '<p>Write to ' || $1::text || '</p>', 'kept', 0)
+         returning id`,
+        [longAddress],
+      )
+    )[0].id;
+    // Two learners of one name, on the first page of the Exception report.
+    await q(`update learner set first_name = 'Sam', last_name = 'Same' where id in (select learner_id from exception where id = any($1))`, [
+      full.exceptionIds.time_allowance.slice(0, 2),
+    ]);
     ids['/admin/staff/'] = await b.createStaff('sam', 'viewer', undefined, 'Sam Sample');
     const finishedActions = await q(
       `insert into bulk_action (certification_id, action, reason, selection_label, created_by, state, total, processed, applied, started_at, finished_at)
@@ -461,6 +478,8 @@ describe('the accessibility sweep', () => {
     ]) {
       await visit(admin, route, 'full');
     }
+    await visit(admin, '/admin/mail/:id', 'a very long address', { params: { id: longMail } });
+    await visit(admin, '/certifications/:id/exceptions', 'two learners of one name', { query: '?q=Sam+Same' });
     await visit(admin, '/certifications/:id/membership', 'full');
     await visit(admin, '/certifications/:id/membership', 'every column', {
       query: '?columns=exception_status,exception_type,exception_handled_on,handled_by,reason,state,certified_on,expires_on,email',
@@ -531,6 +550,8 @@ describe('the accessibility sweep', () => {
     await waitForBulkState(running, ['completed']);
     await visit(admin, '/admin/bulk-actions/:id', 'finished');
     expect(await admin.locator('[data-app-progress-state]').innerText()).toBe('Completed');
+    expect(await admin.getByRole('heading', { name: 'Learners changed' }).count()).toBe(1);
+    await visit(admin, '/admin/bulk-actions/:id', 'finished, no learner changed matches the search', { query: '?q=nobody-at-all' });
     // Undoing it: a learner it handled, the confirmation of reopening, and that confirmation expired.
     const handledLearner = (await q(`select learner_id from exception where id = $1`, [full.exceptionIds.unknown[1]]))[0].learner_id;
     await visit(admin, '/learners/:id', 'handled exception with Reopen exception', { params: { id: handledLearner } });

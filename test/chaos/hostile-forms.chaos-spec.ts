@@ -61,7 +61,7 @@ const cursor: fc.Arbitrary<string> = fc
   )
   .map((values) => encodeCursor(values as never));
 
-const paging: Fields = { after: cursor, before: cursor, page: ['last', '2'] };
+const paging: Fields = { after: cursor, before: cursor, page: ['last', '2'], from: ['51', '0', '-1', '99999999999', '1e3'] };
 
 /** The query parameters each page reads (see its controller), for every GET route of the app. */
 const PAGES: Record<string, (d: HostileData) => Fields> = {
@@ -69,8 +69,9 @@ const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/login': () => ({ next: ['/certifications', '//evil.example/', 'https://evil.example/', '/\\evil.example'], ended: ['timeout'] }),
   '/health': () => ({}),
   '/account': () => ({}),
-  '/admin/bulk-actions': (d) => ({ before: [String(d.bulkAction + 1), '0'] }),
-  '/admin/bulk-actions/:id': () => ({ refresh: ['off'] }),
+  '/admin/bulk-actions': (d) => ({ before: [String(d.bulkAction + 1), '0'], from: ['51', '0', '1e3'] }),
+  '/admin/bulk-actions/:id': () => ({ refresh: ['off'], q: ['HF', 'Pat'], ...paging }),
+  '/admin/bulk-actions/:id/learners.csv': () => ({ q: ['HF', 'Pat'] }),
   '/admin/bulk-actions/:id/status': () => ({}),
   '/admin/mail': () => ({ state: ['pending', 'sending', 'sent', 'failed', 'kept'], q: ['hf', 'Hello'], ...paging }),
   '/admin/mail/:id': () => ({}),

@@ -273,7 +273,7 @@ describe('bulk actions on exceptions', () => {
     expect(page.text).toContain('<title>Running 40% – Bulk action');
     expect(page.text).toMatch(/<progress[^>]*max="10" value="4"/);
     expect(page.text).toContain('role="status"');
-    expect(page.text).toContain('<noscript><meta http-equiv="refresh" content="3"></noscript>');
+    expect(page.text).toContain('<noscript><meta http-equiv="refresh" content="15"></noscript>');
     expect(mainText(page.text)).toContain('Stop refreshing');
     const stopped = await admin.get(`/admin/bulk-actions/${id}?refresh=off`);
     expect(stopped.text).not.toContain('http-equiv="refresh"');

@@ -16,11 +16,13 @@ const VALID = {
 
 const TAB_LABELS = ['Overview', 'Content', 'Assignments', 'Messages', /^Exception report \(\d+\)$/, 'Completion report', 'Membership report'];
 
-function tabLinks(html: string): Array<{ label: string; href: string; current: boolean }> {
+/** `current`: the tab of this page or of the section it is in (aria-current "page" or "true"). */
+function tabLinks(html: string): Array<{ label: string; href: string; current: boolean; ariaCurrent: string | null }> {
   const nav = /<nav class="app-subnav" aria-label="Certification">([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? '';
-  return [...nav.matchAll(/<a class="app-subnav__link" href="([^"]+)"( aria-current="page")?>([^<]+)<\/a>/g)].map((m) => ({
+  return [...nav.matchAll(/<a class="app-subnav__link" href="([^"]+)"(?: aria-current="(page|true)")?>([^<]+)<\/a>/g)].map((m) => ({
     href: m[1],
     current: !!m[2],
+    ariaCurrent: m[2] ?? null,
     label: m[3],
   }));
 }
@@ -182,7 +184,7 @@ describe('certifications: list, tabs, overview and content', () => {
         else expect(link.label).toMatch(expected);
       });
       expect(links.map((l) => l.href)).toEqual(tabs.map(([s]) => `/certifications/${id}${s}`));
-      expect(links.filter((l) => l.current).map((l) => l.href)).toEqual([`/certifications/${id}${suffix}`]);
+      expect(links.filter((l) => l.current).map((l) => [l.href, l.ariaCurrent])).toEqual([[`/certifications/${id}${suffix}`, 'page']]);
       expect(links[4].label).toBe('Exception report (1)');
       expect(page.text).toContain(`<title>${name} – Fire Safety Awareness – Certex</title>`);
       expect((page.text.match(/<h1[ >]/g) ?? []).length).toBe(1);
@@ -210,7 +212,7 @@ describe('certifications: list, tabs, overview and content', () => {
     expect(form.status).toBe(200);
     expect(form.text).toContain('<title>Edit details – Manual Handling – Certex</title>');
     expect(form.text).toMatch(/id="shortName" name="shortName" type="text" autocomplete="off" value="MH"/);
-    expect(tabLinks(form.text).find((l) => l.current)?.label).toBe('Overview');
+    expect(tabLinks(form.text).find((l) => l.current)).toMatchObject({ label: 'Overview', ariaCurrent: 'true' });
 
     const bad = await admin.post(`/certifications/${id}/edit`, { ...VALID, fullName: 'Manual Handling 2', shortName: 'FIRE', idNumber: '' });
     expect(bad.status).toBe(400);

@@ -110,7 +110,7 @@ describe('the Exception report tab', () => {
     ]);
     expect(res.text).toMatch(/<label class="app-label" for="select">Select<\/label>/);
     expect(res.text).toMatch(/<label class="app-label" for="action">Action<\/label>/);
-    expect(res.text).toContain('<span class="app-visually-hidden">Select Pat L000001</span>');
+    expect(res.text).toContain('<span class="app-visually-hidden">Select Pat L000001, ID number L000001</span>');
     expect(mainText(res.text)).toContain('All time allowance issues: 60 learners');
   });
 

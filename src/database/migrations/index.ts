@@ -7,6 +7,7 @@ import { Migration20261128040000_reports } from './Migration20261128040000_repor
 import { Migration20261128050000_membership_counts } from './Migration20261128050000_membership_counts';
 import { Migration20261130010000_reopen } from './Migration20261130010000_reopen';
 import { Migration20261130030000_notices_and_job_keys } from './Migration20261130030000_notices_and_job_keys';
+import { Migration20261130040000_bulk_item_keys } from './Migration20261130040000_bulk_item_keys';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128050000_membership_counts', class: Migration20261128050000_membership_counts },
   { name: 'Migration20261130010000_reopen', class: Migration20261130010000_reopen },
   { name: 'Migration20261130030000_notices_and_job_keys', class: Migration20261130030000_notices_and_job_keys },
+  { name: 'Migration20261130040000_bulk_item_keys', class: Migration20261130040000_bulk_item_keys },
 ];

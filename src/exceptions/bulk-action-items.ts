@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { CursorValue, keysetClause, PageQuery, rowKey } from '../common/keyset';
+import { learnerMatches } from '../common/listing';
+
+/** One learner a bulk action changed, with the due date before and after from its audit row. */
+export interface ChangedLearnerRow {
+  exceptionId: number;
+  learnerId: number;
+  firstName: string;
+  lastName: string;
+  idNumber: string;
+  outcome: 'applied';
+  dueBefore: Date | null;
+  dueAfter: Date | null;
+  key: CursorValue[];
+}
+
+/**
+ * Items are read in the order the job handled them (exception id), so that a page is a walk of
+ * the partial index bulk_action_item_applied (Migration20261130040000) however large the action.
+ */
+const KEY_COLUMNS = ['i.exception_id'];
+
+export const CHANGED_LEARNER_KEY_COLUMNS: readonly string[] = KEY_COLUMNS;
+
+@Injectable()
+export class BulkActionItemsService {
+  constructor(private readonly em: EntityManager) {}
+
+  /** One keyset page of the learners the bulk action changed (`limit` + 1 rows, to know if there is more). */
+  async changedLearners(bulkActionId: number, q: string, page: PageQuery, limit: number): Promise<ChangedLearnerRow[]> {
+    const keyset = keysetClause(KEY_COLUMNS, 'asc', page);
+    const params: unknown[] = [bulkActionId];
+    let search = 'true';
+    if (q) {
+      const match = learnerMatches('e.learner_id', q);
+      search = match.sql;
+      params.push(match.param);
+    }
+    const rows = await this.em.getConnection().execute(
+      `select i.exception_id, e.learner_id, l.first_name, l.last_name, l.id_number, i.outcome,
+              a.due_before, a.due_after, ${keyset.select}
+         from bulk_action_item i
+         join exception e on e.id = i.exception_id
+         join learner l on l.id = e.learner_id
+         left join exception_audit a on a.exception_id = i.exception_id and a.bulk_action_id = i.bulk_action_id
+        where i.bulk_action_id = ? and i.outcome = 'applied' and ${search} and ${keyset.where}
+        order by ${keyset.orderBy}
+        limit ?`,
+      [...params, ...keyset.params, limit + 1],
+    );
+    return rows.map((row: any) => ({
+      exceptionId: Number(row.exception_id),
+      learnerId: Number(row.learner_id),
+      firstName: row.first_name,
+      lastName: row.last_name,
+      idNumber: row.id_number,
+      outcome: row.outcome,
+      dueBefore: row.due_before,
+      dueAfter: row.due_after,
+      key: rowKey(row, KEY_COLUMNS.length),
+    }));
+  }
+
+  /** Every changed learner matching the search, page by page, for the CSV download. */
+  async *allChangedLearners(bulkActionId: number, q: string, pageSize = 2000): AsyncGenerator<ChangedLearnerRow[]> {
+    let after: CursorValue[] | null = null;
+    for (;;) {
+      const rows = await this.changedLearners(bulkActionId, q, { after, before: null }, pageSize - 1);
+      if (rows.length === 0) return;
+      yield rows;
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1].key;
+    }
+  }
+}

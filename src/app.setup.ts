@@ -24,7 +24,6 @@ const FORM_BODY_LIMIT = '200kb';
 /** CSV uploads: 100,000 learners take about 10 MB; 110 MB leaves room for large completion files. */
 export const UPLOAD_LIMIT_BYTES = 110 * 1024 * 1024;
 
-
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
@@ -139,9 +138,7 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
     },
   });
   const healthPath = urls.to('/health');
-  app.use((req: Request, res: Response, next: NextFunction) =>
-    req.path === healthPath ? next() : sessionMiddleware(req, res, next),
-  );
+  app.use((req: Request, res: Response, next: NextFunction) => (req.path === healthPath ? next() : sessionMiddleware(req, res, next)));
   app.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 5000 }));
   app.use(express.json({ limit: FORM_BODY_LIMIT }));
   app.use((req: Request, _res: Response, next: NextFunction) => {

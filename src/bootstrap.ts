@@ -37,7 +37,9 @@ export async function prepareServices(config: AppConfig): Promise<string[]> {
 
 export async function ensureFirstAdmin(app: NestExpressApplication, config: AppConfig) {
   const orm = app.get(MikroORM);
-  await RequestContext.create(orm.em, () => app.get(StaffService).ensureFirstAdmin(config.adminUsername, config.adminPassword, config.adminEmail));
+  await RequestContext.create(orm.em, () =>
+    app.get(StaffService).ensureFirstAdmin(config.adminUsername, config.adminPassword, config.adminEmail),
+  );
 }
 
 /**

@@ -30,7 +30,9 @@ async function prepareWhenReachable(config: AppConfig): Promise<{ applied: strin
       if (!(error instanceof ServiceUnavailableError) || !error.mayRecover || Date.now() >= giveUpAt) throw error;
       waitingFor = error.message.includes('Redis') ? 'Redis' : 'PostgreSQL';
       if (error.message !== lastMessage) {
-        process.stderr.write(`certex: ${error.message} Waiting for it: trying again every ${RETRY_INTERVAL_MS / 1000} s for up to ${config.serviceWaitSeconds} s (SERVICE_WAIT_SECONDS).\n`);
+        process.stderr.write(
+          `certex: ${error.message} Waiting for it: trying again every ${RETRY_INTERVAL_MS / 1000} s for up to ${config.serviceWaitSeconds} s (SERVICE_WAIT_SECONDS).\n`,
+        );
         lastMessage = error.message;
       }
       if (!waitingServer && config.processRole !== 'worker') waitingServer = await startWaitingServer(config, () => waitingFor);

@@ -44,7 +44,9 @@ const EVENT_WORDS: Record<DueEvent, string> = {
 };
 
 /** A due date rule in words: "None", "Fixed: 31 Mar 2027", "3 months after hire date". */
-export function dueRuleText(rule: Pick<AssignmentRow, 'dueRule' | 'dueFixedAt' | 'dueAmount' | 'dueUnit' | 'dueEvent' | 'dueCourseShortName'>): string {
+export function dueRuleText(
+  rule: Pick<AssignmentRow, 'dueRule' | 'dueFixedAt' | 'dueAmount' | 'dueUnit' | 'dueEvent' | 'dueCourseShortName'>,
+): string {
   if (rule.dueRule === 'fixed') return `Fixed: ${formatDate(rule.dueFixedAt)}`;
   if (rule.dueRule === 'relative' && rule.dueAmount && rule.dueUnit && rule.dueEvent) {
     const event = rule.dueEvent === 'course_completion' ? `completion of course «${rule.dueCourseShortName}»` : EVENT_WORDS[rule.dueEvent];
@@ -216,7 +218,10 @@ export class AssignmentService {
    */
   async remove(certificationId: number, assignmentId: number): Promise<boolean> {
     const conn = this.em.getConnection();
-    const removed = await conn.execute(`delete from assignment where id = ? and certification_id = ? returning id`, [assignmentId, certificationId]);
+    const removed = await conn.execute(`delete from assignment where id = ? and certification_id = ? returning id`, [
+      assignmentId,
+      certificationId,
+    ]);
     if (removed.length === 0) {
       if ((await conn.execute(`select 1 from assignment where id = ?`, [assignmentId])).length > 0) throw new NotFoundException();
       return false;

@@ -79,11 +79,7 @@ export class AssignmentsController {
 
   @AdminOnly()
   @Get(':assignmentId/edit')
-  async editForm(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('assignmentId', ParseIntPipe) assignmentId: number,
-    @Res() res: Response,
-  ) {
+  async editForm(@Param('id', ParseIntPipe) id: number, @Param('assignmentId', ParseIntPipe) assignmentId: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'assignments');
     const assignment = await this.assignments.get(id, assignmentId);
     await this.renderEditForm(res, page, assignment, dueRuleValues(assignment), []);
@@ -107,7 +103,10 @@ export class AssignmentsController {
       return this.renderEditForm(res, page, assignment, body, ruleErrors(error));
     }
     const who = this.who(assignment);
-    flash(req, `Due date rule of ${who.prefix.toLowerCase()} ${who.text} changed. Membership sync will work out the due dates shortly; no due date is made earlier.`);
+    flash(
+      req,
+      `Due date rule of ${who.prefix.toLowerCase()} ${who.text} changed. Membership sync will work out the due dates shortly; no due date is made earlier.`,
+    );
     seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
   }
 
@@ -120,7 +119,12 @@ export class AssignmentsController {
   ) {
     await this.certifications.page(id, 'assignments');
     const removed = await this.assignments.remove(id, assignmentId);
-    flash(req, removed ? 'Assignment removed. Membership sync will remove learners it no longer covers.' : 'That assignment had already been removed');
+    flash(
+      req,
+      removed
+        ? 'Assignment removed. Membership sync will remove learners it no longer covers.'
+        : 'That assignment had already been removed',
+    );
     seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
   }
 
@@ -142,7 +146,13 @@ export class AssignmentsController {
   }
 
   /** The same form without "Who to assign": the assignment's learner or audience stays. */
-  private renderEditForm(res: Response, page: CertificationPage, assignment: AssignmentRow, values: Record<string, unknown>, errors: FieldError[]) {
+  private renderEditForm(
+    res: Response,
+    page: CertificationPage,
+    assignment: AssignmentRow,
+    values: Record<string, unknown>,
+    errors: FieldError[],
+  ) {
     return this.renderAssignmentForm(res, page, values, errors, {
       heading: 'Change a due date rule',
       action: this.urls.to(`/certifications/${page.certification.id}/assignments/${assignment.id}/edit`),

@@ -25,12 +25,7 @@ export class AuthController {
 
   @Public()
   @Get('login')
-  loginPage(
-    @Req() req: AppRequest,
-    @Res() res: Response,
-    @Query('next') next?: string,
-    @Query('ended') ended?: string,
-  ) {
+  loginPage(@Req() req: AppRequest, @Res() res: Response, @Query('next') next?: string, @Query('ended') ended?: string) {
     if (req.session?.staffId) return seeOther(res, this.safeNext(next));
     const notice = ended === 'timeout' ? 'Your session ended. Sign in again to continue.' : undefined;
     this.renderLogin(res, { next: this.urls.isLocal(next) ? next : '', notice });

@@ -66,12 +66,7 @@ export class StaffController {
   }
 
   @Post(':id')
-  async update(
-    @Param('id', ParseIntPipe) id: number,
-    @Req() req: AppRequest,
-    @Res() res: Response,
-    @Body() body: Record<string, unknown>,
-  ) {
+  async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const staff = await this.load(id);
     const form = validateForm(EditStaffForm, body);
     if (!form.ok) {
@@ -113,13 +108,7 @@ export class StaffController {
     );
   }
 
-  private renderEdit(
-    res: Response,
-    staff: Staff,
-    values: Record<string, unknown>,
-    errors: FieldError[],
-    status = 200,
-  ) {
+  private renderEdit(res: Response, staff: Staff, values: Record<string, unknown>, errors: FieldError[], status = 200) {
     renderPage(
       res,
       'admin/staff-form',

@@ -73,7 +73,6 @@ export class EditStaffForm {
   @IsEmail({}, { message: 'Enter an email address like name@example.org, or leave it empty' })
   email: string;
 
-
   @Expose()
   @ValidateIf((form: EditStaffForm) => !!form.password)
   @MaxLength(200, { message: 'Password must be 200 characters or fewer' })

@@ -131,12 +131,7 @@ export class StaffService {
       staff.email = changes.email || null;
       if (changes.password) staff.passwordHash = await this.hashPassword(changes.password);
       if (changes.disabled) {
-        await em.getConnection().execute(
-          `delete from session where (sess->>'staffId')::int = ?`,
-          [id],
-          'run',
-          em.getTransactionContext(),
-        );
+        await em.getConnection().execute(`delete from session where (sess->>'staffId')::int = ?`, [id], 'run', em.getTransactionContext());
       }
       return staff;
     });

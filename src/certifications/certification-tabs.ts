@@ -30,7 +30,12 @@ const TAB_PATHS: Record<CertificationTab, string> = {
 };
 
 /** The links of the certification sub-navigation (views/partials/certification-nav.hbs). */
-export function certificationTabs(urls: UrlBuilder, certification: { id: number }, current: CertificationTab, openCount: number): TabLink[] {
+export function certificationTabs(
+  urls: UrlBuilder,
+  certification: { id: number },
+  current: CertificationTab,
+  openCount: number,
+): TabLink[] {
   return (Object.keys(TAB_NAMES) as CertificationTab[]).map((tab) => ({
     label: tab === 'exceptions' ? `${TAB_NAMES[tab]} (${openCount})` : TAB_NAMES[tab],
     href: urls.to('/certifications/', certification.id, TAB_PATHS[tab]),

@@ -119,7 +119,13 @@ export class CertificationsController {
     }
   }
 
-  private renderForm(res: Response, existing: Certification | null, values: Record<string, unknown>, errors: FieldError[], tabs: unknown = null) {
+  private renderForm(
+    res: Response,
+    existing: Certification | null,
+    values: Record<string, unknown>,
+    errors: FieldError[],
+    tabs: unknown = null,
+  ) {
     const heading = existing ? 'Edit certification details' : 'Add a certification';
     renderFormPage(
       res,

@@ -95,7 +95,13 @@ export class CourseSetsController {
   async editForm(@Param('id', ParseIntPipe) id: number, @Param('setId', ParseIntPipe) setId: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'content');
     const set = await this.loadSet(id, setId);
-    const values = { name: set.name, courses: set.courses.map((c) => String(c.id)), rule: set.rule, minDays: String(set.minDays), joiner: set.joiner };
+    const values = {
+      name: set.name,
+      courses: set.courses.map((c) => String(c.id)),
+      rule: set.rule,
+      minDays: String(set.minDays),
+      joiner: set.joiner,
+    };
     await this.renderForm(res, page, { set }, values, []);
   }
 
@@ -121,7 +127,12 @@ export class CourseSetsController {
   }
 
   @Post('sets/:setId/delete')
-  async remove(@Param('id', ParseIntPipe) id: number, @Param('setId', ParseIntPipe) setId: number, @Req() req: AppRequest, @Res() res: Response) {
+  async remove(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('setId', ParseIntPipe) setId: number,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+  ) {
     await this.certifications.page(id, 'content');
     const set = await this.courseSets.get(id, setId);
     // Already deleted: say so; a set of another certification: not found here.

@@ -15,7 +15,8 @@ export const RULE_LABELS: Record<CompletionRule, string> = { all: 'All courses',
 export const JOINERS = ['and', 'or', 'then'] as const;
 export const JOINER_LABELS: Record<Joiner, string> = { and: 'AND', or: 'OR', then: 'THEN' };
 
-const list = ({ value }: { value: unknown }) => (value === undefined || value === null || value === '' ? [] : Array.isArray(value) ? value : [value]);
+const list = ({ value }: { value: unknown }) =>
+  value === undefined || value === null || value === '' ? [] : Array.isArray(value) ? value : [value];
 
 export class CourseSetForm {
   @Expose()

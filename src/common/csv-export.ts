@@ -15,12 +15,7 @@ export function safeCell(value: unknown): string {
  * Streams a CSV download: the header, then every row that `pages` yields (page by page, so that
  * a 100,000-row report never sits in memory), honouring back-pressure.
  */
-export async function streamCsv(
-  res: Response,
-  filename: string,
-  header: string[],
-  pages: AsyncIterable<unknown[][]>,
-): Promise<void> {
+export async function streamCsv(res: Response, filename: string, header: string[], pages: AsyncIterable<unknown[][]>): Promise<void> {
   res.status(200);
   res.setHeader('Content-Type', 'text/csv; charset=utf-8');
   res.setHeader('Content-Disposition', `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '-')}"`);

@@ -8,14 +8,20 @@ import { isUnreachable } from '../database/database';
 const PAGES: Record<number, { heading: string; message: string }> = {
   400: { heading: 'The request could not be understood', message: 'Go back, check what you entered and try again.' },
   403: { heading: 'You cannot do this', message: 'Your account does not allow this action.' },
-  404: { heading: 'Page not found', message: 'If you typed the address, check it is correct. If you followed a link, it may be out of date.' },
+  404: {
+    heading: 'Page not found',
+    message: 'If you typed the address, check it is correct. If you followed a link, it may be out of date.',
+  },
   413: {
     heading: 'That was too large',
     message:
       'What you sent is larger than Certex accepts: a CSV file can be at most 110 MB, and a form at most 200 KB. Nothing was changed. Split a large file into smaller files and upload them one at a time.',
   },
   500: { heading: 'Sorry, something went wrong', message: 'Certex could not finish this request. Nothing was changed. Try again later.' },
-  503: { heading: 'Certex is briefly unavailable', message: 'Certex cannot reach its database or its job queue just now. Try again in a minute.' },
+  503: {
+    heading: 'Certex is briefly unavailable',
+    message: 'Certex cannot reach its database or its job queue just now. Try again in a minute.',
+  },
 };
 
 /** PostgreSQL or Redis down or unreachable, anywhere in an error's chain (ORM errors wrap the driver's). */

@@ -9,11 +9,26 @@ export function renderFormPage(res: Response, view: string, model: Record<string
 }
 
 /** Radio buttons for a fixed set of values; the first takes the field's id, so the error summary link lands on it. */
-export function radioOptions<T extends string>(name: string, options: readonly T[], labels: Record<T, string>, values: Record<string, unknown>) {
-  return options.map((value, index) => ({ value, label: labels[value], inputId: index === 0 ? name : `${name}-${value}`, checked: values[name] === value }));
+export function radioOptions<T extends string>(
+  name: string,
+  options: readonly T[],
+  labels: Record<T, string>,
+  values: Record<string, unknown>,
+) {
+  return options.map((value, index) => ({
+    value,
+    label: labels[value],
+    inputId: index === 0 ? name : `${name}-${value}`,
+    checked: values[name] === value,
+  }));
 }
 
-export function selectOptions<T extends string>(name: string, options: readonly T[], labels: Record<T, string>, values: Record<string, unknown>) {
+export function selectOptions<T extends string>(
+  name: string,
+  options: readonly T[],
+  labels: Record<T, string>,
+  values: Record<string, unknown>,
+) {
   return options.map((value) => ({ value, label: labels[value], selected: values[name] === value }));
 }
 

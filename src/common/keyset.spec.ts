@@ -39,7 +39,9 @@ describe('keyset paging', () => {
     const key = (n: number) => [n];
     const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
     expect(finishPage(rows(1, 3), 2, { after: null, before: null }, key, href, 85000).pagination.position).toBe('1–2 of 85,000');
-    expect(finishPage(rows(51, 51), 50, { after: [50], before: null, from: 51 }, key, href, 85000).pagination.position).toBe('51–100 of 85,000');
+    expect(finishPage(rows(51, 51), 50, { after: [50], before: null, from: 51 }, key, href, 85000).pagination.position).toBe(
+      '51–100 of 85,000',
+    );
     expect(finishPage(rows(51, 51), 50, { after: [50], before: null, from: 51 }, key, href).pagination.position).toBe('Showing 51–100');
     // A link without a place (or a tampered one) does not make one up.
     expect(finishPage(rows(51, 51), 50, { after: [50], before: null }, key, href).pagination.position).toBe('Showing 50');
@@ -47,7 +49,9 @@ describe('keyset paging', () => {
     expect(finishPage(rows(84999, 51).reverse(), 50, { after: null, before: null, last: true }, key, href, 85049).pagination.position).toBe(
       '85,000–85,049 of 85,049',
     );
-    expect(finishPage(rows(1, 50).reverse(), 50, { after: null, before: [51], from: 7 }, key, href, 100).pagination.position).toBe('1–50 of 100');
+    expect(finishPage(rows(1, 50).reverse(), 50, { after: null, before: [51], from: 7 }, key, href, 100).pagination.position).toBe(
+      '1–50 of 100',
+    );
     // A place beyond the total (rows handled since) is kept within it.
     expect(finishPage(rows(51, 10), 50, { after: [50], before: null, from: 91 }, key, href, 60).pagination.position).toBe('51–60 of 60');
     expect(pageQuery({ after: encodeCursor([3]), from: '51' }, 1).from).toBe(51);
@@ -55,7 +59,7 @@ describe('keyset paging', () => {
     expect(pageQuery({ from: '51' }, 1).from).toBeNull();
   });
 
-  it('reads a row\'s key back as text (full precision) and the id as a number', () => {
+  it("reads a row's key back as text (full precision) and the id as a number", () => {
     expect(rowKey({ key_0: '2026-11-28 20:00:00.123456+00', key_1: '42' }, 2)).toEqual(['2026-11-28 20:00:00.123456+00', 42]);
   });
 

@@ -165,11 +165,17 @@ export function finishPage<T>(
     pagination.position = position.text;
     const from = (value: number | null) => (value === null ? {} : { from: value });
     if (hasPrevious) {
-      pagination.previousHref = hrefFor({ before: encodeCursor(keyOf(first)), ...from(position.from === null ? null : Math.max(1, position.from - limit)) });
+      pagination.previousHref = hrefFor({
+        before: encodeCursor(keyOf(first)),
+        ...from(position.from === null ? null : Math.max(1, position.from - limit)),
+      });
       pagination.firstHref = hrefFor({});
     }
     if (hasNext) {
-      pagination.nextHref = hrefFor({ after: encodeCursor(keyOf(last)), ...from(position.from === null ? null : position.from + visible.length) });
+      pagination.nextHref = hrefFor({
+        after: encodeCursor(keyOf(last)),
+        ...from(position.from === null ? null : position.from + visible.length),
+      });
       pagination.lastHref = hrefFor({ page: 'last' });
     }
   } else if (page.after || page.before || page.last) {

@@ -14,7 +14,12 @@ export function inTransaction<T>(em: EntityManager, work: (run: Run, runBound: R
   return em.transactional((tx) =>
     work(
       <R>(sql: string, params: unknown[] = []) => tx.getConnection().execute<R[]>(sql, params as any[], 'all', tx.getTransactionContext()),
-      async (sql, params) => tx.getConnection().getKnex().raw(sql, params as any[]).transacting(tx.getTransactionContext()!),
+      async (sql, params) =>
+        tx
+          .getConnection()
+          .getKnex()
+          .raw(sql, params as any[])
+          .transacting(tx.getTransactionContext()!),
     ),
   );
 }

@@ -74,9 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const basePath = (env.BASE_PATH ?? '').replace(/\/+$/, '');
   if (basePath !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(basePath)) {
-    throw new ConfigError(
-      `BASE_PATH must be empty or a path such as /intranet/certex (letters, digits, . _ ~ -), not "${env.BASE_PATH}".`,
-    );
+    throw new ConfigError(`BASE_PATH must be empty or a path such as /intranet/certex (letters, digits, . _ ~ -), not "${env.BASE_PATH}".`);
   }
 
   const frameAncestors = (env.FRAME_ANCESTORS ?? "'self'").trim().split(/\s+/).filter(Boolean);
@@ -135,7 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
     publicOrigin = parsed.origin;
   } catch {
-    throw new ConfigError(`PUBLIC_URL must be the address people reach Certex at, such as https://learning.example.org, not "${publicUrlRaw}".`);
+    throw new ConfigError(
+      `PUBLIC_URL must be the address people reach Certex at, such as https://learning.example.org, not "${publicUrlRaw}".`,
+    );
   }
   const mailFrom = env.MAIL_FROM || 'Certex <certex@localhost>';
   if (/[\r\n]/.test(mailFrom) || !/@/.test(mailFrom)) {

@@ -43,7 +43,8 @@ export class CompletionImportService {
         if (!course) errors.add(line, 'course', 'Enter the short name of a course');
         else if (course.length > 100) errors.add(line, 'course', 'Course short name must be 100 characters or fewer');
         if (!completed_on) errors.add(line, 'completed_on', 'Enter the completion date');
-        else if (!isIsoDate(completed_on)) errors.add(line, 'completed_on', 'Completion date must be a real date written YYYY-MM-DD, like 2024-03-31');
+        else if (!isIsoDate(completed_on))
+          errors.add(line, 'completed_on', 'Completion date must be a real date written YYYY-MM-DD, like 2024-03-31');
         else if (completed_on > today) errors.add(line, 'completed_on', 'Completion date must be today or in the past');
         if (errors.full) return false;
         return staged.add({ line, id_number, course, completed_on });
@@ -93,7 +94,13 @@ export class CompletionImportService {
            from inserted`,
         [staffId],
       );
-      return { ok: true as const, rows: read.rows, added: inserted.count, learnerIds: inserted.learner_ids, courseIds: inserted.course_ids ?? [] };
+      return {
+        ok: true as const,
+        rows: read.rows,
+        added: inserted.count,
+        learnerIds: inserted.learner_ids,
+        courseIds: inserted.course_ids ?? [],
+      };
     });
     if (!result.ok) return result;
     if (result.added > 0) {

@@ -27,7 +27,10 @@ export class CoursesService {
   async list(query: ListQuery): Promise<KeysetPage<CourseRow>> {
     const search = query.q ? `lower(c.short_name || ' ' || c.full_name) like ?` : 'true';
     // Courses are made by hand, a few thousand at most: counting them is cheap.
-    const [{ n }] = await this.sql<{ n: number }>(`select count(*)::int as n from course c where ${search}`, query.q ? [likeContains(query.q)] : []);
+    const [{ n }] = await this.sql<{ n: number }>(
+      `select count(*)::int as n from course c where ${search}`,
+      query.q ? [likeContains(query.q)] : [],
+    );
     return readPage<CourseRow>((sql, params) => this.sql<CourseRow>(sql, params), {
       total: n,
       select: `select c.id, c.short_name, c.full_name, lower(c.short_name) as k_short,

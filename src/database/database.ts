@@ -19,7 +19,14 @@ export class ServiceUnavailableError extends Error {
 }
 
 const NOT_REACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
   '57P01', // admin_shutdown
   '57P03', // cannot_connect_now: starting up or shutting down
 ]);

@@ -56,7 +56,12 @@ export class BulkActionDraftsService {
   }
 
   /** Reopening: refused when none of the selected exceptions can be reopened, saying why. */
-  async prepareReopen(certificationId: number, staffId: number, reason: string | null, selection: Selection & { label: string }): Promise<Prepared> {
+  async prepareReopen(
+    certificationId: number,
+    staffId: number,
+    reason: string | null,
+    selection: Selection & { label: string },
+  ): Promise<Prepared> {
     const summary = await this.reopenSummary(certificationId, selection);
     if (summary.total === 0) {
       const why = summary.refused.map((r) => r.reason).join('; ');
@@ -138,7 +143,10 @@ export function isExpired(draft: Draft, now = Date.now()): boolean {
 
 export function selectionProblem(action: BulkActionName, summary: SelectionSummary): FieldError | null {
   if (summary.foreign > 0) {
-    return fieldError('select', `${plural(summary.foreign, 'selected exception')} ${summary.foreign === 1 ? 'does' : 'do'} not belong to this certification`);
+    return fieldError(
+      'select',
+      `${plural(summary.foreign, 'selected exception')} ${summary.foreign === 1 ? 'does' : 'do'} not belong to this certification`,
+    );
   }
   if (summary.total === 0) {
     return fieldError(

@@ -69,11 +69,18 @@ export class BulkActionsController {
       })),
       pagination: {
         position:
-          visible.length === 0 ? undefined : from === null ? `Showing ${count(visible.length)}` : `Showing ${count(from)}–${count(from + visible.length - 1)}`,
+          visible.length === 0
+            ? undefined
+            : from === null
+              ? `Showing ${count(visible.length)}`
+              : `Showing ${count(from)}–${count(from + visible.length - 1)}`,
         firstHref: beforeId ? this.urls.to('/admin/bulk-actions') : undefined,
         nextHref:
           rows.length > LIST_PAGE_SIZE
-            ? this.urls.withQuery('/admin/bulk-actions', { before: visible[visible.length - 1].id, from: from === null ? undefined : from + visible.length })
+            ? this.urls.withQuery('/admin/bulk-actions', {
+                before: visible[visible.length - 1].id,
+                from: from === null ? undefined : from + visible.length,
+              })
             : undefined,
       },
     });
@@ -103,7 +110,13 @@ export class BulkActionsController {
     seeOther(res, this.urls.withQuery(`/certifications/${status.certificationId}/exceptions/confirm/${prepared.token}`, { from: id }));
   }
 
-  private async renderShow(res: Response, id: number, query: Record<string, unknown>, values: Record<string, unknown>, errors: FieldError[]) {
+  private async renderShow(
+    res: Response,
+    id: number,
+    query: Record<string, unknown>,
+    values: Record<string, unknown>,
+    errors: FieldError[],
+  ) {
     const status = await this.load(id);
     const progress = this.progress(status);
     const failures = progress.finished && status.failed > 0 ? await this.bulk.failures(id) : [];
@@ -112,41 +125,48 @@ export class BulkActionsController {
     const changed = await this.changedLearners(id, status, query);
     const stopHref = this.urls.withQuery(`/admin/bulk-actions/${id}`, { refresh: 'off' });
     const resumeHref = this.urls.to('/admin/bulk-actions/', id);
-    renderPage(res, 'bulk-actions/show', {
-      title: progress.title,
-      progress,
-      actionLabel: ACTION_LABELS[status.action],
-      certificationName: status.certificationName,
-      selectionLabel: status.selectionLabel,
-      reason: status.reason,
-      by: status.createdByName,
-      at: formatDateTime(status.createdAt),
-      finishedAt: status.finishedAt ? formatDateTime(status.finishedAt) : null,
-      outcomes: [
-        { label: 'Applied', text: plural(status.applied, 'learner') },
-        { label: 'Already handled', text: plural(status.alreadyHandled, 'learner') },
-        { label: 'Failed', text: plural(status.failed, 'learner') },
-      ],
-      changed,
-      failures: failures.map((f: any) => ({ name: `${f.firstName} ${f.lastName}`, idNumber: f.idNumber, message: f.message })),
-      failuresMore: status.failed > failures.length ? plural(status.failed - failures.length, 'more failure') : null,
-      error: status.state === 'failed' ? status.error : null,
-      refreshing,
-      stopped: !progress.finished && stopRefreshing,
-      // Without JavaScript the page refreshes itself (in a <noscript>), with a link to stop it.
-      refreshSeconds: refreshing ? NO_SCRIPT_REFRESH_SECONDS : undefined,
-      stopHref,
-      resumeHref,
-      // Checking progress by hand keeps the page's refreshing as the reader left it.
-      checkHref: stopRefreshing ? stopHref : resumeHref,
-      statusHref: this.urls.to('/admin/bulk-actions/', id, '/status'),
-      reportHref: this.urls.to('/certifications/', status.certificationId, '/exceptions'),
-      reopen:
-        progress.finished && status.action !== 'reopen' && status.applied > 0 ? { action: this.urls.to('/admin/bulk-actions/', id, '/reopen') } : null,
-      values,
-      errors,
-      fieldErrors: errorMap(errors),
-    }, errors.length > 0 ? 409 : 200);
+    renderPage(
+      res,
+      'bulk-actions/show',
+      {
+        title: progress.title,
+        progress,
+        actionLabel: ACTION_LABELS[status.action],
+        certificationName: status.certificationName,
+        selectionLabel: status.selectionLabel,
+        reason: status.reason,
+        by: status.createdByName,
+        at: formatDateTime(status.createdAt),
+        finishedAt: status.finishedAt ? formatDateTime(status.finishedAt) : null,
+        outcomes: [
+          { label: 'Applied', text: plural(status.applied, 'learner') },
+          { label: 'Already handled', text: plural(status.alreadyHandled, 'learner') },
+          { label: 'Failed', text: plural(status.failed, 'learner') },
+        ],
+        changed,
+        failures: failures.map((f: any) => ({ name: `${f.firstName} ${f.lastName}`, idNumber: f.idNumber, message: f.message })),
+        failuresMore: status.failed > failures.length ? plural(status.failed - failures.length, 'more failure') : null,
+        error: status.state === 'failed' ? status.error : null,
+        refreshing,
+        stopped: !progress.finished && stopRefreshing,
+        // Without JavaScript the page refreshes itself (in a <noscript>), with a link to stop it.
+        refreshSeconds: refreshing ? NO_SCRIPT_REFRESH_SECONDS : undefined,
+        stopHref,
+        resumeHref,
+        // Checking progress by hand keeps the page's refreshing as the reader left it.
+        checkHref: stopRefreshing ? stopHref : resumeHref,
+        statusHref: this.urls.to('/admin/bulk-actions/', id, '/status'),
+        reportHref: this.urls.to('/certifications/', status.certificationId, '/exceptions'),
+        reopen:
+          progress.finished && status.action !== 'reopen' && status.applied > 0
+            ? { action: this.urls.to('/admin/bulk-actions/', id, '/reopen') }
+            : null,
+        values,
+        errors,
+        fieldErrors: errorMap(errors),
+      },
+      errors.length > 0 ? 409 : 200,
+    );
   }
 
   /** The learners the action changed, as CSV: the same rows and search as the page, every page. */
@@ -157,7 +177,13 @@ export class BulkActionsController {
     const items = this.items;
     async function* pages() {
       for await (const rows of items.allChangedLearners(id, q)) {
-        yield rows.map((row) => [`${row.firstName} ${row.lastName}`, row.idNumber, OUTCOME_LABELS[row.outcome], isoDate(row.dueBefore), isoDate(row.dueAfter)]);
+        yield rows.map((row) => [
+          `${row.firstName} ${row.lastName}`,
+          row.idNumber,
+          OUTCOME_LABELS[row.outcome],
+          isoDate(row.dueBefore),
+          isoDate(row.dueAfter),
+        ]);
       }
     }
     await streamCsv(res, `bulk-action-${id}-learners.csv`, CHANGED_CSV_HEADER, pages());

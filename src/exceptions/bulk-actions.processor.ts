@@ -21,7 +21,11 @@ export class BulkActionsProcessor implements OnApplicationBootstrap {
   }
 
   private async schedule() {
-    await this.queue.add(BULK_REQUEUE_JOB, {}, { repeat: { every: 60_000 }, jobId: BULK_REQUEUE_JOB, removeOnComplete: 10, removeOnFail: 10 });
+    await this.queue.add(
+      BULK_REQUEUE_JOB,
+      {},
+      { repeat: { every: 60_000 }, jobId: BULK_REQUEUE_JOB, removeOnComplete: 10, removeOnFail: 10 },
+    );
   }
 
   @Process(BULK_APPLY_JOB)
@@ -32,7 +36,12 @@ export class BulkActionsProcessor implements OnApplicationBootstrap {
       void job.progress(total ? Math.floor((processed / total) * 100) : 100).catch(() => undefined);
     };
     const status = await this.bulk.run(job.data.bulkActionId, mirrorProgress);
-    this.logger.log({ message: 'bulk action finished', bulkActionId: job.data.bulkActionId, state: status?.state, processed: status?.processed });
+    this.logger.log({
+      message: 'bulk action finished',
+      bulkActionId: job.data.bulkActionId,
+      state: status?.state,
+      processed: status?.processed,
+    });
     return status ? { state: status.state, processed: status.processed } : null;
   }
 

@@ -69,10 +69,9 @@ export class BulkActionsService {
       const conn = em.getConnection();
       const trx = em.getTransactionContext();
       const q = (sql: string, params: unknown[] = []) => conn.execute(sql, params as any[], 'all', trx);
-      const [claimed] = await q(
-        `update bulk_action_draft set used_at = now() where token = ? and used_at is null returning token`,
-        [draft.token],
-      );
+      const [claimed] = await q(`update bulk_action_draft set used_at = now() where token = ? and used_at is null returning token`, [
+        draft.token,
+      ]);
       if (!claimed) {
         const [existing] = await q(`select bulk_action_id from bulk_action_draft where token = ? for update`, [draft.token]);
         return existing?.bulk_action_id === null || existing === undefined ? null : Number(existing.bulk_action_id);
@@ -118,9 +117,14 @@ export class BulkActionsService {
 
   /** Queues a bulk action's job; the job id makes a repeated call harmless. */
   async enqueue(bulkActionId: number, jobKey?: string): Promise<void> {
-    const key = jobKey ?? (await this.em.getConnection().execute(`select job_key from bulk_action where id = ?`, [bulkActionId]))[0]?.job_key;
+    const key =
+      jobKey ?? (await this.em.getConnection().execute(`select job_key from bulk_action where id = ?`, [bulkActionId]))[0]?.job_key;
     if (!key) throw new Error(`bulk action ${bulkActionId} does not exist`);
-    await this.queue.add(BULK_APPLY_JOB, { bulkActionId }, { jobId: bulkJobId(key), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false });
+    await this.queue.add(
+      BULK_APPLY_JOB,
+      { bulkActionId },
+      { jobId: bulkJobId(key), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false },
+    );
   }
 
   /**
@@ -186,10 +190,13 @@ export class BulkActionsService {
 
   /** Marks a bulk action failed once its job has given up. */
   async markFailed(bulkActionId: number, error: string): Promise<void> {
-    await this.em.fork().getConnection().execute(
-      `update bulk_action set state = 'failed', finished_at = now(), error = ? where id = ? and state in ('queued', 'running')`,
-      [error.slice(0, 500), bulkActionId],
-    );
+    await this.em
+      .fork()
+      .getConnection()
+      .execute(`update bulk_action set state = 'failed', finished_at = now(), error = ? where id = ? and state in ('queued', 'running')`, [
+        error.slice(0, 500),
+        bulkActionId,
+      ]);
   }
 
   /** One chunk in one transaction; the number of items it gave an outcome (0 when none were left). */
@@ -207,10 +214,10 @@ export class BulkActionsService {
       // Serialised with membership sync of the same certification, which also changes memberships.
       await q('select pg_advisory_xact_lock(?, ?)', [SYNC_LOCK_CLASS, action.certification_id]);
       const chunk = (
-        await q(
-          `select exception_id from bulk_action_item where bulk_action_id = ? and outcome is null order by exception_id limit ?`,
-          [bulkActionId, this.config.bulkChunkSize],
-        )
+        await q(`select exception_id from bulk_action_item where bulk_action_id = ? and outcome is null order by exception_id limit ?`, [
+          bulkActionId,
+          this.config.bulkChunkSize,
+        ])
       ).map((r: any) => Number(r.exception_id));
       if (chunk.length === 0) return 0;
 
@@ -321,10 +328,13 @@ export class BulkActionsService {
    * to the request that is queueing them.
    */
   async requeueUnfinished(minAgeSeconds = 30): Promise<number> {
-    const rows = await this.em.fork().getConnection().execute(
-      `select id, job_key from bulk_action where state in ('queued', 'running') and created_at <= now() - make_interval(secs => ?)`,
-      [minAgeSeconds],
-    );
+    const rows = await this.em
+      .fork()
+      .getConnection()
+      .execute(
+        `select id, job_key from bulk_action where state in ('queued', 'running') and created_at <= now() - make_interval(secs => ?)`,
+        [minAgeSeconds],
+      );
     for (const row of rows) {
       const id = Number(row.id);
       // A job Bull gave up on after stalling too often (repeated worker crashes) is retried: the

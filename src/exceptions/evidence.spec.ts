@@ -8,14 +8,22 @@ describe('describeEvidence', () => {
   it('works out the days left of a time allowance from now, not from when it was raised', () => {
     const evidence = { dueAt, minimumDays: 30, daysLeft: 40, shortfallDays: -10 };
     expect(describeEvidence('time_allowance', evidence, now)).toBe('Due 3 Dec 2026: 9 days left, 30 needed (21 short)');
-    expect(describeEvidence('time_allowance', evidence, new Date('2026-12-02T12:00:00Z'))).toBe('Due 3 Dec 2026: 1 day left, 30 needed (29 short)');
-    expect(describeEvidence('time_allowance', evidence, new Date('2026-12-03T12:00:00Z'))).toBe('Due 3 Dec 2026: 0 days left, 30 needed (30 short)');
+    expect(describeEvidence('time_allowance', evidence, new Date('2026-12-02T12:00:00Z'))).toBe(
+      'Due 3 Dec 2026: 1 day left, 30 needed (29 short)',
+    );
+    expect(describeEvidence('time_allowance', evidence, new Date('2026-12-03T12:00:00Z'))).toBe(
+      'Due 3 Dec 2026: 0 days left, 30 needed (30 short)',
+    );
   });
 
   it('says overdue once the due date has passed', () => {
     const evidence = { dueAt, minimumDays: 5 };
-    expect(describeEvidence('time_allowance', evidence, new Date('2026-12-04T12:00:00Z'))).toBe('Due 3 Dec 2026: overdue by 1 day, 5 needed (6 short)');
-    expect(describeEvidence('time_allowance', evidence, new Date('2026-12-10T00:00:00Z'))).toBe('Due 3 Dec 2026: overdue by 7 days, 5 needed (12 short)');
+    expect(describeEvidence('time_allowance', evidence, new Date('2026-12-04T12:00:00Z'))).toBe(
+      'Due 3 Dec 2026: overdue by 1 day, 5 needed (6 short)',
+    );
+    expect(describeEvidence('time_allowance', evidence, new Date('2026-12-10T00:00:00Z'))).toBe(
+      'Due 3 Dec 2026: overdue by 7 days, 5 needed (12 short)',
+    );
   });
 
   it('names no shortfall when the time left is now enough', () => {
@@ -24,21 +32,34 @@ describe('describeEvidence', () => {
   });
 
   it('accepts a Date or numbers given as text', () => {
-    expect(describeEvidence('time_allowance', { dueAt: new Date(dueAt), minimumDays: '30' }, now)).toBe('Due 3 Dec 2026: 9 days left, 30 needed (21 short)');
+    expect(describeEvidence('time_allowance', { dueAt: new Date(dueAt), minimumDays: '30' }, now)).toBe(
+      'Due 3 Dec 2026: 9 days left, 30 needed (21 short)',
+    );
   });
 
   it('describes a duplicate course with the shared courses and the other certification', () => {
-    const evidence = { otherCertificationId: 4, otherCertificationName: 'Fire safety', sharedCourses: ['FS1', 'FS2'], sharedCourseNames: ['Fire basics', 'Evacuation'] };
+    const evidence = {
+      otherCertificationId: 4,
+      otherCertificationName: 'Fire safety',
+      sharedCourses: ['FS1', 'FS2'],
+      sharedCourseNames: ['Fire basics', 'Evacuation'],
+    };
     expect(describeEvidence('duplicate_course', evidence, now)).toBe('Shares Fire basics, Evacuation with «Fire safety»');
-    expect(describeEvidence('duplicate_course', { otherCertificationName: 'Fire safety', sharedCourses: ['FS1'] }, now)).toBe('Shares FS1 with «Fire safety»');
+    expect(describeEvidence('duplicate_course', { otherCertificationName: 'Fire safety', sharedCourses: ['FS1'] }, now)).toBe(
+      'Shares FS1 with «Fire safety»',
+    );
   });
 
   it('describes completion time unknown with the rule and the missing date', () => {
-    expect(describeEvidence('completion_time_unknown', { rule: '2 months after hire date', missing: 'no hire date' }, now)).toBe('2 months after hire date: no hire date');
+    expect(describeEvidence('completion_time_unknown', { rule: '2 months after hire date', missing: 'no hire date' }, now)).toBe(
+      '2 months after hire date: no hire date',
+    );
   });
 
   it('falls back to the stored summary for an unknown cause and for evidence that lacks what its type needs', () => {
-    expect(describeEvidence('unknown', { imported: 'LEGACY: state 7' }, now, 'Imported: LEGACY: state 7')).toBe('Imported: LEGACY: state 7');
+    expect(describeEvidence('unknown', { imported: 'LEGACY: state 7' }, now, 'Imported: LEGACY: state 7')).toBe(
+      'Imported: LEGACY: state 7',
+    );
     expect(describeEvidence('unknown', { imported: 'LEGACY: state 7' }, now)).toBe('Imported: LEGACY: state 7');
     expect(describeEvidence('time_allowance', {}, now, 'time_allowance evidence')).toBe('time_allowance evidence');
     expect(describeEvidence('time_allowance', { dueAt: 'not a date', minimumDays: 3 }, now, 'stored')).toBe('stored');

@@ -18,15 +18,7 @@ import {
   refusal,
   TYPE_LABELS,
 } from './exception-rules';
-import {
-  ExceptionReportService,
-  parseView,
-  REPORT_PAGE_SIZE,
-  ReportView,
-  Selection,
-  SORTS,
-  SortKey,
-} from './exception-report.service';
+import { ExceptionReportService, parseView, REPORT_PAGE_SIZE, ReportView, Selection, SORTS, SortKey } from './exception-report.service';
 import { BulkActionsService, SelectionRefused } from './bulk-actions.service';
 import { BulkActionDraftsService, Draft, isExpired } from './bulk-action-drafts.service';
 import { describeEvidence } from './evidence';
@@ -88,7 +80,8 @@ export class ExceptionReportController {
     let selection: (Selection & { label: string }) | null = null;
     if (answers.select === 'none') {
       if (answers.ticked.length === 0) errors.push(fieldError('select', 'Select at least one learner, or choose who to select in Select'));
-      else if (answers.ticked.length > MAX_TICKED) errors.push(fieldError('select', `Tick at most ${MAX_TICKED} learners, or choose a condition in Select`));
+      else if (answers.ticked.length > MAX_TICKED)
+        errors.push(fieldError('select', `Tick at most ${MAX_TICKED} learners, or choose a condition in Select`));
       else selection = { mode: 'ids', ids: answers.ticked, label: plural(answers.ticked.length, 'ticked learner') };
     } else if (answers.select === 'all' || isExceptionType(answers.select)) {
       const condition = answers.select as 'all' | ExceptionType;
@@ -113,7 +106,14 @@ export class ExceptionReportController {
       else token = prepared.token;
     }
     if (!token) {
-      return this.renderReport(res, id, { ...body, q: view.q, type: view.type ?? '', sort: view.sort, dir: view.dir }, answers, errors, 400);
+      return this.renderReport(
+        res,
+        id,
+        { ...body, q: view.q, type: view.type ?? '', sort: view.sort, dir: view.dir },
+        answers,
+        errors,
+        400,
+      );
     }
     seeOther(res, this.urls.withQuery(`/certifications/${id}/exceptions/confirm/${token}`, this.viewQuery(view)));
   }
@@ -157,7 +157,12 @@ export class ExceptionReportController {
   }
 
   private viewQuery(view: ReportView) {
-    return { q: view.q, type: view.type ?? undefined, sort: view.sort === 'learner' ? undefined : view.sort, dir: view.dir === 'asc' ? undefined : view.dir };
+    return {
+      q: view.q,
+      type: view.type ?? undefined,
+      sort: view.sort === 'learner' ? undefined : view.sort,
+      dir: view.dir === 'asc' ? undefined : view.dir,
+    };
   }
 
   private async renderReport(
@@ -189,7 +194,12 @@ export class ExceptionReportController {
       const nextDir = current && view.dir === 'asc' ? 'desc' : 'asc';
       return {
         label: SORT_LABELS[key],
-        href: this.urls.withQuery(base, { q: view.q, type: view.type ?? undefined, sort: key, dir: nextDir === 'asc' ? undefined : nextDir }),
+        href: this.urls.withQuery(base, {
+          q: view.q,
+          type: view.type ?? undefined,
+          sort: key,
+          dir: nextDir === 'asc' ? undefined : nextDir,
+        }),
         ariaSort: current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined,
       };
     });
@@ -321,7 +331,8 @@ export class ExceptionReportController {
           currentDue: row.currentDue ? formatDate(row.currentDue) : 'None',
           newDue: formatDate(row.newDue),
         })),
-        previewMore: preview.length > 0 && summary.total > preview.length ? `and ${plural(summary.total - preview.length, 'more learner')}` : null,
+        previewMore:
+          preview.length > 0 && summary.total > preview.length ? `and ${plural(summary.total - preview.length, 'more learner')}` : null,
         canConfirm: errors.length === 0 && summary.total > 0,
       },
       status,

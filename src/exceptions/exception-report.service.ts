@@ -122,12 +122,14 @@ export class ExceptionReportService {
   async countsByType(certificationId: number, filter: ReportFilter): Promise<Partial<Record<ExceptionType, number>>> {
     const where = filterSql(certificationId, filter);
     // Without a search the kept counts answer; a search counts its (few) matches.
-    const rows = await this.em.getConnection().execute(
-      filter.q
-        ? `select e.type, count(*)::int as n from exception e where ${where.sql} group by e.type`
-        : `select type, n from exception_open_count where certification_id = ? and n > 0 ${filter.type ? 'and type = ?' : ''}`,
-      filter.q ? where.params : [certificationId, ...(filter.type ? [filter.type] : [])],
-    );
+    const rows = await this.em
+      .getConnection()
+      .execute(
+        filter.q
+          ? `select e.type, count(*)::int as n from exception e where ${where.sql} group by e.type`
+          : `select type, n from exception_open_count where certification_id = ? and n > 0 ${filter.type ? 'and type = ?' : ''}`,
+        filter.q ? where.params : [certificationId, ...(filter.type ? [filter.type] : [])],
+      );
     const counts: Partial<Record<ExceptionType, number>> = {};
     for (const row of rows) counts[row.type as ExceptionType] = row.n;
     return counts;
@@ -178,7 +180,6 @@ export class ExceptionReportService {
       [...params, limit],
     );
   }
-
 }
 
 /** Days from now to the realistic due date: the path's total minimum time plus the buffer. */
@@ -202,7 +203,6 @@ export function selectionSql(certificationId: number, selection: Selection): { s
   const filter = selection.condition === 'all' ? selection.filter : { ...selection.filter, type: selection.condition };
   return filterSql(certificationId, filter);
 }
-
 
 function sum(counts: Partial<Record<ExceptionType, number>>): number {
   return EXCEPTION_TYPES.reduce((n, type) => n + (counts[type] ?? 0), 0);

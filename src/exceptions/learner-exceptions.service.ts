@@ -90,10 +90,12 @@ export class LearnerExceptionsService {
 
   /** The certification of one of the learner's exceptions, or null when it is not theirs. */
   async certificationOf(learnerId: number, exceptionId: number): Promise<number | null> {
-    const [row] = await this.em.getConnection().execute<Array<{ certification_id: number }>>(
-      `select certification_id from exception where id = ? and learner_id = ?`,
-      [exceptionId, learnerId],
-    );
+    const [row] = await this.em
+      .getConnection()
+      .execute<Array<{ certification_id: number }>>(`select certification_id from exception where id = ? and learner_id = ?`, [
+        exceptionId,
+        learnerId,
+      ]);
     return row?.certification_id ?? null;
   }
 }

@@ -9,10 +9,7 @@ import { MAINTENANCE_QUEUE } from '../jobs/maintenance.constants';
 const CHECK_TIMEOUT_MS = 2000;
 
 function within<T>(promise: Promise<T>): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<T>((_, fail) => setTimeout(() => fail(new Error('timeout')), CHECK_TIMEOUT_MS).unref()),
-  ]);
+  return Promise.race([promise, new Promise<T>((_, fail) => setTimeout(() => fail(new Error('timeout')), CHECK_TIMEOUT_MS).unref())]);
 }
 
 @Controller('health')
@@ -26,8 +23,14 @@ export class HealthController {
   @Get()
   async health(@Res() res: Response) {
     const [postgres, redis] = await Promise.all([
-      within(this.em.getConnection().execute('select 1')).then(() => 'up', () => 'down'),
-      within(this.queue.client.ping()).then(() => 'up', () => 'down'),
+      within(this.em.getConnection().execute('select 1')).then(
+        () => 'up',
+        () => 'down',
+      ),
+      within(this.queue.client.ping()).then(
+        () => 'up',
+        () => 'down',
+      ),
     ]);
     const ok = postgres === 'up' && redis === 'up';
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', postgres, redis });

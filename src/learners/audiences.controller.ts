@@ -86,7 +86,12 @@ export class AudiencesController {
   }
 
   @Post(':id/members')
-  async addMember(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+  async addMember(
+    @Param('id', ParseIntPipe) id: number,
+    @Req() req: AppRequest,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ) {
     const audience = await this.load(id);
     await submitForm(
       AddMemberForm,

@@ -40,7 +40,10 @@ export class AudiencesService {
   async list(query: ListQuery): Promise<KeysetPage<AudienceRow>> {
     const search = query.q ? `lower(a.name) like ?` : 'true';
     // Audiences are made by hand, a few thousand at most: counting them is cheap.
-    const [{ n }] = await this.sql<{ n: number }>(`select count(*)::int as n from audience a where ${search}`, query.q ? [likeContains(query.q)] : []);
+    const [{ n }] = await this.sql<{ n: number }>(
+      `select count(*)::int as n from audience a where ${search}`,
+      query.q ? [likeContains(query.q)] : [],
+    );
     return readPage<AudienceRow>((sql, params) => this.sql<AudienceRow>(sql, params), {
       total: n,
       select: `select a.id, a.name, a.description, lower(a.name) as k_name,

@@ -56,13 +56,19 @@ describe('readCsvUpload', () => {
   it('names the line of a row with the wrong number of values after multi-line values', async () => {
     const text = 'a,b,c\n1,"two\nlines",3\n\n4,5\n';
     const result = await readCsvUpload({ buffer: Buffer.from(text) }, COLUMNS, () => undefined);
-    expect(result).toEqual({ ok: false, errors: [{ line: 5, column: null, message: 'This row has 2 values; the header row has 3' }], total: 1 });
+    expect(result).toEqual({
+      ok: false,
+      errors: [{ line: 5, column: null, message: 'This row has 2 values; the header row has 3' }],
+      total: 1,
+    });
   });
 
   it('says which encoding a file is in when it is not UTF-8, and how to save it', () => {
     expect(encodingProblem(Buffer.from('a,b\n1,2\n'))).toBeNull();
     expect(encodingProblem(Buffer.from('\ufeffa,b\n1,é\n'))).toBeNull();
-    expect(encodingProblem(Buffer.from('a,b\n1,2\n3,\xe9\n', 'latin1'))).toMatch(/^The selected file must be a CSV file saved as UTF-8 text: line 3 has characters/);
+    expect(encodingProblem(Buffer.from('a,b\n1,2\n3,\xe9\n', 'latin1'))).toMatch(
+      /^The selected file must be a CSV file saved as UTF-8 text: line 3 has characters/,
+    );
     expect(encodingProblem(Buffer.from('\ufeffa,b', 'utf16le'))).toMatch(/saved as UTF-16 .*Save it again as CSV UTF-8/);
   });
 });

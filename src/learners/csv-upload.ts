@@ -116,7 +116,7 @@ function countByte(buffer: Buffer, byte: number, start: number, end: number): nu
  */
 function* pieces(buffer: Buffer, size = 1024 * 1024): Generator<{ piece: Buffer; firstLine: number }> {
   let line = 1;
-  for (let start = 0; start < buffer.length; ) {
+  for (let start = 0; start < buffer.length;) {
     let end = start;
     let quotes = 0;
     do {
@@ -145,7 +145,10 @@ export async function readCsvUpload(
   eachRow: (row: CsvRow, header: string[]) => void | boolean | Promise<void | boolean>,
 ): Promise<CsvReadResult> {
   if (!file || file.buffer.length === 0) {
-    return { ok: false, fileError: file ? 'The selected file is empty. Choose the CSV file with the header row and the data rows.' : 'Select a CSV file' };
+    return {
+      ok: false,
+      fileError: file ? 'The selected file is empty. Choose the CSV file with the header row and the data rows.' : 'Select a CSV file',
+    };
   }
   const problem = encodingProblem(file.buffer);
   if (problem) return { ok: false, fileError: problem };
@@ -179,7 +182,11 @@ export async function readCsvUpload(
         continue;
       }
       if (record.length !== header.length) {
-        errors.add(at, null, `This row has ${record.length} ${record.length === 1 ? 'value' : 'values'}; the header row has ${header.length}`);
+        errors.add(
+          at,
+          null,
+          `This row has ${record.length} ${record.length === 1 ? 'value' : 'values'}; the header row has ${header.length}`,
+        );
         if (errors.full) return errors.failure();
         continue;
       }
@@ -194,7 +201,11 @@ export async function readCsvUpload(
   }
   if (!header) return { ok: false, fileError: 'The selected file is empty. Choose the CSV file with the header row and the data rows.' };
   if (!errors.empty) return errors.failure();
-  if (rows === 0) return { ok: false, fileError: 'The selected file has a header row but no data rows: add a row under the header for each one to upload.' };
+  if (rows === 0)
+    return {
+      ok: false,
+      fileError: 'The selected file has a header row but no data rows: add a row under the header for each one to upload.',
+    };
   return { ok: true, columns: header, rows };
 }
 

@@ -11,7 +11,12 @@ import { learnerFieldProblem, MESSAGES } from './learner-rules';
 export type ImportOutcome = { ok: true; message: string } | CsvFailure;
 
 export const LEARNER_CSV_COLUMNS: CsvColumn[] = [
-  { name: 'id_number', required: true, description: 'The learner’s ID number (employee number): letters, digits and . _ / -, up to 100 characters. A learner with this ID number is updated; otherwise one is added.' },
+  {
+    name: 'id_number',
+    required: true,
+    description:
+      'The learner’s ID number (employee number): letters, digits and . _ / -, up to 100 characters. A learner with this ID number is updated; otherwise one is added.',
+  },
   { name: 'username', required: true, description: 'Letters, digits and . _ @ -, up to 100 characters; no two learners may share one.' },
   { name: 'first_name', required: true, description: 'Up to 100 characters.' },
   { name: 'last_name', required: true, description: 'Up to 100 characters.' },
@@ -21,7 +26,11 @@ export const LEARNER_CSV_COLUMNS: CsvColumn[] = [
 ];
 
 export const MEMBER_CSV_COLUMNS: CsvColumn[] = [
-  { name: 'id_number', required: true, description: 'The ID number of a learner Certex already has. Learners already in the audience stay as they are.' },
+  {
+    name: 'id_number',
+    required: true,
+    description: 'The ID number of a learner Certex already has. Learners already in the audience stay as they are.',
+  },
 ];
 
 const NOTHING_CHANGED = 'Another change to learners was saved at the same moment, so nothing was changed. Upload the file again.';
@@ -88,7 +97,8 @@ export class LearnerImportService {
         );
         if (clashes.length > 0) {
           const clashErrors = new ErrorList();
-          for (const c of clashes) clashErrors.add(c.line, 'username', `Username ${c.username} belongs to the learner with ID number ${c.id_number}`);
+          for (const c of clashes)
+            clashErrors.add(c.line, 'username', `Username ${c.username} belongs to the learner with ID number ${c.id_number}`);
           return clashErrors.failure();
         }
 

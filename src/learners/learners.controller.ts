@@ -113,7 +113,8 @@ function currentView(
 ) {
   const id = exception.exceptionId;
   const base = `/learners/${learnerId}/exceptions/${id}`;
-  const answer = (field: string) => (typeof answers.values[`${field}-${id}`] === 'string' ? (answers.values[`${field}-${id}`] as string) : '');
+  const answer = (field: string) =>
+    typeof answers.values[`${field}-${id}`] === 'string' ? (answers.values[`${field}-${id}`] as string) : '';
   return {
     id,
     open: exception.status === 'open',
@@ -278,7 +279,10 @@ export class LearnersController {
     if (!form.ok) return this.renderShow(res, learner, form.values, form.errors);
     const result = await this.learners.recordCompletion(id, Number(form.value.courseId), form.value.completedOn, req.staff!.id);
     if (result === 'no-course') return this.renderShow(res, learner, { ...form.value }, [fieldError('courseId', 'Select a course')]);
-    flash(req, result ? `Course completion recorded on ${formatDate(form.value.completedOn)}` : 'This course completion was already recorded');
+    flash(
+      req,
+      result ? `Course completion recorded on ${formatDate(form.value.completedOn)}` : 'This course completion was already recorded',
+    );
     seeOther(res, this.urls.to('/learners/', id));
   }
 
@@ -299,10 +303,16 @@ export class LearnersController {
     const values = { [`action-${exceptionId}`]: action, [`reason-${exceptionId}`]: reason };
     if (!isBulkAction(action)) return this.renderShow(res, learner, values, [fieldError(`action-${exceptionId}`, 'Choose an action')]);
     if ([...reason].length > MAX_REASON) {
-      return this.renderShow(res, learner, values, [fieldError(`reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`)]);
+      return this.renderShow(res, learner, values, [
+        fieldError(`reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`),
+      ]);
     }
     const label = `${learner.first_name} ${learner.last_name} (${learner.id_number})`;
-    const prepared = await this.drafts.prepare(certificationId, req.staff!.id, action, reason || null, { mode: 'ids', ids: [exceptionId], label });
+    const prepared = await this.drafts.prepare(certificationId, req.staff!.id, action, reason || null, {
+      mode: 'ids',
+      ids: [exceptionId],
+      label,
+    });
     this.toConfirmation(res, learner, values, certificationId, prepared, `action-${exceptionId}`);
   }
 
@@ -320,14 +330,27 @@ export class LearnersController {
     const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
     const values = { [`reopen-reason-${exceptionId}`]: reason };
     if ([...reason].length > MAX_REASON) {
-      return this.renderShow(res, learner, values, [fieldError(`reopen-reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`)]);
+      return this.renderShow(res, learner, values, [
+        fieldError(`reopen-reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`),
+      ]);
     }
     const label = `${learner.first_name} ${learner.last_name} (${learner.id_number})`;
-    const prepared = await this.drafts.prepareReopen(certificationId, req.staff!.id, reason || null, { mode: 'ids', ids: [exceptionId], label });
+    const prepared = await this.drafts.prepareReopen(certificationId, req.staff!.id, reason || null, {
+      mode: 'ids',
+      ids: [exceptionId],
+      label,
+    });
     this.toConfirmation(res, learner, values, certificationId, prepared, `reopen-${exceptionId}`);
   }
 
-  private toConfirmation(res: Response, learner: LearnerRow, values: Record<string, unknown>, certificationId: number, prepared: Prepared, field: string) {
+  private toConfirmation(
+    res: Response,
+    learner: LearnerRow,
+    values: Record<string, unknown>,
+    certificationId: number,
+    prepared: Prepared,
+    field: string,
+  ) {
     if ('error' in prepared) return this.renderShow(res, learner, values, [{ ...prepared.error, field, href: `#${field}` }]);
     seeOther(res, this.urls.withQuery(`/certifications/${certificationId}/exceptions/confirm/${prepared.token}`, { learner: learner.id }));
   }
@@ -390,7 +413,11 @@ export class LearnersController {
           source: c.source === 'admin' && c.recorded_by ? `Administrator (${c.recorded_by})` : (SOURCE_LABELS[c.source] ?? c.source),
         })),
         completionCount: plural(completions.length, 'course completion'),
-        courses: courses.map((c) => ({ value: String(c.id), label: `${c.full_name} (${c.short_name})`, selected: String(c.id) === values.courseId })),
+        courses: courses.map((c) => ({
+          value: String(c.id),
+          label: `${c.full_name} (${c.short_name})`,
+          selected: String(c.id) === values.courseId,
+        })),
         completionAction: this.urls.to('/learners/', learner.id, '/completions'),
       },
       { ...values, completedOn: values.completedOn ?? '' },

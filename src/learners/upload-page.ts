@@ -33,7 +33,9 @@ export function renderUploadPage(res: Response, page: UploadPage, outcome?: CsvF
     notShown = outcome.total - rowErrors.length;
   }
   // Problems in the rows are listed below the summary, which leads to that list, not to the file field.
-  const errors = summary ? [rowErrors.length > 0 ? { field: 'file', href: '#file-problems', message: summary } : fieldError('file', summary)] : [];
+  const errors = summary
+    ? [rowErrors.length > 0 ? { field: 'file', href: '#file-problems', message: summary } : fieldError('file', summary)]
+    : [];
   renderPage(
     res,
     'learners/upload',

@@ -33,9 +33,7 @@ export class LifecycleService {
   @CreateRequestContext()
   async completionCheck(learnerIds: number[] | null): Promise<CompletionCheckResult> {
     if (learnerIds && learnerIds.length === 0) return { certified: 0, membershipIds: [] };
-    const learnerFilter = learnerIds
-      ? `and m.learner_id in (select value::int from jsonb_array_elements_text(?::jsonb))`
-      : '';
+    const learnerFilter = learnerIds ? `and m.learner_id in (select value::int from jsonb_array_elements_text(?::jsonb))` : '';
     const expires = addPeriodSql(
       `case when cert.recertification_base = 'expiry' and m.state = 'window_open' and m.expires_at is not null
                  and p.certified_at <= m.expires_at

@@ -8,7 +8,6 @@ import { insertOutboxSql, newOutboxState } from './outbox-sql';
 import { TYPE_LABELS } from '../exceptions/exception-rules';
 import { OutboxService } from './outbox.service';
 
-
 export type AdminNoticeOutcome =
   | { sent: number; key: string }
   /** Raised inside the interval after the previous notice: told by the next notice once it has passed. */
@@ -56,20 +55,20 @@ export class AdminNoticeService {
 
   /** The signed-in person's own details and notice settings, for the account page. */
   async account(staffId: number): Promise<StaffAccount | null> {
-    const [row] = await this.em.getConnection().execute<StaffAccount[]>(
-      `select id, username, display_name as "displayName", role, email, notify_exceptions as "notifyExceptions" from staff where id = ?`,
-      [staffId],
-    );
+    const [row] = await this.em
+      .getConnection()
+      .execute<StaffAccount[]>(
+        `select id, username, display_name as "displayName", role, email, notify_exceptions as "notifyExceptions" from staff where id = ?`,
+        [staffId],
+      );
     return row ?? null;
   }
 
   /** An administrator's own notice settings. */
   async saveNoticeSettings(staffId: number, email: string | null, notifyExceptions: boolean): Promise<void> {
-    await this.em.getConnection().execute(`update staff set email = ?, notify_exceptions = ? where id = ? and role = 'admin'`, [
-      email,
-      notifyExceptions,
-      staffId,
-    ]);
+    await this.em
+      .getConnection()
+      .execute(`update staff set email = ?, notify_exceptions = ? where id = ? and role = 'admin'`, [email, notifyExceptions, staffId]);
   }
 
   @CreateRequestContext()
@@ -186,7 +185,9 @@ export class AdminNoticeService {
     const staffBody = body(
       `You receive this because you are a site administrator of Certex. You can switch these emails off on your account page:\n${this.urls.absolute('/account')}`,
     );
-    const extraBody = body(`You receive this because the certification «${name}» in Certex names you as a recipient of its exception notices.`);
+    const extraBody = body(
+      `You receive this because the certification «${name}» in Certex names you as a recipient of its exception notices.`,
+    );
     const key = `admin_exceptions:${certificationId}:${untold.first}`;
     const inserted = await q(
       insertOutboxSql(
@@ -208,10 +209,10 @@ export class AdminNoticeService {
       await q(`update admin_notice set pending_since = null where certification_id = ?`, [certificationId]);
       return { sent: 0, skipped: 'no_recipients' };
     }
-    await q(
-      `update admin_notice set sent_at = now(), told_through_exception_id = ?, pending_since = null where certification_id = ?`,
-      [untold.last, certificationId],
-    );
+    await q(`update admin_notice set sent_at = now(), told_through_exception_id = ?, pending_since = null where certification_id = ?`, [
+      untold.last,
+      certificationId,
+    ]);
     await this.outbox.wake(em);
     return { sent: inserted.length, key };
   }

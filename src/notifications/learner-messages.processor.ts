@@ -33,7 +33,11 @@ export class LearnerMessagesProcessor implements OnApplicationBootstrap {
   }
 
   async schedule() {
-    await this.queue.add(SWEEP_JOB, {}, { repeat: { every: SWEEP_EVERY_MS }, jobId: SWEEP_SCHEDULE_ID, removeOnComplete: 100, removeOnFail: 100 });
+    await this.queue.add(
+      SWEEP_JOB,
+      {},
+      { repeat: { every: SWEEP_EVERY_MS }, jobId: SWEEP_SCHEDULE_ID, removeOnComplete: 100, removeOnFail: 100 },
+    );
   }
 
   /** A sweep delivered twice writes nothing the second time: every message has its key. */

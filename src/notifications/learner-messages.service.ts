@@ -126,15 +126,13 @@ export class LearnerMessagesService {
     const state = newOutboxState(this.config);
     for (let from = Number(range.low); from <= Number(range.high); from += chunk) {
       const rows = await this.em.fork().transactional(async (em) => {
-        const inserted = await em
-          .getConnection()
-          .execute<Array<{ kind: string }>>(
-            insertOutboxSql(dueMessages('m.id between ? and ?'), this.config),
-            // The outbox state comes first: it stands in the INSERT's select list, before the source.
-            [state, link, from, from + chunk - 1, now, now, now, now],
-            'all',
-            em.getTransactionContext(),
-          );
+        const inserted = await em.getConnection().execute<Array<{ kind: string }>>(
+          insertOutboxSql(dueMessages('m.id between ? and ?'), this.config),
+          // The outbox state comes first: it stands in the INSERT's select list, before the source.
+          [state, link, from, from + chunk - 1, now, now, now, now],
+          'all',
+          em.getTransactionContext(),
+        );
         if (inserted.length > 0) await this.outbox.wake(em);
         return inserted;
       });

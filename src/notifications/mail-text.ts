@@ -72,7 +72,12 @@ export function messageIdFor(key: string, domain: string): string {
  * recipients or carry anything into the To header.
  */
 export function isPlainAddress(address: string): boolean {
-  return address.length <= 254 && /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(address);
+  return (
+    address.length <= 254 &&
+    /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(
+      address,
+    )
+  );
 }
 
 /** The first attempt is number 1; after a failed attempt n the next one waits base × 2^(n−1), at most `max`. */

@@ -89,7 +89,13 @@ export class MessageTemplatesController {
     return template;
   }
 
-  private renderForm(res: Response, page: CertificationPage, template: MessageTemplate, values: Record<string, unknown>, errors: FieldError[]) {
+  private renderForm(
+    res: Response,
+    page: CertificationPage,
+    template: MessageTemplate,
+    values: Record<string, unknown>,
+    errors: FieldError[],
+  ) {
     const name = MESSAGE_NAMES[template.kind];
     // An example of the message as a learner would read it, with made-up learner details.
     const example = {
@@ -115,7 +121,10 @@ export class MessageTemplatesController {
         action: this.urls.to(`/certifications/${page.certification.id}/messages/${template.kind}`),
         backHref: this.urls.to(`/certifications/${page.certification.id}/messages`),
         placeholders: PLACEHOLDERS.map((p) => ({ code: `{${p.name}}`, description: p.description })),
-        example: errors.length > 0 ? null : { subject: fillPlaceholders(template.subject, example), body: fillPlaceholders(template.body, example) },
+        example:
+          errors.length > 0
+            ? null
+            : { subject: fillPlaceholders(template.subject, example), body: fillPlaceholders(template.body, example) },
       },
       values,
       errors,

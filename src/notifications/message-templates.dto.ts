@@ -44,7 +44,10 @@ export interface MessageTemplateInput {
 }
 
 /** Checks the form, the placeholders and, where the message has one, the offset (1–365 days). */
-export function checkTemplateForm(kind: MessageKind, body: unknown): { ok: true; value: MessageTemplateInput } | { ok: false; errors: FieldError[] } {
+export function checkTemplateForm(
+  kind: MessageKind,
+  body: unknown,
+): { ok: true; value: MessageTemplateInput } | { ok: false; errors: FieldError[] } {
   const form = validateForm(MessageTemplateForm, body);
   const errors: FieldError[] = form.ok ? [] : [...form.errors];
   const value = form.ok ? form.value : null;
@@ -55,14 +58,20 @@ export function checkTemplateForm(kind: MessageKind, body: unknown): { ok: true;
     const unknown = unknownPlaceholders(text);
     if (!has(field) && unknown.length > 0) {
       const label = field === 'subject' ? 'Subject' : 'Body';
-      errors.push(fieldError(field, `${label} has ${unknown.length === 1 ? 'a placeholder that does not exist' : 'placeholders that do not exist'}: ${unknown.join(', ')}`));
+      errors.push(
+        fieldError(
+          field,
+          `${label} has ${unknown.length === 1 ? 'a placeholder that does not exist' : 'placeholders that do not exist'}: ${unknown.join(', ')}`,
+        ),
+      );
     }
   }
   let offsetDays: number | null = null;
   if (OFFSET_KINDS[kind]) {
     const raw = typeof posted.offsetDays === 'string' ? posted.offsetDays.trim() : '';
     if (raw === '') errors.push(fieldError('offsetDays', 'Enter the number of days, from 1 to 365'));
-    else if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 365) errors.push(fieldError('offsetDays', 'Days must be a whole number from 1 to 365'));
+    else if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 365)
+      errors.push(fieldError('offsetDays', 'Days must be a whole number from 1 to 365'));
     else offsetDays = Number(raw);
   }
   if (errors.length > 0 || !value) {

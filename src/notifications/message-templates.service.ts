@@ -42,10 +42,12 @@ export class MessageTemplatesService {
 
   async list(certificationId: number): Promise<MessageTemplate[]> {
     await MessageTemplatesService.ensureDefaults(this.execute, certificationId);
-    const rows = await this.em.getConnection().execute<MessageTemplate[]>(
-      `select kind, enabled, subject, body, offset_days as "offsetDays" from message_template where certification_id = ?`,
-      [certificationId],
-    );
+    const rows = await this.em
+      .getConnection()
+      .execute<MessageTemplate[]>(
+        `select kind, enabled, subject, body, offset_days as "offsetDays" from message_template where certification_id = ?`,
+        [certificationId],
+      );
     return MESSAGE_KINDS.map((kind) => rows.find((r) => r.kind === kind)!).filter(Boolean);
   }
 

@@ -54,7 +54,9 @@ export const MESSAGE_DEFAULTS: MessageDefault[] = [
   {
     kind: 'enrolment',
     subject: 'You have been enrolled in {certification_name}',
-    body: 'Dear {learner_first_name},\n\nYou have been enrolled in the certification {certification_name}. Please complete it by {due_date}.' + SIGN_OFF,
+    body:
+      'Dear {learner_first_name},\n\nYou have been enrolled in the certification {certification_name}. Please complete it by {due_date}.' +
+      SIGN_OFF,
     offset_days: null,
   },
   {
@@ -66,13 +68,17 @@ export const MESSAGE_DEFAULTS: MessageDefault[] = [
   {
     kind: 'due_soon',
     subject: '{certification_name} is due on {due_date}',
-    body: 'Dear {learner_first_name},\n\nThe certification {certification_name} is due on {due_date}. Please complete it before then.' + SIGN_OFF,
+    body:
+      'Dear {learner_first_name},\n\nThe certification {certification_name} is due on {due_date}. Please complete it before then.' +
+      SIGN_OFF,
     offset_days: 14,
   },
   {
     kind: 'overdue',
     subject: '{certification_name} is overdue',
-    body: 'Dear {learner_first_name},\n\nThe certification {certification_name} was due on {due_date} and is now overdue. Please complete it as soon as possible.' + SIGN_OFF,
+    body:
+      'Dear {learner_first_name},\n\nThe certification {certification_name} was due on {due_date} and is now overdue. Please complete it as soon as possible.' +
+      SIGN_OFF,
     offset_days: null,
   },
   {
@@ -84,19 +90,25 @@ export const MESSAGE_DEFAULTS: MessageDefault[] = [
   {
     kind: 'window_open',
     subject: 'Time to recertify: {certification_name}',
-    body: 'Dear {learner_first_name},\n\nThe recertification window of {certification_name} is open. Please recertify before your certification expires on {expiry_date}.' + SIGN_OFF,
+    body:
+      'Dear {learner_first_name},\n\nThe recertification window of {certification_name} is open. Please recertify before your certification expires on {expiry_date}.' +
+      SIGN_OFF,
     offset_days: null,
   },
   {
     kind: 'window_closing',
     subject: '{certification_name} expires on {expiry_date}',
-    body: 'Dear {learner_first_name},\n\nYour certification {certification_name} expires on {expiry_date}. Please recertify before then.' + SIGN_OFF,
+    body:
+      'Dear {learner_first_name},\n\nYour certification {certification_name} expires on {expiry_date}. Please recertify before then.' +
+      SIGN_OFF,
     offset_days: 7,
   },
   {
     kind: 'failed_to_recertify',
     subject: '{certification_name} has expired',
-    body: 'Dear {learner_first_name},\n\nYour certification {certification_name} expired on {expiry_date} because it was not renewed in time. Please complete the certification again.' + SIGN_OFF,
+    body:
+      'Dear {learner_first_name},\n\nYour certification {certification_name} expired on {expiry_date} because it was not renewed in time. Please complete the certification again.' +
+      SIGN_OFF,
     offset_days: null,
   },
 ];

@@ -174,19 +174,21 @@ export class OutboxService {
   }
 
   async countsByState(): Promise<Record<MailState, number>> {
-    const rows = await this.em.getConnection().execute<Array<{ state: MailState; n: number }>>(
-      'select state, count(*)::int as n from outbox group by state',
-    );
+    const rows = await this.em
+      .getConnection()
+      .execute<Array<{ state: MailState; n: number }>>('select state, count(*)::int as n from outbox group by state');
     const counts = Object.fromEntries(MAIL_STATES.map((s) => [s, 0])) as Record<MailState, number>;
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }
 
   async get(id: number): Promise<MailMessage | null> {
-    const [row] = await this.em.getConnection().execute<MailMessage[]>(
-      `select ${ROW_COLUMNS}, body_text, body_html, certification_id, membership_id, staff_id from outbox where id = ?`,
-      [id],
-    );
+    const [row] = await this.em
+      .getConnection()
+      .execute<MailMessage[]>(
+        `select ${ROW_COLUMNS}, body_text, body_html, certification_id, membership_id, staff_id from outbox where id = ?`,
+        [id],
+      );
     return row ?? null;
   }
 

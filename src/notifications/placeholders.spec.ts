@@ -16,9 +16,12 @@ describe('placeholders', () => {
   });
 
   it('never fills a placeholder that a value brought in', () => {
-    expect(fillPlaceholders('{learner_full_name} / {certification_name}', { learner_full_name: '{certification_name}', certification_name: 'X' })).toBe(
-      '{certification_name} / X',
-    );
+    expect(
+      fillPlaceholders('{learner_full_name} / {certification_name}', {
+        learner_full_name: '{certification_name}',
+        certification_name: 'X',
+      }),
+    ).toBe('{certification_name} / X');
   });
 
   it('finds the braces that are not placeholders', () => {

@@ -122,10 +122,7 @@ export class CompletionReportController {
       allCurrent: !view.state,
       totalCount: total,
       matchingText: plural(matching, 'learner'),
-      caption: [
-        view.state ? `Learners: ${REPORT_STATE_LABELS[view.state]}` : 'Learners',
-        view.q ? ` matching “${view.q}”` : '',
-      ].join(''),
+      caption: [view.state ? `Learners: ${REPORT_STATE_LABELS[view.state]}` : 'Learners', view.q ? ` matching “${view.q}”` : ''].join(''),
       filtered,
       headers,
       rows: paged.rows.map((row) => ({

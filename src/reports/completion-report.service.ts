@@ -118,15 +118,16 @@ export class CompletionReportService {
   async countsByState(certificationId: number, q: string): Promise<Record<ReportState, number>> {
     const filter = filterSql(certificationId, { q, state: null });
     // Without a search the kept counts answer; a search counts its (few) matches.
-    const rows = await this.em.getConnection().execute(
-      q
-        ? `select m.report_state, count(*)::int as n from membership m where ${filter.sql} group by m.report_state`
-        : `select report_state, n from membership_state_count where certification_id = ?`,
-      q ? filter.params : [certificationId],
-    );
+    const rows = await this.em
+      .getConnection()
+      .execute(
+        q
+          ? `select m.report_state, count(*)::int as n from membership m where ${filter.sql} group by m.report_state`
+          : `select report_state, n from membership_state_count where certification_id = ?`,
+        q ? filter.params : [certificationId],
+      );
     const counts = Object.fromEntries(REPORT_STATES.map((state) => [state, 0])) as Record<ReportState, number>;
     for (const row of rows) counts[row.report_state as ReportState] = row.n;
     return counts;
   }
 }
-

@@ -40,8 +40,15 @@ const DEFAULT_COLUMNS: Column[] = [
 ];
 
 const CHOSEN_COLUMNS: Record<OptionalColumn, Column> = {
-  exception_status: { label: OPTIONAL_COLUMNS.exception_status, sort: 'exception_status', value: (r) => EXCEPTION_STATUS_LABELS[r.exceptionStatus] },
-  exception_type: { label: OPTIONAL_COLUMNS.exception_type, value: (r) => (r.exceptionType ? (TYPE_LABELS[r.exceptionType as ExceptionType] ?? r.exceptionType) : '') },
+  exception_status: {
+    label: OPTIONAL_COLUMNS.exception_status,
+    sort: 'exception_status',
+    value: (r) => EXCEPTION_STATUS_LABELS[r.exceptionStatus],
+  },
+  exception_type: {
+    label: OPTIONAL_COLUMNS.exception_type,
+    value: (r) => (r.exceptionType ? (TYPE_LABELS[r.exceptionType as ExceptionType] ?? r.exceptionType) : ''),
+  },
   exception_handled_on: { label: OPTIONAL_COLUMNS.exception_handled_on, value: (r) => r.handledAt },
   // An exception handled without a person was resolved by membership sync.
   handled_by: { label: OPTIONAL_COLUMNS.handled_by, value: (r) => r.handledBy ?? (r.handledAt ? 'Certex (automatic)' : '') },
@@ -88,7 +95,11 @@ export class MembershipReportController {
       certificationName: page.certification.fullName,
       reportHref: this.urls.to(base),
       view: { q: view.q, sort: view.sort, dir: view.dir },
-      statusOptions: EXCEPTION_STATUSES.map((status) => ({ value: status, label: EXCEPTION_STATUS_LABELS[status], selected: view.status === status })),
+      statusOptions: EXCEPTION_STATUSES.map((status) => ({
+        value: status,
+        label: EXCEPTION_STATUS_LABELS[status],
+        selected: view.status === status,
+      })),
       columnOptions: OPTIONAL_COLUMN_KEYS.map((key) => ({ value: key, label: OPTIONAL_COLUMNS[key], checked: view.columns.includes(key) })),
       headers: columns.map((column) => {
         if (!column.sort) return { label: column.label };
@@ -96,7 +107,11 @@ export class MembershipReportController {
         const nextDir = current && view.dir === 'asc' ? 'desc' : 'asc';
         return {
           label: column.label,
-          href: this.urls.withQuery(base, { ...keep, sort: column.sort === 'learner' ? undefined : column.sort, dir: nextDir === 'asc' ? undefined : nextDir }),
+          href: this.urls.withQuery(base, {
+            ...keep,
+            sort: column.sort === 'learner' ? undefined : column.sort,
+            dir: nextDir === 'asc' ? undefined : nextDir,
+          }),
           ariaSort: current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined,
         };
       }),

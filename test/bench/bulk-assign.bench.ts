@@ -48,11 +48,19 @@ export default async function bulkAssignBench(ctx: BenchContext) {
 
     // 2. Report pages on the server
     const firstPage = await admin.get(base);
-    if (firstPage.status !== 200 || !firstPage.text.includes(`Exception report (${total.toLocaleString('en-GB')})`) && !firstPage.text.includes(`Exception report (${total})`)) {
+    if (
+      firstPage.status !== 200 ||
+      (!firstPage.text.includes(`Exception report (${total.toLocaleString('en-GB')})`) &&
+        !firstPage.text.includes(`Exception report (${total})`))
+    ) {
       throw new Error(`report page did not show ${total} open exceptions (status ${firstPage.status})`);
     }
     // Ten learners: ID numbers BA050000 … BA050009 of 100,000 (the middle ten of any total).
-    const search = 'BA' + String(Math.floor(total / 20) * 10).padStart(6, '0').slice(0, 5);
+    const search =
+      'BA' +
+      String(Math.floor(total / 20) * 10)
+        .padStart(6, '0')
+        .slice(0, 5);
     await measurePages(ctx, admin, base, search, 'after analyze');
     // This server runs with autovacuum off; a vacuum sets the visibility map as autovacuum would,
     // so that counts can be index-only scans.
@@ -76,7 +84,10 @@ export default async function bulkAssignBench(ctx: BenchContext) {
       params: [certificationId],
     });
     ctx.figure('EXPLAIN ANALYZE open count (tab label)', `${openCount.executionMs} ms, ${openCount.index}`);
-    const byType = await explain(t, { sql: `select type, n from exception_open_count where certification_id = ? and n > 0`, params: [certificationId] });
+    const byType = await explain(t, {
+      sql: `select type, n from exception_open_count where certification_id = ? and n > 0`,
+      params: [certificationId],
+    });
     ctx.figure('EXPLAIN ANALYZE counts by type (Select options)', `${byType.executionMs} ms, ${byType.index}`);
 
     // 3. Assign all: Continue → confirmation page → OK → Completed
@@ -84,7 +95,11 @@ export default async function bulkAssignBench(ctx: BenchContext) {
     if (cont.status !== 303) throw new Error(`Continue answered ${cont.status}`);
     const confirmUrl = cont.headers.location as string;
     const confirmPage = await timed(() => admin.get(confirmUrl));
-    if (confirmPage.result.status !== 200 || !confirmPage.result.text.includes(`This will affect ${total.toLocaleString('en-GB')} learners`) && !confirmPage.result.text.includes(`This will affect ${total} learners`)) {
+    if (
+      confirmPage.result.status !== 200 ||
+      (!confirmPage.result.text.includes(`This will affect ${total.toLocaleString('en-GB')} learners`) &&
+        !confirmPage.result.text.includes(`This will affect ${total} learners`))
+    ) {
       throw new Error(`confirmation page (${confirmPage.result.status}) does not say it affects ${total} learners`);
     }
     ctx.figure('GET confirmation page (counts all selected)', confirmPage.ms, 'ms');
@@ -108,7 +123,10 @@ export default async function bulkAssignBench(ctx: BenchContext) {
     let startedAt: number | null = null;
     let finished: any;
     for (;;) {
-      const { rows } = await t.db.query(`${BENCH_MARK} select state, processed, total, applied, failed, already_handled from bulk_action where id = $1`, [bulkActionId]);
+      const { rows } = await t.db.query(
+        `${BENCH_MARK} select state, processed, total, applied, failed, already_handled from bulk_action where id = $1`,
+        [bulkActionId],
+      );
       const row = rows[0];
       const now = elapsed();
       rssPeak = Math.max(rssPeak, rssMb());
@@ -137,7 +155,10 @@ export default async function bulkAssignBench(ctx: BenchContext) {
     for (const s of statements.slice(0, 12)) {
       ctx.figure(`  sql ${s.count}× total ${s.totalMs.toFixed(0)} ms, mean ${(s.totalMs / s.count).toFixed(1)} ms`, s.statement);
     }
-    ctx.figure('final state', `${finished.state}: processed ${finished.processed}/${finished.total}, applied ${finished.applied}, already handled ${finished.already_handled}, failed ${finished.failed}`);
+    ctx.figure(
+      'final state',
+      `${finished.state}: processed ${finished.processed}/${finished.total}, applied ${finished.applied}, already handled ${finished.already_handled}, failed ${finished.failed}`,
+    );
     const audit = await t.db.query('select count(*)::int as n from exception_audit where bulk_action_id = $1', [bulkActionId]);
     ctx.figure('rows applied', finished.applied);
     ctx.figure('audit rows written', audit.rows[0].n);
@@ -188,21 +209,39 @@ export default async function bulkAssignBench(ctx: BenchContext) {
       )
     ).rows[0];
     ctx.figure('check', JSON.stringify(check));
-    const expected = { open: 0, assigned: total, memberships: total, audit: total, audited_exceptions: total, items: total, naive_assigned: baselineCount, naive_audit: baselineCount };
+    const expected = {
+      open: 0,
+      assigned: total,
+      memberships: total,
+      audit: total,
+      audited_exceptions: total,
+      items: total,
+      naive_assigned: baselineCount,
+      naive_audit: baselineCount,
+    };
     const wrong = Object.entries(expected).filter(([key, value]) => check[key] !== value);
     if (finished.state !== 'completed' || finished.applied !== total || wrong.length > 0) {
-      throw new Error(`wrong result: state ${finished.state}, applied ${finished.applied}; ${wrong.map(([k, v]) => `${k} ${check[k]} ≠ ${v}`).join(', ')}`);
+      throw new Error(
+        `wrong result: state ${finished.state}, applied ${finished.applied}; ${wrong.map(([k, v]) => `${k} ${check[k]} ≠ ${v}`).join(', ')}`,
+      );
     }
     const report = await admin.get(base);
     if (!report.text.includes('There are no open exceptions in this certification.') || report.text.includes('name="ids"')) {
       throw new Error('the report still lists exceptions after Assign all');
     }
-    ctx.figure('correctness', `all ${total} assigned with ${total} audit rows; baseline ${baselineCount} assigned with ${baselineCount} audit rows`);
+    ctx.figure(
+      'correctness',
+      `all ${total} assigned with ${total} audit rows; baseline ${baselineCount} assigned with ${baselineCount} audit rows`,
+    );
 
     // 6. Where a chunk's time goes: one more bulk action of one chunk, each of its statements
     // EXPLAIN ANALYZEd (in a rolled-back savepoint) just before it runs. Not timed.
     const diagnosticCount = Number(ctx.args[2] ?? 2 * t.config.bulkChunkSize);
-    const diagnostic = await createExceptionFixture(t.db, { prefix: 'DG', shortName: 'Diagnostic', counts: { time_allowance: diagnosticCount } });
+    const diagnostic = await createExceptionFixture(t.db, {
+      prefix: 'DG',
+      shortName: 'Diagnostic',
+      counts: { time_allowance: diagnosticCount },
+    });
     await t.db.query('vacuum (analyze) learner, membership, exception');
     const explainer = new StatementTimer(/^\s*(with snapshot as|update exception e|with changed as|with outcome as)/);
     explainer.start();
@@ -226,8 +265,15 @@ export default async function bulkAssignBench(ctx: BenchContext) {
       byStatement.set(key, [...(byStatement.get(key) ?? []), plan]);
     }
     for (const [statement, plans] of byStatement) {
-      const shown = plans.length > 1 ? [[`chunk 1 of ${plans.length}`, plans[0]], [`chunk ${plans.length} of ${plans.length}`, plans.at(-1)]] : [['once', plans[0]]];
-      for (const [which, plan] of shown) ctx.figure(`EXPLAIN ANALYZE, ${diagnosticCount} exceptions, ${which}: ${statement}`, describePlan(plan));
+      const shown =
+        plans.length > 1
+          ? [
+              [`chunk 1 of ${plans.length}`, plans[0]],
+              [`chunk ${plans.length} of ${plans.length}`, plans.at(-1)],
+            ]
+          : [['once', plans[0]]];
+      for (const [which, plan] of shown)
+        ctx.figure(`EXPLAIN ANALYZE, ${diagnosticCount} exceptions, ${which}: ${statement}`, describePlan(plan));
     }
     if (process.env.BENCH_PLANS_FILE) writeFileSync(process.env.BENCH_PLANS_FILE, JSON.stringify(explainer.explained, null, 1));
 
@@ -285,7 +331,8 @@ async function explain(t: TestApp, query: { sql: string; params: unknown[] }) {
   const scans = new Set<string>();
   const walk = (node: any) => {
     if (node['Index Name']) indexes.add(node['Index Name']);
-    if (node['Node Type']?.includes('Scan')) scans.add(`${node['Node Type']}${node['Relation Name'] ? ' on ' + node['Relation Name'] : ''}`);
+    if (node['Node Type']?.includes('Scan'))
+      scans.add(`${node['Node Type']}${node['Relation Name'] ? ' on ' + node['Relation Name'] : ''}`);
     for (const child of node.Plans ?? []) walk(child);
   };
   walk(plan.Plan);

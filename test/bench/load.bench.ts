@@ -51,13 +51,18 @@ export default async function loadBench(ctx: BenchContext) {
   process.env.NODE_ENV = process.env.BENCH_NODE_ENV ?? 'production';
   const t = await startTestApp();
   process.env.NODE_ENV = nodeEnv;
-  ctx.figure('Express env (view cache)', `${t.app.getHttpAdapter().getInstance().get('env')} (${t.app.getHttpAdapter().getInstance().enabled('view cache') ? 'on' : 'off'})`);
+  ctx.figure(
+    'Express env (view cache)',
+    `${t.app.getHttpAdapter().getInstance().get('env')} (${t.app.getHttpAdapter().getInstance().enabled('view cache') ? 'on' : 'off'})`,
+  );
   try {
     await new Promise<void>((resolve) => t.server.listen(0, '127.0.0.1', resolve));
     const origin = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}`;
     const base = origin + t.config.basePath;
 
-    const arranged = await timed(() => createExceptionFixture(t.db, { prefix: 'LD', shortName: 'Load', counts: { time_allowance: total } }));
+    const arranged = await timed(() =>
+      createExceptionFixture(t.db, { prefix: 'LD', shortName: 'Load', counts: { time_allowance: total } }),
+    );
     const certificationId = arranged.result.certificationId;
     ctx.figure(`arrange ${total} learners, memberships and open exceptions (fixture SQL)`, arranged.ms / 1000, 's');
     // This server runs with autovacuum off; vacuum (analyze) does what autovacuum would after such a load.
@@ -113,7 +118,9 @@ export default async function loadBench(ctx: BenchContext) {
       ctx.figure(`${name}: app CPU per request`, (appCpuS * 1000) / result.requests, 'ms');
       const verdict = [
         result.p95 <= TARGET_P95_MS ? null : `p95 ${(result.p95 - TARGET_P95_MS).toFixed(0)} ms over`,
-        result.requests / result.durationS >= TARGET_RPS ? null : `requests/s ${(TARGET_RPS - result.requests / result.durationS).toFixed(0)} short`,
+        result.requests / result.durationS >= TARGET_RPS
+          ? null
+          : `requests/s ${(TARGET_RPS - result.requests / result.durationS).toFixed(0)} short`,
         result.non2xx + result.errors + result.timeouts === 0 ? null : 'errors',
       ].filter(Boolean);
       ctx.figure(`${name}: targets`, verdict.length ? `MISSED (${verdict.join(', ')})` : 'met');
@@ -133,14 +140,25 @@ export default async function loadBench(ctx: BenchContext) {
         const late = median(rss.slice(-window));
         const change = ((late - early) / early) * 100;
         ctx.figure(`${name}: app RSS median of first ${window} s → last ${window} s`, `${early.toFixed(0)} → ${late.toFixed(0)}`, 'MB');
-        ctx.figure(`${name}: app RSS change, median first → last ${window} s (target within ±15%)`, `${change.toFixed(1)} % (${Math.abs(change) <= 15 ? 'met' : 'MISSED'})`);
+        ctx.figure(
+          `${name}: app RSS change, median first → last ${window} s (target within ±15%)`,
+          `${change.toFixed(1)} % (${Math.abs(change) <= 15 ? 'met' : 'MISSED'})`,
+        );
       }
       if (heapBefore !== null) {
         const heapAfter = heapAfterGcMb()!;
-        ctx.figure(`${name}: app V8 heap used after a full GC, before → after the run`, `${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MB (${(((heapAfter - heapBefore) / heapBefore) * 100).toFixed(1)} %)`);
+        ctx.figure(
+          `${name}: app V8 heap used after a full GC, before → after the run`,
+          `${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MB (${(((heapAfter - heapBefore) / heapBefore) * 100).toFixed(1)} %)`,
+        );
       }
       await idle(t.db);
-      await whereTimeGoes(ctx, label, paths.map((p) => origin + p), cookie);
+      await whereTimeGoes(
+        ctx,
+        label,
+        paths.map((p) => origin + p),
+        cookie,
+      );
     }
   } finally {
     await t.close();
@@ -173,13 +191,18 @@ async function startProfile() {
         const url: string = node.callFrame.url ?? '';
         const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
         const src = /\/(src|test)\/([^/]+)/.exec(url);
-        const key = pkg ?? (src ? `${src[1]}/${src[2]}` : url.startsWith('node:') ? 'node core' : `(${node.callFrame.functionName || 'native/idle'})`);
+        const key =
+          pkg ??
+          (src ? `${src[1]}/${src[2]}` : url.startsWith('node:') ? 'node core' : `(${node.callFrame.functionName || 'native/idle'})`);
         byNode.set(node.id, key);
       }
       const counts = new Map<string, number>();
       for (const id of profile.samples) counts.set(byNode.get(id)!, (counts.get(byNode.get(id)!) ?? 0) + 1);
       const all = profile.samples.length;
-      return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, (v / all) * 100]);
+      return [...counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 12)
+        .map(([k, v]) => [k, (v / all) * 100]);
     },
   };
 }
@@ -220,7 +243,13 @@ async function idle(db: import('pg').Pool) {
  * autocannon in its own Node process; every response's time is collected there (its 'response'
  * event) so that p95 is exact, and the figures come back as JSON on stdout.
  */
-function runAutocannon(options: { url: string; paths: string[]; cookies: string[]; connections: number; seconds: number }): Promise<LoadResult> {
+function runAutocannon(options: {
+  url: string;
+  paths: string[];
+  cookies: string[];
+  connections: number;
+  seconds: number;
+}): Promise<LoadResult> {
   const script = `
     const autocannon = require(require.resolve('autocannon', { paths: [process.cwd()] }));
     const o = JSON.parse(process.argv[1]);

@@ -28,7 +28,9 @@ export default async function mailRelayBench(ctx: BenchContext) {
     }));
     const outbox = t.app.get(OutboxService);
     const written = await timed(() =>
-      t.inContext(() => (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages))),
+      t.inContext(() =>
+        (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages)),
+      ),
     );
     if (written.result !== total) throw new Error(`enqueue added ${written.result} rows, not ${total}`);
     ctx.figure(`enqueue ${total} messages (one transaction)`, written.ms, 'ms');

@@ -8,7 +8,9 @@ import type { Pool } from 'pg';
 export async function naiveAssign(db: Pool, certificationId: number, staffId: number, reason: string): Promise<{ handled: number }> {
   const client = await db.connect();
   try {
-    const { rows } = await client.query(`select id from exception where certification_id = $1 and status = 'open' order by id`, [certificationId]);
+    const { rows } = await client.query(`select id from exception where certification_id = $1 and status = 'open' order by id`, [
+      certificationId,
+    ]);
     let handled = 0;
     for (const { id } of rows) {
       await client.query('begin');

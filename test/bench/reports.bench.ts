@@ -31,17 +31,30 @@ export default async function reportsBench(ctx: BenchContext) {
 
     // What the Completion report's two queries cost in the database, first page in name order.
     for (const [label, sql] of [
-      ['counts per state', `select s.report_state, (select count(*)::int from membership m where m.certification_id = $1 and m.removed_at is null
-                              and m.report_state = s.report_state) as n from unnest($2::text[]) as s(report_state)`],
-      ['first page', `select m.id, l.first_name, l.last_name, m.report_state from membership m join learner l on l.id = m.learner_id
-                       where m.certification_id = $1 and m.removed_at is null order by m.learner_sort_name, m.id limit 51`],
-      ['last page', `select m.id, l.first_name, l.last_name, m.report_state from membership m join learner l on l.id = m.learner_id
-                       where m.certification_id = $1 and m.removed_at is null order by m.learner_sort_name desc, m.id desc limit 51`],
+      [
+        'counts per state',
+        `select s.report_state, (select count(*)::int from membership m where m.certification_id = $1 and m.removed_at is null
+                              and m.report_state = s.report_state) as n from unnest($2::text[]) as s(report_state)`,
+      ],
+      [
+        'first page',
+        `select m.id, l.first_name, l.last_name, m.report_state from membership m join learner l on l.id = m.learner_id
+                       where m.certification_id = $1 and m.removed_at is null order by m.learner_sort_name, m.id limit 51`,
+      ],
+      [
+        'last page',
+        `select m.id, l.first_name, l.last_name, m.report_state from membership m join learner l on l.id = m.learner_id
+                       where m.certification_id = $1 and m.removed_at is null order by m.learner_sort_name desc, m.id desc limit 51`,
+      ],
     ]) {
-      const plan = (await t.db.query(`explain (analyze, format json) ${sql}`, sql.includes('$2') ? [certificationId, REPORT_STATES] : [certificationId])).rows[0]['QUERY PLAN'][0];
+      const plan = (
+        await t.db.query(`explain (analyze, format json) ${sql}`, sql.includes('$2') ? [certificationId, REPORT_STATES] : [certificationId])
+      ).rows[0]['QUERY PLAN'][0];
       const nodes: string[] = [];
       const walk = (node: any) => {
-        nodes.push(`${node['Node Type']}${node['Index Name'] ? ' using ' + node['Index Name'] : ''}${node['Heap Fetches'] !== undefined ? ` (heap fetches ${node['Heap Fetches']})` : ''}`);
+        nodes.push(
+          `${node['Node Type']}${node['Index Name'] ? ' using ' + node['Index Name'] : ''}${node['Heap Fetches'] !== undefined ? ` (heap fetches ${node['Heap Fetches']})` : ''}`,
+        );
         for (const child of node.Plans ?? []) walk(child);
       };
       walk(plan.Plan);
@@ -79,7 +92,9 @@ async function arrange(db: Pool, total: number, adminId: number): Promise<number
        from generate_series(1, $1) n`,
     [total],
   );
-  await db.query(`insert into audience_member (audience_id, learner_id) select $1, id from learner where id_number like 'R%'`, [audienceId]);
+  await db.query(`insert into audience_member (audience_id, learner_id) select $1, id from learner where id_number like 'R%'`, [
+    audienceId,
+  ]);
   const assignmentId = (
     await db.query(
       `insert into assignment (certification_id, kind, audience_id, due_rule, created_by) values ($1, 'audience', $2, 'none', $3) returning id`,
@@ -136,7 +151,8 @@ async function measureReport(ctx: BenchContext, admin: TestClient, label: string
   const last = await admin.get(decode(lastHref));
   const rowsOnLast = (last.text.match(/<tr class="app-table__row"/g) ?? []).length;
   ctx.figure(`${label}: rows on first / last page`, `${rowsOnFirst} / ${rowsOnLast}`);
-  if (rowsOnFirst !== 50 || rowsOnLast !== 50 || /rel="next"/.test(last.text)) throw new Error(`${label}: pages are not full, or the last page has a next page`);
+  if (rowsOnFirst !== 50 || rowsOnLast !== 50 || /rel="next"/.test(last.text))
+    throw new Error(`${label}: pages are not full, or the last page has a next page`);
 
   for (const [which, url] of [
     ['first page', path],
@@ -181,7 +197,10 @@ async function measureCsv(ctx: BenchContext, admin: TestClient, label: string, u
   }
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   rssPeak = Math.max(rssPeak, rssMb());
-  ctx.figure(`${label}: CSV ${url.split('?')[0].split('/').pop()} status, lines, size`, `${result.status}, ${result.lines} lines, ${(result.bytes / 1024 / 1024).toFixed(1)} MB`);
+  ctx.figure(
+    `${label}: CSV ${url.split('?')[0].split('/').pop()} status, lines, size`,
+    `${result.status}, ${result.lines} lines, ${(result.bytes / 1024 / 1024).toFixed(1)} MB`,
+  );
   ctx.figure(`${label}: CSV header`, result.header.trim());
   ctx.figure(`${label}: CSV of all rows, total time (target ≤ 5 s)`, ms / 1000, 's');
   ctx.figure(`${label}: RSS before / peak during download`, `${rssBefore.toFixed(0)} / ${rssPeak.toFixed(0)}`, 'MB');

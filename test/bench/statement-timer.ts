@@ -121,8 +121,6 @@ export function describePlan(plan: any): string {
     for (const child of node.Plans ?? []) walk(child, depth + 1);
   };
   walk(plan.Plan, 0);
-  const triggerText = triggers
-    .map((tr) => `${tr['Trigger Name']} on ${tr.Relation} ${tr.Time.toFixed(0)} ms/${tr.Calls}`)
-    .join('; ');
+  const triggerText = triggers.map((tr) => `${tr['Trigger Name']} on ${tr.Relation} ${tr.Time.toFixed(0)} ms/${tr.Calls}`).join('; ');
   return `execution ${plan['Execution Time'].toFixed(0)} ms, of which triggers ${triggerMs.toFixed(0)} ms [${triggerText}]; nodes: ${nodes.join(' > ')}`;
 }

@@ -25,7 +25,9 @@ describe('the bulk action progress page in Chromium', () => {
   async function holdMembershipOf(exceptionId: number): Promise<() => Promise<void>> {
     const locker: PoolClient = await b.db.connect();
     await locker.query('begin');
-    await locker.query('select id from membership where id = (select membership_id from exception where id = $1) for update', [exceptionId]);
+    await locker.query('select id from membership where id = (select membership_id from exception where id = $1) for update', [
+      exceptionId,
+    ]);
     let released = false;
     return async () => {
       if (released) return;
@@ -95,9 +97,13 @@ describe('the bulk action progress page in Chromium', () => {
         timeout: 60_000,
         polling: 100,
       });
-      expect(await status.innerText()).toBe('Completed: 8 of 8 learners processed. Applied: 8 learners, already handled: 0 learners, failed: 0 learners.');
+      expect(await status.innerText()).toBe(
+        'Completed: 8 of 8 learners processed. Applied: 8 learners, already handled: 0 learners, failed: 0 learners.',
+      );
       expect(await page.evaluate(() => (window as any).notReloaded)).toBe(true);
-      expect(await page.evaluate(() => performance.getEntriesByType('navigation').map((n) => (n as PerformanceNavigationTiming).type))).toEqual(['navigate']);
+      expect(
+        await page.evaluate(() => performance.getEntriesByType('navigation').map((n) => (n as PerformanceNavigationTiming).type)),
+      ).toEqual(['navigate']);
       expect(await page.locator('[data-app-progress-state]').innerText()).toBe('Completed');
       expect(await page.title()).toMatch(/^Completed 100%/);
       // The outcome is one link away, and the status region is not read again by a reload.

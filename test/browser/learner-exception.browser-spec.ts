@@ -59,9 +59,9 @@ describe('one learner handled and reopened from their page, in Chromium with Jav
 
     await page.goto(learnerUrl);
     expect(await page.getByRole('group', { name: 'Open exception in Cert BL certification' }).count()).toBe(1);
-    expect(await page.getByRole('table', { name: 'Actions on exceptions in Cert BL certification' }).locator('tbody tr').first().innerText()).toContain(
-      'Reopen exception',
-    );
+    expect(
+      await page.getByRole('table', { name: 'Actions on exceptions in Cert BL certification' }).locator('tbody tr').first().innerText(),
+    ).toContain('Reopen exception');
     await page.goto(`${b.baseUrl}/certifications/${f.certificationId}/exceptions`);
     expect(await page.locator('tbody').innerText()).toContain('BL000002');
     expect(await page.locator('tbody tr').count()).toBe(3);

@@ -16,15 +16,22 @@ describe('learners, audiences and courses in Chromium', () => {
         `insert into learner (id_number, username, first_name, last_name, email) values ('E0001', 'grace', 'Grace', 'Hopper', 'grace@example.org') returning id`,
       )
     ).rows[0].id;
-    audienceId = (await b.db.query(`insert into audience (name, description) values ('Night shift', 'Works nights') returning id`)).rows[0].id;
+    audienceId = (await b.db.query(`insert into audience (name, description) values ('Night shift', 'Works nights') returning id`)).rows[0]
+      .id;
     await b.db.query(`insert into audience_member (audience_id, learner_id) values ($1, $2)`, [audienceId, learnerId]);
     const cert = await b.db.query(
       `insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount, window_period_unit)
        values ('Fire warden', 'FW', 1, 'year', 1, 'month') returning id`,
     );
     // An assignment covers the membership, so that a membership sync (queued by the changes below) keeps it.
-    await b.db.query(`insert into assignment (certification_id, kind, learner_id, due_rule) values ($1, 'learner', $2, 'none')`, [cert.rows[0].id, learnerId]);
-    await b.db.query(`insert into membership (certification_id, learner_id, exception_status) values ($1, $2, 'open')`, [cert.rows[0].id, learnerId]);
+    await b.db.query(`insert into assignment (certification_id, kind, learner_id, due_rule) values ($1, 'learner', $2, 'none')`, [
+      cert.rows[0].id,
+      learnerId,
+    ]);
+    await b.db.query(`insert into membership (certification_id, learner_id, exception_status) values ($1, $2, 'open')`, [
+      cert.rows[0].id,
+      learnerId,
+    ]);
   });
   afterAll(() => b.shutdown());
 
@@ -44,14 +51,18 @@ describe('learners, audiences and courses in Chromium', () => {
     await page.waitForURL(/\/learners\/\d+$/);
     expect(await page.locator('h1').textContent()).toBe('Alan Turing');
     expect(await page.getByRole('status').textContent()).toContain('Learner Alan Turing added');
-    const { rows } = await b.db.query(`select to_char(hire_date, 'YYYY-MM-DD') as hire_date, suspended from learner where id_number = 'E2002'`);
+    const { rows } = await b.db.query(
+      `select to_char(hire_date, 'YYYY-MM-DD') as hire_date, suspended from learner where id_number = 'E2002'`,
+    );
     expect(rows).toEqual([{ hire_date: '2024-03-31', suspended: true }]);
 
     await page.goto(`${b.baseUrl}/learners/upload`);
     await page.getByLabel('CSV file').setInputFiles({
       name: 'learners.csv',
       mimeType: 'text/csv',
-      buffer: Buffer.from('id_number,username,first_name,last_name,email\nE3003,katherine,Katherine,Johnson,kj@example.org\nE2002,alan.turing,Alan,Turing,alan.t@example.org\n'),
+      buffer: Buffer.from(
+        'id_number,username,first_name,last_name,email\nE3003,katherine,Katherine,Johnson,kj@example.org\nE2002,alan.turing,Alan,Turing,alan.t@example.org\n',
+      ),
     });
     await page.getByRole('button', { name: 'Upload and check' }).click();
     await page.waitForURL(`${b.baseUrl}/learners`);

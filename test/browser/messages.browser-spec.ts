@@ -61,7 +61,10 @@ describe('learner messages and the account page in Chromium', () => {
 
     const viewerPage = await b.signIn('vic');
     await viewerPage.goto(`${b.baseUrl}/account`);
-    expect({ what: 'viewer account page', violations: await axeViolations(viewerPage) }).toEqual({ what: 'viewer account page', violations: [] });
+    expect({ what: 'viewer account page', violations: await axeViolations(viewerPage) }).toEqual({
+      what: 'viewer account page',
+      violations: [],
+    });
     await viewerPage.context().close();
   });
 });

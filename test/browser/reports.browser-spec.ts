@@ -12,15 +12,19 @@ describe('the reports in Chromium', () => {
     await b.createStaff('ada', 'admin', undefined, 'Ada Admin');
     f = await createExceptionFixture(b.db, { counts: { time_allowance: 55, unknown: 2 } });
     // Some memberships without exceptions and some handled ones, so every column has content.
-    await b.db.query(`update membership set exception_status = 'none' where id in (select id from membership where certification_id = $1 order by id limit 5)`, [
-      f.certificationId,
-    ]);
+    await b.db.query(
+      `update membership set exception_status = 'none' where id in (select id from membership where certification_id = $1 order by id limit 5)`,
+      [f.certificationId],
+    );
     await b.db.query(
       `update exception set status = 'dismissed', handled_at = now(), reason = 'Legacy record'
         where id = any($1)`,
       [f.exceptionIds.unknown],
     );
-    await b.db.query(`update membership set exception_status = 'dismissed' where id in (select membership_id from exception where id = any($1))`, [f.exceptionIds.unknown]);
+    await b.db.query(
+      `update membership set exception_status = 'dismissed' where id in (select membership_id from exception where id = any($1))`,
+      [f.exceptionIds.unknown],
+    );
   });
   afterAll(() => b.shutdown());
 

@@ -55,7 +55,9 @@ async function reflowProblems(page: Page): Promise<string[]> {
     return await page.evaluate((limit) => {
       const problems: string[] = [];
       const describe = (el: Element) =>
-        el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') + (typeof el.className === 'string' && el.className.trim() ? `.${el.className.trim().split(/\s+/).join('.')}` : '');
+        el.tagName.toLowerCase() +
+        (el.id ? `#${el.id}` : '') +
+        (typeof el.className === 'string' && el.className.trim() ? `.${el.className.trim().split(/\s+/).join('.')}` : '');
       const root = document.documentElement;
       const all = Array.from(document.body.querySelectorAll('*'));
       if (root.scrollWidth > limit) {
@@ -83,7 +85,12 @@ async function reflowProblems(page: Page): Promise<string[]> {
         if (el.matches('input, select, textarea') || el.scrollWidth <= el.clientWidth) continue;
         if (!/auto|scroll/.test(getComputedStyle(el).overflowX)) continue;
         const labelledBy = (el.getAttribute('aria-labelledby') ?? '').split(/\s+/).filter(Boolean);
-        const name = el.getAttribute('aria-label') || labelledBy.map((id: string) => document.getElementById(id)?.textContent?.trim() ?? '').join(' ').trim();
+        const name =
+          el.getAttribute('aria-label') ||
+          labelledBy
+            .map((id: string) => document.getElementById(id)?.textContent?.trim() ?? '')
+            .join(' ')
+            .trim();
         if (el.getAttribute('tabindex') !== '0' || el.getAttribute('role') !== 'region' || !name) {
           problems.push(`${describe(el)} scrolls sideways but is not a focusable (tabindex=0), named region`);
         }
@@ -108,7 +115,10 @@ async function focusStop(page: Page): Promise<FocusStop> {
     // Past the last stop the focus leaves the page for the browser's own controls.
     if (!el || el === document.body) return { description: 'body', problems: [] };
     const labels = (el as HTMLInputElement).labels;
-    const text = (el.getAttribute('aria-label') || (labels && labels[0]?.textContent) || el.textContent || '').replace(/\s+/g, ' ').trim().slice(0, 60);
+    const text = (el.getAttribute('aria-label') || (labels && labels[0]?.textContent) || el.textContent || '')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 60);
     const description = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${text}"`;
     const problems: string[] = [];
 
@@ -116,7 +126,9 @@ async function focusStop(page: Page): Promise<FocusStop> {
     // Wholly in the viewport across; down, at least 24 px of it (a tall textarea is scrolled to only partly).
     const shown = Math.min(rect.bottom, innerHeight) - Math.max(rect.top, 0);
     if (rect.width < 1 || rect.left < 0 || rect.right > innerWidth || shown < Math.min(rect.height, 24) || rect.height < 1) {
-      problems.push(`not in the viewport (${Math.round(rect.left)},${Math.round(rect.top)} ${Math.round(rect.width)}×${Math.round(rect.height)})`);
+      problems.push(
+        `not in the viewport (${Math.round(rect.left)},${Math.round(rect.top)} ${Math.round(rect.width)}×${Math.round(rect.height)})`,
+      );
     }
 
     type Look = { outlineStyle: string; outlineWidth: string; outlineColor: string; boxShadow: string };
@@ -144,7 +156,11 @@ async function focusStop(page: Page): Promise<FocusStop> {
     if (focused.outlineStyle !== 'none' && parseFloat(focused.outlineWidth) >= 2) rings.push(rgb(focused.outlineColor));
     for (const shadow of focused.boxShadow === 'none' ? [] : focused.boxShadow.split(/,(?![^(]*\))/)) {
       const color = shadow.match(/rgba?\([^)]*\)/)?.[0];
-      const lengths = shadow.replace(/rgba?\([^)]*\)/, '').match(/-?[\d.]+px/g)?.map(parseFloat) ?? [];
+      const lengths =
+        shadow
+          .replace(/rgba?\([^)]*\)/, '')
+          .match(/-?[\d.]+px/g)
+          ?.map(parseFloat) ?? [];
       if (color && (lengths[3] ?? 0) >= 2 && rgb(color)[3] !== 0) rings.push(rgb(color));
     }
     // What the rings are drawn against: the nearest background behind the element.
@@ -246,7 +262,15 @@ describe('the accessibility sweep', () => {
     /** The arranged row a path parameter names: ids['/learners/'] for the :id of /learners/:id, ids.setId for :setId. */
     function param(name: string, path: string): string | number | undefined {
       if (name === 'id') {
-        const part = ['/certifications/', '/learners/', '/audiences/', '/courses/', '/admin/staff/', '/admin/mail/', '/admin/bulk-actions/'].find((p) => path.startsWith(p));
+        const part = [
+          '/certifications/',
+          '/learners/',
+          '/audiences/',
+          '/courses/',
+          '/admin/staff/',
+          '/admin/mail/',
+          '/admin/bulk-actions/',
+        ].find((p) => path.startsWith(p));
         return part ? ids[part] : undefined;
       }
       return ids[name];
@@ -263,7 +287,8 @@ describe('the accessibility sweep', () => {
         actions: Array.from(document.querySelectorAll('form'), (f) => f.action),
       }));
       for (const href of [...hrefs, ...actions]) {
-        if (href.startsWith(appOrigin) && !href.startsWith(b.baseUrl + '/')) failures.push(`${what}: link or form outside ${BASE_PATH}: ${href}`);
+        if (href.startsWith(appOrigin) && !href.startsWith(b.baseUrl + '/'))
+          failures.push(`${what}: link or form outside ${BASE_PATH}: ${href}`);
       }
       for (const href of hrefs.filter((h) => h.startsWith(b.baseUrl + '/'))) {
         const url = new URL(href);
@@ -274,7 +299,12 @@ describe('the accessibility sweep', () => {
     }
 
     /** Opens a route (filled with the arranged ids) in a state and checks the page. */
-    async function visit(page: Page, route: string, state: string, options: { query?: string; status?: number; params?: Record<string, number> } = {}) {
+    async function visit(
+      page: Page,
+      route: string,
+      state: string,
+      options: { query?: string; status?: number; params?: Record<string, number> } = {},
+    ) {
       const url = b.baseUrl + fillPath(route, (name, path) => options.params?.[name] ?? param(name, path)) + (options.query ?? '');
       const response = await page.goto(url);
       const status = response?.status();
@@ -287,9 +317,15 @@ describe('the accessibility sweep', () => {
      * Submits the page's main form with its text fields emptied (and some filled), as a person who
      * left them out would, and checks the page of errors that comes back.
      */
-    async function submitInvalid(page: Page, what: string, fill: (form: ReturnType<Page['locator']>) => Promise<void> = async () => undefined) {
+    async function submitInvalid(
+      page: Page,
+      what: string,
+      fill: (form: ReturnType<Page['locator']>) => Promise<void> = async () => undefined,
+    ) {
       const form = page.locator('main form.app-form[method="post"]').first();
-      for (const field of await form.locator('input:is([type=text],[type=email],[type=password],[type=date],[type=datetime-local]):visible, textarea:visible').all()) {
+      for (const field of await form
+        .locator('input:is([type=text],[type=email],[type=password],[type=date],[type=datetime-local]):visible, textarea:visible')
+        .all()) {
         await field.fill('');
       }
       await fill(form);
@@ -304,10 +340,14 @@ describe('the accessibility sweep', () => {
     /** Uploads a CSV file whose row breaks every column, and checks the listed problems. */
     async function uploadInvalid(page: Page, what: string) {
       const header = (await page.locator('.app-csv-example__line').first().innerText()).trim();
-      const csv = `${header}\n${header.split(',').map(() => '?!').join(',')}\n`;
+      const csv = `${header}\n${header
+        .split(',')
+        .map(() => '?!')
+        .join(',')}\n`;
       await page.locator('input[type=file]').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
       const [response] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Upload and check' }).click()]);
-      if (response?.status() !== 400 || (await page.locator('#file-errors').count()) !== 1) failures.push(`${what}: expected problems in the file, got ${response?.status()}`);
+      if (response?.status() !== 400 || (await page.locator('#file-errors').count()) !== 1)
+        failures.push(`${what}: expected problems in the file, got ${response?.status()}`);
       await check(page, what);
     }
 
@@ -328,10 +368,27 @@ describe('the accessibility sweep', () => {
 
     // Nothing yet: every list empty, every form blank.
     ids['/admin/staff/'] = ids.adaId = (await q(`select id from staff where username = 'ada'`))[0].id;
-    for (const route of ['/', '/certifications', '/learners', '/audiences', '/courses', '/admin/bulk-actions', '/admin/mail', '/admin/staff']) {
+    for (const route of [
+      '/',
+      '/certifications',
+      '/learners',
+      '/audiences',
+      '/courses',
+      '/admin/bulk-actions',
+      '/admin/mail',
+      '/admin/staff',
+    ]) {
       await visit(admin, route, 'empty');
     }
-    for (const route of ['/certifications/new', '/learners/new', '/audiences/new', '/courses/new', '/admin/staff/new', '/account', '/admin/staff/:id']) {
+    for (const route of [
+      '/certifications/new',
+      '/learners/new',
+      '/audiences/new',
+      '/courses/new',
+      '/admin/staff/new',
+      '/account',
+      '/admin/staff/:id',
+    ]) {
       await visit(admin, route, 'blank form');
       await submitInvalid(admin, `${route} (errors)`, async (form) => {
         if (route === '/account') await form.getByLabel('Your email address').fill('not an email');
@@ -349,7 +406,9 @@ describe('the accessibility sweep', () => {
     )[0].id;
     ids['/audiences/'] = (await q(`insert into audience (name) values ('Nobody yet') returning id`))[0].id;
     ids['/learners/'] = (
-      await q(`insert into learner (id_number, username, first_name, last_name, email) values ('N0001', 'new-one', 'Nell', 'Newcomer', 'nell@example.org') returning id`)
+      await q(
+        `insert into learner (id_number, username, first_name, last_name, email) values ('N0001', 'new-one', 'Nell', 'Newcomer', 'nell@example.org') returning id`,
+      )
     )[0].id;
     ids.kind = 'enrolment';
     for (const route of [
@@ -376,25 +435,38 @@ describe('the accessibility sweep', () => {
     ids['/certifications/'] = certification;
     await q(`insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount, window_period_unit)
              select 'Certification number ' || n, 'CN' || n, 2, 'year', 2, 'month' from generate_series(1, 55) n`);
-    const courses = (await q(`insert into course (short_name, full_name) select 'C' || lpad(n::text, 3, '0'), 'Course number ' || n from generate_series(1, 55) n returning id`)).map(
-      (r) => r.id,
-    );
+    const courses = (
+      await q(
+        `insert into course (short_name, full_name) select 'C' || lpad(n::text, 3, '0'), 'Course number ' || n from generate_series(1, 55) n returning id`,
+      )
+    ).map((r) => r.id);
     ids['/courses/'] = courses[0];
     const audiences = (
-      await q(`insert into audience (name, description) select 'Audience ' || lpad(n::text, 3, '0'), 'Everyone in group ' || n from generate_series(1, 55) n returning id`)
+      await q(
+        `insert into audience (name, description) select 'Audience ' || lpad(n::text, 3, '0'), 'Everyone in group ' || n from generate_series(1, 55) n returning id`,
+      )
     ).map((r) => r.id);
     ids['/audiences/'] = audiences[0];
-    await q(`insert into audience_member (audience_id, learner_id) select $1, learner_id from membership where certification_id = $2`, [audiences[0], certification]);
+    await q(`insert into audience_member (audience_id, learner_id) select $1, learner_id from membership where certification_id = $2`, [
+      audiences[0],
+      certification,
+    ]);
     const learner = (await q(`select learner_id from exception where id = $1`, [full.exceptionIds.unknown[0]]))[0].learner_id;
     ids['/learners/'] = learner;
-    await q(`insert into course_completion (learner_id, course_id, completed_at, source) values ($1, $2, now() - interval '3 days', 'admin')`, [learner, courses[0]]);
+    await q(
+      `insert into course_completion (learner_id, course_id, completed_at, source) values ($1, $2, now() - interval '3 days', 'admin')`,
+      [learner, courses[0]],
+    );
     for (const [path, position, name, list] of [
       ['certification', 1, 'Induction', courses.slice(0, 2)],
       ['certification', 2, 'Practical assessment', courses.slice(2, 3)],
       ['recertification', 1, 'Refresher', courses.slice(3, 4)],
     ] as const) {
       const set = (
-        await q(`insert into course_set (certification_id, path, position, name, completion_rule) values ($1, $2, $3, $4, 'all') returning id`, [certification, path, position, name])
+        await q(
+          `insert into course_set (certification_id, path, position, name, completion_rule) values ($1, $2, $3, $4, 'all') returning id`,
+          [certification, path, position, name],
+        )
       )[0].id;
       ids.setId ??= set;
       for (const course of list) await q(`insert into course_set_course (course_set_id, course_id) values ($1, $2)`, [set, course]);
@@ -405,10 +477,10 @@ describe('the accessibility sweep', () => {
         [certification, learner],
       )
     )[0].id;
-    await q(`insert into assignment (certification_id, kind, audience_id, due_rule, due_amount, due_unit, due_event) values ($1, 'audience', $2, 'relative', 3, 'month', 'hire')`, [
-      certification,
-      audiences[0],
-    ]);
+    await q(
+      `insert into assignment (certification_id, kind, audience_id, due_rule, due_amount, due_unit, due_event) values ($1, 'audience', $2, 'relative', 3, 'month', 'hire')`,
+      [certification, audiences[0]],
+    );
     await q(
       `insert into outbox (message_key, message_id, kind, to_address, subject, body_text, body_html, state, attempts, last_error, sent_at)
        select 'sweep-' || n, '<sweep-' || n || '.a-rather-long-message-identifier@certex.example.org>', 'learner',
@@ -450,10 +522,10 @@ describe('the accessibility sweep', () => {
       )
     )[0].id;
     for (const exception of full.exceptionIds.completion_time_unknown.slice(0, 2)) {
-      await q(`insert into bulk_action_item (bulk_action_id, exception_id, outcome, message, processed_at) values ($1, $2, 'failed', 'Assign cannot be applied to a completion time unknown issue', now())`, [
-        withFailures,
-        exception,
-      ]);
+      await q(
+        `insert into bulk_action_item (bulk_action_id, exception_id, outcome, message, processed_at) values ($1, $2, 'failed', 'Assign cannot be applied to a completion time unknown issue', now())`,
+        [withFailures, exception],
+      );
     }
     expect(finishedActions.length).toBe(52);
 
@@ -575,13 +647,19 @@ describe('the accessibility sweep', () => {
     await visit(admin, '/learners/:id', 'unknown learner', { status: 404, params: { id: 999999 } });
 
     // Every GET route is a page visited above or a known non-page, and those are not HTML.
-    const getRoutes = appRoutes(b.app).filter((r) => r.method === 'GET').map((r) => r.path);
+    const getRoutes = appRoutes(b.app)
+      .filter((r) => r.method === 'GET')
+      .map((r) => r.path);
     expect(getRoutes.filter((r) => !visited.has(r) && !(r in NOT_PAGES))).toEqual([]);
     expect(Object.keys(NOT_PAGES).filter((r) => !getRoutes.includes(r))).toEqual([]);
     ids['/certifications/'] = certification;
     for (const route of Object.keys(NOT_PAGES)) {
       const response = await admin.request.get(b.baseUrl + fillPath(route, param));
-      expect({ route, status: response.status(), html: /html/.test(response.headers()['content-type'] ?? '') }).toEqual({ route, status: 200, html: false });
+      expect({ route, status: response.status(), html: /html/.test(response.headers()['content-type'] ?? '') }).toEqual({
+        route,
+        status: 200,
+        html: false,
+      });
     }
     // Every link met on the way resolves under BASE_PATH (one of each shape).
     for (const href of links.values()) {
@@ -631,7 +709,13 @@ describe('the accessibility sweep', () => {
     await check('finished bulk action, framed');
     // The portal stayed where it was: everything happened inside its frame.
     expect(page.url()).toBe(portalUrl);
-    expect((await b.db.query(`select count(*)::int as n from exception where certification_id = $1 and status = 'assigned'`, [f.certificationId])).rows[0].n).toBe(4);
+    expect(
+      (
+        await b.db.query(`select count(*)::int as n from exception where certification_id = $1 and status = 'assigned'`, [
+          f.certificationId,
+        ])
+      ).rows[0].n,
+    ).toBe(4);
 
     // A portal on an origin FRAME_ANCESTORS does not list: Chromium refuses to show Certex in its frame
     // (in a context of its own, not watched: the refused request is the point).
@@ -641,7 +725,9 @@ describe('the accessibility sweep', () => {
     await stranger.goto(strangerPortal.pageFraming(`${b.baseUrl}/login`));
     for (let i = 0; i < 50 && !refusals.some((m) => m.includes('frame-ancestors')); i++) await sleep(100);
     const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    expect(refusals.join('\n')).toMatch(new RegExp(`(Refused to frame|Framing) '${literal(appOrigin)}/'.*frame-ancestors ${literal(portal.origin)}`));
+    expect(refusals.join('\n')).toMatch(
+      new RegExp(`(Refused to frame|Framing) '${literal(appOrigin)}/'.*frame-ancestors ${literal(portal.origin)}`),
+    );
     const blocked = (await (await stranger.locator('iframe').elementHandle())!.contentFrame())!;
     // Chromium shows its own error page in the frame instead of Certex.
     expect(blocked.url()).not.toContain(appOrigin);
@@ -713,7 +799,8 @@ describe('the accessibility sweep', () => {
     expect((await press('Tab')).description).toMatch(/^button#ok/);
 
     // Held Running by a row lock, the progress page is walked through, then followed to the end.
-    const held = (await b.db.query(`select membership_id from exception where id = $1`, [f.exceptionIds.time_allowance[2]])).rows[0].membership_id;
+    const held = (await b.db.query(`select membership_id from exception where id = $1`, [f.exceptionIds.time_allowance[2]])).rows[0]
+      .membership_id;
     const release = await holdMembership(held);
     try {
       await enterAndWait(/\/admin\/bulk-actions\/\d+$/);

@@ -41,7 +41,20 @@ const SCALE = Number(process.env.HOSTILE_RUNS_SCALE ?? 1);
 const RUNS = { form: Math.ceil(30 * SCALE), page: Math.ceil(20 * SCALE), path: Math.ceil(10 * SCALE) };
 /** A request that gets no answer within this is a failure too (a hung request). */
 const DEADLINE = 10_000;
-const SORTS = ['learner', 'idnumber', 'idNumber', 'name', 'issue', 'raised', 'assigned', 'due', 'state', 'exception_status', 'certified', 'expires'];
+const SORTS = [
+  'learner',
+  'idnumber',
+  'idNumber',
+  'name',
+  'issue',
+  'raised',
+  'assigned',
+  'due',
+  'state',
+  'exception_status',
+  'certified',
+  'expires',
+];
 const DIRS = ['asc', 'desc'];
 const EXCEPTION_TYPES = ['time_allowance', 'duplicate_course', 'completion_time_unknown', 'unknown'];
 const UNITS = ['day', 'week', 'month', 'year'];
@@ -94,7 +107,14 @@ const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/certifications/:id/content/sets/new': () => ({ path: ['certification', 'recertification'] }),
   '/certifications/:id/content/sets/:setId/edit': () => ({}),
   '/certifications/:id/exceptions': () => ({ q: ['HF', 'Pat'], type: EXCEPTION_TYPES, sort: SORTS, dir: DIRS, ...paging }),
-  '/certifications/:id/exceptions/confirm/:token': () => ({ q: ['HF'], type: EXCEPTION_TYPES, sort: SORTS, dir: DIRS, learner: ['1', 'x'], from: ['1', 'x'] }),
+  '/certifications/:id/exceptions/confirm/:token': () => ({
+    q: ['HF'],
+    type: EXCEPTION_TYPES,
+    sort: SORTS,
+    dir: DIRS,
+    learner: ['1', 'x'],
+    from: ['1', 'x'],
+  }),
   '/certifications/:id/membership': () => membershipQuery,
   '/certifications/:id/membership.csv': () => membershipQuery,
   '/certifications/:id/completion': () => completionQuery,
@@ -211,7 +231,10 @@ const FORMS: Record<string, (d: HostileData) => Fields> = {
   '/learners': () => learnerFields,
   '/learners/:id': () => learnerFields,
   '/learners/:id/completions': (d) => ({ courseId: [String(d.course)], completedOn: ['2024-03-31'] }),
-  '/learners/:id/exceptions/:exceptionId/handle': () => ({ action: ['assign', 'assign_realistic', 'do_not_assign', 'dismiss'], reason: ['tidy', ''] }),
+  '/learners/:id/exceptions/:exceptionId/handle': () => ({
+    action: ['assign', 'assign_realistic', 'do_not_assign', 'dismiss'],
+    reason: ['tidy', ''],
+  }),
   '/learners/:id/exceptions/:exceptionId/reopen': () => ({ reason: ['mistake', ''] }),
   '/admin/bulk-actions/:id/reopen': () => ({ reason: ['mistake', ''] }),
   // Forms whose effect removes or uses up what they name: they run after the others.
@@ -222,7 +245,11 @@ const FORMS: Record<string, (d: HostileData) => Fields> = {
   '/admin/mail/:id/retry': () => ({}),
   '/logout': () => ({}),
   // Last: failed sign-ins from this address end up throttled.
-  '/login': () => ({ username: ['ada', 'vic', ''], password: [TEST_PASSWORD, 'wrong password'], next: ['/learners', '//evil.example/', 'https://evil.example/'] }),
+  '/login': () => ({
+    username: ['ada', 'vic', ''],
+    password: [TEST_PASSWORD, 'wrong password'],
+    next: ['/learners', '//evil.example/', 'https://evil.example/'],
+  }),
 };
 
 /** CSV columns of the three uploads, with plausible cells. */
@@ -237,7 +264,11 @@ const UPLOADS: Record<string, Fields> = {
     suspended: ['yes', 'no', ''],
   },
   '/audiences/:id/upload': { id_number: ['HF000001', 'HF000004', 'NOPE'] },
-  '/courses/completions/upload': { id_number: ['HF000001', 'NOPE'], course: ['HF101', 'hf102', 'NOPE'], completed_on: ['2024-03-31', '2099-01-01'] },
+  '/courses/completions/upload': {
+    id_number: ['HF000001', 'NOPE'],
+    course: ['HF101', 'hf102', 'NOPE'],
+    completed_on: ['2024-03-31', '2099-01-01'],
+  },
 };
 
 function summary(res: { status: number; text?: string; headers: Record<string, string> }): string {
@@ -270,7 +301,8 @@ describe('hostile input to every form and every query string', () => {
     if (res.status >= 500) found.push(`${what}: ${res.status}`);
     if (reflectsMarker(res)) found.push(`${what}: the marker came back unescaped`);
     const location = res.headers.location;
-    if (location !== undefined && (!location.startsWith('/') || location.startsWith('//'))) found.push(`${what}: redirects off the site to ${location}`);
+    if (location !== undefined && (!location.startsWith('/') || location.startsWith('//')))
+      found.push(`${what}: redirects off the site to ${location}`);
     return found;
   }
 
@@ -350,7 +382,8 @@ describe('hostile input to every form and every query string', () => {
         fc.asyncProperty(fields, async (pairs: Pair[]) => {
           // Signing out ends the session: a fresh one each time, of someone the other forms leave alone.
           const client = route === '/logout' ? await t.signedIn('leo') : route === '/login' ? t.client() : admin;
-          const formToken = client === admin ? token : csrfFrom((await client.get(route === '/logout' ? '/certifications' : '/login')).text)!;
+          const formToken =
+            client === admin ? token : csrfFrom((await client.get(route === '/logout' ? '/certifications' : '/login')).text)!;
           const url = path(route);
           const body = encodePairs([['_csrf', formToken], ...pairs]);
           await check(`POST ${url} ${body.slice(0, 300)}`, () => client.agent.post(url).type('form').send(body).timeout(DEADLINE), client);
@@ -372,12 +405,24 @@ describe('hostile input to every form and every query string', () => {
          from generate_series(1, 60) n`,
     );
     const firstRow = (html: string) => /<tbody[\s\S]*?<tr[\s\S]*?<\/tr>/.exec(html)?.[0] ?? '';
-    for (const list of ['/learners?sort=idNumber', '/learners?sort=idNumber&dir=desc', '/learners', '/admin/mail', `/certifications/${data.certification}/membership?sort=due`]) {
+    for (const list of [
+      '/learners?sort=idNumber',
+      '/learners?sort=idNumber&dir=desc',
+      '/learners',
+      '/admin/mail',
+      `/certifications/${data.certification}/membership?sort=due`,
+    ]) {
       const first = await admin.get(list);
-      const next = /href="([^"]+)" rel="next"/.exec(first.text)?.[1]?.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=');
+      const next = /href="([^"]+)" rel="next"/
+        .exec(first.text)?.[1]
+        ?.replace(/&amp;/g, '&')
+        .replace(/&#x3D;/g, '=');
       if (list.includes('membership')) {
         // Six memberships fit on one page: a cursor the app would make still reads the page after it.
-        const { rows } = await t.db.query(`select due_at::text as due, id from membership where certification_id = $1 order by due_at, id limit 1`, [data.certification]);
+        const { rows } = await t.db.query(
+          `select due_at::text as due, id from membership where certification_id = $1 order by due_at, id limit 1`,
+          [data.certification],
+        );
         const after = encodeCursor([rows[0].due, Number(rows[0].id)]);
         const res = await admin.get(`${list}&after=${after}`);
         expect(res.status).toBe(200);
@@ -401,11 +446,25 @@ describe('hostile input to every form and every query string', () => {
       fc.constantFrom('2147483648', '99999999999999999999', '-1', '0', '1.5', '..', 'due_soon', 'enrolment%00'),
     );
     const withParams = routes.filter((r) => r.params.length > 0 && !r.isPublic);
-    const property = fc.asyncProperty(fc.constantFrom(...withParams), fc.array(idValue, { minLength: 3, maxLength: 3 }), async (route, values) => {
-      const url = route.path.replace(/:(\w+)/g, (_m, name: string) => percentEncode(values[route.params.indexOf(name)] ?? ''));
-      if (route.method === 'GET') await checkGet(url);
-      else await check(`POST ${url}`, () => admin.agent.post(url).type('form').send(encodePairs([['_csrf', token]])).timeout(DEADLINE), admin);
-    });
+    const property = fc.asyncProperty(
+      fc.constantFrom(...withParams),
+      fc.array(idValue, { minLength: 3, maxLength: 3 }),
+      async (route, values) => {
+        const url = route.path.replace(/:(\w+)/g, (_m, name: string) => percentEncode(values[route.params.indexOf(name)] ?? ''));
+        if (route.method === 'GET') await checkGet(url);
+        else
+          await check(
+            `POST ${url}`,
+            () =>
+              admin.agent
+                .post(url)
+                .type('form')
+                .send(encodePairs([['_csrf', token]]))
+                .timeout(DEADLINE),
+            admin,
+          );
+      },
+    );
     await assertProperty(property, RUNS.path * withParams.length);
   });
 });

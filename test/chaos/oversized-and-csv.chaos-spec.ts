@@ -50,7 +50,10 @@ describe('oversized requests and CSV files in the wrong shape', () => {
   }
 
   async function upload(path: string, content: Buffer) {
-    return admin.agent.post(path).field('_csrf', await token(path)).attach('file', content, { filename: 'file.csv', contentType: 'text/csv' });
+    return admin.agent
+      .post(path)
+      .field('_csrf', await token(path))
+      .attach('file', content, { filename: 'file.csv', contentType: 'text/csv' });
   }
 
   /** Sends the request and checks that it was refused with `status` and that no table changed. */
@@ -83,7 +86,13 @@ describe('oversized requests and CSV files in the wrong shape', () => {
     await token('/learners/new');
     const text = await refusedUnchanged(
       () =>
-        admin.post(path, { idNumber: 'BIG1', username: 'big.one', firstName: 'x'.repeat(2 * MB), lastName: 'Big', email: 'big@example.org' }),
+        admin.post(path, {
+          idNumber: 'BIG1',
+          username: 'big.one',
+          firstName: 'x'.repeat(2 * MB),
+          lastName: 'Big',
+          email: 'big@example.org',
+        }),
       413,
     );
     expect(text).toContain('That was too large');
@@ -94,13 +103,20 @@ describe('oversized requests and CSV files in the wrong shape', () => {
   it('refuses an upload over the 110 MB limit with the “too large” page, naming the limit, changing nothing', async () => {
     const row = 'U1,FIRE-101,2024-01-01';
     const rows = Math.ceil((111 * MB) / (row.length + 1));
-    const path = await writeFile('too-large.csv', (function* () {
-      yield UPLOADS.completions.header;
-      for (let i = 0; i < rows; i++) yield row;
-    })());
+    const path = await writeFile(
+      'too-large.csv',
+      (function* () {
+        yield UPLOADS.completions.header;
+        for (let i = 0; i < rows; i++) yield row;
+      })(),
+    );
     expect((await stat(path)).size).toBeGreaterThan(110 * MB);
     const text = await refusedUnchanged(
-      async () => admin.agent.post(UPLOADS.completions.path).field('_csrf', await token(UPLOADS.completions.path)).attach('file', path),
+      async () =>
+        admin.agent
+          .post(UPLOADS.completions.path)
+          .field('_csrf', await token(UPLOADS.completions.path))
+          .attach('file', path),
       413,
     );
     expect(text).toContain('That was too large');
@@ -138,7 +154,11 @@ describe('oversized requests and CSV files in the wrong shape', () => {
     ],
     ['an empty file', () => Buffer.alloc(0), ['The selected file is empty. Choose the CSV file with the header row and the data rows.']],
     ['only blank lines and empty cells', () => Buffer.from('\n\r\n , \n,,\n'), ['The selected file is empty']],
-    ['only a header row', (u) => Buffer.from(`${u.header}\n`), ['The selected file has a header row but no data rows: add a row under the header']],
+    [
+      'only a header row',
+      (u) => Buffer.from(`${u.header}\n`),
+      ['The selected file has a header row but no data rows: add a row under the header'],
+    ],
     [
       'a header without a required column',
       (u) => Buffer.from(`${u.header.split(',').slice(1).concat('name').join(',')}\n${u.row.split(',').slice(1).concat('x').join(',')}\n`),
@@ -172,10 +192,13 @@ describe('oversized requests and CSV files in the wrong shape', () => {
     let size = 0;
     while (size < 100 * MB) size += row(count++).length + 1;
     const badAt = count - 7; // the data row's index; its line is index + 2 (after the header)
-    const path = await writeFile('big.csv', (function* () {
-      yield UPLOADS.completions.header;
-      for (let n = 0; n < count; n++) yield n === badAt ? `E${n},FIRE-1,2024-02-30` : row(n);
-    })());
+    const path = await writeFile(
+      'big.csv',
+      (function* () {
+        yield UPLOADS.completions.header;
+        for (let n = 0; n < count; n++) yield n === badAt ? `E${n},FIRE-1,2024-02-30` : row(n);
+      })(),
+    );
     const bytes = (await stat(path)).size;
     expect(bytes).toBeGreaterThan(100 * MB);
     expect(bytes).toBeLessThan(110 * MB);
@@ -193,7 +216,9 @@ describe('oversized requests and CSV files in the wrong shape', () => {
     }
     const seconds = (Date.now() - started) / 1000;
     const growth = Math.round((peak - baseline) / MB);
-    console.log(`100 MB upload: ${count.toLocaleString('en-GB')} rows, ${(bytes / MB).toFixed(1)} MB, refused in ${seconds.toFixed(1)} s; RSS ${Math.round(baseline / MB)} MB before, peak ${Math.round(peak / MB)} MB (+${growth} MB)`);
+    console.log(
+      `100 MB upload: ${count.toLocaleString('en-GB')} rows, ${(bytes / MB).toFixed(1)} MB, refused in ${seconds.toFixed(1)} s; RSS ${Math.round(baseline / MB)} MB before, peak ${Math.round(peak / MB)} MB (+${growth} MB)`,
+    );
     expect(text).toContain('The file has 1 error. Nothing was changed');
     expect(text).toContain(`Line ${badAt + 2}, column completed_on: Completion date must be a real date written YYYY-MM-DD`);
     // The file itself is 100 MB, held by multer while it is read (and by this process, which sends

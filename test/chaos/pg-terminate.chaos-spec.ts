@@ -55,15 +55,19 @@ describe('a bulk action whose worker connections PostgreSQL terminates mid-trans
     await t?.close();
   });
 
-  const fixture = (prefix: string): Promise<ExceptionFixture> => createExceptionFixture(t.db, { prefix, counts: { time_allowance: PER_TYPE, duplicate_course: PER_TYPE } });
-  const assignAll = (certificationId: number) => startBulkAction(admin, certificationId, { action: 'assign', reason: 'Terminate test', expectedCount: TOTAL });
+  const fixture = (prefix: string): Promise<ExceptionFixture> =>
+    createExceptionFixture(t.db, { prefix, counts: { time_allowance: PER_TYPE, duplicate_course: PER_TYPE } });
+  const assignAll = (certificationId: number) =>
+    startBulkAction(admin, certificationId, { action: 'assign', reason: 'Terminate test', expectedCount: TOTAL });
   const job = (id: number) => bulkJob(t.db, t.config.redisUrl, t.config.redisPrefix, id);
   /** Waits until a worker connection waits for this hold's lock; returns its statement. */
   const blockedBy = (hold: Hold) => waitUntilBlocked(t.db, worker.appName, 30000, () => worker.output(), 1, hold);
 
   /** Ends every connection the worker holds; returns how many there were. */
   async function terminateWorkerConnections(): Promise<number> {
-    const ended = await t.db.query(`select pg_terminate_backend(pid) as ended from pg_stat_activity where application_name = $1`, [worker.appName]);
+    const ended = await t.db.query(`select pg_terminate_backend(pid) as ended from pg_stat_activity where application_name = $1`, [
+      worker.appName,
+    ]);
     expect(ended.rows.every((r) => r.ended)).toBe(true);
     for (let i = 0; (await t.db.query('select 1 from pg_stat_activity where application_name = $1', [worker.appName])).rowCount; i++) {
       if (i > 200) throw new Error('the terminated connections did not go away');
@@ -168,7 +172,13 @@ describe('a bulk action whose worker connections PostgreSQL terminates mid-trans
     const [faulted, clean] = [await outcomeSummary(t.db, a.certificationId, aId), await outcomeSummary(t.db, b.certificationId, bId)];
     expect(faulted).toEqual(clean);
     expect(faulted.chunkSizes).toEqual([{ n: CHUNK, chunks: TOTAL / CHUNK }]);
-    expect(await learnerDifferences(t.db, { certificationId: a.certificationId, bulkActionId: aId }, { certificationId: b.certificationId, bulkActionId: bId })).toEqual([]);
+    expect(
+      await learnerDifferences(
+        t.db,
+        { certificationId: a.certificationId, bulkActionId: aId },
+        { certificationId: b.certificationId, bulkActionId: bId },
+      ),
+    ).toEqual([]);
 
     expect({ pid: worker.pid, alive: worker.alive }).toEqual({ pid, alive: true });
   }, 90_000);

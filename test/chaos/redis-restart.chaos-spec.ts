@@ -92,12 +92,14 @@ describe('bulk actions while Redis is killed and restarted, web and worker kept 
   async function waitForJob(stack: Stack, id: number, state: string, timeoutMs: number) {
     const deadline = Date.now() + timeoutMs;
     while ((await jobState(stack, id)) !== state) {
-      if (Date.now() > deadline) throw new Error(`the job of bulk action ${id} is ${await jobState(stack, id)} in Redis, not ${state}\n${stack.output()}`);
+      if (Date.now() > deadline)
+        throw new Error(`the job of bulk action ${id} is ${await jobState(stack, id)} in Redis, not ${state}\n${stack.output()}`);
       await sleep(100);
     }
   }
 
-  const assignAll = (stack: Stack, certificationId: number) => startBulkAction(stack.admin, certificationId, { action: 'assign', reason: REASON, expectedCount: TOTAL });
+  const assignAll = (stack: Stack, certificationId: number) =>
+    startBulkAction(stack.admin, certificationId, { action: 'assign', reason: REASON, expectedCount: TOTAL });
 
   /** The progress page and its status endpoint, as the person who started the action sees them. */
   async function progressPage(stack: Stack, id: number): Promise<{ text: string; status: { state: string; processed: number } }> {
@@ -111,9 +113,19 @@ describe('bulk actions while Redis is killed and restarted, web and worker kept 
   /** Completed, each exception applied once, and learner by learner (messages too) what the clean run left. */
   async function expectAsCleanRun(certificationId: number, bulkActionId: number) {
     if (!reference) throw new Error('no clean reference run: it is made by the first test');
-    expect(await bulkActionRow(t.db, bulkActionId)).toEqual({ state: 'completed', total: TOTAL, processed: TOTAL, applied: TOTAL, already_handled: 0, failed: 0 });
+    expect(await bulkActionRow(t.db, bulkActionId)).toEqual({
+      state: 'completed',
+      total: TOTAL,
+      processed: TOTAL,
+      applied: TOTAL,
+      already_handled: 0,
+      failed: 0,
+    });
     expect(await perExceptionSummary(t.db, certificationId, bulkActionId, adminId)).toEqual(assignedExactlyOnce(TOTAL));
-    const [faulted, clean] = [await outcomeSummary(t.db, certificationId, bulkActionId), await outcomeSummary(t.db, reference.certificationId, reference.bulkActionId)];
+    const [faulted, clean] = [
+      await outcomeSummary(t.db, certificationId, bulkActionId),
+      await outcomeSummary(t.db, reference.certificationId, reference.bulkActionId),
+    ];
     expect(faulted).toEqual(clean);
     expect(faulted.chunkSizes).toEqual([{ n: CHUNK, chunks: TOTAL / CHUNK }]);
     expect(await learnerDifferences(t.db, { certificationId, bulkActionId }, reference)).toEqual([]);
@@ -128,7 +140,11 @@ describe('bulk actions while Redis is killed and restarted, web and worker kept 
     t = await startTestApp({ PROCESS_ROLE: 'web' });
     adminId = await t.createStaff('ada', 'admin');
     const names = ['R', 'AOF', 'A', 'C', 'D'];
-    const made = await Promise.all(names.map((prefix) => createExceptionFixture(t.db, { prefix: `RR${prefix}`, counts: { time_allowance: PER_TYPE, duplicate_course: PER_TYPE } })));
+    const made = await Promise.all(
+      names.map((prefix) =>
+        createExceptionFixture(t.db, { prefix: `RR${prefix}`, counts: { time_allowance: PER_TYPE, duplicate_course: PER_TYPE } }),
+      ),
+    );
     fixtures = Object.fromEntries(names.map((name, i) => [name, made[i]]));
   }, 60_000);
 
@@ -172,14 +188,18 @@ describe('bulk actions while Redis is killed and restarted, web and worker kept 
     // The chunk goes on, and so do the others: applying needs PostgreSQL only.
     await waitForState(t.db, id, FINISHED, 20000, stack.output);
     expect(await bulkActionRow(t.db, id)).toMatchObject({ state: 'completed', processed: TOTAL });
-    expect((await progressPage(stack, id)).text).toContain(`Completed: ${TOTAL.toLocaleString('en-GB')} of ${TOTAL.toLocaleString('en-GB')} learners processed.`);
+    expect((await progressPage(stack, id)).text).toContain(
+      `Completed: ${TOTAL.toLocaleString('en-GB')} of ${TOTAL.toLocaleString('en-GB')} learners processed.`,
+    );
 
     await sleep(killedAt + OUTAGE_MS - Date.now());
     await stack.redis.restart();
     const restartedAt = Date.now();
     while ((await stack.redis.connections()) < connections) {
       if (Date.now() - restartedAt > RECONNECT_WITHIN_MS) {
-        throw new Error(`${await stack.redis.connections()} of ${connections} connections back ${RECONNECT_WITHIN_MS} ms after Redis restarted\n${stack.output()}`);
+        throw new Error(
+          `${await stack.redis.connections()} of ${connections} connections back ${RECONNECT_WITHIN_MS} ms after Redis restarted\n${stack.output()}`,
+        );
       }
       await sleep(50);
     }
@@ -209,11 +229,11 @@ describe('bulk actions while Redis is killed and restarted, web and worker kept 
       await waitUntilBlocked(t.db, stack.worker.appName, 30000, stack.output, 2);
       ids.D = await assignAll(stack, D.certificationId);
       expect(await jobState(stack, ids.D)).toBe('waiting');
-      expect([(await bulkActionRow(t.db, ids.A)).processed, (await bulkActionRow(t.db, ids.C)).processed, (await bulkActionRow(t.db, ids.D)).state]).toEqual([
-        DONE_BEFORE,
-        DONE_BEFORE,
-        'queued',
-      ]);
+      expect([
+        (await bulkActionRow(t.db, ids.A)).processed,
+        (await bulkActionRow(t.db, ids.C)).processed,
+        (await bulkActionRow(t.db, ids.D)).state,
+      ]).toEqual([DONE_BEFORE, DONE_BEFORE, 'queued']);
 
       const marker = new Redis(stack.redis.url);
       await marker.set('chaos:written-before-the-kill', '1');

@@ -43,7 +43,15 @@ describe('services down', () => {
   }
 
   function start(env: Record<string, string>) {
-    const child = startCertex({ ...env, REDIS_PREFIX: `certex-t-${runId}-${randomBytes(3).toString('hex')}`, ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password }, 90000);
+    const child = startCertex(
+      {
+        ...env,
+        REDIS_PREFIX: `certex-t-${runId}-${randomBytes(3).toString('hex')}`,
+        ADMIN_USERNAME: ADMIN.username,
+        ADMIN_PASSWORD: ADMIN.password,
+      },
+      90000,
+    );
     processes.push(child);
     return child;
   }
@@ -59,12 +67,17 @@ describe('services down', () => {
     });
 
     await until('the waiting message', async () => (certex.output().includes('Waiting for it') ? true : undefined));
-    const lines = certex.output().split('\n').filter((l) => l.includes('Cannot reach'));
+    const lines = certex
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('Cannot reach'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(`certex: Cannot reach PostgreSQL at postgres://postgres@127.0.0.1:${postgres.port}/certex_t_${runId}_pgdown (ECONNREFUSED).`);
+    expect(lines[0]).toContain(
+      `certex: Cannot reach PostgreSQL at postgres://postgres@127.0.0.1:${postgres.port}/certex_t_${runId}_pgdown (ECONNREFUSED).`,
+    );
     expect(lines[0]).toContain('trying again every 2 s for up to 120 s (SERVICE_WAIT_SECONDS)');
 
-    const waiting = await until('the waiting page', async () => (await get(`${base}/certifications`)));
+    const waiting = await until('the waiting page', async () => await get(`${base}/certifications`));
     expect(waiting.status).toBe(503);
     expect(waiting.headers.get('retry-after')).toBe('10');
     expect(waiting.text).toContain('<h1>Certex is starting</h1>');
@@ -133,11 +146,17 @@ describe('services down', () => {
   });
 
   it('gives up after SERVICE_WAIT_SECONDS with the same clear line and exit code 3', async () => {
-    const certex = start({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/certex', PORT: String(await freePort()), SERVICE_WAIT_SECONDS: '3' });
+    const certex = start({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/certex',
+      PORT: String(await freePort()),
+      SERVICE_WAIT_SECONDS: '3',
+    });
     const exit = await certex.exited;
     expect(exit.code).toBe(3);
     const lines = certex.output().trim().split('\n');
     expect(lines[0]).toContain('Waiting for it');
-    expect(lines[lines.length - 1]).toMatch(/^certex: Cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/certex \(ECONNREFUSED\)\. Start PostgreSQL/);
+    expect(lines[lines.length - 1]).toMatch(
+      /^certex: Cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/certex \(ECONNREFUSED\)\. Start PostgreSQL/,
+    );
   });
 });

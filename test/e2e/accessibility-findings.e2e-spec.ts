@@ -5,7 +5,10 @@ import { FINISHED, waitForState } from '../support/bulk';
 /** What an accessibility audit of the exception workflow's pages found, each fixed and held here. */
 
 function unescapeHref(href: string): string {
-  return href.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=').split('#')[0];
+  return href
+    .replace(/&amp;/g, '&')
+    .replace(/&#x3D;/g, '=')
+    .split('#')[0];
 }
 
 function linkByText(html: string, text: string): string | null {
@@ -27,7 +30,10 @@ function ariaCurrent(html: string, navClass: 'app-nav__link' | 'app-subnav__link
 async function upload(client: TestClient, path: string, content: string | Buffer) {
   const token = csrfFrom((await client.get(path)).text);
   const file = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
-  return client.agent.post(client.path(path)).field('_csrf', token!).attach('file', file, { filename: 'file.csv', contentType: 'text/csv' });
+  return client.agent
+    .post(client.path(path))
+    .field('_csrf', token!)
+    .attach('file', file, { filename: 'file.csv', contentType: 'text/csv' });
 }
 
 describe('accessibility findings on the exception workflow’s pages', () => {
@@ -67,7 +73,9 @@ describe('accessibility findings on the exception workflow’s pages', () => {
       expect(stop).toBeGreaterThan(0);
       expect(stop).toBeLessThan(main.indexOf('role="status"'));
       expect(stop).toBeLessThan(main.indexOf('<progress'));
-      expect(unescapeHref(/<noscript>\s*<p[^>]*><a class="app-link" href="([^"]+)">Stop refreshing<\/a>/.exec(main)![1])).toBe(`/admin/bulk-actions/${id}?refresh=off`);
+      expect(unescapeHref(/<noscript>\s*<p[^>]*><a class="app-link" href="([^"]+)">Stop refreshing<\/a>/.exec(main)![1])).toBe(
+        `/admin/bulk-actions/${id}?refresh=off`,
+      );
       expect(linkByText(main, 'Check progress')).toBe(`/admin/bulk-actions/${id}`);
     });
 
@@ -82,11 +90,15 @@ describe('accessibility findings on the exception workflow’s pages', () => {
 
     it('says the finished state with the counts by outcome, in the status region and the status the script polls', async () => {
       const id = await runningAction();
-      await t.db.query(`update bulk_action set state = 'completed_with_failures', processed = 10, applied = 8, already_handled = 1, failed = 1, finished_at = now() where id = $1`, [id]);
+      await t.db.query(
+        `update bulk_action set state = 'completed_with_failures', processed = 10, applied = 8, already_handled = 1, failed = 1, finished_at = now() where id = $1`,
+        [id],
+      );
       const page = (await admin.get(`/admin/bulk-actions/${id}`)).text;
       expect(page).not.toContain('http-equiv="refresh"');
       expect(page).not.toContain('Check progress');
-      const announced = 'Completed with failures: 10 of 10 learners processed. Applied: 8 learners, already handled: 1 learner, failed: 1 learner.';
+      const announced =
+        'Completed with failures: 10 of 10 learners processed. Applied: 8 learners, already handled: 1 learner, failed: 1 learner.';
       expect(page).toContain(`role="status" data-app-progress-text>${announced}</p>`);
       const status = await admin.agent.get(`/admin/bulk-actions/${id}/status`).set('Accept', 'application/json');
       expect(status.body).toMatchObject({ finished: true, statusText: announced });
@@ -96,9 +108,14 @@ describe('accessibility findings on the exception workflow’s pages', () => {
   describe('the Exception report', () => {
     it('names each checkbox with the learner’s name and ID number, so that two learners of one name differ', async () => {
       const [first, second] = f.exceptionIds.time_allowance;
-      await t.db.query(`update learner set first_name = 'Sam', last_name = 'Same' where id in (select learner_id from exception where id = any($1))`, [[first, second]]);
+      await t.db.query(
+        `update learner set first_name = 'Sam', last_name = 'Same' where id in (select learner_id from exception where id = any($1))`,
+        [[first, second]],
+      );
       const page = (await admin.get(`/certifications/${f.certificationId}/exceptions?q=Sam+Same`)).text;
-      const names = [...page.matchAll(/<label class="app-checkbox__label" for="ids-\d+"><span class="app-visually-hidden">([^<]+)<\/span><\/label>/g)].map((m) => m[1]);
+      const names = [
+        ...page.matchAll(/<label class="app-checkbox__label" for="ids-\d+"><span class="app-visually-hidden">([^<]+)<\/span><\/label>/g),
+      ].map((m) => m[1]);
       const same = names.filter((n) => n.startsWith('Select Sam Same'));
       expect(same).toHaveLength(2);
       expect(new Set(same).size).toBe(2);
@@ -109,7 +126,9 @@ describe('accessibility findings on the exception workflow’s pages', () => {
     it('gives the bulk form a real heading that labels it', async () => {
       const page = (await admin.get(`/certifications/${f.certificationId}/exceptions`)).text;
       expect(page).toContain('<h2 class="app-heading-l" id="bulk-form-heading">Handle exceptions</h2>');
-      expect(page).toMatch(/<form class="app-form" method="post" action="[^"]+\/bulk" novalidate data-app-bulk-form aria-labelledby="bulk-form-heading"/);
+      expect(page).toMatch(
+        /<form class="app-form" method="post" action="[^"]+\/bulk" novalidate data-app-bulk-form aria-labelledby="bulk-form-heading"/,
+      );
       // A viewer has no bulk controls, so no form named for them.
       const asViewer = (await viewer.get(`/certifications/${f.certificationId}/exceptions`)).text;
       expect(asViewer).not.toContain('bulk-form-heading');
@@ -164,7 +183,9 @@ describe('accessibility findings on the exception workflow’s pages', () => {
 
   describe('the lists of things made by hand', () => {
     it('count them, as they are few, and say where each page is out of them', async () => {
-      await t.db.query(`insert into course (short_name, full_name) select 'AXC' || lpad(n::text, 3, '0'), 'Course ' || n from generate_series(1, 60) n`);
+      await t.db.query(
+        `insert into course (short_name, full_name) select 'AXC' || lpad(n::text, 3, '0'), 'Course ' || n from generate_series(1, 60) n`,
+      );
       await t.db.query(`insert into audience (name) select 'AX audience ' || lpad(n::text, 3, '0') from generate_series(1, 53) n`);
       await t.db.query(
         `insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount, window_period_unit)
@@ -189,7 +210,8 @@ describe('accessibility findings on the exception workflow’s pages', () => {
 
   describe('the header links', () => {
     it('mark the current section "true" on the pages under it and "page" only on their own page', async () => {
-      const learnerId = (await t.db.query(`select learner_id from exception where id = $1`, [f.exceptionIds.time_allowance[5]])).rows[0].learner_id;
+      const learnerId = (await t.db.query(`select learner_id from exception where id = $1`, [f.exceptionIds.time_allowance[5]])).rows[0]
+        .learner_id;
       expect(ariaCurrent((await admin.get('/learners')).text, 'app-nav__link', 'Learners')).toBe('page');
       expect(ariaCurrent((await admin.get(`/learners/${learnerId}`)).text, 'app-nav__link', 'Learners')).toBe('true');
       expect(ariaCurrent((await admin.get(`/learners/${learnerId}`)).text, 'app-nav__link', 'Certifications')).toBeNull();
@@ -203,27 +225,41 @@ describe('accessibility findings on the exception workflow’s pages', () => {
       // A page under a tab: the tab marks the section, not the page.
       const newSet = (await admin.get(`/certifications/${f.certificationId}/content/sets/new?path=certification`)).text;
       expect(ariaCurrent(newSet, 'app-subnav__link', 'Content')).toBe('true');
-      expect(ariaCurrent((await admin.get(`/certifications/${f.certificationId}/content`)).text, 'app-subnav__link', 'Content')).toBe('page');
+      expect(ariaCurrent((await admin.get(`/certifications/${f.certificationId}/content`)).text, 'app-subnav__link', 'Content')).toBe(
+        'page',
+      );
     });
   });
 
   describe('the CSV uploads', () => {
-    it.each(['/learners/upload', '/courses/completions/upload', 'audience'])('%s: the error summary leads to the list of problems in the file', async (which) => {
-      let path = which;
-      if (which === 'audience') {
-        const { rows } = await t.db.query(`insert into audience (name) values ('Upload check') returning id`);
-        path = `/audiences/${rows[0].id}/upload`;
-      }
-      const res = await upload(admin, path, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe]));
-      expect(res.status).toBe(400);
-      // A file that is not CSV at all is a problem with the file itself: it leads to the file field.
-      expect(/<a class="app-error-summary__link" href="([^"]+)">/.exec(res.text)![1]).toBe('#file');
+    it.each(['/learners/upload', '/courses/completions/upload', 'audience'])(
+      '%s: the error summary leads to the list of problems in the file',
+      async (which) => {
+        let path = which;
+        if (which === 'audience') {
+          const { rows } = await t.db.query(`insert into audience (name) values ('Upload check') returning id`);
+          path = `/audiences/${rows[0].id}/upload`;
+        }
+        const res = await upload(admin, path, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe]));
+        expect(res.status).toBe(400);
+        // A file that is not CSV at all is a problem with the file itself: it leads to the file field.
+        expect(/<a class="app-error-summary__link" href="([^"]+)">/.exec(res.text)![1]).toBe('#file');
 
-      const header = /<code class="app-csv-example__line">([^<]+)<\/code>/.exec(res.text)![1];
-      const bad = await upload(admin, path, `${header}\n${header.split(',').map(() => '?!').join(',')}\n`);
-      expect(bad.status).toBe(400);
-      expect(/<a class="app-error-summary__link" href="([^"]+)">/.exec(bad.text)![1]).toBe('#file-problems');
-      expect(bad.text).toMatch(/<ul class="app-body-text app-csv-errors" id="file-problems" aria-labelledby="file-errors" tabindex="-1">\s*<li>Line 2/);
-    });
+        const header = /<code class="app-csv-example__line">([^<]+)<\/code>/.exec(res.text)![1];
+        const bad = await upload(
+          admin,
+          path,
+          `${header}\n${header
+            .split(',')
+            .map(() => '?!')
+            .join(',')}\n`,
+        );
+        expect(bad.status).toBe(400);
+        expect(/<a class="app-error-summary__link" href="([^"]+)">/.exec(bad.text)![1]).toBe('#file-problems');
+        expect(bad.text).toMatch(
+          /<ul class="app-body-text app-csv-errors" id="file-problems" aria-labelledby="file-errors" tabindex="-1">\s*<li>Line 2/,
+        );
+      },
+    );
   });
 });

@@ -66,7 +66,9 @@ describe('ADMIN_EMAIL on a first start with the demo data', () => {
          from outbox o join certification c on c.id = o.certification_id
         where o.kind = 'admin_exceptions' and o.to_address = 'it-desk@example.org' order by c.id`,
     );
-    const withExceptions = (await db.query(`select distinct certification_id from exception where status = 'open' and type <> 'unknown' order by 1`)).rows;
+    const withExceptions = (
+      await db.query(`select distinct certification_id from exception where status = 'open' and type <> 'unknown' order by 1`)
+    ).rows;
     expect(notices.map((n) => n.certification_id)).toEqual(withExceptions.map((r) => r.certification_id));
     const fire = notices.find((n) => n.full_name === 'Fire Safety Certification')!;
     const message = await admin.get(`/admin/mail/${fire.id}`);

@@ -21,7 +21,11 @@ describe('the administrators’ notice of new exceptions', () => {
 
   beforeAll(async () => {
     // A real SMTP server, so that with SMTP_URL set the rows are for sending (the relay sends them).
-    smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], onData: (stream, _session, done) => stream.resume().on('end', () => done()) });
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData: (stream, _session, done) => stream.resume().on('end', () => done()),
+    });
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     const port = (smtp.server.address() as AddressInfo).port;
     t = await startTestApp({ SMTP_URL: `smtp://127.0.0.1:${port}`, BASE_PATH, PUBLIC_URL: 'https://learn.example.org' });
@@ -99,7 +103,11 @@ describe('the administrators’ notice of new exceptions', () => {
     const rows = await notices_(c);
     expect(rows.map((r) => r.username)).toEqual(['ada']);
     const [row] = rows;
-    expect(row).toMatchObject({ to_address: 'ada@example.org', to_name: 'Ada Admin', subject: 'Exceptions require attention in certification «Fire Safety»' });
+    expect(row).toMatchObject({
+      to_address: 'ada@example.org',
+      to_name: 'Ada Admin',
+      subject: 'Exceptions require attention in certification «Fire Safety»',
+    });
     expect(row.state).not.toBe('kept');
     expect(['pending', 'sending', 'sent']).toContain(row.state);
     expect(row.message_id).toMatch(/^<[0-9a-f]{32}@localhost>$/);
@@ -186,7 +194,10 @@ describe('the administrators’ notice of new exceptions', () => {
   }
   /** Time passes for the certification's notice: its last one was sent this many minutes earlier. */
   const minutesPass = (certificationId: number, minutes: number) =>
-    t.db.query(`update admin_notice set sent_at = sent_at - make_interval(mins => $2) where certification_id = $1`, [certificationId, minutes]);
+    t.db.query(`update admin_notice set sent_at = sent_at - make_interval(mins => $2) where certification_id = $1`, [
+      certificationId,
+      minutes,
+    ]);
   const pendingSince = async (certificationId: number) =>
     (await t.db.query('select pending_since from admin_notice where certification_id = $1', [certificationId])).rows[0].pending_since;
 
@@ -239,7 +250,11 @@ describe('the administrators’ notice of new exceptions', () => {
     expect((await syncAndNotify(c)).notice).toEqual({ sent: 0, deferred: 'interval' });
 
     // An administrator dismisses every open exception through the report's bulk action.
-    const cont = await ada.post(`/certifications/${c}/exceptions/bulk`, { select: 'all', action: 'dismiss', reason: 'Handled before the notice' });
+    const cont = await ada.post(`/certifications/${c}/exceptions/bulk`, {
+      select: 'all',
+      action: 'dismiss',
+      reason: 'Handled before the notice',
+    });
     expect(cont.status).toBe(303);
     const ok = await ada.post((cont.headers.location as string).split('?')[0], {});
     expect(ok.status).toBe(303);
@@ -248,7 +263,9 @@ describe('the administrators’ notice of new exceptions', () => {
       if (i > 200) throw new Error('the bulk action did not complete');
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect((await t.db.query(`select count(*)::int as n from exception where certification_id = $1 and status = 'open'`, [c])).rows[0].n).toBe(0);
+    expect(
+      (await t.db.query(`select count(*)::int as n from exception where certification_id = $1 and status = 'open'`, [c])).rows[0].n,
+    ).toBe(0);
 
     await minutesPass(c, 61);
     await runDueNoticesJob();
@@ -277,13 +294,22 @@ describe('the administrators’ notice of new exceptions', () => {
     expect(edit.status).toBe(200);
     expect(edit.text).toContain('<label class="app-label" for="noticeRecipients">Also send exception notices to (optional)</label>');
 
-    const bad = await ada.post(`/certifications/${c}/edit`, { ...form, fullName: 'Renamed', noticeRecipients: 'safety.lead@example.org\nnot an address' });
+    const bad = await ada.post(`/certifications/${c}/edit`, {
+      ...form,
+      fullName: 'Renamed',
+      noticeRecipients: 'safety.lead@example.org\nnot an address',
+    });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('<title>Error: Edit details – Confined Spaces – Certex</title>');
     expect(mainText(bad.text)).toContain('“not an address” is not an email address: enter addresses like name@example.org, one per line');
     expect(bad.text).toContain('href="#noticeRecipients"');
-    expect(bad.text).toMatch(/<textarea[^>]*id="noticeRecipients"[^>]*aria-invalid="true">safety.lead@example.org\nnot an address<\/textarea>/);
-    const injected = await ada.post(`/certifications/${c}/edit`, { ...form, noticeRecipients: 'desk@example.org\r\nBcc: everyone@example.org' });
+    expect(bad.text).toMatch(
+      /<textarea[^>]*id="noticeRecipients"[^>]*aria-invalid="true">safety.lead@example.org\nnot an address<\/textarea>/,
+    );
+    const injected = await ada.post(`/certifications/${c}/edit`, {
+      ...form,
+      noticeRecipients: 'desk@example.org\r\nBcc: everyone@example.org',
+    });
     expect(mainText(injected.text)).toContain('“Bcc: everyone@example.org” is not an email address');
     const many = Array.from({ length: 21 }, (_, i) => `person${i}@example.org`).join(', ');
     const tooMany = await ada.post(`/certifications/${c}/edit`, { ...form, noticeRecipients: many });
@@ -300,7 +326,9 @@ describe('the administrators’ notice of new exceptions', () => {
     expect(mainText((await ada.get(`/certifications/${c}`)).text)).toContain(
       'Exception notices Also sent to safety.lead@example.org Site.Office@example.org ada@example.org',
     );
-    expect((await ada.get(`/certifications/${c}/edit`)).text).toContain('>safety.lead@example.org\nSite.Office@example.org\nada@example.org</textarea>');
+    expect((await ada.get(`/certifications/${c}/edit`)).text).toContain(
+      '>safety.lead@example.org\nSite.Office@example.org\nada@example.org</textarea>',
+    );
 
     // Ada is an administrator and named as well: she gets it once.
     await assignLearners(c, 1, 0);
@@ -364,10 +392,16 @@ describe('the administrators’ notice of new exceptions', () => {
     expect(bad.text).toContain('href="#email"');
     const wrong = await ada.post('/account', { notifyExceptions: 'yes', email: 'not an address' });
     expect(mainText(wrong.text)).toContain('Enter an email address in the right format');
-    expect((await t.db.query(`select notify_exceptions, email from staff where id = $1`, [staff.ada])).rows[0]).toEqual({ notify_exceptions: false, email: 'ada@example.org' });
+    expect((await t.db.query(`select notify_exceptions, email from staff where id = $1`, [staff.ada])).rows[0]).toEqual({
+      notify_exceptions: false,
+      email: 'ada@example.org',
+    });
 
     expect((await ada.post('/account', { notifyExceptions: 'yes', email: 'ada.new@example.org' })).status).toBe(303);
-    expect((await t.db.query(`select notify_exceptions, email from staff where id = $1`, [staff.ada])).rows[0]).toEqual({ notify_exceptions: true, email: 'ada.new@example.org' });
+    expect((await t.db.query(`select notify_exceptions, email from staff where id = $1`, [staff.ada])).rows[0]).toEqual({
+      notify_exceptions: true,
+      email: 'ada.new@example.org',
+    });
   });
 
   it('shows a viewer their account without the option, and refuses their POST with 403', async () => {

@@ -84,7 +84,12 @@ describe('editing an assignment', () => {
     const cert = await certification('Edit links', 0);
     const [grace] = await learners(1);
     const course = (await one(`insert into course (short_name, full_name) values ('EDIT-1', 'Editing basics') returning id`)).id;
-    const learnerAssignment = await addAssignment(cert, { kind: 'learner', learnerIdNumber: grace.idNumber, dueRule: 'fixed', dueDate: '2031-03-31' });
+    const learnerAssignment = await addAssignment(cert, {
+      kind: 'learner',
+      learnerIdNumber: grace.idNumber,
+      dueRule: 'fixed',
+      dueDate: '2031-03-31',
+    });
     const audience = await audienceOf([]);
     const audienceAssignment = await addAssignment(cert, {
       kind: 'audience',
@@ -97,7 +102,9 @@ describe('editing an assignment', () => {
     });
 
     const tab = await admin.get(`/certifications/${cert}/assignments`);
-    expect(tab.text).toContain(`href="/certifications/${cert}/assignments/${learnerAssignment}/edit">Edit<span class="app-visually-hidden"> the due date rule of Learner: Lee Learner`);
+    expect(tab.text).toContain(
+      `href="/certifications/${cert}/assignments/${learnerAssignment}/edit">Edit<span class="app-visually-hidden"> the due date rule of Learner: Lee Learner`,
+    );
     expect(tab.text).toContain(`href="/certifications/${cert}/assignments/${audienceAssignment}/edit">Edit<span`);
     const seen = await viewer.get(`/certifications/${cert}/assignments`);
     expect(seen.text).not.toContain('/edit"');
@@ -146,7 +153,9 @@ describe('editing an assignment', () => {
       'The amount must be a whole number from 1 to 9999',
       'Choose days, weeks, months or years',
     ]);
-    await expectErrors({ dueRule: 'relative', dueAmount: '1', dueUnit: 'day', dueEvent: 'course_completion', dueCourseId: '999999' }, ['Choose a course from the list']);
+    await expectErrors({ dueRule: 'relative', dueAmount: '1', dueUnit: 'day', dueEvent: 'course_completion', dueCourseId: '999999' }, [
+      'Choose a course from the list',
+    ]);
     // A posted kind or learner is not a field of this form: the assignment's learner stays.
     const [other] = await learners(1);
     const res = await admin.post(`/certifications/${cert}/assignments/${id}/edit`, {
@@ -163,9 +172,16 @@ describe('editing an assignment', () => {
 
   it('leaves the add form as it was: who to assign is checked first, then the shared due date rule', async () => {
     const cert = await certification('Add order', 0);
-    const res = await admin.post(`/certifications/${cert}/assignments`, { kind: 'learner', learnerIdNumber: '', dueRule: 'fixed', dueDate: '' });
+    const res = await admin.post(`/certifications/${cert}/assignments`, {
+      kind: 'learner',
+      learnerIdNumber: '',
+      dueRule: 'fixed',
+      dueDate: '',
+    });
     expect(res.status).toBe(400);
-    const links = [...(/<div class="app-error-summary"[\s\S]*?<\/div>/.exec(res.text)?.[0] ?? '').matchAll(/href="#(\w+)"/g)].map((m) => m[1]);
+    const links = [...(/<div class="app-error-summary"[\s\S]*?<\/div>/.exec(res.text)?.[0] ?? '').matchAll(/href="#(\w+)"/g)].map(
+      (m) => m[1],
+    );
     expect(links).toEqual(['learnerIdNumber', 'dueDate']);
   });
 
@@ -195,9 +211,20 @@ describe('editing an assignment', () => {
     const before = await all(`select id, learner_id from membership where certification_id = $1 order by id`, [cert]);
     expect(before).toHaveLength(2);
 
-    const { res, run } = await edit(cert, id, { dueRule: 'fixed', dueDate: '2031-06-30', kind: 'learner', learnerIdNumber: team[0].idNumber });
+    const { res, run } = await edit(cert, id, {
+      dueRule: 'fixed',
+      dueDate: '2031-06-30',
+      kind: 'learner',
+      learnerIdNumber: team[0].idNumber,
+    });
     expect(run.stats).toMatchObject({ added: 0, removed: 0, due_updated: 2 });
-    expect(await assignmentRow(id)).toMatchObject({ kind: 'audience', audience_id: audience, learner_id: null, due_rule: 'fixed', due_fixed: '2031-06-30' });
+    expect(await assignmentRow(id)).toMatchObject({
+      kind: 'audience',
+      audience_id: audience,
+      learner_id: null,
+      due_rule: 'fixed',
+      due_fixed: '2031-06-30',
+    });
     expect(await all(`select id, learner_id from membership where certification_id = $1 order by id`, [cert])).toEqual(before);
     for (const l of team) expect((await membership(cert, l.id)).due_at.toISOString()).toBe('2031-06-30T00:00:00.000Z');
 
@@ -208,8 +235,22 @@ describe('editing an assignment', () => {
 
     // From a fixed date to a relative rule: every field of the old rule is cleared.
     const course = (await one(`insert into course (short_name, full_name) values ('EDIT-2', 'Second course') returning id`)).id;
-    await edit(cert, id, { dueRule: 'relative', dueAmount: '3', dueUnit: 'week', dueEvent: 'course_completion', dueCourseId: String(course), dueDate: '2040-01-01' });
-    expect(await assignmentRow(id)).toMatchObject({ due_rule: 'relative', due_fixed: null, due_amount: 3, due_unit: 'week', due_event: 'course_completion', due_course_id: course });
+    await edit(cert, id, {
+      dueRule: 'relative',
+      dueAmount: '3',
+      dueUnit: 'week',
+      dueEvent: 'course_completion',
+      dueCourseId: String(course),
+      dueDate: '2040-01-01',
+    });
+    expect(await assignmentRow(id)).toMatchObject({
+      due_rule: 'relative',
+      due_fixed: null,
+      due_amount: 3,
+      due_unit: 'week',
+      due_event: 'course_completion',
+      due_course_id: course,
+    });
     // The learners have not completed the course, but the due date they have stays.
     for (const l of team) expect((await membership(cert, l.id)).due_at.toISOString()).toBe('2031-06-30T00:00:00.000Z');
   });
@@ -229,7 +270,12 @@ describe('editing an assignment', () => {
 
     // Later, still short: the open exception is updated in place; the not-assigned one gets a new exception.
     const { run: stillShort } = await edit(cert, id, { dueRule: 'fixed', dueDate: dateIn(20) });
-    expect(stillShort.stats).toMatchObject({ due_updated: 2, rechecked: 2, exceptions_raised: { time_allowance: 1 }, exceptions_updated: 1 });
+    expect(stillShort.stats).toMatchObject({
+      due_updated: 2,
+      rechecked: 2,
+      exceptions_raised: { time_allowance: 1 },
+      exceptions_updated: 1,
+    });
     const [updated, ...noMore] = await exceptionsOf(openMembership.id);
     expect(noMore).toEqual([]);
     expect(updated).toMatchObject({ id: raised.id, type: 'time_allowance', status: 'open' });
@@ -248,7 +294,9 @@ describe('editing an assignment', () => {
     }
     expect((await exceptionsOf(openMembership.id)).map((e) => e.status)).toEqual(['resolved']);
     expect((await exceptionsOf(handled.id)).map((e) => e.status)).toEqual(['not_assigned', 'resolved']);
-    expect(mainText((await admin.get(`/certifications/${cert}/exceptions`)).text)).toContain('There are no open exceptions in this certification.');
+    expect(mainText((await admin.get(`/certifications/${cert}/exceptions`)).text)).toContain(
+      'There are no open exceptions in this certification.',
+    );
   });
 
   it('an earlier date never reduces a due date, and re-checks nothing', async () => {
@@ -256,15 +304,25 @@ describe('editing an assignment', () => {
     const [short, fine] = await learners(2);
     const shortId = await addAssignment(cert, { kind: 'learner', learnerIdNumber: short.idNumber, dueRule: 'fixed', dueDate: dateIn(10) });
     const fineId = await addAssignment(cert, { kind: 'learner', learnerIdNumber: fine.idNumber, dueRule: 'fixed', dueDate: dateIn(90) });
-    const before = await all(`select learner_id, due_at, exception_status, assigned_at from membership where certification_id = $1 order by learner_id`, [cert]);
+    const before = await all(
+      `select learner_id, due_at, exception_status, assigned_at from membership where certification_id = $1 order by learner_id`,
+      [cert],
+    );
     const exceptionsBefore = await all(`select id, type, status, evidence from exception where certification_id = $1 order by id`, [cert]);
     expect(exceptionsBefore).toHaveLength(1);
 
     const { run } = await edit(cert, fineId, { dueRule: 'fixed', dueDate: dateIn(5) });
     expect(run.stats).toMatchObject({ due_updated: 0, rechecked: 0, exceptions_raised: {}, exceptions_resolved: 0 });
     await edit(cert, shortId, { dueRule: 'relative', dueAmount: '1', dueUnit: 'day', dueEvent: 'assignment' });
-    expect(await all(`select learner_id, due_at, exception_status, assigned_at from membership where certification_id = $1 order by learner_id`, [cert])).toEqual(before);
-    expect(await all(`select id, type, status, evidence from exception where certification_id = $1 order by id`, [cert])).toEqual(exceptionsBefore);
+    expect(
+      await all(
+        `select learner_id, due_at, exception_status, assigned_at from membership where certification_id = $1 order by learner_id`,
+        [cert],
+      ),
+    ).toEqual(before);
+    expect(await all(`select id, type, status, evidence from exception where certification_id = $1 order by id`, [cert])).toEqual(
+      exceptionsBefore,
+    );
     expect((await assignmentRow(fineId)).due_fixed).toBe(dateIn(5));
   });
 });

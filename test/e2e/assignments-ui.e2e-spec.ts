@@ -41,8 +41,13 @@ describe('certification Assignments tab', () => {
     learners = Object.fromEntries(people.rows.map((r) => [r.id_number, r.id]));
     const audiences = await t.db.query(`insert into audience (name) values ('Night shift'), ('Warehouse') returning id`);
     [audienceId, otherAudienceId] = audiences.rows.map((r) => r.id);
-    await t.db.query(`insert into audience_member (audience_id, learner_id) values ($1, $2), ($1, $3)`, [audienceId, learners.E100, learners.E200]);
-    courseId = (await t.db.query(`insert into course (short_name, full_name) values ('CPR-1', 'Resuscitation basics') returning id`)).rows[0].id;
+    await t.db.query(`insert into audience_member (audience_id, learner_id) values ($1, $2), ($1, $3)`, [
+      audienceId,
+      learners.E100,
+      learners.E200,
+    ]);
+    courseId = (await t.db.query(`insert into course (short_name, full_name) values ('CPR-1', 'Resuscitation basics') returning id`))
+      .rows[0].id;
   });
   afterAll(() => t.close());
 
@@ -67,7 +72,20 @@ describe('certification Assignments tab', () => {
     for (const legend of ['Who to assign', 'Due date rule', 'Relative due date']) {
       expect(form.text).toContain(`<legend class="app-fieldset__legend">${legend}</legend>`);
     }
-    for (const id of ['kind', 'kind-audience', 'learnerIdNumber', 'audienceId', 'dueRule', 'dueRule-fixed', 'dueRule-relative', 'dueDate', 'dueAmount', 'dueUnit', 'dueEvent', 'dueCourseId']) {
+    for (const id of [
+      'kind',
+      'kind-audience',
+      'learnerIdNumber',
+      'audienceId',
+      'dueRule',
+      'dueRule-fixed',
+      'dueRule-relative',
+      'dueDate',
+      'dueAmount',
+      'dueUnit',
+      'dueEvent',
+      'dueCourseId',
+    ]) {
       expect(form.text).toContain(`id="${id}"`);
       expect(form.text).toMatch(new RegExp(`<label class="app-(label|radio__label)" for="${id}">`));
     }
@@ -89,30 +107,68 @@ describe('certification Assignments tab', () => {
       return res;
     };
     await expectErrors({}, ['Choose whether to assign a learner or an audience', 'Choose a due date rule']);
-    await expectErrors({ kind: 'learner', dueRule: 'none', learnerIdNumber: ' ', audienceId: 'junk' }, ['Enter the learner’s ID number'], ['Choose an audience']);
-    await expectErrors({ kind: 'audience', dueRule: 'none', learnerIdNumber: '' }, ['Choose an audience'], ['Enter the learner’s ID number']);
-    const fixed = await expectErrors({ kind: 'learner', learnerIdNumber: 'E100', dueRule: 'fixed', dueDate: '', dueAmount: 'junk' }, ['Enter the due date'], ['amount']);
+    await expectErrors(
+      { kind: 'learner', dueRule: 'none', learnerIdNumber: ' ', audienceId: 'junk' },
+      ['Enter the learner’s ID number'],
+      ['Choose an audience'],
+    );
+    await expectErrors(
+      { kind: 'audience', dueRule: 'none', learnerIdNumber: '' },
+      ['Choose an audience'],
+      ['Enter the learner’s ID number'],
+    );
+    const fixed = await expectErrors(
+      { kind: 'learner', learnerIdNumber: 'E100', dueRule: 'fixed', dueDate: '', dueAmount: 'junk' },
+      ['Enter the due date'],
+      ['amount'],
+    );
     expect(fixed.text).toContain('href="#dueDate"');
     expect(fixed.text).toMatch(/id="learnerIdNumber" name="learnerIdNumber" type="text" autocomplete="off" value="E100"/);
     expect(fixed.text).toMatch(/id="dueRule-fixed" value="fixed" checked/);
-    await expectErrors({ kind: 'learner', learnerIdNumber: 'E100', dueRule: 'fixed', dueDate: '2027-02-30' }, ['Enter a real due date, for example 2027-03-31']);
-    await expectErrors({ kind: 'learner', learnerIdNumber: 'E100', dueRule: 'fixed', dueDate: '31/03/2027' }, ['Enter the due date as year-month-day']);
-    await expectErrors({ kind: 'learner', learnerIdNumber: 'E100', dueRule: 'relative', dueAmount: '', dueUnit: 'fortnight', dueEvent: '', dueDate: 'junk' }, [
-      'Enter how many days, weeks, months or years',
-      'Choose days, weeks, months or years',
-      'Choose the event the due date counts from',
-    ], ['Enter a real due date']);
-    await expectErrors({ kind: 'learner', learnerIdNumber: 'E100', dueRule: 'relative', dueAmount: '0', dueUnit: 'day', dueEvent: 'hire' }, ['The amount must be a whole number from 1 to 9999'], ['Choose the course']);
-    const course = await expectErrors({ kind: 'learner', learnerIdNumber: 'E100', dueRule: 'relative', dueAmount: '14', dueUnit: 'day', dueEvent: 'course_completion', dueCourseId: '' }, [
-      'Choose the course whose completion starts the time',
+    await expectErrors({ kind: 'learner', learnerIdNumber: 'E100', dueRule: 'fixed', dueDate: '2027-02-30' }, [
+      'Enter a real due date, for example 2027-03-31',
     ]);
+    await expectErrors({ kind: 'learner', learnerIdNumber: 'E100', dueRule: 'fixed', dueDate: '31/03/2027' }, [
+      'Enter the due date as year-month-day',
+    ]);
+    await expectErrors(
+      { kind: 'learner', learnerIdNumber: 'E100', dueRule: 'relative', dueAmount: '', dueUnit: 'fortnight', dueEvent: '', dueDate: 'junk' },
+      ['Enter how many days, weeks, months or years', 'Choose days, weeks, months or years', 'Choose the event the due date counts from'],
+      ['Enter a real due date'],
+    );
+    await expectErrors(
+      { kind: 'learner', learnerIdNumber: 'E100', dueRule: 'relative', dueAmount: '0', dueUnit: 'day', dueEvent: 'hire' },
+      ['The amount must be a whole number from 1 to 9999'],
+      ['Choose the course'],
+    );
+    const course = await expectErrors(
+      {
+        kind: 'learner',
+        learnerIdNumber: 'E100',
+        dueRule: 'relative',
+        dueAmount: '14',
+        dueUnit: 'day',
+        dueEvent: 'course_completion',
+        dueCourseId: '',
+      },
+      ['Choose the course whose completion starts the time'],
+    );
     expect(course.text).toMatch(/<option value="course_completion" selected>/);
     expect(course.text).toMatch(/id="dueAmount" name="dueAmount" type="text" value="14"/);
     await expectErrors({ kind: 'learner', learnerIdNumber: 'NOPE', dueRule: 'none' }, ['There is no learner with this ID number']);
     await expectErrors({ kind: 'audience', audienceId: '999999', dueRule: 'none' }, ['Choose an audience from the list']);
-    await expectErrors({ kind: 'learner', learnerIdNumber: 'E100', dueRule: 'relative', dueAmount: '1', dueUnit: 'day', dueEvent: 'course_completion', dueCourseId: '999999' }, [
-      'Choose a course from the list',
-    ]);
+    await expectErrors(
+      {
+        kind: 'learner',
+        learnerIdNumber: 'E100',
+        dueRule: 'relative',
+        dueAmount: '1',
+        dueUnit: 'day',
+        dueEvent: 'course_completion',
+        dueCourseId: '999999',
+      },
+      ['Choose a course from the list'],
+    );
     expect(await assignments()).toEqual([]);
     expect(await syncReasons(t, certId)).toEqual([]);
   });
@@ -121,9 +177,33 @@ describe('certification Assignments tab', () => {
     const adds: Array<Record<string, string>> = [
       { kind: 'learner', learnerIdNumber: 'E100', dueRule: 'none', dueDate: 'ignored', dueAmount: 'x' },
       { kind: 'learner', learnerIdNumber: ' E200 ', dueRule: 'fixed', dueDate: '2027-03-31' },
-      { kind: 'audience', audienceId: String(audienceId), dueRule: 'relative', dueAmount: '3', dueUnit: 'month', dueEvent: 'hire', learnerIdNumber: 'ignored' },
-      { kind: 'learner', learnerIdNumber: 'E300', dueRule: 'relative', dueAmount: '14', dueUnit: 'day', dueEvent: 'course_completion', dueCourseId: String(courseId) },
-      { kind: 'audience', audienceId: String(otherAudienceId), dueRule: 'relative', dueAmount: '1', dueUnit: 'week', dueEvent: 'first_login', dueCourseId: String(courseId) },
+      {
+        kind: 'audience',
+        audienceId: String(audienceId),
+        dueRule: 'relative',
+        dueAmount: '3',
+        dueUnit: 'month',
+        dueEvent: 'hire',
+        learnerIdNumber: 'ignored',
+      },
+      {
+        kind: 'learner',
+        learnerIdNumber: 'E300',
+        dueRule: 'relative',
+        dueAmount: '14',
+        dueUnit: 'day',
+        dueEvent: 'course_completion',
+        dueCourseId: String(courseId),
+      },
+      {
+        kind: 'audience',
+        audienceId: String(otherAudienceId),
+        dueRule: 'relative',
+        dueAmount: '1',
+        dueUnit: 'week',
+        dueEvent: 'first_login',
+        dueCourseId: String(courseId),
+      },
     ];
     for (const fields of adds) {
       const res = await post(fields);
@@ -131,11 +211,61 @@ describe('certification Assignments tab', () => {
       expect(res.headers.location).toBe(`/certifications/${certId}/assignments`);
     }
     expect(await assignments()).toEqual([
-      { kind: 'learner', learner_id: learners.E100, audience_id: null, due_rule: 'none', due_fixed: null, due_amount: null, due_unit: null, due_event: null, due_course_id: null },
-      { kind: 'learner', learner_id: learners.E200, audience_id: null, due_rule: 'fixed', due_fixed: '2027-03-31 00:00', due_amount: null, due_unit: null, due_event: null, due_course_id: null },
-      { kind: 'audience', learner_id: null, audience_id: audienceId, due_rule: 'relative', due_fixed: null, due_amount: 3, due_unit: 'month', due_event: 'hire', due_course_id: null },
-      { kind: 'learner', learner_id: learners.E300, audience_id: null, due_rule: 'relative', due_fixed: null, due_amount: 14, due_unit: 'day', due_event: 'course_completion', due_course_id: courseId },
-      { kind: 'audience', learner_id: null, audience_id: otherAudienceId, due_rule: 'relative', due_fixed: null, due_amount: 1, due_unit: 'week', due_event: 'first_login', due_course_id: null },
+      {
+        kind: 'learner',
+        learner_id: learners.E100,
+        audience_id: null,
+        due_rule: 'none',
+        due_fixed: null,
+        due_amount: null,
+        due_unit: null,
+        due_event: null,
+        due_course_id: null,
+      },
+      {
+        kind: 'learner',
+        learner_id: learners.E200,
+        audience_id: null,
+        due_rule: 'fixed',
+        due_fixed: '2027-03-31 00:00',
+        due_amount: null,
+        due_unit: null,
+        due_event: null,
+        due_course_id: null,
+      },
+      {
+        kind: 'audience',
+        learner_id: null,
+        audience_id: audienceId,
+        due_rule: 'relative',
+        due_fixed: null,
+        due_amount: 3,
+        due_unit: 'month',
+        due_event: 'hire',
+        due_course_id: null,
+      },
+      {
+        kind: 'learner',
+        learner_id: learners.E300,
+        audience_id: null,
+        due_rule: 'relative',
+        due_fixed: null,
+        due_amount: 14,
+        due_unit: 'day',
+        due_event: 'course_completion',
+        due_course_id: courseId,
+      },
+      {
+        kind: 'audience',
+        learner_id: null,
+        audience_id: otherAudienceId,
+        due_rule: 'relative',
+        due_fixed: null,
+        due_amount: 1,
+        due_unit: 'week',
+        due_event: 'first_login',
+        due_course_id: null,
+      },
     ]);
     expect(await syncReasons(t, certId)).toEqual(Array(5).fill('assignment added'));
 
@@ -165,7 +295,11 @@ describe('certification Assignments tab', () => {
     expect(await assignments()).toHaveLength(5);
     expect(await syncReasons(t, certId)).toHaveLength(5);
 
-    const elsewhere = await admin.post(`/certifications/${otherCertId}/assignments`, { kind: 'learner', learnerIdNumber: 'E100', dueRule: 'none' });
+    const elsewhere = await admin.post(`/certifications/${otherCertId}/assignments`, {
+      kind: 'learner',
+      learnerIdNumber: 'E100',
+      dueRule: 'none',
+    });
     expect(elsewhere.status).toBe(303);
     expect(await assignments(otherCertId)).toHaveLength(1);
     expect(await syncReasons(t, otherCertId)).toEqual(['assignment added']);
@@ -190,14 +324,21 @@ describe('certification Assignments tab', () => {
       [certId, ids.slice(0, 8), statuses],
     );
     // A removed membership does not count.
-    await t.db.query(`insert into membership (certification_id, learner_id, exception_status, removed_at) values ($1, $2, 'open', now())`, [certId, ids[8]]);
+    await t.db.query(`insert into membership (certification_id, learner_id, exception_status, removed_at) values ($1, $2, 'open', now())`, [
+      certId,
+      ids[8],
+    ]);
     const text = mainText((await viewer.get(`/certifications/${certId}/assignments`)).text);
     expect(text).toContain('8 learners: 4 assigned, 2 with exceptions, 1 not assigned, 1 dismissed');
   });
 
   it('removes an assignment (its membership sources go with it, memberships stay for the sync) and queues a sync', async () => {
-    const [grace] = (await t.db.query(`select id from assignment where certification_id = $1 and learner_id = $2`, [certId, learners.E100])).rows;
-    const membership = await t.db.query(`insert into membership (certification_id, learner_id) values ($1, $2) returning id`, [certId, learners.E100]);
+    const [grace] = (await t.db.query(`select id from assignment where certification_id = $1 and learner_id = $2`, [certId, learners.E100]))
+      .rows;
+    const membership = await t.db.query(`insert into membership (certification_id, learner_id) values ($1, $2) returning id`, [
+      certId,
+      learners.E100,
+    ]);
     await t.db.query(`insert into membership_source (membership_id, assignment_id) values ($1, $2)`, [membership.rows[0].id, grace.id]);
 
     const res = await admin.post(`/certifications/${certId}/assignments/${grace.id}/remove`);

@@ -4,7 +4,10 @@ import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
 import { FINISHED, waitForState } from '../support/bulk';
 
 function unescapeHref(href: string): string {
-  return href.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=').split('#')[0];
+  return href
+    .replace(/&amp;/g, '&')
+    .replace(/&#x3D;/g, '=')
+    .split('#')[0];
 }
 
 function linkByText(html: string, text: string): string | null {
@@ -45,7 +48,11 @@ describe('a bulk action’s page lists the learners it changed', () => {
     const f = await createExceptionFixture(t.db, { prefix: 'BL', counts: { time_allowance: 120 } });
     certificationId = f.certificationId;
     // A learner the action fails for (they left before OK) is not among the learners changed.
-    const cont = await admin.post(`/certifications/${certificationId}/exceptions/bulk`, { select: 'all', action: 'assign_realistic', reason: 'Late start' });
+    const cont = await admin.post(`/certifications/${certificationId}/exceptions/bulk`, {
+      select: 'all',
+      action: 'assign_realistic',
+      reason: 'Late start',
+    });
     expect(cont.status).toBe(303);
     const left = await t.db.query(
       `update membership set removed_at = now() where id = (select membership_id from exception where id = $1)
@@ -78,7 +85,13 @@ describe('a bulk action’s page lists the learners it changed', () => {
       [bulkActionId],
     );
     expect(rows.map((r) => r.cells)).toEqual(
-      audit.rows.map((a) => [`${a.first_name} ${a.last_name}`, a.id_number, 'Applied', GB_DATE.format(a.due_before), GB_DATE.format(a.due_after)]),
+      audit.rows.map((a) => [
+        `${a.first_name} ${a.last_name}`,
+        a.id_number,
+        'Applied',
+        GB_DATE.format(a.due_before),
+        GB_DATE.format(a.due_after),
+      ]),
     );
     expect(rows.map((r) => r.href)).toEqual(audit.rows.map((a) => `/learners/${a.learner_id}`));
     // A realistic due date moved the date: the page shows the two different dates.
@@ -128,7 +141,9 @@ describe('a bulk action’s page lists the learners it changed', () => {
     expect(mainText(byId.text)).toContain(`Learners changed matching “${wanted.id_number.toLowerCase()}”`);
     expect(position(byId.text)).toBe('Showing 1–1');
 
-    const byName = await admin.get(`/admin/bulk-actions/${bulkActionId}?q=${encodeURIComponent(`${wanted.first_name} ${wanted.last_name}`)}`);
+    const byName = await admin.get(
+      `/admin/bulk-actions/${bulkActionId}?q=${encodeURIComponent(`${wanted.first_name} ${wanted.last_name}`)}`,
+    );
     expect(changedRows(byName.text).map((r) => r.cells[1])).toEqual([wanted.id_number]);
 
     const leaverSearch = await admin.get(`/admin/bulk-actions/${bulkActionId}?q=${leaver}`);
@@ -167,7 +182,13 @@ describe('a bulk action’s page lists the learners it changed', () => {
       [bulkActionId],
     );
     expect(lines.slice(1).map((l) => [l[1], l[2], l[3], l[4]])).toEqual(audit.rows.map((a) => [a.id_number, 'Applied', a.before, a.after]));
-    expect(lines[1]).toEqual([`'=HYPERLINK("http://evil.example") ${rows[0].id_number}`, rows[0].id_number, 'Applied', audit.rows[0].before, audit.rows[0].after]);
+    expect(lines[1]).toEqual([
+      `'=HYPERLINK("http://evil.example") ${rows[0].id_number}`,
+      rows[0].id_number,
+      'Applied',
+      audit.rows[0].before,
+      audit.rows[0].after,
+    ]);
 
     const searched = parse((await admin.get(`/admin/bulk-actions/${bulkActionId}/learners.csv?q=${rows[0].id_number}`)).text) as string[][];
     expect(searched.map((l) => l[1])).toEqual(['ID number', rows[0].id_number]);

@@ -48,24 +48,38 @@ describe('bulk actions on exceptions', () => {
   }
 
   async function openCount(certificationId: number) {
-    return Number((await t.db.query(`select count(*) from exception where certification_id = $1 and status = 'open'`, [certificationId])).rows[0].count);
+    return Number(
+      (await t.db.query(`select count(*) from exception where certification_id = $1 and status = 'open'`, [certificationId])).rows[0].count,
+    );
   }
 
   it('Assign: exception Assigned (overridden), membership assigned now with its due date unchanged, one audit row each', async () => {
     const f = await fixture('AS', { time_allowance: 3, duplicate_course: 2 });
     const ids = f.exceptionIds.time_allowance.slice(0, 2);
-    const before = await t.db.query('select m.id, m.due_at from membership m join exception e on e.membership_id = m.id where e.id = any($1)', [ids]);
-    const { id, confirmPage } = await act(admin, f.certificationId, { select: 'none', ids: ids.map(String), action: 'assign', reason: 'Manager agreed' });
+    const before = await t.db.query(
+      'select m.id, m.due_at from membership m join exception e on e.membership_id = m.id where e.id = any($1)',
+      [ids],
+    );
+    const { id, confirmPage } = await act(admin, f.certificationId, {
+      select: 'none',
+      ids: ids.map(String),
+      action: 'assign',
+      reason: 'Manager agreed',
+    });
     expect(mainText(confirmPage)).toContain('This will affect 2 learners');
     const done = await waitForFinish(t, id);
     expect(done).toMatchObject({ state: 'completed', total: 2, processed: 2, applied: 2, already_handled: 0, failed: 0 });
 
-    const exceptions = await t.db.query('select status, handled_by, reason, bulk_action_id, handled_at from exception where id = any($1)', [ids]);
+    const exceptions = await t.db.query('select status, handled_by, reason, bulk_action_id, handled_at from exception where id = any($1)', [
+      ids,
+    ]);
     for (const e of exceptions.rows) {
       expect(e).toMatchObject({ status: 'assigned', handled_by: adminId, reason: 'Manager agreed', bulk_action_id: String(id) });
       expect(Date.now() - e.handled_at.getTime()).toBeLessThan(60000);
     }
-    const memberships = await t.db.query('select id, due_at, exception_status, assigned_at from membership where id = any($1)', [before.rows.map((r) => r.id)]);
+    const memberships = await t.db.query('select id, due_at, exception_status, assigned_at from membership where id = any($1)', [
+      before.rows.map((r) => r.id),
+    ]);
     for (const m of memberships.rows) {
       expect(m.exception_status).toBe('assigned');
       expect(Date.now() - m.assigned_at.getTime()).toBeLessThan(60000);
@@ -74,7 +88,13 @@ describe('bulk actions on exceptions', () => {
     const audit = await t.db.query('select * from exception_audit where bulk_action_id = $1 order by exception_id', [id]);
     expect(audit.rows).toHaveLength(2);
     for (const row of audit.rows) {
-      expect(row).toMatchObject({ action: 'assign', reason: 'Manager agreed', staff_id: adminId, status_before: 'open', status_after: 'assigned' });
+      expect(row).toMatchObject({
+        action: 'assign',
+        reason: 'Manager agreed',
+        staff_id: adminId,
+        status_before: 'open',
+        status_after: 'assigned',
+      });
       expect(row.due_after.getTime()).toBe(row.due_before.getTime());
     }
     // Handled exceptions leave the report; the others stay.
@@ -214,7 +234,9 @@ describe('bulk actions on exceptions', () => {
       [f.certificationId],
     );
     expect(audits.rows[0]).toEqual({ n: 300, d: 300 });
-    const statuses = await t.db.query(`select status, count(*)::int as n from exception where certification_id = $1 group by 1`, [f.certificationId]);
+    const statuses = await t.db.query(`select status, count(*)::int as n from exception where certification_id = $1 group by 1`, [
+      f.certificationId,
+    ]);
     expect(statuses.rows.reduce((n, r) => n + r.n, 0)).toBe(300);
     expect(statuses.rows.every((r) => r.status !== 'open')).toBe(true);
   });
@@ -246,7 +268,9 @@ describe('bulk actions on exceptions', () => {
   it('reports learners that left the certification as failed, with why', async () => {
     const f = await fixture('RM', { time_allowance: 3 });
     const cont = await admin.post(`/certifications/${f.certificationId}/exceptions/bulk`, { select: 'all', action: 'assign' });
-    await t.db.query(`update membership set removed_at = now() where id = (select membership_id from exception where id = $1)`, [f.exceptionIds.time_allowance[1]]);
+    await t.db.query(`update membership set removed_at = now() where id = (select membership_id from exception where id = $1)`, [
+      f.exceptionIds.time_allowance[1],
+    ]);
     const ok = await admin.post((cont.headers.location as string).split('?')[0], {});
     const id = Number(/(\d+)$/.exec(ok.headers.location)![1]);
     const done = await waitForFinish(t, id);
@@ -296,7 +320,10 @@ describe('bulk actions on exceptions', () => {
           [f.certificationId, adminId],
         )
       ).rows;
-      await t.db.query(`insert into bulk_action_item (bulk_action_id, exception_id) select $1, unnest($2::bigint[])`, [id, f.exceptionIds.time_allowance]);
+      await t.db.query(`insert into bulk_action_item (bulk_action_id, exception_id) select $1, unnest($2::bigint[])`, [
+        id,
+        f.exceptionIds.time_allowance,
+      ]);
       await queue.add(BULK_APPLY_JOB, { bulkActionId: Number(id) }, { jobId: bulkJobId(job_key), attempts: 1 });
       // What Bull does to a job whose worker died too often: active, then failed without an attempt.
       const job = (await queue.getNextJob())!;

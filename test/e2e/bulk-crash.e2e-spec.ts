@@ -57,13 +57,15 @@ describe('a bulk action whose worker is killed mid-way', () => {
     return createExceptionFixture(t.db, { prefix, counts: { time_allowance: PER_TYPE, duplicate_course: PER_TYPE } });
   }
 
-  const assignAll = (certificationId: number) => startBulkAction(admin, certificationId, { action: 'assign', reason: 'Crash test', expectedCount: TOTAL });
+  const assignAll = (certificationId: number) =>
+    startBulkAction(admin, certificationId, { action: 'assign', reason: 'Crash test', expectedCount: TOTAL });
   const bulkAction = (id: number) => bulkActionRow(t.db, id);
 
   it('is taken over by a new worker and ends exactly as a clean run: nothing handled twice, no audit row doubled', async () => {
     const started = Date.now();
     // TEST_LOGS=1 prints when each step ended.
-    const lap = (label: string) => process.env.TEST_LOGS && process.stdout.write(`bulk-crash: ${label} at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    const lap = (label: string) =>
+      process.env.TEST_LOGS && process.stdout.write(`bulk-crash: ${label} at ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
     const first = worker();
     const [a, b] = await Promise.all([fixture('CA'), fixture('CB')]);
@@ -117,7 +119,15 @@ describe('a bulk action whose worker is killed mid-way', () => {
       atCrash.release();
     }
     lap(`state left by the crash: ${JSON.stringify(crash)}`);
-    expect(crash).toEqual({ state: 'running', total: TOTAL, processed: KILL_AFTER, items_done: KILL_AFTER, handled: KILL_AFTER, audits: KILL_AFTER, assigned: KILL_AFTER });
+    expect(crash).toEqual({
+      state: 'running',
+      total: TOTAL,
+      processed: KILL_AFTER,
+      items_done: KILL_AFTER,
+      handled: KILL_AFTER,
+      audits: KILL_AFTER,
+      assigned: KILL_AFTER,
+    });
 
     // A second worker takes the stalled job over once its lock expires, and runs the clean reference.
     const second = worker();
@@ -142,15 +152,34 @@ describe('a bulk action whose worker is killed mid-way', () => {
     // The same as the clean run, in totals...
     // Compared as soon as Completed, before the jobs have written the catch-up messages.
     const compare = { messages: false };
-    const [crashed, clean] = [await outcomeSummary(t.db, a.certificationId, aId, compare), await outcomeSummary(t.db, b.certificationId, bId, compare)];
+    const [crashed, clean] = [
+      await outcomeSummary(t.db, a.certificationId, aId, compare),
+      await outcomeSummary(t.db, b.certificationId, bId, compare),
+    ];
     expect(crashed).toEqual(clean);
     expect(crashed.chunkSizes).toEqual([{ n: CHUNK, chunks: TOTAL / CHUNK }]);
     expect(crashed.audit).toEqual([
-      { action: 'assign', reason: 'Crash test', staff_id: adminId, status_before: 'open', status_after: 'assigned', due_unchanged: true, n: TOTAL, exceptions: TOTAL },
+      {
+        action: 'assign',
+        reason: 'Crash test',
+        staff_id: adminId,
+        status_before: 'open',
+        status_after: 'assigned',
+        due_unchanged: true,
+        n: TOTAL,
+        exceptions: TOTAL,
+      },
     ]);
 
     // ...and learner by learner (the n-th learner of A against the n-th learner of B).
-    expect(await learnerDifferences(t.db, { certificationId: a.certificationId, bulkActionId: aId }, { certificationId: b.certificationId, bulkActionId: bId }, compare)).toEqual([]);
+    expect(
+      await learnerDifferences(
+        t.db,
+        { certificationId: a.certificationId, bulkActionId: aId },
+        { certificationId: b.certificationId, bulkActionId: bId },
+        compare,
+      ),
+    ).toEqual([]);
     lap('checked');
   }, 150_000);
 });

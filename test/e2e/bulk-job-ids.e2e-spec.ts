@@ -42,7 +42,11 @@ describe('bulk action jobs on a recreated database, Redis kept', () => {
 
   it('gives the new bulk action 1 its own job, which completes promptly beside the old completed job', async () => {
     const before = await freshInstallation();
-    const firstId = await startBulkAction(before.admin, before.fixture.certificationId, { action: 'assign', reason: 'Before the restore', expectedCount: 3 });
+    const firstId = await startBulkAction(before.admin, before.fixture.certificationId, {
+      action: 'assign',
+      reason: 'Before the restore',
+      expectedCount: 3,
+    });
     expect(firstId).toBe(1);
     expect(await waitForState(before.t.db, firstId, FINISHED, 15000, () => '')).toMatchObject({ state: 'completed', applied: 3 });
     const firstJobId = await bulkJobIdOf(before.t.db, firstId);
@@ -56,12 +60,18 @@ describe('bulk action jobs on a recreated database, Redis kept', () => {
 
     const after = await freshInstallation();
     const started = Date.now();
-    const secondId = await startBulkAction(after.admin, after.fixture.certificationId, { action: 'assign', reason: 'After the restore', expectedCount: 3 });
-    expect(secondId).toBe(firstId);
-    expect(await waitForState(after.t.db, secondId, FINISHED, 15000, () => `still waiting after ${Date.now() - started} ms`)).toMatchObject({
-      state: 'completed',
-      applied: 3,
+    const secondId = await startBulkAction(after.admin, after.fixture.certificationId, {
+      action: 'assign',
+      reason: 'After the restore',
+      expectedCount: 3,
     });
+    expect(secondId).toBe(firstId);
+    expect(await waitForState(after.t.db, secondId, FINISHED, 15000, () => `still waiting after ${Date.now() - started} ms`)).toMatchObject(
+      {
+        state: 'completed',
+        applied: 3,
+      },
+    );
     expect(Date.now() - started).toBeLessThan(15000);
 
     const secondJobId = await bulkJobIdOf(after.t.db, secondId);

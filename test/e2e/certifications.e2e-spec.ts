@@ -14,7 +14,15 @@ const VALID = {
   realisticBufferDays: '7',
 };
 
-const TAB_LABELS = ['Overview', 'Content', 'Assignments', 'Messages', /^Exception report \(\d+\)$/, 'Completion report', 'Membership report'];
+const TAB_LABELS = [
+  'Overview',
+  'Content',
+  'Assignments',
+  'Messages',
+  /^Exception report \(\d+\)$/,
+  'Completion report',
+  'Membership report',
+];
 
 /** `current`: the tab of this page or of the section it is in (aria-current "page" or "true"). */
 function tabLinks(html: string): Array<{ label: string; href: string; current: boolean; ariaCurrent: string | null }> {
@@ -86,7 +94,11 @@ describe('certifications: list, tabs, overview and content', () => {
   });
 
   it('refuses a window period that is not shorter than the active period', async () => {
-    for (const [amount, unit] of [['1', 'year'], ['12', 'month'], ['400', 'day']]) {
+    for (const [amount, unit] of [
+      ['1', 'year'],
+      ['12', 'month'],
+      ['400', 'day'],
+    ]) {
       const res = await admin.post('/certifications', { ...VALID, windowPeriodAmount: amount, windowPeriodUnit: unit });
       expect(res.status).toBe(400);
       expect(mainText(res.text)).toContain('Window period must be shorter than the active period');
@@ -190,7 +202,12 @@ describe('certifications: list, tabs, overview and content', () => {
       expect((page.text.match(/<h1[ >]/g) ?? []).length).toBe(1);
     }
     // A second open exception raises the count; a handled one does not count.
-    const [member] = (await t.db.query(`select id, learner_id from membership where certification_id = $1 and exception_status = 'none' and removed_at is null`, [id])).rows;
+    const [member] = (
+      await t.db.query(
+        `select id, learner_id from membership where certification_id = $1 and exception_status = 'none' and removed_at is null`,
+        [id],
+      )
+    ).rows;
     await t.db.query(
       `insert into exception (membership_id, certification_id, learner_id, type, summary, status) values ($1, $2, $3, 'unknown', 'x', 'open'), ($1, $2, $3, 'unknown', 'y', 'dismissed')`,
       [member.id, id, member.learner_id],
@@ -214,13 +231,24 @@ describe('certifications: list, tabs, overview and content', () => {
     expect(form.text).toMatch(/id="shortName" name="shortName" type="text" autocomplete="off" value="MH"/);
     expect(tabLinks(form.text).find((l) => l.current)).toMatchObject({ label: 'Overview', ariaCurrent: 'true' });
 
-    const bad = await admin.post(`/certifications/${id}/edit`, { ...VALID, fullName: 'Manual Handling 2', shortName: 'FIRE', idNumber: '' });
+    const bad = await admin.post(`/certifications/${id}/edit`, {
+      ...VALID,
+      fullName: 'Manual Handling 2',
+      shortName: 'FIRE',
+      idNumber: '',
+    });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('<title>Error: Edit details – Manual Handling – Certex</title>');
     expect(mainText(bad.text)).toContain('There is already a certification with this short name');
     expect(bad.text).toContain('value="Manual Handling 2"');
 
-    const window = await admin.post(`/certifications/${id}/edit`, { ...VALID, shortName: 'MH', idNumber: '', windowPeriodAmount: '2', windowPeriodUnit: 'year' });
+    const window = await admin.post(`/certifications/${id}/edit`, {
+      ...VALID,
+      shortName: 'MH',
+      idNumber: '',
+      windowPeriodAmount: '2',
+      windowPeriodUnit: 'year',
+    });
     expect(window.status).toBe(400);
     expect(mainText(window.text)).toContain('Window period must be shorter than the active period');
 
@@ -258,10 +286,19 @@ describe('certifications: list, tabs, overview and content', () => {
         )
       ).rows;
     const totals = async () =>
-      (await t.db.query('select certification_min_days as c, recertification_min_days as r from certification where id = $1', [id])).rows[0];
-    const setId = async (name: string) => Number((await t.db.query('select id from course_set where certification_id = $1 and name = $2', [id, name])).rows[0].id);
+      (await t.db.query('select certification_min_days as c, recertification_min_days as r from certification where id = $1', [id]))
+        .rows[0];
+    const setId = async (name: string) =>
+      Number((await t.db.query('select id from course_set where certification_id = $1 and name = $2', [id, name])).rows[0].id);
     const addSet = (path: string, name: string, minDays: number, joiner: string, courseIds: number[], rule = 'all') =>
-      admin.post(`/certifications/${id}/content/sets`, { path, name, courses: courseIds.map(String), rule, minDays: String(minDays), joiner });
+      admin.post(`/certifications/${id}/content/sets`, {
+        path,
+        name,
+        courses: courseIds.map(String),
+        rule,
+        minDays: String(minDays),
+        joiner,
+      });
 
     beforeAll(async () => {
       id = Number((await t.db.query(`select id from certification where short_name = 'GDPR'`)).rows[0].id);
@@ -280,7 +317,13 @@ describe('certifications: list, tabs, overview and content', () => {
       expect(form.status).toBe(200);
       expect(form.text).toContain('<title>Add a course set – Data Protection – Certex</title>');
       expect(form.text).toContain('Fire basics (FS101)');
-      const res = await admin.post(`/certifications/${id}/content/sets`, { path: 'certification', name: 'Kept name', rule: 'all', minDays: '2.5', joiner: 'and' });
+      const res = await admin.post(`/certifications/${id}/content/sets`, {
+        path: 'certification',
+        name: 'Kept name',
+        rule: 'all',
+        minDays: '2.5',
+        joiner: 'and',
+      });
       expect(res.status).toBe(400);
       expect(res.text).toContain('<title>Error: Add a course set – Data Protection – Certex</title>');
       const text = mainText(res.text);
@@ -306,7 +349,11 @@ describe('certifications: list, tabs, overview and content', () => {
       expect((await addSet('certification', 'Warden', 7, 'or', [courses[3]])).status).toBe(303);
       expect((await addSet('recertification', 'Refresher', 3, 'and', [courses[2]])).status).toBe(303);
       expect(await totals()).toEqual({ c: 17, r: 3 });
-      expect((await sets()).map((s) => [s.name, s.position])).toEqual([['Basics', 1], ['Equipment', 2], ['Warden', 3]]);
+      expect((await sets()).map((s) => [s.name, s.position])).toEqual([
+        ['Basics', 1],
+        ['Equipment', 2],
+        ['Warden', 3],
+      ]);
       expect((await sets())[0]).toMatchObject({ completion_rule: 'any', min_days: 4, joiner: 'or', courses: [courses[0], courses[1]] });
       expect(await syncReasons(t, id)).toEqual(['content changed', 'content changed', 'content changed', 'content changed']);
 
@@ -314,12 +361,18 @@ describe('certifications: list, tabs, overview and content', () => {
       const text = mainText(page.text);
       expect(text).toContain('Certification path Total minimum time: 17 days');
       expect(text).toContain('Recertification path Total minimum time: 3 days');
-      expect(text).toContain('Basics Courses Fire basics (FS101) Extinguishers (FS102) Rule Any one course Minimum time 4 days Joined to the next set by OR');
-      expect(text).toContain('Equipment Courses Extinguishers (FS102) Rule All courses Minimum time 10 days Joined to the next set by THEN');
+      expect(text).toContain(
+        'Basics Courses Fire basics (FS101) Extinguishers (FS102) Rule Any one course Minimum time 4 days Joined to the next set by OR',
+      );
+      expect(text).toContain(
+        'Equipment Courses Extinguishers (FS102) Rule All courses Minimum time 10 days Joined to the next set by THEN',
+      );
       // The last set's joiner is not shown.
       expect(text).toMatch(/Warden Courses Fire warden \(FS301\) Rule All courses Minimum time 7 days Recertification path/);
       expect(page.text).not.toContain('Move up');
-      expect(mainText((await viewer.get(`/certifications/${id}`)).text)).toContain('Certification path 17 days Recertification path 3 days');
+      expect(mainText((await viewer.get(`/certifications/${id}`)).text)).toContain(
+        'Certification path 17 days Recertification path 3 days',
+      );
     });
 
     it('edits a set and updates the total', async () => {
@@ -328,7 +381,13 @@ describe('certifications: list, tabs, overview and content', () => {
       expect(form.status).toBe(200);
       expect(form.text).toContain('value="Basics"');
       expect(form.text).toMatch(new RegExp(`value="${courses[1]}" checked`));
-      const bad = await admin.post(`/certifications/${id}/content/sets/${basics}/edit`, { name: 'Basics', rule: 'all', minDays: '', joiner: 'or', courses: [String(courses[0])] });
+      const bad = await admin.post(`/certifications/${id}/content/sets/${basics}/edit`, {
+        name: 'Basics',
+        rule: 'all',
+        minDays: '',
+        joiner: 'or',
+        courses: [String(courses[0])],
+      });
       expect(bad.status).toBe(400);
       expect(mainText(bad.text)).toContain('Enter the minimum time in days');
       const res = await admin.post(`/certifications/${id}/content/sets/${basics}/edit`, {
@@ -349,7 +408,11 @@ describe('certifications: list, tabs, overview and content', () => {
       const warden = await setId('Warden');
       let res = await admin.post(`/certifications/${id}/content/sets/${warden}/move`, { direction: 'up' });
       expect(res.status).toBe(303);
-      expect((await sets()).map((s) => [s.name, s.position])).toEqual([['Basics renamed', 1], ['Warden', 2], ['Equipment', 3]]);
+      expect((await sets()).map((s) => [s.name, s.position])).toEqual([
+        ['Basics renamed', 1],
+        ['Warden', 2],
+        ['Equipment', 3],
+      ]);
       // Basics(20, OR) Warden(7, OR) Equipment(10) = max(20, 7, 10) = 20
       expect(await totals()).toEqual({ c: 20, r: 3 });
       res = await admin.post(`/certifications/${id}/content/sets/${warden}/move`, { direction: 'up' });
@@ -359,14 +422,21 @@ describe('certifications: list, tabs, overview and content', () => {
       expect(res.status).toBe(303);
       expect((await sets()).map((s) => s.name)).toEqual(['Warden', 'Basics renamed', 'Equipment']);
       res = await admin.post(`/certifications/${id}/content/sets/${warden}/move`, { direction: 'down' });
-      expect((await sets()).map((s) => [s.name, s.position])).toEqual([['Basics renamed', 1], ['Warden', 2], ['Equipment', 3]]);
+      expect((await sets()).map((s) => [s.name, s.position])).toEqual([
+        ['Basics renamed', 1],
+        ['Warden', 2],
+        ['Equipment', 3],
+      ]);
       expect(await syncReasons(t, id)).toHaveLength(8);
     });
 
     it('deletes a set, closes the gap and updates the total', async () => {
       const res = await admin.post(`/certifications/${id}/content/sets/${await setId('Warden')}/delete`);
       expect(res.status).toBe(303);
-      expect((await sets()).map((s) => [s.name, s.position])).toEqual([['Basics renamed', 1], ['Equipment', 2]]);
+      expect((await sets()).map((s) => [s.name, s.position])).toEqual([
+        ['Basics renamed', 1],
+        ['Equipment', 2],
+      ]);
       expect(await totals()).toEqual({ c: 20, r: 3 });
       expect(mainText((await admin.get(`/certifications/${id}/content`)).text)).toContain('Course set “Warden” deleted');
       const first = await setId('Basics renamed');
@@ -383,13 +453,30 @@ describe('certifications: list, tabs, overview and content', () => {
       const attempts = [
         viewer.post('/certifications', { ...VALID, shortName: 'VIEWER', idNumber: '' }),
         viewer.post(`/certifications/${id}/edit`, { ...VALID, shortName: 'GDPR', idNumber: '', fullName: 'Hacked' }),
-        viewer.post(`/certifications/${id}/content/sets`, { path: 'certification', name: 'V', courses: [String(courses[0])], rule: 'all', minDays: '1', joiner: 'and' }),
-        viewer.post(`/certifications/${id}/content/sets/${equipment}/edit`, { name: 'V', courses: [String(courses[0])], rule: 'all', minDays: '1', joiner: 'and' }),
+        viewer.post(`/certifications/${id}/content/sets`, {
+          path: 'certification',
+          name: 'V',
+          courses: [String(courses[0])],
+          rule: 'all',
+          minDays: '1',
+          joiner: 'and',
+        }),
+        viewer.post(`/certifications/${id}/content/sets/${equipment}/edit`, {
+          name: 'V',
+          courses: [String(courses[0])],
+          rule: 'all',
+          minDays: '1',
+          joiner: 'and',
+        }),
         viewer.post(`/certifications/${id}/content/sets/${equipment}/move`, { direction: 'up' }),
         viewer.post(`/certifications/${id}/content/sets/${equipment}/delete`),
       ];
       for (const res of await Promise.all(attempts)) expect(res.status).toBe(403);
-      for (const path of [`/certifications/${id}/edit`, `/certifications/${id}/content/sets/new?path=certification`, `/certifications/${id}/content/sets/${equipment}/edit`]) {
+      for (const path of [
+        `/certifications/${id}/edit`,
+        `/certifications/${id}/content/sets/new?path=certification`,
+        `/certifications/${id}/content/sets/${equipment}/edit`,
+      ]) {
         expect((await viewer.get(path)).status).toBe(403);
       }
       expect(await sets()).toEqual(before);

@@ -56,17 +56,138 @@ function csvRows(text: string): string[][] {
 // exception status. Dates are distinct so that each date sort has one right order.
 const day = (n: number) => new Date(Date.UTC(2026, 0, 1) + n * 86_400_000).toISOString();
 const ARRANGED = [
-  { id: 'A001', first: 'Ada', last: 'Alpha', status: 'none', state: 'not_certified', recorded: true, due: day(40), certified: null, expires: null, label: 'Not certified' },
-  { id: 'A002', first: 'Ben', last: 'Beta', status: 'none', state: 'certified', recorded: true, due: day(3), certified: day(4), expires: day(369), label: 'Certified' },
-  { id: 'A003', first: 'Cy', last: 'Gamma', status: 'none', state: 'window_open', recorded: true, due: day(1), certified: day(-300), expires: day(65), label: 'Window open' },
-  { id: 'A004', first: 'Di', last: 'Delta', status: 'none', state: 'expired', recorded: true, due: day(2), certified: day(-400), expires: day(-35), label: 'Expired' },
-  { id: 'A005', first: 'Ed', last: 'Epsilon', status: 'open', state: 'not_certified', recorded: true, due: day(20), certified: null, expires: null, label: 'Exception pending' },
-  { id: 'A006', first: 'Fay', last: 'Zeta', status: 'not_assigned', state: 'not_certified', recorded: true, due: day(10), certified: null, expires: null, label: 'Not assigned' },
-  { id: 'A007', first: 'Gil', last: 'Eta', status: 'dismissed', state: 'certified', recorded: true, due: day(5), certified: day(6), expires: day(371), label: 'Completion not recorded' },
-  { id: 'A008', first: 'Hal', last: 'Theta', status: 'assigned', state: 'not_certified', recorded: true, due: day(30), certified: null, expires: null, label: 'Not certified' },
-  { id: 'A009', first: 'Ivy', last: 'Iota', status: 'assigned_realistic', state: 'certified', recorded: true, due: day(7), certified: day(8), expires: day(373), label: 'Certified' },
-  { id: 'A010', first: 'Jo', last: 'Kappa', status: 'none', state: 'certified', recorded: false, due: null, certified: day(9), expires: day(374), label: 'Completion not recorded' },
-  { id: 'A011', first: '=HYPERLINK("x")', last: 'Zed', status: 'none', state: 'not_certified', recorded: true, due: day(50), certified: null, expires: null, label: 'Not certified' },
+  {
+    id: 'A001',
+    first: 'Ada',
+    last: 'Alpha',
+    status: 'none',
+    state: 'not_certified',
+    recorded: true,
+    due: day(40),
+    certified: null,
+    expires: null,
+    label: 'Not certified',
+  },
+  {
+    id: 'A002',
+    first: 'Ben',
+    last: 'Beta',
+    status: 'none',
+    state: 'certified',
+    recorded: true,
+    due: day(3),
+    certified: day(4),
+    expires: day(369),
+    label: 'Certified',
+  },
+  {
+    id: 'A003',
+    first: 'Cy',
+    last: 'Gamma',
+    status: 'none',
+    state: 'window_open',
+    recorded: true,
+    due: day(1),
+    certified: day(-300),
+    expires: day(65),
+    label: 'Window open',
+  },
+  {
+    id: 'A004',
+    first: 'Di',
+    last: 'Delta',
+    status: 'none',
+    state: 'expired',
+    recorded: true,
+    due: day(2),
+    certified: day(-400),
+    expires: day(-35),
+    label: 'Expired',
+  },
+  {
+    id: 'A005',
+    first: 'Ed',
+    last: 'Epsilon',
+    status: 'open',
+    state: 'not_certified',
+    recorded: true,
+    due: day(20),
+    certified: null,
+    expires: null,
+    label: 'Exception pending',
+  },
+  {
+    id: 'A006',
+    first: 'Fay',
+    last: 'Zeta',
+    status: 'not_assigned',
+    state: 'not_certified',
+    recorded: true,
+    due: day(10),
+    certified: null,
+    expires: null,
+    label: 'Not assigned',
+  },
+  {
+    id: 'A007',
+    first: 'Gil',
+    last: 'Eta',
+    status: 'dismissed',
+    state: 'certified',
+    recorded: true,
+    due: day(5),
+    certified: day(6),
+    expires: day(371),
+    label: 'Completion not recorded',
+  },
+  {
+    id: 'A008',
+    first: 'Hal',
+    last: 'Theta',
+    status: 'assigned',
+    state: 'not_certified',
+    recorded: true,
+    due: day(30),
+    certified: null,
+    expires: null,
+    label: 'Not certified',
+  },
+  {
+    id: 'A009',
+    first: 'Ivy',
+    last: 'Iota',
+    status: 'assigned_realistic',
+    state: 'certified',
+    recorded: true,
+    due: day(7),
+    certified: day(8),
+    expires: day(373),
+    label: 'Certified',
+  },
+  {
+    id: 'A010',
+    first: 'Jo',
+    last: 'Kappa',
+    status: 'none',
+    state: 'certified',
+    recorded: false,
+    due: null,
+    certified: day(9),
+    expires: day(374),
+    label: 'Completion not recorded',
+  },
+  {
+    id: 'A011',
+    first: '=HYPERLINK("x")',
+    last: 'Zed',
+    status: 'none',
+    state: 'not_certified',
+    recorded: true,
+    due: day(50),
+    certified: null,
+    expires: null,
+    label: 'Not certified',
+  },
 ];
 // Name order: last name, then first name.
 const BY_NAME = ['A001', 'A002', 'A004', 'A005', 'A007', 'A003', 'A009', 'A010', 'A008', 'A011', 'A006'];
@@ -214,7 +335,16 @@ describe('the Completion report tab', () => {
       idnumber: ARRANGED.map((a) => a.id),
       state: [...ARRANGED]
         .sort((a, b) => {
-          const key = (x: typeof a) => ({ 'Not certified': 'not_certified', Certified: 'certified', 'Window open': 'window_open', Expired: 'expired', 'Exception pending': 'exception_pending', 'Not assigned': 'not_assigned', 'Completion not recorded': 'completion_not_recorded' })[x.label]!;
+          const key = (x: typeof a) =>
+            ({
+              'Not certified': 'not_certified',
+              Certified: 'certified',
+              'Window open': 'window_open',
+              Expired: 'expired',
+              'Exception pending': 'exception_pending',
+              'Not assigned': 'not_assigned',
+              'Completion not recorded': 'completion_not_recorded',
+            })[x.label]!;
           return key(a) === key(b) ? BY_NAME.indexOf(a.id) - BY_NAME.indexOf(b.id) : key(a) < key(b) ? -1 : 1;
         })
         .map((a) => a.id),
@@ -222,7 +352,14 @@ describe('the Completion report tab', () => {
       certified: byDate('certified', 'asc'),
       expires: byDate('expires', 'asc'),
     };
-    const labels: Record<string, string> = { learner: 'Learner', idnumber: 'ID number', state: 'State', due: 'Due date', certified: 'Certified on', expires: 'Expires on' };
+    const labels: Record<string, string> = {
+      learner: 'Learner',
+      idnumber: 'ID number',
+      state: 'State',
+      due: 'Due date',
+      certified: 'Certified on',
+      expires: 'Expires on',
+    };
     for (const [sort, order] of Object.entries(expected)) {
       const asc = await admin.get(`${base}?q=A0&sort=${sort}`);
       expect([sort, ids(asc.text)]).toEqual([sort, order]);
@@ -296,7 +433,11 @@ describe('the Completion report tab', () => {
     const page = await admin.get(`${base}?q=A0&state=certified&sort=expires&dir=desc`);
     const csvLink = decode(/href="([^"]+)" download>Download CSV/.exec(page.text)![1]);
     expect(csvLink).toBe(`${base}.csv?q=A0&state=certified&sort=expires&dir=desc`);
-    expect(csvRows((await admin.get(csvLink)).text).slice(1).map((r) => r[1])).toEqual(['A009', 'A002']);
+    expect(
+      csvRows((await admin.get(csvLink)).text)
+        .slice(1)
+        .map((r) => r[1]),
+    ).toEqual(['A009', 'A002']);
   });
 
   it('lets a viewer read the report and download the CSV', async () => {
@@ -323,9 +464,17 @@ describe('the Completion report tab', () => {
     const kept = async () =>
       (await t.db.query(`select certification_id, report_state, n from membership_state_count where n <> 0 order by 1, 2`)).rows;
     expect(await kept()).toEqual(await live());
-    await t.db.query(`update membership set exception_status = 'dismissed' where id = (select min(id) from membership where certification_id = $1 and removed_at is null)`, [certificationId]);
-    await t.db.query(`update membership set state = 'certified' where certification_id = $1 and exception_status = 'none'`, [certificationId]);
-    await t.db.query(`update membership set removed_at = now() where id = (select max(id) from membership where certification_id = $1 and removed_at is null)`, [certificationId]);
+    await t.db.query(
+      `update membership set exception_status = 'dismissed' where id = (select min(id) from membership where certification_id = $1 and removed_at is null)`,
+      [certificationId],
+    );
+    await t.db.query(`update membership set state = 'certified' where certification_id = $1 and exception_status = 'none'`, [
+      certificationId,
+    ]);
+    await t.db.query(
+      `update membership set removed_at = now() where id = (select max(id) from membership where certification_id = $1 and removed_at is null)`,
+      [certificationId],
+    );
     expect(await kept()).toEqual(await live());
     await t.db.query(`delete from membership where id = (select min(id) from membership where certification_id = $1)`, [certificationId]);
     expect(await kept()).toEqual(await live());

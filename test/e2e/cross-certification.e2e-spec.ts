@@ -60,17 +60,18 @@ describe('one certification’s URLs never reach another certification’s rows'
       `insert into bulk_action_draft (certification_id, created_by, action, reason, selection) values ($1, $2, 'dismiss', $3, $4::jsonb) returning token`,
       [id, staffId, `${label.toLowerCase()} draft reason`, JSON.stringify({ mode: 'ids', ids: exceptionIds, label: '3 ticked learners' })],
     );
-    await one(
-      `insert into message_template (certification_id, kind, subject, body) values ($1, 'enrolment', $2, 'Welcome') returning id`,
-      [id, `${label} subject`],
-    );
+    await one(`insert into message_template (certification_id, kind, subject, body) values ($1, 'enrolment', $2, 'Welcome') returning id`, [
+      id,
+      `${label} subject`,
+    ]);
     return { id, setIds, assignmentId: assignment.id, exceptionIds, token: draft.token };
   }
 
   beforeAll(async () => {
     t = await startTestApp();
     const staffId = await t.createStaff('ada', 'admin');
-    const courseId = (await t.db.query(`insert into course (short_name, full_name) values ('X101', 'Shared course') returning id`)).rows[0].id;
+    const courseId = (await t.db.query(`insert into course (short_name, full_name) values ('X101', 'Shared course') returning id`)).rows[0]
+      .id;
     bodies.edit.courses = [String(courseId)];
     a = await arrange('ALF', 'Alpha', staffId, courseId);
     b = await arrange('BRV', 'Bravo', staffId, courseId);
@@ -140,21 +141,28 @@ describe('one certification’s URLs never reach another certification’s rows'
     const routes = crossRoutes.filter((r) => r.path.includes(':kind'));
     expect(routes.map((r) => r.method).sort()).toEqual(['GET', 'POST']);
     const aTemplates = async () =>
-      (await t.db.query(`select md5(string_agg(m::text, '' order by m.id)) as sum from message_template m where certification_id = $1`, [a.id]))
-        .rows[0].sum;
+      (
+        await t.db.query(`select md5(string_agg(m::text, '' order by m.id)) as sum from message_template m where certification_id = $1`, [
+          a.id,
+        ])
+      ).rows[0].sum;
     const before = await aTemplates();
     const page = await admin.get(fillPath('/certifications/:id/messages/:kind', mixed));
     console.log(`tried GET /certifications/${b.id}/messages/enrolment: ${page.status}`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('Bravo subject');
     expect(page.text).not.toContain('Alpha subject');
-    const saved = await admin.post(fillPath('/certifications/:id/messages/:kind', mixed), { enabled: 'yes', subject: 'Bravo changed', body: 'New' });
+    const saved = await admin.post(fillPath('/certifications/:id/messages/:kind', mixed), {
+      enabled: 'yes',
+      subject: 'Bravo changed',
+      body: 'New',
+    });
     console.log(`tried POST /certifications/${b.id}/messages/enrolment: ${saved.status}`);
     expect(saved.status).toBe(303);
     expect(await aTemplates()).toBe(before);
-    expect((await t.db.query(`select subject from message_template where certification_id = $1 and kind = 'enrolment'`, [b.id])).rows[0].subject).toBe(
-      'Bravo changed',
-    );
+    expect(
+      (await t.db.query(`select subject from message_template where certification_id = $1 and kind = 'enrolment'`, [b.id])).rows[0].subject,
+    ).toBe('Bravo changed');
   });
 
   it('refuses A’s ticked exception ids in B’s bulk form, alone or mixed with B’s, creating no draft', async () => {
@@ -175,7 +183,11 @@ describe('one certification’s URLs never reach another certification’s rows'
     const posts = crossRoutes.filter((r) => r.method === 'POST' && !r.path.includes(':kind'));
     const ordered = [...posts.filter((r) => !/delete|remove/.test(r.path)), ...posts.filter((r) => /delete|remove/.test(r.path))];
     // Before the draft is confirmed, which dismisses these exceptions.
-    const bulk = await admin.post(`/certifications/${a.id}/exceptions/bulk`, { select: 'none', action: 'dismiss', ids: a.exceptionIds.map(String) });
+    const bulk = await admin.post(`/certifications/${a.id}/exceptions/bulk`, {
+      select: 'none',
+      action: 'dismiss',
+      ids: a.exceptionIds.map(String),
+    });
     console.log(`control POST /certifications/${a.id}/exceptions/bulk with A's exception ids: ${bulk.status}`);
     expect(bulk.status).toBe(303);
     for (const route of ordered) {

@@ -90,7 +90,12 @@ describe('CSV uploads', () => {
       const header = mainText((await upload(admin, '/learners/upload', 'id_number,name\nX1,Someone')).text);
       expect(header).toContain('Line 1, column name: Unknown column');
       expect(header).toContain('Line 1, column username: The header row must have a column named username');
-      const binary = await upload(admin, '/learners/upload', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe]), 'picture.png');
+      const binary = await upload(
+        admin,
+        '/learners/upload',
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe]),
+        'picture.png',
+      );
       expect(binary.status).toBe(400);
       expect(mainText(binary.text)).toContain('The selected file must be a CSV file saved as UTF-8 text');
       const latin1 = await upload(admin, '/learners/upload', Buffer.from(`${HEADER}\nL1,l1,Jos\xe9,Smith,l@example.org,,\n`, 'latin1'));
@@ -131,7 +136,11 @@ describe('CSV uploads', () => {
     });
 
     it('refuses a username that belongs to another learner', async () => {
-      const res = await upload(admin, '/learners/upload', `${HEADER}\nU1,u.one,Una,One,u1@example.org,,\nN9,N.TWO,Nat,Nine,n9@example.org,,\n`);
+      const res = await upload(
+        admin,
+        '/learners/upload',
+        `${HEADER}\nU1,u.one,Una,One,u1@example.org,,\nN9,N.TWO,Nat,Nine,n9@example.org,,\n`,
+      );
       expect(res.status).toBe(400);
       expect(mainText(res.text)).toContain('Line 3, column username: Username N.TWO belongs to the learner with ID number N2');
       expect(await learner('N9')).toBeUndefined();
@@ -162,7 +171,9 @@ describe('CSV uploads', () => {
     let audienceId: number;
     beforeAll(async () => {
       audienceId = (await t.db.query(`insert into audience (name) values ('Night shift') returning id`)).rows[0].id;
-      await t.db.query(`insert into audience_member (audience_id, learner_id) select $1, id from learner where id_number = 'U1'`, [audienceId]);
+      await t.db.query(`insert into audience_member (audience_id, learner_id) select $1, id from learner where id_number = 'U1'`, [
+        audienceId,
+      ]);
     });
 
     it('changes nothing when an ID number is unknown or repeated, naming the lines', async () => {
@@ -194,28 +205,43 @@ describe('CSV uploads', () => {
     });
 
     it('changes nothing when a line is bad, naming each line and column', async () => {
-      const csv = 'id_number,course,completed_on\nU1,FIRE-101,2024-01-01\nU2,NO-SUCH,2024-01-01\nZZ,FIRE-101,2024-01-01\nU3,FIRE-101,2099-01-01\nU1,fire-101,2024-01-01\nU2,FIRST-AID,01/02/2024\n';
+      const csv =
+        'id_number,course,completed_on\nU1,FIRE-101,2024-01-01\nU2,NO-SUCH,2024-01-01\nZZ,FIRE-101,2024-01-01\nU3,FIRE-101,2099-01-01\nU1,fire-101,2024-01-01\nU2,FIRST-AID,01/02/2024\n';
       const res = await upload(admin, '/courses/completions/upload', csv);
       expect(res.status).toBe(400);
       const text = mainText(res.text);
       expect(text).toContain('Line 5, column completed_on: Completion date must be today or in the past');
       expect(text).toContain('Line 6: The same completion is also on line 2');
       expect(text).toContain('Line 7, column completed_on: Completion date must be a real date written YYYY-MM-DD');
-      const known = mainText((await upload(admin, '/courses/completions/upload', 'id_number,course,completed_on\nU1,FIRE-101,2024-01-01\nU2,NO-SUCH,2024-01-01\nZZ,FIRE-101,2024-01-01\n')).text);
+      const known = mainText(
+        (
+          await upload(
+            admin,
+            '/courses/completions/upload',
+            'id_number,course,completed_on\nU1,FIRE-101,2024-01-01\nU2,NO-SUCH,2024-01-01\nZZ,FIRE-101,2024-01-01\n',
+          )
+        ).text,
+      );
       expect(known).toContain('Line 3, column course: There is no course with short name NO-SUCH');
       expect(known).toContain('Line 4, column id_number: There is no learner with ID number ZZ');
       expect(await count('course_completion')).toBe(0);
     });
 
     it('records completions and queues a completion check for those learners', async () => {
-      const res = await upload(admin, '/courses/completions/upload', 'completed_on,id_number,course\n2024-01-01,U1,FIRE-101\n2024-02-01,U2,first-aid\n2024-03-01,U2,FIRE-101\n');
+      const res = await upload(
+        admin,
+        '/courses/completions/upload',
+        'completed_on,id_number,course\n2024-01-01,U1,FIRE-101\n2024-02-01,U2,first-aid\n2024-03-01,U2,FIRE-101\n',
+      );
       expect(await followFlash(admin, res)).toContain('3 course completions recorded, 0 already recorded');
       const { rows } = await t.db.query(
         `select l.id_number, c.short_name, cc.completed_at, cc.source, s.username as recorded_by
            from course_completion cc join learner l on l.id = cc.learner_id join course c on c.id = cc.course_id
            left join staff s on s.id = cc.recorded_by order by cc.completed_at`,
       );
-      expect(rows.map((r) => [r.id_number, r.short_name, new Date(r.completed_at).toISOString().slice(0, 10), r.source, r.recorded_by])).toEqual([
+      expect(
+        rows.map((r) => [r.id_number, r.short_name, new Date(r.completed_at).toISOString().slice(0, 10), r.source, r.recorded_by]),
+      ).toEqual([
         ['U1', 'FIRE-101', '2024-01-01', 'csv', 'ada'],
         ['U2', 'FIRST-AID', '2024-02-01', 'csv', 'ada'],
         ['U2', 'FIRE-101', '2024-03-01', 'csv', 'ada'],

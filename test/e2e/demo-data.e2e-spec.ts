@@ -20,7 +20,9 @@ describe('demo data', () => {
     expect(await count('select count(*) as n from audience')).toBeGreaterThanOrEqual(3);
     const types = (await t.db.query(`select type, count(*)::int as n from exception where status = 'open' group by 1 order by 1`)).rows;
     expect(types.map((r) => r.type)).toEqual(['completion_time_unknown', 'duplicate_course', 'time_allowance', 'unknown']);
-    const states = (await t.db.query(`select state from membership where removed_at is null group by 1 order by 1`)).rows.map((r) => r.state);
+    const states = (await t.db.query(`select state from membership where removed_at is null group by 1 order by 1`)).rows.map(
+      (r) => r.state,
+    );
     expect(states).toEqual(['certified', 'expired', 'not_certified', 'window_open']);
 
     const admin = await t.signedIn('ada');

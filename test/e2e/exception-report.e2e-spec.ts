@@ -79,7 +79,11 @@ describe('the Exception report tab', () => {
     const base = `/certifications/${f.certificationId}/exceptions`;
     // Learners 1–60 have time allowance issues, 61–67 duplicate course, 68–71 completion time unknown.
     const search = await admin.get(`${base}?q=L00006`);
-    const expected = [f.exceptionIds.time_allowance[59], ...f.exceptionIds.duplicate_course, ...f.exceptionIds.completion_time_unknown.slice(0, 2)];
+    const expected = [
+      f.exceptionIds.time_allowance[59],
+      ...f.exceptionIds.duplicate_course,
+      ...f.exceptionIds.completion_time_unknown.slice(0, 2),
+    ];
     expect(rowIds(search.text).sort((a, b) => a - b)).toEqual(expected.sort((a, b) => a - b));
     const byName = await admin.get(`${base}?q=${encodeURIComponent('pat l00007')}`);
     expect(rowIds(byName.text)).toHaveLength(4);

@@ -2,7 +2,12 @@ import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants'
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { LEARNER_MESSAGES_QUEUE, LearnerMessagesProcessor, SWEEP_EVERY_MS, SWEEP_JOB } from '../../src/notifications/learner-messages.processor';
+import {
+  LEARNER_MESSAGES_QUEUE,
+  LearnerMessagesProcessor,
+  SWEEP_EVERY_MS,
+  SWEEP_JOB,
+} from '../../src/notifications/learner-messages.processor';
 import { LearnerMessagesService } from '../../src/notifications/learner-messages.service';
 import { fillPlaceholders, fillPlaceholdersSql, PLACEHOLDERS, PlaceholderName } from '../../src/notifications/placeholders';
 import { createExceptionFixture } from '../support/fixtures';
@@ -55,8 +60,16 @@ describe('learner messages: the sweep', () => {
        select $5, l.id, case when $6::int is null then null else now() + make_interval(days => $6::int) end,
               case when $7 then now() end, $8 from l
        returning id`,
-      [`lm${n}`, options.first ?? 'Pat', options.last ?? `Learner${n}`, options.suspended ?? false, certificationId,
-       options.dueInDays === undefined ? 60 : options.dueInDays, options.assigned ?? true, options.exceptionStatus ?? 'none'],
+      [
+        `lm${n}`,
+        options.first ?? 'Pat',
+        options.last ?? `Learner${n}`,
+        options.suspended ?? false,
+        certificationId,
+        options.dueInDays === undefined ? 60 : options.dueInDays,
+        options.assigned ?? true,
+        options.exceptionStatus ?? 'none',
+      ],
     );
     return rows[0].id;
   }
@@ -106,7 +119,9 @@ describe('learner messages: the sweep', () => {
     expect(enrolment.message_id).toMatch(/^<[0-9a-f]{32}@localhost>$/);
     const due = (await t.db.query('select due_at from membership where id = $1', [m])).rows[0].due_at as Date;
     const dueText = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(due);
-    expect(enrolment.body_text).toContain(`Dear Zoë,\n\nYou have been enrolled in the certification Fire Safety. Please complete it by ${dueText}.`);
+    expect(enrolment.body_text).toContain(
+      `Dear Zoë,\n\nYou have been enrolled in the certification Fire Safety. Please complete it by ${dueText}.`,
+    );
     expect(enrolment.body_text).toContain(`You can find the courses at ${t.config.publicOrigin}/`);
     expect(enrolment.body_html).toContain('<p>Dear Zoë,</p><p>You have been enrolled');
 
@@ -124,7 +139,10 @@ describe('learner messages: the sweep', () => {
       [m],
     );
     expect((await sweep(new Date(now))).written).toEqual({ certified: 1 });
-    await t.db.query(`update membership set state = 'window_open', cycle = 2, current_path = 'recertification', due_at = expires_at where id = $1`, [m]);
+    await t.db.query(
+      `update membership set state = 'window_open', cycle = 2, current_path = 'recertification', due_at = expires_at where id = $1`,
+      [m],
+    );
     expect((await sweep(new Date(now))).written).toEqual({ window_open: 1 });
     expect((await sweep(new Date(now + 357 * DAY))).total).toBe(0);
     expect((await sweep(new Date(now + 359 * DAY))).written).toEqual({ window_closing: 1 });
@@ -207,7 +225,10 @@ describe('learner messages: the sweep', () => {
     const c = await certification('Headers');
     const m = await member(c, { first: 'Eve\r\nBcc: x@evil.example', last: 'Line\u2028Break' });
     const bad = await member(c);
-    await t.db.query(`update learner set email = 'a@example.org, b@example.org' where id = (select learner_id from membership where id = $1)`, [bad]);
+    await t.db.query(
+      `update learner set email = 'a@example.org, b@example.org' where id = (select learner_id from membership where id = $1)`,
+      [bad],
+    );
     await sweep();
     const [good] = await outbox([m]);
     expect(good.to_name).toBe('Eve Bcc: x@evil.example Line Break');
@@ -221,12 +242,21 @@ describe('learner messages: the sweep', () => {
 
   it('fills placeholders in one pass, in SQL as in TypeScript', async () => {
     const cases: Array<[string, Record<string, string>]> = [
-      ['{learner_full_name} / {certification_name} {unknown} {link', { learner_full_name: '{certification_name}', certification_name: 'X' }],
+      [
+        '{learner_full_name} / {certification_name} {unknown} {link',
+        { learner_full_name: '{certification_name}', certification_name: 'X' },
+      ],
       ['{{due_date}} {due_date}{due_date}', { due_date: '1 May 2027' }],
       ['no placeholders', {}],
-      ['{link}{link} {learner_first_name}', { link: 'https://x/{link}', learner_first_name: '{learner_full_name}', learner_full_name: 'NO' }],
+      [
+        '{link}{link} {learner_first_name}',
+        { link: 'https://x/{link}', learner_first_name: '{learner_full_name}', learner_full_name: 'NO' },
+      ],
     ];
-    const fromJson = Object.fromEntries(PLACEHOLDERS.map((p) => [p.name, `($2::jsonb ->> '${p.name}')`])) as Record<PlaceholderName, string>;
+    const fromJson = Object.fromEntries(PLACEHOLDERS.map((p) => [p.name, `($2::jsonb ->> '${p.name}')`])) as Record<
+      PlaceholderName,
+      string
+    >;
     for (const [template, values] of cases) {
       const { rows } = await t.db.query(`select ${fillPlaceholdersSql('$1::text', fromJson)} as text`, [template, JSON.stringify(values)]);
       expect(rows[0].text).toBe(fillPlaceholders(template, values));
@@ -264,7 +294,12 @@ describe('learner messages: the sweep', () => {
   });
 
   it('catch-up after Set realistic due date and assign: Enrolment now, Due soon when its moment comes', async () => {
-    const f = await createExceptionFixture(t.db, { prefix: 'RL', counts: { completion_time_unknown: 1 }, certificationMinDays: 21, bufferDays: 7 });
+    const f = await createExceptionFixture(t.db, {
+      prefix: 'RL',
+      counts: { completion_time_unknown: 1 },
+      certificationMinDays: 21,
+      bufferDays: 7,
+    });
     const [exceptionId] = f.exceptionIds.completion_time_unknown;
     const m = Number((await t.db.query('select membership_id from exception where id = $1', [exceptionId])).rows[0].membership_id);
     await bulk(f.certificationId, { select: 'all', action: 'assign_realistic' });
@@ -280,7 +315,14 @@ describe('learner messages: the sweep', () => {
     const b = await member(c, { dueInDays: 40, exceptionStatus: 'open', assigned: false });
     const em = t.app.get(EntityManager);
     const assign = (ids: number[]) => async (tem: EntityManager) => {
-      await tem.getConnection().execute(`update membership set exception_status = 'assigned', assigned_at = now() where id = any(?::int[])`, [`{${ids.join(',')}}`], 'run', tem.getTransactionContext());
+      await tem
+        .getConnection()
+        .execute(
+          `update membership set exception_status = 'assigned', assigned_at = now() where id = any(?::int[])`,
+          [`{${ids.join(',')}}`],
+          'run',
+          tem.getTransactionContext(),
+        );
       return sweeper.writeDueFor(tem, ids);
     };
     await expect(

@@ -39,7 +39,13 @@ describe('learners pages', () => {
     const res = await admin.post('/learners', GOOD);
     expect(res.status).toBe(303);
     const learner = await learnerByIdNumber('E1001');
-    expect(learner).toMatchObject({ username: 'ada.lovelace', first_name: 'Ada', last_name: 'Lovelace', hire_date: '2024-03-31', suspended: false });
+    expect(learner).toMatchObject({
+      username: 'ada.lovelace',
+      first_name: 'Ada',
+      last_name: 'Lovelace',
+      hire_date: '2024-03-31',
+      suspended: false,
+    });
     expect(res.headers.location).toBe(`/learners/${learner.id}`);
     const page = await admin.get(res.headers.location);
     expect(mainText(page.text)).toContain('Learner Ada Lovelace added');
@@ -47,7 +53,13 @@ describe('learners pages', () => {
   });
 
   it('shows every error, inline and in a summary, and keeps the answers', async () => {
-    const res = await admin.post('/learners', { ...GOOD, idNumber: '', email: 'not-an-email', hireDate: '2024-02-30', username: 'bad name' });
+    const res = await admin.post('/learners', {
+      ...GOOD,
+      idNumber: '',
+      email: 'not-an-email',
+      hireDate: '2024-02-30',
+      username: 'bad name',
+    });
     expect(res.status).toBe(400);
     expect(res.text).toContain('<title>Error: Add a learner – Learners – Certex</title>');
     expect(res.text).toContain('role="alert"');
@@ -77,7 +89,13 @@ describe('learners pages', () => {
     expect(form.status).toBe(200);
     expect(form.text).toContain('value="ada.lovelace"');
     expect(form.text).toContain('value="2024-03-31"');
-    const res = await admin.post(`/learners/${id}`, { ...GOOD, lastName: 'King', firstLogin: '2024-04-02T09:30', hireDate: '', suspended: 'yes' });
+    const res = await admin.post(`/learners/${id}`, {
+      ...GOOD,
+      lastName: 'King',
+      firstLogin: '2024-04-02T09:30',
+      hireDate: '',
+      suspended: 'yes',
+    });
     expect(res.status).toBe(303);
     const learner = await learnerByIdNumber('E1001');
     expect(learner).toMatchObject({ last_name: 'King', hire_date: null, suspended: true });
@@ -103,7 +121,10 @@ describe('learners pages', () => {
     it('pages 50 learners at a time by name, with next and previous links', async () => {
       const first = await admin.get('/learners');
       expect(first.status).toBe(200);
-      const rows = (html: string) => [...html.matchAll(/<th scope="row" class="app-table__cell"><a class="app-link" href="\/learners\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]);
+      const rows = (html: string) =>
+        [...html.matchAll(/<th scope="row" class="app-table__cell"><a class="app-link" href="\/learners\/\d+">([^<]+)<\/a>/g)].map(
+          (m) => m[1],
+        );
       const page1 = rows(first.text);
       expect(page1).toHaveLength(50);
       expect(page1[0]).toBe('Ada King');
@@ -152,7 +173,8 @@ describe('learners pages', () => {
 
     beforeAll(async () => {
       learnerId = (await learnerByIdNumber('E1001')).id;
-      courseId = (await t.db.query(`insert into course (short_name, full_name) values ('FIRE-101', 'Fire safety') returning id`)).rows[0].id;
+      courseId = (await t.db.query(`insert into course (short_name, full_name) values ('FIRE-101', 'Fire safety') returning id`)).rows[0]
+        .id;
       const cert = await t.db.query(
         `insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount, window_period_unit)
          values ('Fire warden', 'FW', 1, 'year', 1, 'month') returning id`,
@@ -186,7 +208,10 @@ describe('learners pages', () => {
     it('lets an administrator record a course completion, and queues a completion check', async () => {
       const res = await admin.post(`/learners/${learnerId}/completions`, { courseId: String(courseId), completedOn: '2025-06-01' });
       expect(res.status).toBe(303);
-      const { rows } = await t.db.query(`select course_id, completed_at, source, recorded_by from course_completion where learner_id = $1`, [learnerId]);
+      const { rows } = await t.db.query(
+        `select course_id, completed_at, source, recorded_by from course_completion where learner_id = $1`,
+        [learnerId],
+      );
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ course_id: courseId, source: 'admin', recorded_by: adminId });
       expect(new Date(rows[0].completed_at).toISOString()).toBe('2025-06-01T00:00:00.000Z');

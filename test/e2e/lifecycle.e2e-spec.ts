@@ -22,10 +22,12 @@ describe('certification lifecycle (DOMAIN.md §6)', () => {
   async function learner(): Promise<number> {
     seq++;
     return (
-      await one(
-        `insert into learner (id_number, username, first_name, last_name, email) values ($1, $2, 'Lea', $3, $4) returning id`,
-        [`L${seq}`, `lu${seq}`, `Learner${seq}`, `lu${seq}@example.org`],
-      )
+      await one(`insert into learner (id_number, username, first_name, last_name, email) values ($1, $2, 'Lea', $3, $4) returning id`, [
+        `L${seq}`,
+        `lu${seq}`,
+        `Learner${seq}`,
+        `lu${seq}@example.org`,
+      ])
     ).id;
   }
 
@@ -83,7 +85,8 @@ describe('certification lifecycle (DOMAIN.md §6)', () => {
   const check = (learnerIds: number[] | null) => t.app.get(LifecycleService).completionCheck(learnerIds);
   const steps = (now: string) => t.app.get(LifecycleService).runSteps(new Date(now));
   const row = (id: number) => one(`select * from membership where id = $1`, [id]);
-  const history = (id: number) => all(`select cycle, path, state, event from membership_history where membership_id = $1 order by id`, [id]);
+  const history = (id: number) =>
+    all(`select cycle, path, state, event from membership_history where membership_id = $1 order by id`, [id]);
 
   it('certifies when every course of an "all" set is complete, dated by the latest completion', async () => {
     const cert = await certification();

@@ -61,7 +61,9 @@ describe('a mail relay killed while sending', () => {
       text: `Message ${key}.`,
     }));
     const outbox = t.app.get(OutboxService);
-    const added = await t.inContext(() => (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages)));
+    const added = await t.inContext(() =>
+      (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages)),
+    );
     expect(added).toBe(TOTAL);
     lap('2,000 messages enqueued');
 
@@ -125,7 +127,9 @@ describe('a mail relay killed while sending', () => {
       `mail-crash: ${TOTAL} messages, ${smtp.received.length} deliveries, ${resent.length} resent with the same Message-ID ` +
         `(${inFlight.size} were 'sending' at the kill), 0 lost, 0 duplicates with another Message-ID\n`,
     );
-    const rows = (await t.db.query(`select count(*)::int as n from outbox where state = 'sent' and sent_at is not null and locked_until is null`)).rows[0];
+    const rows = (
+      await t.db.query(`select count(*)::int as n from outbox where state = 'sent' and sent_at is not null and locked_until is null`)
+    ).rows[0];
     expect(rows.n).toBe(TOTAL);
     await second.kill('SIGKILL');
   });
@@ -141,7 +145,9 @@ describe('a mail relay killed while sending', () => {
       subject: `Shutdown test ${i}`,
       text: 'x',
     }));
-    await t.inContext(() => (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages)));
+    await t.inContext(() =>
+      (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages)),
+    );
     const w = worker();
     const term: { exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } = {};
     smtp.onAccepted = () => {

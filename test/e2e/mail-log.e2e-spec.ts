@@ -24,7 +24,9 @@ describe('the mail log', () => {
 
   function enqueue(messages: Parameters<OutboxService['enqueue']>[1]) {
     const outbox = t.app.get(OutboxService);
-    return t.inContext(() => (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages)));
+    return t.inContext(() =>
+      (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages)),
+    );
   }
 
   /** The page's main text with < and > decoded, as a reader sees it. */
@@ -44,8 +46,21 @@ describe('the mail log', () => {
   it('keeps mail without an SMTP server, never sends it, and lists it newest first', async () => {
     expect(
       await enqueue([
-        { key: 'log:kept:1', kind: 'enrolment', toAddress: 'ada@learners.example.org', toName: 'Ada Lovelace', subject: 'You are enrolled', text: 'Welcome, Ada.' },
-        { key: 'log:kept:2', kind: 'admin-notice', toAddress: 'grace@staff.example.org', subject: 'Exceptions require attention', text: 'Three new exceptions.' },
+        {
+          key: 'log:kept:1',
+          kind: 'enrolment',
+          toAddress: 'ada@learners.example.org',
+          toName: 'Ada Lovelace',
+          subject: 'You are enrolled',
+          text: 'Welcome, Ada.',
+        },
+        {
+          key: 'log:kept:2',
+          kind: 'admin-notice',
+          toAddress: 'grace@staff.example.org',
+          subject: 'Exceptions require attention',
+          text: 'Three new exceptions.',
+        },
       ]),
     ).toBe(2);
     const rows = (await t.db.query(`select message_key, state, attempts from outbox where message_key like 'log:kept:%' order by 1`)).rows;
@@ -110,7 +125,8 @@ describe('the mail log', () => {
       path = next ? next[1].replace(/&amp;/g, '&').replace(/&#x3D;/g, '=') : null;
       pages++;
       if (path) expect(path).toContain('q=page+test');
-      if (pages > 5) throw new Error(`still paging at ${path}: ${seen.join(',')}\n${/<nav class="app-pagination[\s\S]*?<\/nav>/.exec(res.text)?.[0]}`);
+      if (pages > 5)
+        throw new Error(`still paging at ${path}: ${seen.join(',')}\n${/<nav class="app-pagination[\s\S]*?<\/nav>/.exec(res.text)?.[0]}`);
     }
     expect(pages).toBe(3);
     expect(seen).toEqual(Array.from({ length: 120 }, (_, i) => String(120 - i).padStart(3, '0')));

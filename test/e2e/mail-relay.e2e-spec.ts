@@ -46,7 +46,9 @@ describe('the outbox relay', () => {
 
   /** Enqueues in a transaction of its own, as a feature would alongside its change. */
   function enqueue(messages: OutboxMessage[]): Promise<number> {
-    return t.inContext(() => (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages)));
+    return t.inContext(() =>
+      (t.app.get(MikroORM).em.fork() as EntityManager).transactional((em: EntityManager) => outbox.enqueue(em, messages)),
+    );
   }
 
   async function row(key: string) {
@@ -72,7 +74,11 @@ describe('the outbox relay', () => {
     ]);
     expect(added).toBe(2);
     // No drain call here: the commit itself wakes the relay.
-    await smtp.waitFor(() => receivedFor('relay:one').length === 1 && receivedFor('relay:two').length === 1, 15000, 'relay:one and relay:two');
+    await smtp.waitFor(
+      () => receivedFor('relay:one').length === 1 && receivedFor('relay:two').length === 1,
+      15000,
+      'relay:one and relay:two',
+    );
 
     const [mail] = receivedFor('relay:one');
     expect(mail.messageId).toMatch(/^<[0-9a-f]{32}@certex\.example\.org>$/);
@@ -129,7 +135,14 @@ describe('the outbox relay', () => {
         (t.app.get(MikroORM).em.fork() as EntityManager).transactional(async (em: EntityManager) => {
           await outbox.enqueue(em, [message('relay:rolled-back')]);
           // The row is there inside the transaction...
-          const inside = await em.getConnection().execute(`select count(*)::int as n from outbox where message_key = 'relay:rolled-back'`, [], 'all', em.getTransactionContext());
+          const inside = await em
+            .getConnection()
+            .execute(
+              `select count(*)::int as n from outbox where message_key = 'relay:rolled-back'`,
+              [],
+              'all',
+              em.getTransactionContext(),
+            );
           expect(inside[0].n).toBe(1);
           throw new Error('the change failed');
         }),
@@ -156,7 +169,10 @@ describe('the outbox relay', () => {
 
   it('retries after a 4xx answer, with backoff, and then delivers with the same Message-ID', async () => {
     const id = messageIdFor('relay:4xx', 'certex.example.org');
-    smtp.answer = (mail) => (mail.messageId === id && smtp.rejected.filter((m) => m.messageId === id).length === 0 ? { code: 451, message: '4.3.0 Try again later' } : 'accept');
+    smtp.answer = (mail) =>
+      mail.messageId === id && smtp.rejected.filter((m) => m.messageId === id).length === 0
+        ? { code: 451, message: '4.3.0 Try again later' }
+        : 'accept';
     await enqueue([message('relay:4xx')]);
     const waiting = await waitForRow('relay:4xx', (r) => r.state === 'pending' && r.attempts === 1, 'back to pending after the 451');
     expect(waiting.last_error).toContain('451 4.3.0 Try again later');
@@ -246,7 +262,10 @@ describe('the outbox relay', () => {
 
   it('never lets a line break from data reach a header', async () => {
     await enqueue([
-      message('relay:crlf', { toName: 'Ada\r\nBcc: eve@evil.example.org', subject: 'Welcome\r\nX-Injected: yes\nReply-To: eve@evil.example.org' }),
+      message('relay:crlf', {
+        toName: 'Ada\r\nBcc: eve@evil.example.org',
+        subject: 'Welcome\r\nX-Injected: yes\nReply-To: eve@evil.example.org',
+      }),
       message('relay:bad-address', { toAddress: 'ada@learners.example.org\r\nBcc: eve@evil.example.org' }),
       message('relay:two-addresses', { toAddress: 'ada@learners.example.org, eve@evil.example.org' }),
     ]);

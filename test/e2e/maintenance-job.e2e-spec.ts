@@ -19,7 +19,9 @@ describe('the job pattern: an idempotent maintenance job on Bull', () => {
   });
 
   it('purges expired sessions once per run key, and a second delivery changes nothing', async () => {
-    await t.db.query(`insert into session (sid, sess, expire) values ('old', '{}', now() - interval '1 day'), ('live', '{}', now() + interval '1 hour')`);
+    await t.db.query(
+      `insert into session (sid, sess, expire) values ('old', '{}', now() - interval '1 day'), ('live', '{}', now() + interval '1 hour')`,
+    );
     await t.db.query(`insert into login_attempt (username, ip, attempted_at) values ('x', '1.2.3.4', now() - interval '2 days')`);
     const service = t.app.get(MaintenanceService);
     const first = await service.purgeExpired('test-slot-1');

@@ -21,7 +21,9 @@ function table(html: string): { headers: string[]; rows: string[][] } {
   const thead = /<thead>([\s\S]*?)<\/thead>/.exec(html)?.[1] ?? '';
   const headers = [...thead.matchAll(/<th[\s\S]*?<\/th>/g)].map((m) => decode(m[0]).replace(/ \(sorted \w+\)$/, ''));
   const tbody = /<tbody>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? '';
-  const rows = [...tbody.matchAll(/<tr[\s\S]*?<\/tr>/g)].map((m) => [...m[0].matchAll(/<t[hd][\s\S]*?<\/t[hd]>/g)].map((c) => decode(c[0])));
+  const rows = [...tbody.matchAll(/<tr[\s\S]*?<\/tr>/g)].map((m) =>
+    [...m[0].matchAll(/<t[hd][\s\S]*?<\/t[hd]>/g)].map((c) => decode(c[0])),
+  );
   return { headers, rows };
 }
 
@@ -181,16 +183,24 @@ describe('the Membership report tab', () => {
     const {
       rows: [audience],
     } = await t.db.query(`insert into audience (name) values ('Night shift') returning id`);
-    const members = (await t.db.query(`select m.id, m.learner_id from membership m where m.certification_id = $1 order by m.learner_sort_name`, [f.certificationId])).rows;
+    const members = (
+      await t.db.query(`select m.id, m.learner_id from membership m where m.certification_id = $1 order by m.learner_sort_name`, [
+        f.certificationId,
+      ])
+    ).rows;
     const {
       rows: [byAudience],
-    } = await t.db.query(`insert into assignment (certification_id, kind, audience_id, due_rule) values ($1, 'audience', $2, 'none') returning id`, [
-      f.certificationId,
-      audience.id,
-    ]);
+    } = await t.db.query(
+      `insert into assignment (certification_id, kind, audience_id, due_rule) values ($1, 'audience', $2, 'none') returning id`,
+      [f.certificationId, audience.id],
+    );
     const individual = async (learnerId: number) =>
-      (await t.db.query(`insert into assignment (certification_id, kind, learner_id, due_rule) values ($1, 'learner', $2, 'none') returning id`, [f.certificationId, learnerId]))
-        .rows[0].id;
+      (
+        await t.db.query(
+          `insert into assignment (certification_id, kind, learner_id, due_rule) values ($1, 'learner', $2, 'none') returning id`,
+          [f.certificationId, learnerId],
+        )
+      ).rows[0].id;
     // AB000001 by the audience and individually; AB000002 by the audience; AB000003 individually.
     const ind1 = await individual(members[0].learner_id);
     const ind3 = await individual(members[2].learner_id);
@@ -234,13 +244,18 @@ describe('the Membership report tab', () => {
            from learner l where l.id = m.learner_id and m.certification_id = $1`,
         [f.certificationId],
       );
-      await t.db.query(`delete from exception e using membership m where m.id = e.membership_id and m.exception_status = 'none' and m.certification_id = $1`, [
-        f.certificationId,
-      ]);
+      await t.db.query(
+        `delete from exception e using membership m where m.id = e.membership_id and m.exception_status = 'none' and m.certification_id = $1`,
+        [f.certificationId],
+      );
     });
 
     it('keeps the chosen columns, filter and search in every paging, sorting and CSV link', async () => {
-      const open = (await t.db.query(`select count(*)::int as n from membership where certification_id = $1 and exception_status = 'open'`, [f.certificationId])).rows[0].n;
+      const open = (
+        await t.db.query(`select count(*)::int as n from membership where certification_id = $1 and exception_status = 'open'`, [
+          f.certificationId,
+        ])
+      ).rows[0].n;
       expect(open).toBeGreaterThan(60);
       const start = `${base}?status=open&columns=exception_status&columns=email&q=PG`;
       const seen: string[] = [];
@@ -328,7 +343,9 @@ describe('the Membership report tab', () => {
 
   it('neutralises a learner named =HYPERLINK("x") in the CSV and shows it as text on the page', async () => {
     const f = await createExceptionFixture(t.db, { prefix: 'HY', counts: { unknown: 1 } });
-    await t.db.query(`update learner set first_name = '=HYPERLINK("x")', last_name = 'Evil', email = '@evil.example' where id_number = 'HY000001'`);
+    await t.db.query(
+      `update learner set first_name = '=HYPERLINK("x")', last_name = 'Evil', email = '@evil.example' where id_number = 'HY000001'`,
+    );
     const base = `/certifications/${f.certificationId}/membership`;
     const page = await admin.get(`${base}?columns=email`);
     expect(page.text).not.toContain('=HYPERLINK("x")');
@@ -347,7 +364,11 @@ describe('the Membership report tab', () => {
     expect(page.rows.map((r) => r[1])).toEqual(['RM000002']);
     expect((await admin.get('/certifications/999999/membership')).status).toBe(404);
     // A forged cursor shows the first page rather than failing.
-    for (const cursor of [['x', 'not-an-id'], ['not a date', 1], [1, 2]]) {
+    for (const cursor of [
+      ['x', 'not-an-id'],
+      ['not a date', 1],
+      [1, 2],
+    ]) {
       const after = Buffer.from(JSON.stringify(cursor)).toString('base64url');
       const res = await admin.get(`/certifications/${f.certificationId}/membership?sort=due&after=${after}`);
       expect(res.status).toBe(200);

@@ -21,7 +21,12 @@ describe('the Messages tab', () => {
   afterAll(() => t.close());
 
   const template = async (kind: string) =>
-    (await t.db.query('select enabled, subject, body, offset_days from message_template where certification_id = $1 and kind = $2', [id, kind])).rows[0];
+    (
+      await t.db.query('select enabled, subject, body, offset_days from message_template where certification_id = $1 and kind = $2', [
+        id,
+        kind,
+      ])
+    ).rows[0];
   const rowsOf = (html: string) => [...html.matchAll(/<tr class="app-table__row">([\s\S]*?)<\/tr>/g)].map((m) => mainText(m[1]));
 
   it('lists the eight messages with their defaults, on or off, subject and offset, and the placeholders', async () => {
@@ -80,7 +85,12 @@ describe('the Messages tab', () => {
     expect(mainText(page.text)).toContain('Success Due soon message saved');
     expect(rowsOf(page.text)[2]).toContain('Due soon On Reminder: {certification_name}');
     expect(rowsOf(page.text)[2]).toContain('30 days before');
-    expect(await template('due_soon')).toEqual({ enabled: true, subject: 'Reminder: {certification_name}', body: 'Hello {learner_first_name},\nplease finish by {due_date}.', offset_days: 30 });
+    expect(await template('due_soon')).toEqual({
+      enabled: true,
+      subject: 'Reminder: {certification_name}',
+      body: 'Hello {learner_first_name},\nplease finish by {due_date}.',
+      offset_days: 30,
+    });
 
     // Switched off: subject and body may be empty.
     const off = await admin.post(`/certifications/${id}/messages/certified`, { subject: '', body: '' });
@@ -92,7 +102,12 @@ describe('the Messages tab', () => {
 
   it('shows every problem in an error summary and inline, keeping the answers, and saves nothing', async () => {
     const before = await template('window_closing');
-    const res = await admin.post(`/certifications/${id}/messages/window_closing`, { enabled: 'yes', subject: '', body: '', offsetDays: '0' });
+    const res = await admin.post(`/certifications/${id}/messages/window_closing`, {
+      enabled: 'yes',
+      subject: '',
+      body: '',
+      offsetDays: '0',
+    });
     expect(res.status).toBe(400);
     expect(res.text).toContain('<title>Error: Window closing message – Messages – Fire Safety – Certex</title>');
     const text = mainText(res.text);

@@ -66,7 +66,16 @@ describe('re-checks of open exceptions', () => {
       await one(
         `insert into assignment (certification_id, kind, audience_id, due_rule, due_fixed_at, due_amount, due_unit, due_event, due_course_id)
          values ($1, 'audience', $2, $3, $4, $5, $6, $7, $8) returning id`,
-        [certificationId, audience, rule.rule, rule.fixed ?? null, rule.amount ?? null, rule.unit ?? null, rule.event ?? null, rule.course ?? null],
+        [
+          certificationId,
+          audience,
+          rule.rule,
+          rule.fixed ?? null,
+          rule.amount ?? null,
+          rule.unit ?? null,
+          rule.event ?? null,
+          rule.course ?? null,
+        ],
       )
     ).id;
   }
@@ -90,7 +99,10 @@ describe('re-checks of open exceptions', () => {
 
   async function upload(path: string, content: string) {
     const token = csrfFrom((await admin.get(path)).text)!;
-    return admin.agent.post(admin.path(path)).field('_csrf', token).attach('file', Buffer.from(content, 'utf8'), { filename: 'completions.csv', contentType: 'text/csv' });
+    return admin.agent
+      .post(admin.path(path))
+      .field('_csrf', token)
+      .attach('file', Buffer.from(content, 'utf8'), { filename: 'completions.csv', contentType: 'text/csv' });
   }
 
   it('a lower minimum time updates an open time allowance exception, and resolves it once the time suffices', async () => {
@@ -104,9 +116,10 @@ describe('re-checks of open exceptions', () => {
     expect(raised).toMatchObject({ type: 'time_allowance', status: 'open', evidence: { minimumDays: 30 } });
     // An exception with an unknown cause, brought in by import, cannot be checked again.
     const importedMembership = (await exceptionsOf(cert.id, imported.id))[0].membership_id;
-    await t.db.query(`update exception set type = 'unknown', evidence = '{"imported": "LEGACY 7"}', summary = 'Imported: LEGACY 7' where membership_id = $1`, [
-      importedMembership,
-    ]);
+    await t.db.query(
+      `update exception set type = 'unknown', evidence = '{"imported": "LEGACY 7"}', summary = 'Imported: LEGACY 7' where membership_id = $1`,
+      [importedMembership],
+    );
 
     let before = await lastSyncRunId(t);
     await editCourseSet(cert.id, cert.setId, { courses: [x], minDays: 20 });
@@ -127,7 +140,10 @@ describe('re-checks of open exceptions', () => {
     const m = await membership(cert.id, short.id);
     expect(m.exception_status).toBe('none');
     expect(m.assigned_at).not.toBeNull();
-    expect(await one(`select type, status from exception where membership_id = $1`, [importedMembership])).toEqual({ type: 'unknown', status: 'open' });
+    expect(await one(`select type, status from exception where membership_id = $1`, [importedMembership])).toEqual({
+      type: 'unknown',
+      status: 'open',
+    });
   });
 
   it('another certification dropping the shared course resolves a duplicate course exception', async () => {
@@ -173,7 +189,9 @@ describe('re-checks of open exceptions', () => {
     const [updated, ...none] = await exceptionsOf(mine.id, l.id);
     expect(none).toEqual([]);
     expect(updated).toMatchObject({ id: raised.id, status: 'open', type: 'time_allowance', evidence: { minimumDays: 30 } });
-    expect(mainText((await admin.get(`/certifications/${mine.id}/exceptions`)).text)).toMatch(/Time allowance Due .*: \d+ days left, 30 needed/);
+    expect(mainText((await admin.get(`/certifications/${mine.id}/exceptions`)).text)).toMatch(
+      /Time allowance Due .*: \d+ days left, 30 needed/,
+    );
   });
 
   it('a completion recorded on the learner page or uploaded re-checks completion time unknown at once', async () => {
@@ -199,7 +217,10 @@ describe('re-checks of open exceptions', () => {
 
     // Completed 30 days ago: the due date passed 16 days ago: now a time allowance exception.
     before = await lastSyncRunId(t);
-    const res = await upload('/courses/completions/upload', `id_number,course,completed_on\n${byUpload.idNumber},${await shortName(z)},${dateIn(-30)}\n`);
+    const res = await upload(
+      '/courses/completions/upload',
+      `id_number,course,completed_on\n${byUpload.idNumber},${await shortName(z)},${dateIn(-30)}\n`,
+    );
     expect(res.status).toBe(303);
     await waitForSyncRun(t, cert.id, 'course completions uploaded', before);
     const [changed, ...none] = await exceptionsOf(cert.id, byUpload.id);
@@ -209,7 +230,9 @@ describe('re-checks of open exceptions', () => {
     const due = new Date(`${dateIn(-16)}T00:00:00Z`);
     expect(changed.evidence.dueAt.slice(0, 10)).toBe(dateIn(-16));
     const overdue = Math.ceil((Date.now() - due.getTime()) / DAY);
-    expect(mainText((await admin.get(`/certifications/${cert.id}/exceptions`)).text)).toContain(`: overdue by ${overdue} days, 5 needed (${overdue + 5} short)`);
+    expect(mainText((await admin.get(`/certifications/${cert.id}/exceptions`)).text)).toContain(
+      `: overdue by ${overdue} days, 5 needed (${overdue + 5} short)`,
+    );
   });
 
   async function shortName(courseId: number): Promise<string> {
@@ -223,15 +246,22 @@ describe('re-checks of open exceptions', () => {
     await arrangeSync(cert.id);
     const [raised] = await exceptionsOf(cert.id, l.id);
     const report = async () => mainText((await admin.get(`/certifications/${cert.id}/exceptions`)).text);
-    const dateText = (d: Date) => new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(d);
+    const dateText = (d: Date) =>
+      new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(d);
 
     // As if raised some time ago: the due date three days and an hour from now.
     const soon = new Date(Date.now() + 3 * DAY + 3600 * 1000);
-    await t.db.query(`update exception set evidence = jsonb_set(evidence, '{dueAt}', to_jsonb($2::timestamptz)) where id = $1`, [raised.id, soon]);
+    await t.db.query(`update exception set evidence = jsonb_set(evidence, '{dueAt}', to_jsonb($2::timestamptz)) where id = $1`, [
+      raised.id,
+      soon,
+    ]);
     expect(await report()).toContain(`Due ${dateText(soon)}: 3 days left, 30 needed (27 short)`);
     // And once the due date has passed.
     const past = new Date(Date.now() - 2 * DAY + 3600 * 1000);
-    await t.db.query(`update exception set evidence = jsonb_set(evidence, '{dueAt}', to_jsonb($2::timestamptz)) where id = $1`, [raised.id, past]);
+    await t.db.query(`update exception set evidence = jsonb_set(evidence, '{dueAt}', to_jsonb($2::timestamptz)) where id = $1`, [
+      raised.id,
+      past,
+    ]);
     expect(await report()).toContain(`Due ${dateText(past)}: overdue by 2 days, 30 needed (32 short)`);
     // The stored summary still reads as on the day it was raised.
     expect((await one(`select summary from exception where id = $1`, [raised.id])).summary).toMatch(/days left, 30 needed/);

@@ -28,7 +28,12 @@ describe('handling one learner, the history of actions, and reopening', () => {
     const {
       rows: [row],
     } = await t.db.query(`select learner_id, membership_id from exception where id = $1`, [exceptionId]);
-    return { certificationId: f.certificationId, exceptionId, learnerId: row.learner_id as number, membershipId: row.membership_id as number };
+    return {
+      certificationId: f.certificationId,
+      exceptionId,
+      learnerId: row.learner_id as number,
+      membershipId: row.membership_id as number,
+    };
   }
 
   /** Continue on the learner page's form, then OK on the confirmation page; returns the bulk action id. */
@@ -59,12 +64,7 @@ describe('handling one learner, the history of actions, and reopening', () => {
   }
 
   const membership = async (id: number) =>
-    (
-      await t.db.query(
-        `select exception_status, due_at, assigned_at, completion_recorded from membership where id = $1`,
-        [id],
-      )
-    ).rows[0];
+    (await t.db.query(`select exception_status, due_at, assigned_at, completion_recorded from membership where id = $1`, [id])).rows[0];
 
   it('links each learner in the Exception report to their page, which shows the open exception, its evidence and the actions that fit it', async () => {
     const l = await oneLearner('LP', 'completion_time_unknown');
@@ -183,13 +183,23 @@ describe('handling one learner, the history of actions, and reopening', () => {
     const refused = await admin.post(`/learners/${certified.learnerId}/exceptions/${certified.exceptionId}/reopen`, {});
     expect(refused.status).toBe(400);
     expect(mainText(refused.text)).toContain('This cannot be reopened. The learner has certified since.');
-    expect((await t.db.query(`select count(*)::int as n from bulk_action where action = 'reopen' and certification_id = $1`, [certified.certificationId])).rows[0].n).toBe(0);
+    expect(
+      (
+        await t.db.query(`select count(*)::int as n from bulk_action where action = 'reopen' and certification_id = $1`, [
+          certified.certificationId,
+        ])
+      ).rows[0].n,
+    ).toBe(0);
   });
 
   it('reopens all the exceptions a bulk action handled from its page, per learner refusing those who certified or left since', async () => {
     const f = await createExceptionFixture(t.db, { prefix: 'RB', counts: { time_allowance: 5 } });
     const ids = f.exceptionIds.time_allowance;
-    const cont = await admin.post(`/certifications/${f.certificationId}/exceptions/bulk`, { select: 'all', action: 'do_not_assign', reason: 'Contractors' });
+    const cont = await admin.post(`/certifications/${f.certificationId}/exceptions/bulk`, {
+      select: 'all',
+      action: 'do_not_assign',
+      reason: 'Contractors',
+    });
     const ok = await admin.post((cont.headers.location as string).split('?')[0], {});
     const handledBy = bulkIdOf(ok.headers.location);
     expect((await finished(handledBy)).state).toBe('completed');
@@ -215,7 +225,9 @@ describe('handling one learner, the history of actions, and reopening', () => {
     expect(result).toContain('The learner has certified since');
     expect(result).toContain('The learner has left the certification');
     expect(result).not.toContain('Reopen these exceptions');
-    const statuses = (await t.db.query(`select status from exception where id = any($1::bigint[]) order by id`, [ids])).rows.map((r) => r.status);
+    const statuses = (await t.db.query(`select status from exception where id = any($1::bigint[]) order by id`, [ids])).rows.map(
+      (r) => r.status,
+    );
     expect(statuses).toEqual(['not_assigned', 'not_assigned', 'open', 'open', 'open']);
     // Reopening the same action again: nothing left that can be reopened.
     const again = await admin.post(`/admin/bulk-actions/${handledBy}/reopen`, {});
@@ -234,7 +246,9 @@ describe('handling one learner, the history of actions, and reopening', () => {
     expect(page.text).toContain(`href="/learners/${l.learnerId}"`);
     const ok = await admin.post(confirmUrl.split('?')[0], {});
     expect(ok.status).toBe(410);
-    expect((await t.db.query(`select count(*)::int as n from bulk_action where certification_id = $1`, [l.certificationId])).rows[0].n).toBe(0);
+    expect(
+      (await t.db.query(`select count(*)::int as n from bulk_action where certification_id = $1`, [l.certificationId])).rows[0].n,
+    ).toBe(0);
   });
 
   it('takes the lock of the chunks and of membership sync when OK is pressed', async () => {
@@ -255,7 +269,9 @@ describe('handling one learner, the history of actions, and reopening', () => {
         if (rows[0].n > 0) break;
         await sleep(20);
       }
-      expect((await t.db.query(`select count(*)::int as n from bulk_action where certification_id = $1`, [f.certificationId])).rows[0].n).toBe(0);
+      expect(
+        (await t.db.query(`select count(*)::int as n from bulk_action where certification_id = $1`, [f.certificationId])).rows[0].n,
+      ).toBe(0);
       await holder.query('rollback');
       const ok = await pressed;
       expect(ok.status).toBe(303);

@@ -22,8 +22,9 @@ describe('every POST route refuses a missing CSRF token and a viewer', () => {
 
     const fixture = await createExceptionFixture(t.db, { counts: { time_allowance: 2 }, prefix: 'RT' });
     ids.certification = fixture.certificationId;
-    const learnerId = (await t.db.query(`select min(learner_id) as id from membership where certification_id = $1`, [fixture.certificationId]))
-      .rows[0].id;
+    const learnerId = (
+      await t.db.query(`select min(learner_id) as id from membership where certification_id = $1`, [fixture.certificationId])
+    ).rows[0].id;
     ids.learner = learnerId;
     ids.exception = fixture.exceptionIds.time_allowance[0];
     const q = async (sql: string, params: unknown[] = []) => (await t.db.query(sql, params)).rows[0];
@@ -84,7 +85,14 @@ describe('every POST route refuses a missing CSRF token and a viewer', () => {
       if (path.startsWith('/admin/bulk-actions/')) return ids.bulkAction;
       return undefined;
     }
-    return { setId: ids.courseSet, assignmentId: ids.assignment, learnerId: ids.learner, exceptionId: ids.exception, token: ids.token, kind: ids.kind }[name];
+    return {
+      setId: ids.courseSet,
+      assignmentId: ids.assignment,
+      learnerId: ids.learner,
+      exceptionId: ids.exception,
+      token: ids.token,
+      kind: ids.kind,
+    }[name];
   }
 
   // Plausible answers for every kind of form, so that a route which wrongly let the request through

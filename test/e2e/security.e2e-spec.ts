@@ -22,7 +22,10 @@ describe('security on every response and form', () => {
     const res = await client.agent.post('/admin/staff').type('form').send(newStaff);
     expect(res.status).toBe(403);
     expect(mainText(res.text)).toContain('This form has expired or did not come from a Certex page');
-    const wrong = await client.agent.post('/admin/staff').type('form').send({ ...newStaff, _csrf: 'forged' });
+    const wrong = await client.agent
+      .post('/admin/staff')
+      .type('form')
+      .send({ ...newStaff, _csrf: 'forged' });
     expect(wrong.status).toBe(403);
     expect(await staffCount(t)).toBe(before);
   });
@@ -43,7 +46,11 @@ describe('security on every response and form', () => {
       .type('form')
       .send({ ...newStaff, _csrf: token });
     expect(otherOrigin.status).toBe(403);
-    const nullOrigin = await client.agent.post('/admin/staff').set('Origin', 'null').type('form').send({ ...newStaff, _csrf: token });
+    const nullOrigin = await client.agent
+      .post('/admin/staff')
+      .set('Origin', 'null')
+      .type('form')
+      .send({ ...newStaff, _csrf: token });
     expect(nullOrigin.status).toBe(403);
     expect(await staffCount(t)).toBe(before);
   });

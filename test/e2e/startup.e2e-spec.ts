@@ -18,7 +18,11 @@ function freePort(): Promise<number> {
 const ROOT = resolve(__dirname, '../..');
 
 /** Starts `src/main.ts` as the start command does, with the given settings; resolves when it exits. */
-function start(env: Record<string, string>, timeoutMs = 30000, onOutput?: (stdout: string, kill: () => void) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function start(
+  env: Record<string, string>,
+  timeoutMs = 30000,
+  onOutput?: (stdout: string, kill: () => void) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
       cwd: ROOT,

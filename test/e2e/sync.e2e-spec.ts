@@ -33,7 +33,9 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
   }
 
   async function course(shortName: string): Promise<number> {
-    return (await one(`insert into course (short_name, full_name) values ($1, $2) returning id`, [`${shortName} ${++seq}`, `${shortName} (full)`])).id;
+    return (
+      await one(`insert into course (short_name, full_name) values ($1, $2) returning id`, [`${shortName} ${++seq}`, `${shortName} (full)`])
+    ).id;
   }
 
   async function certification(name: string, minDays = 0, courseIds: number[] = []): Promise<number> {
@@ -56,9 +58,7 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
   }
 
   type Rule =
-    | { rule: 'none' }
-    | { rule: 'fixed'; at: Date }
-    | { rule: 'relative'; amount: number; unit: string; event: string; courseId?: number };
+    { rule: 'none' } | { rule: 'fixed'; at: Date } | { rule: 'relative'; amount: number; unit: string; event: string; courseId?: number };
 
   async function assign(certificationId: number, target: { learner: number } | { audience: number }, due: Rule): Promise<number> {
     const kind = 'learner' in target ? 'learner' : 'audience';
@@ -132,12 +132,10 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
     const a = await learner();
     const b = await learner({ firstLogin: new Date('2026-03-31T10:00:00Z') });
     const c = await learner();
-    await t.db.query(`insert into course_completion (learner_id, course_id, completed_at, source) values ($1, $2, $3, 'admin'), ($1, $2, $4, 'admin')`, [
-      c,
-      prereq,
-      '2026-01-31T08:00:00Z',
-      '2026-05-31T08:00:00Z',
-    ]);
+    await t.db.query(
+      `insert into course_completion (learner_id, course_id, completed_at, source) values ($1, $2, $3, 'admin'), ($1, $2, $4, 'admin')`,
+      [c, prereq, '2026-01-31T08:00:00Z', '2026-05-31T08:00:00Z'],
+    );
     await assign(cert, { learner: a }, { rule: 'relative', amount: 2, unit: 'week', event: 'assignment' });
     await assign(cert, { learner: b }, { rule: 'relative', amount: 1, unit: 'month', event: 'first_login' });
     await assign(cert, { learner: c }, { rule: 'relative', amount: 1, unit: 'month', event: 'course_completion', courseId: prereq });
@@ -414,7 +412,9 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
     await assign(cert, { learner: l }, { rule: 'fixed', at: inDays(5) });
     await sync(cert);
     await t.db.query(`update exception set status = 'dismissed', handled_at = now() where certification_id = $1`, [cert]);
-    await t.db.query(`update membership set exception_status = 'dismissed', completion_recorded = false where certification_id = $1`, [cert]);
+    await t.db.query(`update membership set exception_status = 'dismissed', completion_recorded = false where certification_id = $1`, [
+      cert,
+    ]);
     const again = await sync(cert);
     expect(again!.stats.exceptions_raised).toEqual({});
     const m = await membership(cert, l);
@@ -517,7 +517,9 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
     const deadline = Date.now() + 15000;
     let run;
     while (Date.now() < deadline) {
-      run = await one(`select * from sync_run where certification_id = $1 and reason = 'assignment added' and finished_at is not null`, [cert]);
+      run = await one(`select * from sync_run where certification_id = $1 and reason = 'assignment added' and finished_at is not null`, [
+        cert,
+      ]);
       if (run) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

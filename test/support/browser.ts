@@ -77,7 +77,5 @@ export async function axeViolations(page: Page, include?: string): Promise<strin
     // Only violations are read, so axe need not gather every passing node.
     .options({ resultTypes: ['violations'] })
     .analyze();
-  return results.violations.map(
-    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
-  );
+  return results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }

@@ -19,7 +19,11 @@ export async function startBulkAction(
   certificationId: number,
   options: { action: string; reason: string; expectedCount: number },
 ): Promise<number> {
-  const cont = await admin.post(`/certifications/${certificationId}/exceptions/bulk`, { select: 'all', action: options.action, reason: options.reason });
+  const cont = await admin.post(`/certifications/${certificationId}/exceptions/bulk`, {
+    select: 'all',
+    action: options.action,
+    reason: options.reason,
+  });
   expect(cont.status).toBe(303);
   const confirmUrl = (cont.headers.location as string).split('?')[0];
   const page = await admin.get(confirmUrl);
@@ -42,7 +46,13 @@ export async function bulkActionRow(db: Pool, id: number): Promise<BulkActionRow
   return (await db.query('select state, total, processed, applied, already_handled, failed from bulk_action where id = $1', [id])).rows[0];
 }
 
-export async function waitForState(db: Pool, id: number, states: string[], timeoutMs: number, during: () => string): Promise<BulkActionRow> {
+export async function waitForState(
+  db: Pool,
+  id: number,
+  states: string[],
+  timeoutMs: number,
+  during: () => string,
+): Promise<BulkActionRow> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const row = await bulkActionRow(db, id);
@@ -119,7 +129,9 @@ export async function holdInTransaction(db: Pool, sql: string, params: unknown[]
  * its chunk's transaction, with the chunk's exceptions already updated and not committed.
  */
 export function holdMembershipOf(db: Pool, exceptionId: number): Promise<Hold> {
-  return holdInTransaction(db, 'select id from membership where id = (select membership_id from exception where id = $1) for update', [exceptionId]);
+  return holdInTransaction(db, 'select id from membership where id = (select membership_id from exception where id = $1) for update', [
+    exceptionId,
+  ]);
 }
 
 /**
@@ -127,7 +139,14 @@ export function holdMembershipOf(db: Pool, exceptionId: number): Promise<Hold> {
  * the first one runs. With `by`, only a wait for that hold counts: a connection still seen waiting
  * for another hold an instant after its release does not.
  */
-export async function waitUntilBlocked(db: Pool, appName: string, timeoutMs: number, during: () => string, count = 1, by?: Hold): Promise<string> {
+export async function waitUntilBlocked(
+  db: Pool,
+  appName: string,
+  timeoutMs: number,
+  during: () => string,
+  count = 1,
+  by?: Hold,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const blocked = await db.query(
@@ -137,8 +156,13 @@ export async function waitUntilBlocked(db: Pool, appName: string, timeoutMs: num
     );
     if (blocked.rowCount! >= count) return blocked.rows[0].query;
     if (Date.now() > deadline) {
-      const waiting = await db.query(`select query, wait_event_type, pg_blocking_pids(pid) as blockers from pg_stat_activity where application_name = $1`, [appName]);
-      throw new Error(`${appName} never waited for the held lock${by ? ` of backend ${by.pid}` : ''}; its connections: ${JSON.stringify(waiting.rows)}\n${during()}`);
+      const waiting = await db.query(
+        `select query, wait_event_type, pg_blocking_pids(pid) as blockers from pg_stat_activity where application_name = $1`,
+        [appName],
+      );
+      throw new Error(
+        `${appName} never waited for the held lock${by ? ` of backend ${by.pid}` : ''}; its connections: ${JSON.stringify(waiting.rows)}\n${during()}`,
+      );
     }
     await sleep(5);
   }
@@ -174,14 +198,25 @@ export async function perExceptionSummary(db: Pool, certificationId: number, bul
       [certificationId, bulkActionId],
     )
   ).rows[0];
-  const items = (await db.query('select count(*)::int as n, count(outcome)::int as with_outcome from bulk_action_item where bulk_action_id = $1', [bulkActionId])).rows[0];
+  const items = (
+    await db.query('select count(*)::int as n, count(outcome)::int as with_outcome from bulk_action_item where bulk_action_id = $1', [
+      bulkActionId,
+    ])
+  ).rows[0];
   return { perException, audit, items };
 }
 
 /** What `perExceptionSummary` gives for an Assign of `total` open exceptions, each applied once. */
 export function assignedExactlyOnce(total: number) {
   return {
-    perException: { exceptions: total, open: 0, handled_here: total, membership_assigned_then: total, item_applied_then: total, audited_then: total },
+    perException: {
+      exceptions: total,
+      open: 0,
+      handled_here: total,
+      membership_assigned_then: total,
+      item_applied_then: total,
+      audited_then: total,
+    },
     audit: { n: total, exceptions: total, other: 0 },
     items: { n: total, with_outcome: total },
   };
@@ -215,12 +250,15 @@ export async function outcomeSummary(db: Pool, certificationId: number, bulkActi
          from exception_audit where certification_id = $1 and bulk_action_id = $2 group by 1, 2, 3, 4, 5, 6`,
       [certificationId, bulkActionId],
     ),
-    items: await q(`select outcome, message, count(*)::int as n from bulk_action_item where bulk_action_id = $1 group by 1, 2 order by 1, 2`, [
-      bulkActionId,
-    ]),
+    items: await q(
+      `select outcome, message, count(*)::int as n from bulk_action_item where bulk_action_id = $1 group by 1, 2 order by 1, 2`,
+      [bulkActionId],
+    ),
     // The catch-up messages (DOMAIN.md §4) the action wrote for the learners it assigned.
     messages: compare.messages
-      ? await q(`select kind, state, count(*)::int as n from outbox where certification_id = $1 group by 1, 2 order by 1, 2`, [certificationId])
+      ? await q(`select kind, state, count(*)::int as n from outbox where certification_id = $1 group by 1, 2 order by 1, 2`, [
+          certificationId,
+        ])
       : 'not compared',
     // One transaction per chunk: every chunk handled a whole chunk of exceptions at one moment.
     chunkSizes: await q(

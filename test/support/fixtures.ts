@@ -52,9 +52,7 @@ export async function createExceptionFixture(db: Pool, options: FixtureOptions):
        returning id, learner_id`,
       [prefix, offset, count, certificationId, type, `${type} evidence`],
     );
-    exceptionIds[type] = inserted.rows
-      .sort((a, b) => a.learner_id - b.learner_id)
-      .map((r) => Number(r.id));
+    exceptionIds[type] = inserted.rows.sort((a, b) => a.learner_id - b.learner_id).map((r) => Number(r.id));
     offset += count;
   }
   return { certificationId, exceptionIds };

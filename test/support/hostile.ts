@@ -95,7 +95,11 @@ export type Plausible = readonly string[] | fc.Arbitrary<string>;
 
 /** A field's value: one of its plausible answers, or something hostile, or several values at once. */
 export function hostileValue(plausible: Plausible): fc.Arbitrary<HostileValue> {
-  const likely = Array.isArray(plausible) ? (plausible.length > 0 ? fc.constantFrom(...plausible) : hostileText) : (plausible as fc.Arbitrary<string>);
+  const likely = Array.isArray(plausible)
+    ? plausible.length > 0
+      ? fc.constantFrom(...plausible)
+      : hostileText
+    : (plausible as fc.Arbitrary<string>);
   const single = fc.oneof(
     { weight: 3, arbitrary: likely },
     { weight: 4, arbitrary: hostileText },
@@ -151,7 +155,11 @@ export function encodePairs(pairs: Pair[]): string {
 export function hostileCsv(columns: Record<string, readonly string[]>): fc.Arbitrary<Buffer> {
   const names = Object.keys(columns);
   const cell = (plausible: readonly string[]) =>
-    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...plausible) }, { weight: 2, arbitrary: hostileText }, { weight: 1, arbitrary: hostileNumber });
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...plausible) },
+      { weight: 2, arbitrary: hostileText },
+      { weight: 1, arbitrary: hostileNumber },
+    );
   const quoted = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
   const table = fc
     .tuple(fc.shuffledSubarray(names, { minLength: 1 }), fc.option(fc.constantFrom('extra', MARKER), { freq: 4 }))
@@ -204,21 +212,30 @@ export async function arrangeHostileData(t: TestApp, admin: TestClient): Promise
   const q = async (sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows[0];
   const fixture = await createExceptionFixture(db, { counts: { time_allowance: 3, duplicate_course: 2, unknown: 1 }, prefix: 'HF' });
   const certification = fixture.certificationId;
-  const { rows: learners } = await db.query(`select learner_id as id from membership where certification_id = $1 order by learner_id`, [certification]);
+  const { rows: learners } = await db.query(`select learner_id as id from membership where certification_id = $1 order by learner_id`, [
+    certification,
+  ]);
   const [learner, member] = [learners[0].id, learners[1].id];
   const course = (await q(`insert into course (short_name, full_name) values ('HF101', 'Hostile forms course') returning id`)).id;
   await q(`insert into course (short_name, full_name) values ('HF102', 'Second course')`);
   const courseSet = (
-    await q(`insert into course_set (certification_id, path, position, name, completion_rule) values ($1, 'certification', 1, 'Set one', 'all') returning id`, [
-      certification,
-    ])
+    await q(
+      `insert into course_set (certification_id, path, position, name, completion_rule) values ($1, 'certification', 1, 'Set one', 'all') returning id`,
+      [certification],
+    )
   ).id;
   await q(`insert into course_set_course (course_set_id, course_id) values ($1, $2)`, [courseSet, course]);
-  await q(`insert into course_completion (learner_id, course_id, completed_at, source) values ($1, $2, now() - interval '3 days', 'admin')`, [learner, course]);
+  await q(
+    `insert into course_completion (learner_id, course_id, completed_at, source) values ($1, $2, now() - interval '3 days', 'admin')`,
+    [learner, course],
+  );
   const audience = (await q(`insert into audience (name, description) values ('Hostile audience', 'Night shift') returning id`)).id;
   await q(`insert into audience_member (audience_id, learner_id) values ($1, $2)`, [audience, member]);
   const assignment = (
-    await q(`insert into assignment (certification_id, kind, learner_id, due_rule) values ($1, 'learner', $2, 'none') returning id`, [certification, learner])
+    await q(`insert into assignment (certification_id, kind, learner_id, due_rule) values ($1, 'learner', $2, 'none') returning id`, [
+      certification,
+      learner,
+    ])
   ).id;
   const staff = await t.createStaff('sam', 'viewer', undefined, 'Sam Staff');
   const outbox = (
@@ -243,7 +260,21 @@ export async function arrangeHostileData(t: TestApp, admin: TestClient): Promise
   // The Messages tab adds a certification's default messages when first opened.
   await admin.get(`/certifications/${certification}/messages`);
   const exception = (await q(`select id from exception where learner_id = $1`, [learner])).id;
-  return { certification, learner, member, audience, course, courseSet, assignment, staff, outbox, bulkAction, exception, token, kind: 'due_soon' };
+  return {
+    certification,
+    learner,
+    member,
+    audience,
+    course,
+    courseSet,
+    assignment,
+    staff,
+    outbox,
+    bulkAction,
+    exception,
+    token,
+    kind: 'due_soon',
+  };
 }
 
 /** Which arranged row a path parameter names: :id depends on the part of the site. */

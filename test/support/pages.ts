@@ -32,7 +32,9 @@ export async function jobsWithReason(t: TestApp, queueName: string, reason: stri
 
 /** The reasons of the membership syncs asked for one certification. */
 export async function syncReasons(t: TestApp, certificationId: number): Promise<string[]> {
-  return (await queuedJobs(t, 'membership-sync')).filter((job) => job.data.certificationId === certificationId).map((job) => job.data.reason);
+  return (await queuedJobs(t, 'membership-sync'))
+    .filter((job) => job.data.certificationId === certificationId)
+    .map((job) => job.data.reason);
 }
 
 /** The href of the pagination link with this rel, as a browser would read it. */

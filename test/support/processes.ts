@@ -76,7 +76,10 @@ export function startCertex(env: Record<string, string>, readyTimeoutMs = 30000)
   });
 
   const ready = new Promise<void>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`process ${child.pid} not ready after ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`process ${child.pid} not ready after ${readyTimeoutMs} ms:\n${output}`)),
+      readyTimeoutMs,
+    );
     const check = () => {
       if (!output.includes('Worker started') && !output.includes('Certex is serving at')) return;
       clearTimeout(timer);

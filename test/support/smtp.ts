@@ -81,7 +81,11 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`SMTP server: no ${what} after ${timeoutMs} ms (received ${state.received.length}, rejected ${state.rejected.length}, dropped ${state.dropped.length})`));
+          reject(
+            new Error(
+              `SMTP server: no ${what} after ${timeoutMs} ms (received ${state.received.length}, rejected ${state.rejected.length}, dropped ${state.dropped.length})`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

@@ -82,7 +82,11 @@ export class MembershipSyncService {
           await this.jobs.requestSync(other, 'memberships of a certification sharing a course changed');
         }
       } catch (error) {
-        this.logger.warn({ message: 'could not queue the syncs of certifications sharing a course', certificationId, error: String(error) });
+        this.logger.warn({
+          message: 'could not queue the syncs of certifications sharing a course',
+          certificationId,
+          error: String(error),
+        });
       }
     }
     return result;

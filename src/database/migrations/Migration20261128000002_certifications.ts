@@ -155,7 +155,9 @@ export class Migration20261128000002_certifications extends Migration {
     this.addSql(`create unique index membership_active_unique on membership (certification_id, learner_id) where removed_at is null`);
     this.addSql(`create index membership_learner_idx on membership (learner_id) where removed_at is null`);
     this.addSql(`create index membership_window_idx on membership (window_opens_at) where removed_at is null and state = 'certified'`);
-    this.addSql(`create index membership_expiry_idx on membership (expires_at) where removed_at is null and state in ('certified', 'window_open')`);
+    this.addSql(
+      `create index membership_expiry_idx on membership (expires_at) where removed_at is null and state in ('certified', 'window_open')`,
+    );
 
     // Which assignments bring a learner in (the "assigned by" of the membership report).
     this.addSql(`

@@ -22,6 +22,8 @@ export class Migration20261130030000_notices_and_job_keys extends Migration {
     this.addSql(`create index admin_notice_pending on admin_notice (sent_at) where pending_since is not null`);
 
     this.addSql(`alter table certification add column notice_recipients text[] not null default '{}'`);
-    this.addSql(`alter table certification add constraint certification_notice_recipients_max check (cardinality(notice_recipients) <= 20)`);
+    this.addSql(
+      `alter table certification add constraint certification_notice_recipients_max check (cardinality(notice_recipients) <= 20)`,
+    );
   }
 }

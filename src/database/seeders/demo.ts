@@ -10,16 +10,83 @@ import { totalMinimumDays } from '../../certifications/minimum-time';
  */
 
 const FIRST_NAMES = [
-  'Amelia', 'Oliver', 'Isla', 'George', 'Ava', 'Noah', 'Mia', 'Arthur', 'Ivy', 'Leo', 'Grace', 'Oscar',
-  'Freya', 'Harry', 'Lily', 'Jack', 'Florence', 'Charlie', 'Willow', 'Theo', 'Rosie', 'Muhammad', 'Sophia',
-  'Alfie', 'Evie', 'Henry', 'Ella', 'Finley', 'Poppy', 'Archie', 'Aisha', 'Ravi', 'Chen', 'Zofia', 'Kwame',
-  'Siobhan', 'Tomasz', 'Priya', 'Dmitri', 'Fatima',
+  'Amelia',
+  'Oliver',
+  'Isla',
+  'George',
+  'Ava',
+  'Noah',
+  'Mia',
+  'Arthur',
+  'Ivy',
+  'Leo',
+  'Grace',
+  'Oscar',
+  'Freya',
+  'Harry',
+  'Lily',
+  'Jack',
+  'Florence',
+  'Charlie',
+  'Willow',
+  'Theo',
+  'Rosie',
+  'Muhammad',
+  'Sophia',
+  'Alfie',
+  'Evie',
+  'Henry',
+  'Ella',
+  'Finley',
+  'Poppy',
+  'Archie',
+  'Aisha',
+  'Ravi',
+  'Chen',
+  'Zofia',
+  'Kwame',
+  'Siobhan',
+  'Tomasz',
+  'Priya',
+  'Dmitri',
+  'Fatima',
 ];
 const LAST_NAMES = [
-  'Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Patel', 'Robinson',
-  'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green', 'Hall', 'Wood', 'Jackson',
-  'Clarke', 'Khan', 'Lewis', 'Hughes', 'Edwards', 'Okafor', 'Nowak', 'Murphy', 'Singh', 'Kowalski',
-  'Ahmed', "O'Brien", 'MacDonald', 'Zhang', 'Mensah',
+  'Smith',
+  'Jones',
+  'Taylor',
+  'Brown',
+  'Williams',
+  'Wilson',
+  'Johnson',
+  'Davies',
+  'Patel',
+  'Robinson',
+  'Wright',
+  'Thompson',
+  'Evans',
+  'Walker',
+  'White',
+  'Roberts',
+  'Green',
+  'Hall',
+  'Wood',
+  'Jackson',
+  'Clarke',
+  'Khan',
+  'Lewis',
+  'Hughes',
+  'Edwards',
+  'Okafor',
+  'Nowak',
+  'Murphy',
+  'Singh',
+  'Kowalski',
+  'Ahmed',
+  "O'Brien",
+  'MacDonald',
+  'Zhang',
+  'Mensah',
 ];
 export const DEMO_LEARNERS = 400;
 
@@ -123,7 +190,14 @@ const CERTIFICATIONS: DemoCertification[] = [
     window: [1, 'month'],
     base: 'expiry',
     sets: [
-      { path: 'certification', name: 'Food hygiene and allergens', courses: ['FOOD2', 'ALLERGEN'], rule: 'all', minDays: 14, joiner: 'and' },
+      {
+        path: 'certification',
+        name: 'Food hygiene and allergens',
+        courses: ['FOOD2', 'ALLERGEN'],
+        rule: 'all',
+        minDays: 14,
+        joiner: 'and',
+      },
       { path: 'recertification', name: 'Allergen refresher', courses: ['ALLERGEN'], rule: 'all', minDays: 3, joiner: 'and' },
     ],
   },
@@ -131,9 +205,7 @@ const CERTIFICATIONS: DemoCertification[] = [
 
 /** Whether the database holds no learners and no certifications yet (a first start). */
 export async function isEmpty(em: EntityManager): Promise<boolean> {
-  const [row] = await em
-    .getConnection()
-    .execute(`select (select count(*) from learner) + (select count(*) from certification) as n`);
+  const [row] = await em.getConnection().execute(`select (select count(*) from learner) + (select count(*) from certification) as n`);
   return Number(row.n) === 0;
 }
 
@@ -160,10 +232,10 @@ export async function insertDemoData(em: EntityManager): Promise<void> {
       [textArray(FIRST_NAMES), FIRST_NAMES.length, textArray(LAST_NAMES), LAST_NAMES.length, DEMO_LEARNERS],
     );
 
-    await run(
-      `insert into course (short_name, full_name) select * from unnest(?::text[], ?::text[])`,
-      [textArray(COURSES.map((c) => c[0])), textArray(COURSES.map((c) => c[1]))],
-    );
+    await run(`insert into course (short_name, full_name) select * from unnest(?::text[], ?::text[])`, [
+      textArray(COURSES.map((c) => c[0])),
+      textArray(COURSES.map((c) => c[1])),
+    ]);
 
     for (const cert of CERTIFICATIONS) {
       const minDays = (path: DemoSet['path']) => totalMinimumDays(cert.sets.filter((s) => s.path === path));
@@ -192,10 +264,10 @@ export async function insertDemoData(em: EntityManager): Promise<void> {
              values (?, ?, ?, ?, ?, ?, ?) returning id`,
             [id, path, position + 1, set.name, set.rule, set.minDays, set.joiner],
           );
-          await run(
-            `insert into course_set_course (course_set_id, course_id) select ?, id from course where short_name = any(?::text[])`,
-            [setId, textArray(set.courses)],
-          );
+          await run(`insert into course_set_course (course_set_id, course_id) select ?, id from course where short_name = any(?::text[])`, [
+            setId,
+            textArray(set.courses),
+          ]);
         }
       }
     }
@@ -222,7 +294,16 @@ export async function insertDemoData(em: EntityManager): Promise<void> {
         `insert into assignment (certification_id, kind, audience_id, due_rule, due_fixed_at, due_amount, due_unit, due_event, due_course_id)
          select c.id, 'audience', a.id, ?, ?::timestamptz, ?, ?, ?, (select id from course where short_name = ?)
            from certification c, audience a where c.id_number = ? and a.name = ?`,
-        [rule, values.fixed ?? null, values.amount ?? null, values.unit ?? null, values.event ?? null, values.course ?? null, cert, audience],
+        [
+          rule,
+          values.fixed ?? null,
+          values.amount ?? null,
+          values.unit ?? null,
+          values.event ?? null,
+          values.course ?? null,
+          cert,
+          audience,
+        ],
       );
     const inDays = (days: number) => new Date(Date.now() + days * 86400000).toISOString();
     // Fire wardens due in 10 days against 21 days of training: time allowance exceptions.
@@ -269,7 +350,13 @@ export async function importLegacyExceptions(em: EntityManager): Promise<void> {
       await run(
         `insert into exception (membership_id, certification_id, learner_id, type, evidence, summary)
          values (?, ?, ?, 'unknown', ?::jsonb, ?)`,
-        [row.id, row.certification_id, row.learner_id, JSON.stringify({ imported: 'LEGACY-LMS: enrolment state 7' }), 'Imported: LEGACY-LMS: enrolment state 7'],
+        [
+          row.id,
+          row.certification_id,
+          row.learner_id,
+          JSON.stringify({ imported: 'LEGACY-LMS: enrolment state 7' }),
+          'Imported: LEGACY-LMS: enrolment state 7',
+        ],
       );
     }
   });

@@ -29,8 +29,46 @@ export interface ScaleData {
   learners: number;
 }
 
-const FIRST_NAMES = ['Ada', 'Ben', 'Chloe', 'Dev', 'Ewa', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jon', 'Kemi', 'Luis', 'Mia', 'Noor', 'Owen', 'Priya'];
-const LAST_NAMES = ['Adams', 'Baker', 'Chen', 'Diaz', 'Evans', 'Fischer', 'Garcia', 'Hughes', 'Ivanova', 'Jones', 'Khan', 'Lopez', 'Murphy', 'Nowak', 'Okafor', 'Patel', 'Quinn', 'Rossi', 'Singh', 'Taylor'];
+const FIRST_NAMES = [
+  'Ada',
+  'Ben',
+  'Chloe',
+  'Dev',
+  'Ewa',
+  'Farid',
+  'Grace',
+  'Hiro',
+  'Ines',
+  'Jon',
+  'Kemi',
+  'Luis',
+  'Mia',
+  'Noor',
+  'Owen',
+  'Priya',
+];
+const LAST_NAMES = [
+  'Adams',
+  'Baker',
+  'Chen',
+  'Diaz',
+  'Evans',
+  'Fischer',
+  'Garcia',
+  'Hughes',
+  'Ivanova',
+  'Jones',
+  'Khan',
+  'Lopez',
+  'Murphy',
+  'Nowak',
+  'Okafor',
+  'Patel',
+  'Quinn',
+  'Rossi',
+  'Singh',
+  'Taylor',
+];
 
 export function newTag(): string {
   return randomBytes(3).toString('hex').toUpperCase();
@@ -77,7 +115,11 @@ export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise
       `insert into course (short_name, full_name)
        select $1 || '-' || s, f from unnest($2::text[], $3::text[]) as c(s, f)
        returning id`,
-      [tag, ['FIRE', 'EVAC', 'FIRST-AID', 'REFRESH'], ['Fire safety basics', 'Evacuation drill', 'First aid at work', 'Annual safety refresher']],
+      [
+        tag,
+        ['FIRE', 'EVAC', 'FIRST-AID', 'REFRESH'],
+        ['Fire safety basics', 'Evacuation drill', 'First aid at work', 'Annual safety refresher'],
+      ],
     );
     const [fire, evac, firstAid, refresh] = courses.rows.map((r) => r.id);
 
@@ -109,9 +151,7 @@ export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise
         )
       ).id;
       await addSet(client, otherCertificationId!, 'certification', 1, 'Warden training', 'all', 0, 'and', [fire]);
-      const wardens = (
-        await one(`insert into audience (name) values ($1) returning id`, [`Scale ${tag}: fire wardens`])
-      ).id;
+      const wardens = (await one(`insert into audience (name) values ($1) returning id`, [`Scale ${tag}: fire wardens`])).id;
       // The last duplicatePercent of every hundred, i.e. learners who would otherwise have enough time.
       await client.query(
         `insert into audience_member (audience_id, learner_id)

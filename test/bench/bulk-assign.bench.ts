@@ -93,7 +93,7 @@ export default async function bulkAssignBench(ctx: BenchContext) {
     // 3. Assign all: Continue → confirmation page → OK → Completed
     const cont = await admin.post(`${base}/bulk`, { select: 'all', action: 'assign', reason: 'Benchmark' });
     if (cont.status !== 303) throw new Error(`Continue answered ${cont.status}`);
-    const confirmUrl = cont.headers.location as string;
+    const confirmUrl = cont.headers.location;
     const confirmPage = await timed(() => admin.get(confirmUrl));
     if (
       confirmPage.result.status !== 200 ||
@@ -248,7 +248,7 @@ export default async function bulkAssignBench(ctx: BenchContext) {
     try {
       const diagBase = `/certifications/${diagnostic.certificationId}/exceptions`;
       const diagCont = await admin.post(`${diagBase}/bulk`, { select: 'all', action: 'assign', reason: 'Diagnostic' });
-      const diagOk = await admin.post((diagCont.headers.location as string).split('?')[0], {});
+      const diagOk = await admin.post(diagCont.headers.location.split('?')[0], {});
       const diagId = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(diagOk.headers.location ?? '')?.[1]);
       const deadline = Date.now() + 60_000;
       while ((await t.db.query(`${BENCH_MARK} select state from bulk_action where id = $1`, [diagId])).rows[0]?.state !== 'completed') {

@@ -285,7 +285,7 @@ function runAutocannon(options: {
       try {
         resolve(JSON.parse(out));
       } catch (error) {
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
   });

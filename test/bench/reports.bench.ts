@@ -191,7 +191,7 @@ async function measureCsv(ctx: BenchContext, admin: TestClient, label: string, u
         stream.on('end', () => done(null, { lines, bytes, header: header.split('\n')[0] }));
         stream.on('error', (error: Error) => done(error, null));
       });
-    result = { ...(res.body as any), status: res.status };
+    result = { ...res.body, status: res.status };
   } finally {
     clearInterval(sampler);
   }

@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 /**
  * `npm run bench -- NAME [args]` runs test/bench/NAME.bench.ts against its own fresh database
  * (and Redis prefix), prints its figures and cleans up. Benchmarks are not part of `npm test`.
@@ -36,7 +37,7 @@ async function main() {
   await globalSetup();
   const started = Date.now();
   try {
-    process.stdout.write(`benchmark ${name} (${new Date().toISOString()}, ${require('node:os').cpus().length} cores)\n`);
+    process.stdout.write(`benchmark ${name} (${new Date().toISOString()}, ${cpus().length} cores)\n`);
     const bench = await import(file);
     await bench.default(context);
   } finally {

@@ -130,7 +130,7 @@ describe('the bulk action progress page in Chromium', () => {
         const main = document.querySelector('main')!;
         const texts = Array.from(main.querySelectorAll('a, p, progress, h1'))
           .filter((el) => (el as HTMLElement).offsetParent !== null || el.tagName === 'PROGRESS')
-          .map((el) => el.textContent!.trim().split('\n')[0]);
+          .map((el) => el.textContent.trim().split('\n')[0]);
         return texts;
       });
       const stopAt = order.findIndex((text) => text === 'Stop refreshing');

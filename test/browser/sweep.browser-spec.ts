@@ -320,7 +320,7 @@ describe('the accessibility sweep', () => {
     async function submitInvalid(
       page: Page,
       what: string,
-      fill: (form: ReturnType<Page['locator']>) => Promise<void> = async () => undefined,
+      fill: (form: ReturnType<Page['locator']>) => Promise<void> = () => Promise.resolve(),
     ) {
       const form = page.locator('main form.app-form[method="post"]').first();
       for (const field of await form
@@ -686,7 +686,7 @@ describe('the accessibility sweep', () => {
     const [framed] = await Promise.all([page.waitForResponse(`${b.baseUrl}/login`), page.goto(portalUrl)]);
     expect(framed.headers()['content-security-policy']).toContain(`frame-ancestors ${portal.origin}`);
     expect(framed.headers()['x-frame-options']).toBeUndefined();
-    const app = (await (await page.locator('iframe').elementHandle())!.contentFrame())!;
+    const app = (await (await page.locator('iframe').elementHandle()).contentFrame())!;
     await app.getByLabel('Username').fill('ada');
     await app.getByLabel('Password').fill(TEST_PASSWORD);
     await app.getByRole('button', { name: 'Sign in' }).click();
@@ -728,7 +728,7 @@ describe('the accessibility sweep', () => {
     expect(refusals.join('\n')).toMatch(
       new RegExp(`(Refused to frame|Framing) '${literal(appOrigin)}/'.*frame-ancestors ${literal(portal.origin)}`),
     );
-    const blocked = (await (await stranger.locator('iframe').elementHandle())!.contentFrame())!;
+    const blocked = (await (await stranger.locator('iframe').elementHandle()).contentFrame())!;
     // Chromium shows its own error page in the frame instead of Certex.
     expect(blocked.url()).not.toContain(appOrigin);
     expect(await blocked.content()).not.toContain('Sign in to Certex');

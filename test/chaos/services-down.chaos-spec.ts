@@ -66,7 +66,7 @@ describe('services down', () => {
       SERVICE_WAIT_SECONDS: '120',
     });
 
-    await until('the waiting message', async () => (certex.output().includes('Waiting for it') ? true : undefined));
+    await until('the waiting message', () => Promise.resolve(certex.output().includes('Waiting for it') ? true : undefined));
     const lines = certex
       .output()
       .split('\n')
@@ -132,7 +132,7 @@ describe('services down', () => {
       SERVICE_WAIT_SECONDS: '120',
     });
 
-    await until('the waiting message', async () => (certex.output().includes('Waiting for it') ? true : undefined));
+    await until('the waiting message', () => Promise.resolve(certex.output().includes('Waiting for it') ? true : undefined));
     expect(certex.output()).toContain(`certex: Cannot reach Redis at redis://127.0.0.1:${redis.port} (ECONNREFUSED).`);
     const waiting = await until('the waiting page', async () => await get(`${base}/login`));
     expect(waiting.status).toBe(503);

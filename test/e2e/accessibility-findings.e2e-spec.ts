@@ -1,6 +1,5 @@
 import { createExceptionFixture, ExceptionFixture } from '../support/fixtures';
 import { csrfFrom, mainText, startTestApp, TestApp, TestClient } from '../support/app';
-import { FINISHED, waitForState } from '../support/bulk';
 
 /** What an accessibility audit of the exception workflow's pages found, each fixed and held here. */
 

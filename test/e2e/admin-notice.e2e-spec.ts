@@ -256,7 +256,7 @@ describe('the administrators’ notice of new exceptions', () => {
       reason: 'Handled before the notice',
     });
     expect(cont.status).toBe(303);
-    const ok = await ada.post((cont.headers.location as string).split('?')[0], {});
+    const ok = await ada.post(cont.headers.location.split('?')[0], {});
     expect(ok.status).toBe(303);
     const bulkActionId = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(ok.headers.location)![1]);
     for (let i = 0; (await t.db.query('select state from bulk_action where id = $1', [bulkActionId])).rows[0].state !== 'completed'; i++) {

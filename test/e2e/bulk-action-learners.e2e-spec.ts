@@ -60,7 +60,7 @@ describe('a bulk action’s page lists the learners it changed', () => {
       [f.exceptionIds.time_allowance[3]],
     );
     leaver = left.rows[0].id_number;
-    const ok = await admin.post((cont.headers.location as string).split('?')[0], {});
+    const ok = await admin.post(cont.headers.location.split('?')[0], {});
     bulkActionId = Number(/(\d+)$/.exec(ok.headers.location)![1]);
     const done = await waitForState(t.db, bulkActionId, FINISHED, 30000, () => 'bulk action');
     expect(done).toMatchObject({ state: 'completed_with_failures', applied: 119, failed: 1 });
@@ -171,7 +171,7 @@ describe('a bulk action’s page lists the learners it changed', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     expect(csv.headers['content-disposition']).toContain(`bulk-action-${bulkActionId}-learners.csv`);
-    const lines = parse(csv.text) as string[][];
+    const lines: string[][] = parse(csv.text);
     expect(lines[0]).toEqual(['Learner', 'ID number', 'Outcome', 'Due date before', 'Due date after']);
     expect(lines).toHaveLength(120);
     const audit = await t.db.query(
@@ -190,7 +190,7 @@ describe('a bulk action’s page lists the learners it changed', () => {
       audit.rows[0].after,
     ]);
 
-    const searched = parse((await admin.get(`/admin/bulk-actions/${bulkActionId}/learners.csv?q=${rows[0].id_number}`)).text) as string[][];
+    const searched: string[][] = parse((await admin.get(`/admin/bulk-actions/${bulkActionId}/learners.csv?q=${rows[0].id_number}`)).text);
     expect(searched.map((l) => l[1])).toEqual(['ID number', rows[0].id_number]);
     expect((await admin.get(`/admin/bulk-actions/999999/learners.csv`)).status).toBe(404);
   });

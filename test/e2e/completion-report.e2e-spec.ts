@@ -195,8 +195,8 @@ const BY_NAME = ['A001', 'A002', 'A004', 'A005', 'A007', 'A003', 'A009', 'A010',
 function byDate(key: 'due' | 'certified' | 'expires', dir: 'asc' | 'desc'): string[] {
   // Insertion order is ID order, so the id tie-break of blank dates is ID number order.
   const sorted = [...ARRANGED].sort((a, b) => {
-    const x = a[key] ? Date.parse(a[key]!) : Infinity;
-    const y = b[key] ? Date.parse(b[key]!) : Infinity;
+    const x = a[key] ? Date.parse(a[key]) : Infinity;
+    const y = b[key] ? Date.parse(b[key]) : Infinity;
     return x === y ? a.id.localeCompare(b.id) : x - y;
   });
   const order = sorted.map((r) => r.id);

@@ -355,7 +355,7 @@ describe('learner messages: the sweep', () => {
   async function bulk(certificationId: number, fields: Record<string, string | string[]>) {
     const cont = await admin.post(`/certifications/${certificationId}/exceptions/bulk`, fields);
     expect(cont.status).toBe(303);
-    const confirmUrl = (cont.headers.location as string).split('?')[0];
+    const confirmUrl = cont.headers.location.split('?')[0];
     const ok = await admin.post(confirmUrl, {});
     expect(ok.status).toBe(303);
     const id = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(ok.headers.location)![1]);

@@ -48,7 +48,8 @@ function sortHref(html: string, label: string): string {
 }
 
 function csvRows(text: string): string[][] {
-  return parse(text) as string[][];
+  const rows: string[][] = parse(text);
+  return rows;
 }
 
 const DEFAULT_HEADERS = ['Learner', 'ID number', 'Assigned by', 'Assigned on', 'Due date'];
@@ -67,7 +68,7 @@ async function waitForFinish(t: TestApp, bulkActionId: number, timeoutMs = 30000
 async function act(t: TestApp, client: TestClient, certificationId: number, fields: Record<string, string | string[]>) {
   const cont = await client.post(`/certifications/${certificationId}/exceptions/bulk`, fields);
   expect(cont.status).toBe(303);
-  const confirmUrl = (cont.headers.location as string).split('?')[0];
+  const confirmUrl = cont.headers.location.split('?')[0];
   const ok = await client.post(confirmUrl, {});
   expect(ok.status).toBe(303);
   const id = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(ok.headers.location)![1]);

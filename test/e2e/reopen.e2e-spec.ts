@@ -40,7 +40,7 @@ describe('handling one learner, the history of actions, and reopening', () => {
   async function handleOnLearnerPage(learnerId: number, exceptionId: number, action: string, reason = '') {
     const cont = await admin.post(`/learners/${learnerId}/exceptions/${exceptionId}/handle`, { action, reason });
     expect(cont.status).toBe(303);
-    const confirmUrl = cont.headers.location as string;
+    const confirmUrl = cont.headers.location;
     const page = await admin.get(confirmUrl);
     expect(mainText(page.text)).toContain('This will affect 1 learner');
     const ok = await admin.post(confirmUrl.split('?')[0], {});
@@ -53,7 +53,7 @@ describe('handling one learner, the history of actions, and reopening', () => {
   async function reopenOnLearnerPage(learnerId: number, exceptionId: number, reason = '') {
     const cont = await admin.post(`/learners/${learnerId}/exceptions/${exceptionId}/reopen`, { reason });
     expect(cont.status).toBe(303);
-    const confirmUrl = cont.headers.location as string;
+    const confirmUrl = cont.headers.location;
     const page = await admin.get(confirmUrl);
     expect(page.status).toBe(200);
     expect(mainText(page.text)).toContain('Confirm: Reopen exception');
@@ -200,7 +200,7 @@ describe('handling one learner, the history of actions, and reopening', () => {
       action: 'do_not_assign',
       reason: 'Contractors',
     });
-    const ok = await admin.post((cont.headers.location as string).split('?')[0], {});
+    const ok = await admin.post(cont.headers.location.split('?')[0], {});
     const handledBy = bulkIdOf(ok.headers.location);
     expect((await finished(handledBy)).state).toBe('completed');
     const members = (await t.db.query(`select membership_id from exception where id = any($1::bigint[]) order by id`, [ids])).rows.map(
@@ -218,7 +218,7 @@ describe('handling one learner, the history of actions, and reopening', () => {
     expect(confirm).toContain('1 learner will not be reopened: The learner has certified since');
     expect(confirm).toContain('1 learner will not be reopened: The learner has left the certification');
     expect(confirm).toContain(`The exceptions bulk action ${handledBy} handled (Do not assign)`);
-    const okReopen = await admin.post((start.headers.location as string).split('?')[0], {});
+    const okReopen = await admin.post(start.headers.location.split('?')[0], {});
     const reopenId = bulkIdOf(okReopen.headers.location);
     expect(await finished(reopenId)).toMatchObject({ state: 'completed_with_failures', total: 5, applied: 3, failed: 2 });
     const result = mainText((await admin.get(`/admin/bulk-actions/${reopenId}`)).text);
@@ -238,7 +238,7 @@ describe('handling one learner, the history of actions, and reopening', () => {
   it('answers a confirmation page older than an hour with a clear page and a link back, and changes nothing', async () => {
     const l = await oneLearner('RX');
     const cont = await admin.post(`/learners/${l.learnerId}/exceptions/${l.exceptionId}/handle`, { action: 'assign' });
-    const confirmUrl = cont.headers.location as string;
+    const confirmUrl = cont.headers.location;
     await t.db.query(`update bulk_action_draft set created_at = now() - interval '61 minutes'`);
     const page = await admin.get(confirmUrl);
     expect(page.status).toBe(410);
@@ -254,7 +254,7 @@ describe('handling one learner, the history of actions, and reopening', () => {
   it('takes the lock of the chunks and of membership sync when OK is pressed', async () => {
     const f = await createExceptionFixture(t.db, { prefix: 'RK', counts: { time_allowance: 3 } });
     const cont = await admin.post(`/certifications/${f.certificationId}/exceptions/bulk`, { select: 'all', action: 'assign' });
-    const confirmUrl = (cont.headers.location as string).split('?')[0];
+    const confirmUrl = cont.headers.location.split('?')[0];
     await admin.get(confirmUrl);
     const holder: PoolClient = await t.db.connect();
     try {

@@ -25,7 +25,7 @@ export async function startBulkAction(
     reason: options.reason,
   });
   expect(cont.status).toBe(303);
-  const confirmUrl = (cont.headers.location as string).split('?')[0];
+  const confirmUrl = cont.headers.location.split('?')[0];
   const page = await admin.get(confirmUrl);
   expect(mainText(page.text)).toContain(`This will affect ${options.expectedCount.toLocaleString('en-GB')} learners`);
   const ok = await admin.post(confirmUrl, {});

@@ -68,15 +68,15 @@ export async function startRedisServer(options: RedisOptions): Promise<PrivateRe
     await new Promise<void>((ready, fail) => {
       const timer = setTimeout(() => fail(new Error(`redis-server on ${port} not ready after 10 s:\n${output}`)), 10000);
       const onData = (chunk: Buffer) => {
-        output += chunk;
+        output += chunk.toString();
         if (!output.slice(from).includes('Ready to accept connections')) return;
         clearTimeout(timer);
-        current.stdout!.off('data', onData);
-        current.stdout!.on('data', (more) => (output += more));
+        current.stdout.off('data', onData);
+        current.stdout.on('data', (more) => (output += more));
         ready();
       };
-      current.stdout!.on('data', onData);
-      current.stderr!.on('data', (chunk) => (output += chunk));
+      current.stdout.on('data', onData);
+      current.stderr.on('data', (chunk) => (output += chunk));
       void exited.then(() => {
         clearTimeout(timer);
         fail(new Error(`redis-server on ${port} exited before it was ready:\n${output}`));

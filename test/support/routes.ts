@@ -26,7 +26,7 @@ function joinPath(...parts: (string | undefined)[]): string {
 
 function asList(value: unknown): string[] {
   if (value === undefined) return [''];
-  return Array.isArray(value) ? value.map(String) : [String(value)];
+  return Array.isArray(value) ? value.map((item) => `${item as string}`) : [`${value as string}`];
 }
 
 /** Every GET and POST route of the running app, read from Nest's controller metadata. */

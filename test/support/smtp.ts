@@ -91,7 +91,7 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
         check();
       });
     },
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 
   const server: SMTPServer = new SMTPServer({
@@ -112,49 +112,53 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null) => void) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', async () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        const mail: ReceivedMail = {
-          messageId: headerValue(raw, 'Message-ID'),
-          rcptTo: session.envelope.rcptTo.map((r) => r.address),
-          raw,
-          subject: '',
-          from: '',
-          to: '',
-          text: '',
-          html: '',
-          headers: new Map(),
-          at: Date.now(),
-        };
-        try {
-          if (parse) {
-            const parsed = await simpleParser(raw);
-            mail.subject = parsed.subject ?? '';
-            mail.from = parsed.from?.text ?? '';
-            mail.to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
-            mail.text = parsed.text ?? '';
-            mail.html = typeof parsed.html === 'string' ? parsed.html : '';
-            mail.headers = parsed.headers as Map<string, unknown>;
-          }
-          if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
-          const answer = state.answer(mail);
-          if (answer === 'drop') {
-            state.dropped.push(mail);
-            const connection = [...((server as any).connections as Set<any>)].find((c) => c.id === session.id);
-            connection?._socket?.destroy();
-          } else if (answer === 'accept') {
-            state.received.push(mail);
-            state.onAccepted?.(mail);
-            callback();
-          } else {
-            state.rejected.push({ ...mail, answer });
-            callback(Object.assign(new Error(answer.message), { responseCode: answer.code }));
-          }
-        } catch (error) {
-          callback(error as Error);
-        }
-        notify();
-      });
+      stream.on(
+        'end',
+        () =>
+          void (async () => {
+            const raw = Buffer.concat(chunks).toString('utf8');
+            const mail: ReceivedMail = {
+              messageId: headerValue(raw, 'Message-ID'),
+              rcptTo: session.envelope.rcptTo.map((r) => r.address),
+              raw,
+              subject: '',
+              from: '',
+              to: '',
+              text: '',
+              html: '',
+              headers: new Map(),
+              at: Date.now(),
+            };
+            try {
+              if (parse) {
+                const parsed = await simpleParser(raw);
+                mail.subject = parsed.subject ?? '';
+                mail.from = parsed.from?.text ?? '';
+                mail.to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
+                mail.text = parsed.text ?? '';
+                mail.html = typeof parsed.html === 'string' ? parsed.html : '';
+                mail.headers = parsed.headers;
+              }
+              if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+              const answer = state.answer(mail);
+              if (answer === 'drop') {
+                state.dropped.push(mail);
+                const connection = [...((server as any).connections as Set<any>)].find((c) => c.id === session.id);
+                connection?._socket?.destroy();
+              } else if (answer === 'accept') {
+                state.received.push(mail);
+                state.onAccepted?.(mail);
+                callback();
+              } else {
+                state.rejected.push({ ...mail, answer });
+                callback(Object.assign(new Error(answer.message), { responseCode: answer.code }));
+              }
+            } catch (error) {
+              callback(error as Error);
+            }
+            notify();
+          })(),
+      );
     },
   });
 

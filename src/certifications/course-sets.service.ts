@@ -4,7 +4,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { RuleError } from '../common/rule-error';
 import { Course } from '../courses/course.entity';
 import { inTransaction, sql, SqlRunner } from '../database/sql';
-import { CourseSet as CourseSetEntity } from './certification.entity';
+import { CourseSet as CourseSetEntity, CourseSetCourse } from './certification.entity';
 import { JobRequests } from '../jobs/job-requests.service';
 import { totalMinimumDays, Joiner } from './minimum-time';
 import { CompletionRule, CourseSetInput, PathName, PATHS } from './course-sets.dto';
@@ -24,6 +24,10 @@ export interface CourseSet {
   minDays: number;
   joiner: Joiner;
   courses: CourseOption[];
+}
+
+function courseOption({ id, shortName, fullName }: Course): CourseOption {
+  return { id, shortName, fullName };
 }
 
 interface CourseSetRow extends Omit<CourseSet, 'courses'> {
@@ -79,8 +83,16 @@ export class CourseSetsService {
   }
 
   async get(certificationId: number, setId: number): Promise<CourseSet | null> {
-    const all = await this.paths(certificationId);
-    return [...all.certification, ...all.recertification].find((s) => s.id === setId) ?? null;
+    const set = await this.em.findOne(CourseSetEntity, { id: setId, certificationId });
+    if (!set) return null;
+    const links = await this.em.find(CourseSetCourse, { courseSetId: setId });
+    const courses = await this.em.find(
+      Course,
+      { id: { $in: links.map((link) => link.courseId) } },
+      { orderBy: { [raw('lower(short_name)')]: 'asc' } },
+    );
+    const { id, path, position, name, rule, minDays, joiner } = set;
+    return { id, path, position, name, rule, minDays, joiner, courses: courses.map(courseOption) };
   }
 
   /** Whether a course set with this id exists in any certification. */
@@ -90,7 +102,7 @@ export class CourseSetsService {
 
   async courseOptions(): Promise<CourseOption[]> {
     const courses = await this.em.find(Course, {}, { orderBy: { [raw('lower(short_name)')]: 'asc', id: 'asc' } });
-    return courses.map(({ id, shortName, fullName }) => ({ id, shortName, fullName }));
+    return courses.map(courseOption);
   }
 
   async add(certificationId: number, path: PathName, input: CourseSetInput): Promise<void> {

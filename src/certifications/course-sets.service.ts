@@ -42,6 +42,10 @@ interface CountRow {
   n: number;
 }
 
+interface PositionRow {
+  position: number;
+}
+
 /** A set's place: its path and its position on it. */
 interface PlaceRow {
   path: PathName;
@@ -106,27 +110,34 @@ export class CourseSetsService {
   }
 
   async add(certificationId: number, path: PathName, input: CourseSetInput): Promise<void> {
-    await this.change(certificationId, async (db) => {
+    await this.change(certificationId, async (db, em) => {
       await this.checkCourses(db, input.courseIds);
-      const row = await db.one<IdRow>(
-        sql`insert into course_set (certification_id, path, position, name, completion_rule, min_days, joiner)
-            select ${certificationId}, ${path}, coalesce(max(position), 0) + 1, ${input.name}, ${input.rule}, ${input.minDays}, ${input.joiner}
-              from course_set where certification_id = ${certificationId} and path = ${path}
-            returning id`,
+      // The certification row is locked: no other change can take the same position meanwhile.
+      const last = await db.one<PositionRow>(
+        sql`select coalesce(max(position), 0)::int as position from course_set where certification_id = ${certificationId} and path = ${path}`,
       );
-      await this.setCourses(db, row!.id, input.courseIds);
+      const set = em.create(CourseSetEntity, {
+        certificationId,
+        path,
+        position: (last?.position ?? 0) + 1,
+        name: input.name,
+        rule: input.rule,
+        minDays: input.minDays,
+        joiner: input.joiner,
+      });
+      await em.flush();
+      await this.setCourses(db, set.id, input.courseIds);
       return true;
     });
   }
 
   update(certificationId: number, setId: number, input: CourseSetInput): Promise<boolean> {
-    return this.change(certificationId, async (db) => {
+    return this.change(certificationId, async (db, em) => {
       await this.checkCourses(db, input.courseIds);
-      const updated = await db.rows<IdRow>(
-        sql`update course_set set name = ${input.name}, completion_rule = ${input.rule}, min_days = ${input.minDays}, joiner = ${input.joiner}
-             where id = ${setId} and certification_id = ${certificationId} returning id`,
-      );
-      if (updated.length === 0) return false;
+      const set = await em.findOne(CourseSetEntity, { id: setId, certificationId });
+      if (!set) return false;
+      em.assign(set, { name: input.name, rule: input.rule, minDays: input.minDays, joiner: input.joiner });
+      await em.flush();
       await this.setCourses(db, setId, input.courseIds);
       return true;
     });
@@ -171,11 +182,11 @@ export class CourseSetsService {
    * of the certifications that shared a course with it before or share one after: their duplicate
    * course exceptions may have lost or changed their cause.
    */
-  private async change(certificationId: number, work: (db: SqlRunner) => Promise<boolean>): Promise<boolean> {
-    const sharing = await inTransaction(this.em, async (db) => {
+  private async change(certificationId: number, work: (db: SqlRunner, em: EntityManager) => Promise<boolean>): Promise<boolean> {
+    const sharing = await inTransaction(this.em, async (db, em) => {
       await db.rows<IdRow>(sql`select id from certification where id = ${certificationId} for update`);
       const sharedBefore = await this.sharingCourses(certificationId, db);
-      if (!(await work(db))) return null;
+      if (!(await work(db, em))) return null;
       const sets = await db.rows<TotalsRow>(
         sql`select path, min_days as "minDays", joiner from course_set where certification_id = ${certificationId} order by path, position`,
       );

@@ -133,7 +133,7 @@ export class CertificationsService {
     } catch (error) {
       // Two admins saving the same name at once: the unique index decides.
       if (isUniqueViolation(error)) {
-        throw String((error as Error).message).includes('id_number')
+        throw String((error as Error).message).includes('certification_id_number_unique')
           ? new RuleError('idNumber', ID_NUMBER_TAKEN)
           : new RuleError('shortName', SHORT_NAME_TAKEN);
       }

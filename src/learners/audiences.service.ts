@@ -22,7 +22,7 @@ export interface MemberRow {
   first_name: string;
   last_name: string;
   email: string;
-  added_at: Date;
+  added_at: string;
   k_last: string;
   k_first: string;
 }

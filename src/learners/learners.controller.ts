@@ -56,7 +56,7 @@ function membershipHistories(
     id: number;
     name: string;
     href: string;
-    removedAt: Date | null;
+    removedAt: string | null;
     exceptions: object[];
     exceptionCount: string;
     current: object | null;

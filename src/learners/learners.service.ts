@@ -29,21 +29,24 @@ export interface LearnerCertificationRow {
   id: number;
   full_name: string;
   state: string;
-  due_at: Date | null;
+  due_at: string | null;
   exception_status: string;
 }
 
-/** A membership of a learner, once per exception it had (or once with nulls when it had none). */
+/**
+ * A membership of a learner, once per exception it had (or once with nulls when it had none).
+ * Timestamps in raw rows come as PostgreSQL writes them (the driver does not parse them).
+ */
 export interface MembershipHistoryRow {
   membership_id: number;
   certification_id: number;
   full_name: string;
-  removed_at: Date | null;
+  removed_at: string | null;
   exception_id: number | null;
-  raised_at: Date | null;
+  raised_at: string | null;
   type: string | null;
   status: string | null;
-  handled_at: Date | null;
+  handled_at: string | null;
   handled_by: string | null;
   reason: string | null;
 }
@@ -52,7 +55,7 @@ export interface LearnerCompletionRow {
   id: number;
   short_name: string;
   full_name: string;
-  completed_at: Date;
+  completed_at: string;
   source: string;
   recorded_by: string | null;
 }

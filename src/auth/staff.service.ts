@@ -72,7 +72,11 @@ export class StaffService {
       return { ok: false, throttled: true };
     }
 
-    const staff = await this.em.createQueryBuilder(Staff).where('lower(username) = lower(?)', [username]).getSingleResult();
+    const named = sql`lower(username) = lower(${username})`;
+    const staff = await this.em
+      .createQueryBuilder(Staff)
+      .where(named.text, [...named.params])
+      .getSingleResult();
     this.dummyHash ??= this.hashPassword(randomPassword());
     const valid = await argon2.verify(staff?.passwordHash ?? (await this.dummyHash), password).catch(() => false);
     if (!staff || !valid || staff.disabled) {

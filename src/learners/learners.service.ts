@@ -151,10 +151,11 @@ export class LearnersService {
   }
 
   private async checkUnique(input: LearnerInput, exceptId: number | null): Promise<void> {
+    const clash = sql`(id_number = ${input.idNumber} or lower(username) = lower(${input.username})) and id is distinct from ${exceptId}`;
     const clashes = await this.em
       .createQueryBuilder(Learner)
       .select(['idNumber', 'username'])
-      .where('(id_number = ? or lower(username) = lower(?)) and id is distinct from ?', [input.idNumber, input.username, exceptId])
+      .where(clash.text, [...clash.params])
       .execute<Array<Pick<Learner, 'idNumber' | 'username'>>>('all');
     if (clashes.some((c) => c.idNumber === input.idNumber)) {
       throw new RuleError('idNumber', 'There is already a learner with this ID number');

@@ -51,7 +51,11 @@ export class AuthController {
       );
     }
     // A new session id at sign-in, so that an id planted before sign-in is worthless.
-    await new Promise<void>((done, fail) => req.session.regenerate((error) => (error ? fail(error) : done())));
+    await new Promise<void>((done, fail) =>
+      req.session.regenerate((error: unknown) =>
+        error ? fail(error instanceof Error ? error : new Error('The session could not be regenerated', { cause: error })) : done(),
+      ),
+    );
     req.session.staffId = result.staff.id;
     req.session.signedInAt = Date.now();
     generateToken(req, true);

@@ -1,5 +1,4 @@
-import { SetMetadata, createParamDecorator, ExecutionContext } from '@nestjs/common';
-import type { AppRequest } from '../common/http';
+import { SetMetadata } from '@nestjs/common';
 
 export const PUBLIC_ROUTE = 'certex:public';
 export const ADMIN_ONLY = 'certex:adminOnly';
@@ -11,7 +10,3 @@ export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 export const AdminOnly = () => SetMetadata(ADMIN_ONLY, true);
 /** A POST that changes nothing shared, which a viewer may make (sign out, own preferences). */
 export const ViewerMayPost = () => SetMetadata(VIEWER_MAY_POST, true);
-
-export const CurrentStaff = createParamDecorator((_data: unknown, ctx: ExecutionContext) => {
-  return ctx.switchToHttp().getRequest<AppRequest>().staff;
-});

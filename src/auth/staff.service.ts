@@ -4,6 +4,8 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import * as argon2 from 'argon2';
 import type { SignedInStaff } from '../common/http';
 import { randomPassword } from '../config/config';
+import { sql, SqlRunner } from '../database/sql';
+import { LoginAttempt } from './login-attempt.entity';
 import { Staff, StaffRole } from './staff.entity';
 import { FAILURE_WINDOW_MINUTES, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USERNAME } from './session-policy';
 
@@ -24,6 +26,16 @@ export class StaffRuleError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Failed sign-ins within the window, by the username tried and by the address it came from. */
+interface RecentFailuresRow {
+  by_username: number;
+  by_address: number;
+}
+
+interface IdRow {
+  id: number;
 }
 
 function toSignedIn(staff: Staff): SignedInStaff {
@@ -49,30 +61,29 @@ export class StaffService {
   }
 
   async signIn(username: string, password: string, address: string): Promise<SignInResult> {
-    const conn = this.em.getConnection();
-    const [counts] = await conn.execute<Array<{ by_username: string; by_address: string }>>(
-      `select count(*) filter (where lower(username) = lower(?)) as by_username,
-              count(*) filter (where ip = ?) as by_address
-         from login_attempt
-        where attempted_at > now() - make_interval(mins => ?)`,
-      [username, address, FAILURE_WINDOW_MINUTES],
+    const db = new SqlRunner(this.em);
+    const failures = await db.one<RecentFailuresRow>(
+      sql`select count(*) filter (where lower(username) = lower(${username}))::int as by_username,
+                 count(*) filter (where ip = ${address})::int as by_address
+            from login_attempt
+           where attempted_at > now() - make_interval(mins => ${FAILURE_WINDOW_MINUTES})`,
     );
-    if (Number(counts.by_username) >= MAX_FAILURES_PER_USERNAME || Number(counts.by_address) >= MAX_FAILURES_PER_ADDRESS) {
+    if ((failures?.by_username ?? 0) >= MAX_FAILURES_PER_USERNAME || (failures?.by_address ?? 0) >= MAX_FAILURES_PER_ADDRESS) {
       return { ok: false, throttled: true };
     }
 
-    const [row] = await conn.execute<Array<{ id: number; password_hash: string; disabled: boolean }>>(
-      'select id, password_hash, disabled from staff where lower(username) = lower(?)',
-      [username],
-    );
+    const named = sql`lower(username) = lower(${username})`;
+    const staff = await this.em
+      .createQueryBuilder(Staff)
+      .where(named.text, [...named.params])
+      .getSingleResult();
     this.dummyHash ??= this.hashPassword(randomPassword());
-    const valid = await argon2.verify(row?.password_hash ?? (await this.dummyHash), password).catch(() => false);
-    if (!row || !valid || row.disabled) {
-      await conn.execute('insert into login_attempt (username, ip) values (?, ?)', [username.slice(0, 100), address]);
+    const valid = await argon2.verify(staff?.passwordHash ?? (await this.dummyHash), password).catch(() => false);
+    if (!staff || !valid || staff.disabled) {
+      await this.em.insert(LoginAttempt, { username: username.slice(0, 100), ip: address, attemptedAt: new Date() });
       return { ok: false, throttled: false };
     }
-    await conn.execute('delete from login_attempt where lower(username) = lower(?)', [username]);
-    const staff = await this.em.findOneOrFail(Staff, row.id);
+    await db.run(sql`delete from login_attempt where lower(username) = lower(${username})`);
     return { ok: true, staff: toSignedIn(staff) };
   }
 
@@ -115,7 +126,8 @@ export class StaffService {
   ): Promise<Staff> {
     return this.em.transactional(async (em) => {
       // Lock every admin row so that two admins demoting each other cannot leave none.
-      await em.getConnection().execute(`select id from staff where role = 'admin' for update`, [], 'all', em.getTransactionContext());
+      const db = new SqlRunner(em);
+      await db.rows<IdRow>(sql`select id from staff where role = 'admin' for update`);
       const staff = await em.findOneOrFail(Staff, id);
       const losesAdmin = staff.role === 'admin' && !staff.disabled && (changes.role !== 'admin' || changes.disabled);
       if (losesAdmin) {
@@ -131,7 +143,7 @@ export class StaffService {
       staff.email = changes.email || null;
       if (changes.password) staff.passwordHash = await this.hashPassword(changes.password);
       if (changes.disabled) {
-        await em.getConnection().execute(`delete from session where (sess->>'staffId')::int = ?`, [id], 'run', em.getTransactionContext());
+        await db.run(sql`delete from session where (sess->>'staffId')::int = ${id}`);
       }
       return staff;
     });

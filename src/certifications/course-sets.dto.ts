@@ -16,7 +16,7 @@ export const JOINERS = ['and', 'or', 'then'] as const;
 export const JOINER_LABELS: Record<Joiner, string> = { and: 'AND', or: 'OR', then: 'THEN' };
 
 const list = ({ value }: { value: unknown }) =>
-  value === undefined || value === null || value === '' ? [] : Array.isArray(value) ? value : [value];
+  value === undefined || value === null || value === '' ? [] : Array.isArray(value) ? (value as unknown[]) : [value];
 
 export class CourseSetForm {
   @Expose()

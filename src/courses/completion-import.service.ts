@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { inTransaction } from '../common/transaction';
+import { inTransaction, sql } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
 import { AssignmentService } from '../assignments/assignment.service';
 import { formatNumber, plural } from '../common/view-helpers';
@@ -17,6 +17,27 @@ export const COMPLETION_CSV_COLUMNS: CsvColumn[] = [
 /** Above this many learners the completion check looks at everyone instead of a list of ids. */
 const LEARNER_LIST_LIMIT = 1000;
 
+/** A completion that is also on an earlier line (`first`). */
+interface RepeatedCompletionRow {
+  line: number;
+  first: number;
+}
+
+interface UnknownReferenceRow {
+  line: number;
+  id_number: string;
+  course: string;
+  no_learner: boolean;
+  no_course: boolean;
+}
+
+interface InsertedCompletionsRow {
+  count: number;
+  /** Null when more learners gained a completion than the check takes as a list. */
+  learner_ids: number[] | null;
+  course_ids: number[] | null;
+}
+
 @Injectable()
 export class CompletionImportService {
   constructor(
@@ -31,8 +52,8 @@ export class CompletionImportService {
    * held in memory; nothing else is written unless every row passes.
    */
   async importCompletions(file: { buffer: Buffer } | undefined, staffId: number): Promise<ImportOutcome> {
-    const result = await inTransaction(this.em, async (exec, execBound) => {
-      const staged = new StagedRows(exec, execBound, 'completion_import', 'line integer, id_number text, course text, completed_on text');
+    const result = await inTransaction(this.em, async (db) => {
+      const staged = new StagedRows(db, 'completion_import', 'line integer, id_number text, course text, completed_on text');
       await staged.create();
       const errors = new ErrorList();
       const today = todayIso();
@@ -51,26 +72,23 @@ export class CompletionImportService {
       });
       if (!read.ok) return read;
       await staged.flush();
-      const duplicates = await exec<{ line: number; first: number }>(
-        `select line, first from (
+      const duplicates = await db.rows<RepeatedCompletionRow>(sql`select line, first from (
            select line, min(line) over (partition by id_number, lower(course), completed_on) as first
              from completion_import where id_number <> '' and course <> '' and completed_on <> '') d
-          where line <> first order by line limit 10000`,
-      );
+          where line <> first order by line limit 10000`);
       for (const d of duplicates) errors.add(d.line, null, `The same completion is also on line ${d.first}`);
       if (!errors.empty) return errors.failure();
 
       // Every date is valid now: the column becomes a date column.
-      await exec(`alter table completion_import alter column completed_on type date using completed_on::date`);
-      await exec(`analyze completion_import`);
-      const unknown = await exec<{ line: number; id_number: string; course: string; no_learner: boolean; no_course: boolean }>(
-        `select f.line, f.id_number, f.course, l.id is null as no_learner, c.id is null as no_course
+      await db.run(sql`alter table completion_import alter column completed_on type date using completed_on::date`);
+      await db.run(sql`analyze completion_import`);
+      const unknown =
+        await db.rows<UnknownReferenceRow>(sql`select f.line, f.id_number, f.course, l.id is null as no_learner, c.id is null as no_course
            from completion_import f
            left join learner l on l.id_number = f.id_number
            left join course c on lower(c.short_name) = lower(f.course)
           where l.id is null or c.id is null
-          order by f.line limit 10000`,
-      );
+          order by f.line limit 10000`);
       if (unknown.length > 0) {
         const found = new ErrorList();
         for (const u of unknown) {
@@ -79,10 +97,9 @@ export class CompletionImportService {
         }
         return found.failure();
       }
-      const [inserted] = await exec<{ count: number; learner_ids: number[] | null; course_ids: number[] | null }>(
-        `with inserted as (
+      const [inserted] = await db.rows<InsertedCompletionsRow>(sql`with inserted as (
            insert into course_completion (learner_id, course_id, completed_at, source, recorded_by)
-           select l.id, c.id, f.completed_on::timestamp at time zone 'UTC', 'csv', ?
+           select l.id, c.id, f.completed_on::timestamp at time zone 'UTC', 'csv', ${staffId}
              from completion_import f
              join learner l on l.id_number = f.id_number
              join course c on lower(c.short_name) = lower(f.course)
@@ -91,9 +108,7 @@ export class CompletionImportService {
          select count(*)::int as count,
                 case when count(distinct learner_id) <= ${LEARNER_LIST_LIMIT} then array_agg(distinct learner_id) end as learner_ids,
                 array_agg(distinct course_id) as course_ids
-           from inserted`,
-        [staffId],
-      );
+           from inserted`);
       return {
         ok: true as const,
         rows: read.rows,

@@ -10,7 +10,8 @@ import { pageTitle, plural } from '../common/view-helpers';
 import { answerUpload, renderUploadPage, UploadPage } from '../learners/upload-page';
 import { COMPLETION_CSV_COLUMNS, CompletionImportService } from './completion-import.service';
 import { CourseForm } from './courses.dto';
-import { CourseRow, CoursesService } from './courses.service';
+import { CoursesService } from './courses.service';
+import { Course } from './course.entity';
 
 @Controller('courses')
 export class CoursesController {
@@ -86,7 +87,7 @@ export class CoursesController {
   @Get(':id/edit')
   async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
     const course = await this.load(id);
-    this.renderForm(res, course, { shortName: course.short_name, fullName: course.full_name }, []);
+    this.renderForm(res, course, { shortName: course.shortName, fullName: course.fullName }, []);
   }
 
   @Post(':id')
@@ -104,14 +105,14 @@ export class CoursesController {
     );
   }
 
-  private async load(id: number): Promise<CourseRow> {
+  private async load(id: number): Promise<Course> {
     const course = await this.courses.get(id);
     if (!course) throw new NotFoundException();
     return course;
   }
 
-  private renderForm(res: Response, course: CourseRow | null, values: object, errors: FieldError[]) {
-    const heading = course ? `Edit ${course.short_name}` : 'Add a course';
+  private renderForm(res: Response, course: Course | null, values: object, errors: FieldError[]) {
+    const heading = course ? `Edit ${course.shortName}` : 'Add a course';
     renderFormPage(
       res,
       'courses/form',

@@ -1,68 +1,80 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { KeysetPage, ListQuery, readPage } from '../common/listing';
+import { KeysetPage, likeContains, ListQuery, readPage } from '../common/listing';
 import { uniqueOr } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
-import { likeContains } from '../common/listing';
+import { Sql, sql, SqlRunner } from '../database/sql';
+import { Course } from './course.entity';
 
+/** A course in the list, with its sort key. */
 export interface CourseRow {
   id: number;
   short_name: string;
   full_name: string;
   completion_count: number;
-  k_short?: string;
+  k_short: string;
+}
+
+export interface CourseInput {
+  shortName: string;
+  fullName: string;
+}
+
+interface CountRow {
+  n: number;
 }
 
 @Injectable()
 export class CoursesService {
+  private readonly db: SqlRunner;
+
   constructor(
     private readonly em: EntityManager,
     private readonly urls: UrlBuilder,
-  ) {}
-
-  private sql<T>(query: string, params: unknown[] = []): Promise<T[]> {
-    return this.em.getConnection().execute<T[]>(query, params);
+  ) {
+    this.db = new SqlRunner(em);
   }
 
   async list(query: ListQuery): Promise<KeysetPage<CourseRow>> {
-    const search = query.q ? `lower(c.short_name || ' ' || c.full_name) like ?` : 'true';
+    const search = query.q ? sql`lower(c.short_name || ' ' || c.full_name) like ${likeContains(query.q)}` : sql`true`;
     // Courses are made by hand, a few thousand at most: counting them is cheap.
-    const [{ n }] = await this.sql<{ n: number }>(
-      `select count(*)::int as n from course c where ${search}`,
-      query.q ? [likeContains(query.q)] : [],
-    );
-    return readPage<CourseRow>((sql, params) => this.sql<CourseRow>(sql, params), {
-      total: n,
+    const count = await this.db.one<CountRow>(sql`select count(*)::int as n from course c where ${search}`);
+    return readPage<CourseRow>((text, params) => this.db.rows<CourseRow>(new Sql(text, params)), {
+      total: count?.n ?? 0,
       select: `select c.id, c.short_name, c.full_name, lower(c.short_name) as k_short,
                  (select count(*) from course_completion cc where cc.course_id = c.id)::int as completion_count
-               from course c where ${search} and {where} order by {orderBy}`,
-      params: query.q ? [likeContains(query.q)] : [],
+               from course c where ${search.text} and {where} order by {orderBy}`,
+      params: [...search.params],
       keyColumns: ['lower(c.short_name)', 'c.id'],
       direction: 'asc',
       page: query.page,
-      keyOf: (row) => [row.k_short!, row.id],
+      keyOf: (row) => [row.k_short, row.id],
       hrefFor: (param) => this.urls.withQuery('/courses', { q: query.q, ...param }),
     });
   }
 
-  async get(id: number): Promise<CourseRow | null> {
-    const [row] = await this.sql<CourseRow>(`select id, short_name, full_name, 0 as completion_count from course where id = ?`, [id]);
-    return row ?? null;
+  get(id: number): Promise<Course | null> {
+    return this.em.findOne(Course, id);
   }
 
-  async create(input: { shortName: string; fullName: string }): Promise<number> {
-    const [row] = await this.write<{ id: number }>(`insert into course (short_name, full_name) values (?, ?) returning id`, [
-      input.shortName,
-      input.fullName,
-    ]);
-    return row.id;
+  async create(input: CourseInput): Promise<number> {
+    const em = this.em.fork();
+    const course = em.create(Course, { ...input, createdAt: new Date() });
+    await this.flush(em);
+    return course.id;
   }
 
-  async update(id: number, input: { shortName: string; fullName: string }): Promise<void> {
-    await this.write(`update course set short_name = ?, full_name = ? where id = ?`, [input.shortName, input.fullName, id]);
+  async update(id: number, input: CourseInput): Promise<void> {
+    const em = this.em.fork();
+    em.assign(await em.findOneOrFail(Course, id), input);
+    await this.flush(em);
   }
 
-  private write<T>(query: string, params: unknown[]): Promise<T[]> {
-    return uniqueOr(this.sql<T>(query, params), 'shortName', 'There is already a course with this short name');
+  /**
+   * Writes in a unit of work of its own (the page's copy keeps what was read if the save fails);
+   * the unique index decides, also for two people saving at once.
+   */
+  private flush(em: EntityManager): Promise<void> {
+    return uniqueOr(em.flush(), 'shortName', 'There is already a course with this short name');
   }
 }

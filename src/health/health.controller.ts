@@ -4,6 +4,7 @@ import type { Queue } from 'bull';
 import type { Response } from 'express';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Public } from '../auth/auth.decorators';
+import { sql, SqlRunner } from '../database/sql';
 import { MAINTENANCE_QUEUE } from '../jobs/maintenance.constants';
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -23,7 +24,7 @@ export class HealthController {
   @Get()
   async health(@Res() res: Response) {
     const [postgres, redis] = await Promise.all([
-      within(this.em.getConnection().execute('select 1')).then(
+      within(new SqlRunner(this.em).run(sql`select 1`)).then(
         () => 'up',
         () => 'down',
       ),

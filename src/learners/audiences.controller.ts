@@ -2,12 +2,14 @@ import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Qu
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
-import { FieldError } from '../common/forms';
+import { FieldError, validateForm } from '../common/forms';
+import { ruleErrors } from '../common/rule-error';
 import { AppRequest, flash, renderPage, seeOther } from '../common/http';
 import { listQuery, searchCaption } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { pageTitle, plural } from '../common/view-helpers';
-import { AudienceRow, AudiencesService } from './audiences.service';
+import { AudiencesService } from './audiences.service';
+import { Audience } from './learner.entity';
 import { LearnerImportService, MEMBER_CSV_COLUMNS } from './learner-import.service';
 import { AddMemberForm, AudienceForm } from './learners.dto';
 import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
@@ -93,16 +95,15 @@ export class AudiencesController {
     @Body() body: Record<string, unknown>,
   ) {
     const audience = await this.load(id);
-    await submitForm(
-      AddMemberForm,
-      body,
-      async (member) => {
-        const added = await this.audiences.addMember(id, member.idNumber);
-        flash(req, `${added.name} added to the audience`);
-        seeOther(res, this.urls.to('/audiences/', id));
-      },
-      (values, errors) => this.renderShow(res, audience, {}, values, errors),
-    );
+    const form = validateForm(AddMemberForm, body);
+    if (!form.ok) return this.renderShow(res, audience, {}, form.values, form.errors);
+    try {
+      const added = await this.audiences.addMember(id, form.value.idNumber);
+      flash(req, `${added.name} added to the audience`);
+      seeOther(res, this.urls.to('/audiences/', id));
+    } catch (error) {
+      await this.renderShow(res, audience, {}, form.value, ruleErrors(error));
+    }
   }
 
   @Post(':id/members/:learnerId/remove')
@@ -130,7 +131,7 @@ export class AudiencesController {
     answerUpload(req, res, this.uploadPage(audience), await this.imports.importMembers(id, req.file));
   }
 
-  private uploadPage(audience: AudienceRow): UploadPage {
+  private uploadPage(audience: Audience): UploadPage {
     return {
       heading: `Upload members of ${audience.name}`,
       section: ['Audiences'],
@@ -143,13 +144,13 @@ export class AudiencesController {
     };
   }
 
-  private async load(id: number): Promise<AudienceRow> {
+  private async load(id: number): Promise<Audience> {
     const audience = await this.audiences.get(id);
     if (!audience) throw new NotFoundException();
     return audience;
   }
 
-  private renderForm(res: Response, audience: AudienceRow | null, values: object, errors: FieldError[]) {
+  private renderForm(res: Response, audience: Audience | null, values: object, errors: FieldError[]) {
     const heading = audience ? `Edit ${audience.name}` : 'Add an audience';
     const home = audience ? this.urls.to('/audiences/', audience.id) : this.urls.to('/audiences');
     renderFormPage(
@@ -161,9 +162,9 @@ export class AudiencesController {
     );
   }
 
-  private async renderShow(res: Response, audience: AudienceRow, query: Record<string, unknown>, values: object, errors: FieldError[]) {
+  private async renderShow(res: Response, audience: Audience, query: Record<string, unknown>, values: object, errors: FieldError[]) {
     const list = listQuery(query, 3);
-    const page = await this.audiences.members(audience.id, list);
+    const [page, memberCount] = await Promise.all([this.audiences.members(audience.id, list), this.audiences.memberCount(audience.id)]);
     renderFormPage(
       res,
       'audiences/show',
@@ -172,7 +173,7 @@ export class AudiencesController {
         audience: {
           name: audience.name,
           description: audience.description,
-          members: plural(audience.member_count, 'member'),
+          members: plural(memberCount, 'member'),
           editHref: this.urls.to('/audiences/', audience.id, '/edit'),
           uploadHref: this.urls.to('/audiences/', audience.id, '/upload'),
           searchAction: this.urls.to('/audiences/', audience.id),

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { parse } from 'csv-parse/sync';
-import type { Run, RunBound } from '../common/transaction';
+import { SqlRunner, sql } from '../database/sql';
 
 /** One problem in an uploaded file. Line 1 is the header row; column is the header name. */
 export interface CsvError {
@@ -160,7 +160,8 @@ export async function readCsvUpload(
     let records: string[][];
     try {
       records = parse(piece, { bom: true, relax_column_count: true });
-    } catch (error: any) {
+    } catch (caught) {
+      const error = caught as { lines?: unknown; code?: unknown } | null;
       const line = typeof error?.lines === 'number' ? firstLine + error.lines - 1 : null;
       const reason = error?.code === 'CSV_QUOTE_NOT_CLOSED' ? 'a quoted value is not closed' : 'it is not valid CSV';
       return {
@@ -218,8 +219,8 @@ export class StagedRows {
   private batch: object[] = [];
 
   constructor(
-    private readonly run: Run,
-    private readonly runBound: RunBound,
+    private readonly db: SqlRunner,
+    /** A fixed name chosen by the caller, never input. */
     private readonly table: string,
     /** The table's columns as `name type` pairs, e.g. `line integer, id_number text`. */
     private readonly columns: string,
@@ -227,7 +228,7 @@ export class StagedRows {
   ) {}
 
   async create(): Promise<void> {
-    await this.run(`create temporary table ${this.table} (${this.columns}) on commit drop`);
+    await this.db.run(sql`create temporary table ${sql.raw(this.table)} (${sql.raw(this.columns)}) on commit drop`);
   }
 
   add(row: object): Promise<void> | void {
@@ -239,7 +240,9 @@ export class StagedRows {
     if (this.batch.length === 0) return;
     const json = JSON.stringify(this.batch);
     this.batch = [];
-    await this.runBound(`insert into ${this.table} select * from jsonb_to_recordset(?::jsonb) as f(${this.columns})`, [json]);
+    await this.db.bound(
+      sql`insert into ${sql.raw(this.table)} select * from jsonb_to_recordset(${json}::jsonb) as f(${sql.raw(this.columns)})`,
+    );
   }
 }
 

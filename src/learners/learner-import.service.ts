@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { isUniqueViolation } from '../common/rule-error';
-import { inTransaction } from '../common/transaction';
+import { inTransaction, sql } from '../database/sql';
 import { formatNumber, plural } from '../common/view-helpers';
 import { JobRequests } from '../jobs/job-requests.service';
 import { CsvColumn, CsvFailure, ErrorList, readCsvUpload, StagedRows } from './csv-upload';
@@ -33,6 +33,35 @@ export const MEMBER_CSV_COLUMNS: CsvColumn[] = [
   },
 ];
 
+/** A row of the file whose value is also on an earlier line (`first`). */
+interface RepeatedIdNumberRow {
+  line: number;
+  id_number: string;
+  first: number;
+}
+
+interface RepeatedUsernameRow {
+  line: number;
+  username: string;
+  first: number;
+}
+
+/** A row whose username belongs to another learner (`id_number`). */
+interface UsernameClashRow {
+  line: number;
+  username: string;
+  id_number: string;
+}
+
+interface UnknownIdNumberRow {
+  line: number;
+  id_number: string;
+}
+
+interface CountRow {
+  count: number;
+}
+
 const NOTHING_CHANGED = 'Another change to learners was saved at the same moment, so nothing was changed. Upload the file again.';
 
 @Injectable()
@@ -48,10 +77,9 @@ export class LearnerImportService {
    */
   async importLearners(file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
     try {
-      const result = await inTransaction(this.em, async (exec, execBound) => {
+      const result = await inTransaction(this.em, async (db) => {
         const staged = new StagedRows(
-          exec,
-          execBound,
+          db,
           'learner_import',
           'line integer, id_number text, username text, first_name text, last_name text, email text, hire_date text, suspended text',
         );
@@ -67,34 +95,26 @@ export class LearnerImportService {
         });
         if (!read.ok) return read;
         await staged.flush();
-        const duplicateIds = await exec<{ line: number; id_number: string; first: number }>(
-          `select line, id_number, first from (
+        const duplicateIds = await db.rows<RepeatedIdNumberRow>(sql`select line, id_number, first from (
              select line, id_number, min(line) over (partition by id_number) as first from learner_import where id_number <> '') d
-            where line <> first order by line limit 10000`,
-        );
+            where line <> first order by line limit 10000`);
         for (const d of duplicateIds) errors.add(d.line, 'id_number', `ID number ${d.id_number} is also on line ${d.first}`);
-        const duplicateUsernames = await exec<{ line: number; username: string; first: number }>(
-          `select line, username, first from (
+        const duplicateUsernames = await db.rows<RepeatedUsernameRow>(sql`select line, username, first from (
              select line, username, min(line) over (partition by lower(username)) as first from learner_import where username <> '') d
-            where line <> first order by line limit 10000`,
-        );
+            where line <> first order by line limit 10000`);
         for (const d of duplicateUsernames) errors.add(d.line, 'username', `Username ${d.username} is also on line ${d.first}`);
         if (!errors.empty) return errors.failure();
 
         // Every value is valid now: an empty hire date or suspended keeps what Certex has.
-        await exec(
-          `alter table learner_import
+        await db.run(sql`alter table learner_import
              alter column hire_date type date using nullif(hire_date, '')::date,
-             alter column suspended type boolean using case lower(suspended) when 'yes' then true when 'no' then false end`,
-        );
-        await exec(`analyze learner_import`);
+             alter column suspended type boolean using case lower(suspended) when 'yes' then true when 'no' then false end`);
+        await db.run(sql`analyze learner_import`);
 
         // A username may not move to this file's learner from another learner.
-        const clashes = await exec<{ line: number; username: string; id_number: string }>(
-          `select f.line, f.username, l.id_number
+        const clashes = await db.rows<UsernameClashRow>(sql`select f.line, f.username, l.id_number
              from learner_import f join learner l on lower(l.username) = lower(f.username) and l.id_number <> f.id_number
-            order by f.line limit 10000`,
-        );
+            order by f.line limit 10000`);
         if (clashes.length > 0) {
           const clashErrors = new ErrorList();
           for (const c of clashes)
@@ -102,8 +122,7 @@ export class LearnerImportService {
           return clashErrors.failure();
         }
 
-        const [updated] = await exec<{ count: number }>(
-          `with changed as (
+        const [updated] = await db.rows<CountRow>(sql`with changed as (
              update learner l set username = f.username, first_name = f.first_name, last_name = f.last_name, email = f.email,
                     hire_date = coalesce(f.hire_date, l.hire_date), suspended = coalesce(f.suspended, l.suspended), updated_at = now()
                from learner_import f
@@ -111,17 +130,14 @@ export class LearnerImportService {
                 and (l.username, l.first_name, l.last_name, l.email, l.hire_date, l.suspended)
                     is distinct from (f.username, f.first_name, f.last_name, f.email, coalesce(f.hire_date, l.hire_date), coalesce(f.suspended, l.suspended))
              returning 1)
-           select count(*)::int as count from changed`,
-        );
-        const [added] = await exec<{ count: number }>(
-          `with inserted as (
+           select count(*)::int as count from changed`);
+        const [added] = await db.rows<CountRow>(sql`with inserted as (
              insert into learner (id_number, username, first_name, last_name, email, hire_date, suspended)
              select f.id_number, f.username, f.first_name, f.last_name, f.email, f.hire_date, coalesce(f.suspended, false)
                from learner_import f
               where not exists (select 1 from learner l where l.id_number = f.id_number)
              returning 1)
-           select count(*)::int as count from inserted`,
-        );
+           select count(*)::int as count from inserted`);
         return { ok: true as const, rows: read.rows, added: added.count, updated: updated.count };
       });
       if (!result.ok) return result;
@@ -139,8 +155,8 @@ export class LearnerImportService {
 
   /** Audience members: adds the learners named by ID number, staged like learners. */
   async importMembers(audienceId: number, file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
-    const result = await inTransaction(this.em, async (exec, execBound) => {
-      const staged = new StagedRows(exec, execBound, 'member_import', 'line integer, id_number text');
+    const result = await inTransaction(this.em, async (db) => {
+      const staged = new StagedRows(db, 'member_import', 'line integer, id_number text');
       await staged.create();
       const errors = new ErrorList();
       const read = await readCsvUpload(file, MEMBER_CSV_COLUMNS, ({ line, values }) => {
@@ -152,35 +168,28 @@ export class LearnerImportService {
       });
       if (!read.ok) return read;
       await staged.flush();
-      const duplicates = await exec<{ line: number; id_number: string; first: number }>(
-        `select line, id_number, first from (
+      const duplicates = await db.rows<RepeatedIdNumberRow>(sql`select line, id_number, first from (
            select line, id_number, min(line) over (partition by id_number) as first
              from member_import where id_number <> '' and length(id_number) <= 100) d
-          where line <> first order by line limit 10000`,
-      );
+          where line <> first order by line limit 10000`);
       for (const d of duplicates) errors.add(d.line, 'id_number', `ID number ${d.id_number} is also on line ${d.first}`);
       if (!errors.empty) return errors.failure();
 
-      await exec(`analyze member_import`);
-      const unknown = await exec<{ line: number; id_number: string }>(
-        `select f.line, f.id_number from member_import f
+      await db.run(sql`analyze member_import`);
+      const unknown = await db.rows<UnknownIdNumberRow>(sql`select f.line, f.id_number from member_import f
           where not exists (select 1 from learner l where l.id_number = f.id_number)
-          order by f.line limit 10000`,
-      );
+          order by f.line limit 10000`);
       if (unknown.length > 0) {
         const unknownErrors = new ErrorList();
         for (const u of unknown) unknownErrors.add(u.line, 'id_number', `There is no learner with ID number ${u.id_number}`);
         return unknownErrors.failure();
       }
-      const [added] = await exec<{ count: number }>(
-        `with inserted as (
+      const [added] = await db.rows<CountRow>(sql`with inserted as (
            insert into audience_member (audience_id, learner_id)
-           select ?, l.id from member_import f join learner l on l.id_number = f.id_number
+           select ${audienceId}, l.id from member_import f join learner l on l.id_number = f.id_number
            on conflict do nothing
            returning 1)
-         select count(*)::int as count from inserted`,
-        [audienceId],
-      );
+         select count(*)::int as count from inserted`);
       return { ok: true as const, rows: read.rows, added: added.count };
     });
     if (!result.ok) return result;

@@ -98,10 +98,3 @@ export function toDateTimeLocal(value: Date | string | null): string {
   if (!value) return '';
   return new Date(value).toISOString().slice(0, 16);
 }
-
-/** A date column's value (Date or string) as YYYY-MM-DD. */
-export function toIsoDate(value: Date | string | null): string {
-  if (!value) return '';
-  if (typeof value === 'string') return value.slice(0, 10);
-  return value.toISOString().slice(0, 10);
-}

@@ -15,7 +15,8 @@ import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-he
 import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
 import { toDateTimeLocal } from './learner-rules';
 import { CompletionForm, LearnerForm } from './learners.dto';
-import { LearnerRow, LearnersService, LearnerSort } from './learners.service';
+import { LearnersService, LearnerSort, MembershipHistoryRow } from './learners.service';
+import { Learner } from './learner.entity';
 import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
 
 export const EXCEPTION_STATUS_LABELS: Record<string, string> = {
@@ -44,7 +45,7 @@ const MAX_REASON = 1000;
  * membership), the exception that can be acted on now, and every action taken on its exceptions.
  */
 function membershipHistories(
-  rows: Awaited<ReturnType<LearnersService['membershipHistory']>>,
+  rows: MembershipHistoryRow[],
   current: CurrentException[],
   actions: ExceptionAction[],
   learnerId: number,
@@ -55,7 +56,7 @@ function membershipHistories(
     id: number;
     name: string;
     href: string;
-    removedAt: Date | null;
+    removedAt: string | null;
     exceptions: object[];
     exceptionCount: string;
     current: object | null;
@@ -239,13 +240,13 @@ export class LearnersController {
       res,
       learner,
       {
-        idNumber: learner.id_number,
+        idNumber: learner.idNumber,
         username: learner.username,
-        firstName: learner.first_name,
-        lastName: learner.last_name,
+        firstName: learner.firstName,
+        lastName: learner.lastName,
         email: learner.email,
-        hireDate: learner.hire_date ?? '',
-        firstLogin: toDateTimeLocal(learner.first_login_at),
+        hireDate: learner.hireDate ?? '',
+        firstLogin: toDateTimeLocal(learner.firstLoginAt),
         suspended: learner.suspended,
       },
       [],
@@ -307,13 +308,13 @@ export class LearnersController {
         fieldError(`reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`),
       ]);
     }
-    const label = `${learner.first_name} ${learner.last_name} (${learner.id_number})`;
+    const label = `${learner.firstName} ${learner.lastName} (${learner.idNumber})`;
     const prepared = await this.drafts.prepare(certificationId, req.staff!.id, action, reason || null, {
       mode: 'ids',
       ids: [exceptionId],
       label,
     });
-    this.toConfirmation(res, learner, values, certificationId, prepared, `action-${exceptionId}`);
+    await this.toConfirmation(res, learner, values, certificationId, prepared, `action-${exceptionId}`);
   }
 
   @Post(':id/exceptions/:exceptionId/reopen')
@@ -334,18 +335,18 @@ export class LearnersController {
         fieldError(`reopen-reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`),
       ]);
     }
-    const label = `${learner.first_name} ${learner.last_name} (${learner.id_number})`;
+    const label = `${learner.firstName} ${learner.lastName} (${learner.idNumber})`;
     const prepared = await this.drafts.prepareReopen(certificationId, req.staff!.id, reason || null, {
       mode: 'ids',
       ids: [exceptionId],
       label,
     });
-    this.toConfirmation(res, learner, values, certificationId, prepared, `reopen-${exceptionId}`);
+    await this.toConfirmation(res, learner, values, certificationId, prepared, `reopen-${exceptionId}`);
   }
 
-  private toConfirmation(
+  private async toConfirmation(
     res: Response,
-    learner: LearnerRow,
+    learner: Learner,
     values: Record<string, unknown>,
     certificationId: number,
     prepared: Prepared,
@@ -355,14 +356,14 @@ export class LearnersController {
     seeOther(res, this.urls.withQuery(`/certifications/${certificationId}/exceptions/confirm/${prepared.token}`, { learner: learner.id }));
   }
 
-  private async load(id: number): Promise<LearnerRow> {
+  private async load(id: number): Promise<Learner> {
     const learner = await this.learners.get(id);
     if (!learner) throw new NotFoundException();
     return learner;
   }
 
-  private renderForm(res: Response, learner: LearnerRow | null, values: object, errors: FieldError[]) {
-    const heading = learner ? `Edit ${learner.first_name} ${learner.last_name}` : 'Add a learner';
+  private renderForm(res: Response, learner: Learner | null, values: object, errors: FieldError[]) {
+    const heading = learner ? `Edit ${learner.firstName} ${learner.lastName}` : 'Add a learner';
     const home = learner ? this.urls.to('/learners/', learner.id) : this.urls.to('/learners');
     renderFormPage(
       res,
@@ -373,7 +374,7 @@ export class LearnersController {
     );
   }
 
-  private async renderShow(res: Response, learner: LearnerRow, values: Record<string, unknown>, errors: FieldError[]) {
+  private async renderShow(res: Response, learner: Learner, values: Record<string, unknown>, errors: FieldError[]) {
     const [certifications, completions, courses, history, current, actions] = await Promise.all([
       this.learners.certifications(learner.id),
       this.learners.completions(learner.id),
@@ -382,7 +383,7 @@ export class LearnersController {
       this.exceptions.current(learner.id),
       this.exceptions.actions(learner.id),
     ]);
-    const name = `${learner.first_name} ${learner.last_name}`;
+    const name = `${learner.firstName} ${learner.lastName}`;
     renderFormPage(
       res,
       'learners/show',
@@ -390,11 +391,11 @@ export class LearnersController {
         title: pageTitle([name, 'Learners'], errors.length > 0),
         learnerName: name,
         learner: {
-          idNumber: learner.id_number,
+          idNumber: learner.idNumber,
           username: learner.username,
           email: learner.email,
-          hireDate: learner.hire_date ? formatDate(learner.hire_date) : 'Not known',
-          firstLogin: learner.first_login_at ?? null,
+          hireDate: learner.hireDate ? formatDate(learner.hireDate) : 'Not known',
+          firstLogin: learner.firstLoginAt,
           status: learner.suspended ? 'Suspended' : 'Active',
           editHref: this.urls.to('/learners/', learner.id, '/edit'),
         },
@@ -415,7 +416,7 @@ export class LearnersController {
         completionCount: plural(completions.length, 'course completion'),
         courses: courses.map((c) => ({
           value: String(c.id),
-          label: `${c.full_name} (${c.short_name})`,
+          label: `${c.fullName} (${c.shortName})`,
           selected: String(c.id) === values.courseId,
         })),
         completionAction: this.urls.to('/learners/', learner.id, '/completions'),

@@ -1,9 +1,9 @@
-import { cpus } from 'node:os';
 /**
  * `npm run bench -- NAME [args]` runs test/bench/NAME.bench.ts against its own fresh database
  * (and Redis prefix), prints its figures and cleans up. Benchmarks are not part of `npm test`.
  */
 import 'reflect-metadata';
+import { cpus } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import globalSetup from '../support/global-setup';

@@ -12,7 +12,7 @@ import { StaffService } from './auth/staff.service';
 import { ErrorPageFilter } from './common/error.filter';
 import { workerOnly } from './common/process-role';
 import { HealthController } from './health/health.controller';
-import { MAINTENANCE_QUEUE } from './jobs/maintenance.constants';
+import { MAINTENANCE_QUEUE } from './jobs/queues';
 import { MaintenanceProcessor } from './jobs/maintenance.processor';
 import { redisRetryDelay } from './jobs/redis-reconnect';
 import { MaintenanceService } from './jobs/maintenance.service';

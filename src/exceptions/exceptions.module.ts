@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bull';
 import { AppConfig } from '../config/config';
 import { workerOnly } from '../common/process-role';
-import { BULK_ACTIONS_QUEUE } from './bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE } from '../jobs/queues';
 import { BulkActionsController } from './bulk-actions.controller';
 import { BulkActionsProcessor } from './bulk-actions.processor';
 import { BulkActionsService } from './bulk-actions.service';

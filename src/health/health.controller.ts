@@ -4,7 +4,7 @@ import type { Queue } from 'bull';
 import type { Response } from 'express';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Public } from '../auth/auth.decorators';
-import { MAINTENANCE_QUEUE } from '../jobs/maintenance.constants';
+import { MAINTENANCE_QUEUE } from '../jobs/queues';
 
 const CHECK_TIMEOUT_MS = 2000;
 

@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bull';
 import { MailLogController } from './mail-log.controller';
-import { MAIL_QUEUE } from './mail-relay.constants';
+import { MAIL_QUEUE } from '../jobs/queues';
 import { MailRelayProcessor } from './mail-relay.processor';
 import { MailRelayService } from './mail-relay.service';
 import { OutboxService } from './outbox.service';

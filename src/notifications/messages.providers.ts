@@ -1,8 +1,9 @@
 import { BullModule } from '@nestjs/bull';
 import { AccountController } from './account.controller';
-import { ADMIN_NOTICES_QUEUE, AdminNoticeProcessor } from './admin-notice.processor';
+import { ADMIN_NOTICES_QUEUE, LEARNER_MESSAGES_QUEUE } from '../jobs/queues';
+import { AdminNoticeProcessor } from './admin-notice.processor';
 import { AdminNoticeService } from './admin-notice.service';
-import { LEARNER_MESSAGES_QUEUE, LearnerMessagesProcessor } from './learner-messages.processor';
+import { LearnerMessagesProcessor } from './learner-messages.processor';
 import { LearnerMessagesService } from './learner-messages.service';
 import { MessageTemplatesController } from './message-templates.controller';
 import { MessageTemplatesService } from './message-templates.service';

@@ -40,7 +40,8 @@ import { Direction } from '../common/keyset';
 import { KeysetPage, ListQuery, readPage } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { headerText, isPlainAddress, mailDomain, messageIdFor, textToHtml } from './mail-text';
-import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_STATES, MAIL_WAKE_JOB_ID, MailState } from './mail-relay.constants';
+import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_WAKE_JOB_ID } from '../jobs/queues';
+import { MAIL_STATES, MailState } from './mail-relay.constants';
 
 export interface OutboxMessage {
   /** Unique, from business facts (at most 300 characters): the same message always has the same key. */

@@ -9,7 +9,7 @@ import { BENCH_MARK, describePlan, StatementTimer } from './statement-timer';
 import { loadavg } from 'node:os';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE } from '../../src/jobs/queues';
 import { bulkJobIdOf } from '../support/bulk';
 import { writeFileSync } from 'node:fs';
 

@@ -1,13 +1,8 @@
-import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, LEARNER_MESSAGES_QUEUE, SWEEP_JOB, SWEEP_SCHEDULE } from '../../src/jobs/queues';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { EntityManager } from '@mikro-orm/postgresql';
-import {
-  LEARNER_MESSAGES_QUEUE,
-  LearnerMessagesProcessor,
-  SWEEP_EVERY_MS,
-  SWEEP_JOB,
-} from '../../src/notifications/learner-messages.processor';
+import { LearnerMessagesProcessor } from '../../src/notifications/learner-messages.processor';
 import { LearnerMessagesService } from '../../src/notifications/learner-messages.service';
 import { fillPlaceholders, fillPlaceholdersSql, PLACEHOLDERS, PlaceholderName } from '../../src/notifications/placeholders';
 import { createExceptionFixture } from '../support/fixtures';
@@ -347,7 +342,7 @@ describe('learner messages: the sweep', () => {
     expect(await keys([m])).toEqual([`enrolment:${m}:1`]);
     await t.app.get(LearnerMessagesProcessor).schedule();
     const repeatable = await queue.getRepeatableJobs();
-    expect(repeatable.map((r) => [r.name, Number(r.every)])).toEqual([[SWEEP_JOB, SWEEP_EVERY_MS]]);
+    expect(repeatable.map((r) => [r.name, Number(r.every)])).toEqual([[SWEEP_JOB, SWEEP_SCHEDULE.everyMs]]);
     await queue.removeRepeatableByKey(repeatable[0].key);
   });
 

@@ -21,7 +21,6 @@ import { LearnersModule } from './learners/learners.module';
 import { CoursesModule } from './courses/courses.module';
 import { AssignmentsModule } from './assignments/assignments.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
-import { JobsModule } from './jobs/jobs.module';
 import { ExceptionsModule } from './exceptions/exceptions.module';
 import { ReportsModule } from './reports/reports.module';
 import { NotificationsModule } from './notifications/notifications.module';
@@ -42,13 +41,12 @@ export class AppModule {
           defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000 },
         }),
         BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
-        JobsModule,
         NotificationsModule.register(config),
         ExceptionsModule.register(config),
-        ReportsModule,
-        LearnersModule,
-        CoursesModule,
-        CertificationsModule,
+        ReportsModule.register(config),
+        LearnersModule.register(config),
+        CoursesModule.register(config),
+        CertificationsModule.register(config),
         AssignmentsModule.register(config),
         LifecycleModule.register(config),
       ],

@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { CursorValue, Direction, keysetClause, PageQuery, rowKey } from '../common/keyset';
 import { REPORT_STATES, ReportState } from './report-states';
-import { learnerMatches } from '../common/listing';
+import { learnerMatches, PAGE_SIZE, parseListView } from '../common/listing';
 
-export const COMPLETION_PAGE_SIZE = 50;
 /** Rows read per keyset page of a CSV download. */
 export const CSV_PAGE_SIZE = 2000;
 
@@ -43,11 +42,7 @@ export function isReportState(value: unknown): value is ReportState {
 }
 
 export function parseCompletionView(query: Record<string, unknown>): CompletionView {
-  const q = typeof query.q === 'string' ? query.q.trim().slice(0, 100) : '';
-  const state = isReportState(query.state) ? query.state : null;
-  const sort = typeof query.sort === 'string' && Object.hasOwn(COMPLETION_SORTS, query.sort) ? (query.sort as CompletionSort) : 'learner';
-  const dir: Direction = query.dir === 'desc' ? 'desc' : 'asc';
-  return { q, state, sort, dir };
+  return { ...parseListView(query, COMPLETION_SORTS, 'learner'), state: isReportState(query.state) ? query.state : null };
 }
 
 /** Active memberships of a certification under a search and state filter (the search uses the learner trigram index). */
@@ -71,7 +66,7 @@ export class CompletionReportService {
   constructor(private readonly em: EntityManager) {}
 
   /** One keyset page in the chosen order; reads limit+1 rows so the caller knows whether there is more. */
-  async page(certificationId: number, view: CompletionView, page: PageQuery, limit = COMPLETION_PAGE_SIZE): Promise<CompletionRow[]> {
+  async page(certificationId: number, view: CompletionView, page: PageQuery, limit = PAGE_SIZE): Promise<CompletionRow[]> {
     const columns = [...COMPLETION_SORTS[view.sort]];
     const keyset = keysetClause(columns, view.dir, page);
     const filter = filterSql(certificationId, view);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { CursorValue, Direction, keysetClause, PageQuery, rowKey } from '../common/keyset';
 import { EXCEPTION_STATUSES, ExceptionStatus, ReportState } from './report-states';
-import { learnerMatches } from '../common/listing';
+import { learnerMatches, parseListView } from '../common/listing';
 
 /** The columns the admin may tick, in the order the report shows them (DOMAIN.md §7). */
 export const OPTIONAL_COLUMNS = {
@@ -92,15 +92,12 @@ export function parseColumns(raw: unknown): OptionalColumn[] {
 }
 
 export function parseView(query: Record<string, unknown>): MembershipView {
-  const q = typeof query.q === 'string' ? query.q.trim().slice(0, 100) : '';
+  const { q, sort, dir } = parseListView(query, SORTS, 'learner');
   const status = isExceptionStatus(query.status) ? query.status : null;
   const columns = parseColumns(query.columns);
-  let sort: SortKey = typeof query.sort === 'string' && Object.hasOwn(SORTS, query.sort) ? (query.sort as SortKey) : 'learner';
   const needs = (SORTS[sort] as { needs?: OptionalColumn }).needs;
   // A column that is not shown cannot be the sort.
-  if (needs && !columns.includes(needs)) sort = 'learner';
-  const dir: Direction = query.dir === 'desc' ? 'desc' : 'asc';
-  return { q, status, columns, sort, dir };
+  return { q, status, columns, sort: needs && !columns.includes(needs) ? 'learner' : sort, dir };
 }
 
 /** The view as query parameters for links (defaults left out). */

@@ -1,8 +1,12 @@
 import { Staff } from '../auth/staff.entity';
+import { MaintenanceRun } from '../jobs/maintenance-run.entity';
+import { AdminNotice } from '../notifications/admin-notice.entity';
+import { MessageTemplate } from '../notifications/message-template.entity';
+import { OutboxMail } from '../notifications/outbox-mail.entity';
 
 /**
- * Every entity, listed explicitly so that discovery never depends on file globs. The other
- * features read and write with set-based SQL (lists of 100,000 rows, bulk actions, uploads), so
- * they own tables and migrations but no entities.
+ * Every entity, listed explicitly so that discovery never depends on file globs. Entities serve
+ * forms, detail pages and small reads and writes; set-based paths (lists of 100,000 rows, bulk
+ * actions, uploads, the outbox) read and write the same tables with SQL.
  */
-export const ENTITIES = [Staff];
+export const ENTITIES = [Staff, MaintenanceRun, OutboxMail, MessageTemplate, AdminNotice];

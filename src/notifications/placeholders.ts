@@ -19,7 +19,7 @@ const PATTERN = /\{([a-z_]+)\}/g;
 
 /** Replaces each known {name} with its value, in one pass: a value is never searched again. */
 export function fillPlaceholders(template: string, values: Partial<Record<string, string>>): string {
-  return template.replace(PATTERN, (whole, name: string) => (KNOWN.has(name) && values[name] !== undefined ? values[name]! : whole));
+  return template.replace(PATTERN, (whole, name: string) => (KNOWN.has(name) && values[name] !== undefined ? values[name] : whole));
 }
 
 /** The {names} in a text that are not placeholders, each once, in order of appearance. */

@@ -1,4 +1,5 @@
-import { Direction, finishPage, keysetClause, PageLink, PageQuery, pageQuery, Pagination } from './keyset';
+import { Sql, sql, SqlRunner } from '../database/sql';
+import { Direction, finishPage, keysetClause, keysetSql, PageLink, PageQuery, pageQuery, Pagination } from './keyset';
 import { UrlBuilder } from './url';
 
 /** List pages: a search term and keyset paging in the query string, sortable headers, 50 rows a page. */
@@ -53,6 +54,12 @@ export function learnerMatches(learnerIdColumn: string, q: string): { sql: strin
             where lower(ls.first_name || ' ' || ls.last_name || ' ' || ls.id_number) like ?)`,
     param: likeContains(q),
   };
+}
+
+/** learnerMatches as a fragment of the `sql` tag. */
+export function learnerMatchesSql(learnerIdColumn: string, q: string): Sql {
+  const match = learnerMatches(learnerIdColumn, q);
+  return new Sql(match.sql, [match.param]);
 }
 
 /** The table caption: `Learners`, or `Learners matching “ada”` while searching. */
@@ -123,5 +130,27 @@ export async function readPage<T>(
   const clause = keysetClause(options.keyColumns, options.direction, options.page);
   const sql = options.select.replace('{where}', clause.where).replace('{orderBy}', clause.orderBy) + ` limit ${PAGE_SIZE + 1}`;
   const rows = await run(sql, [...(options.params ?? []), ...clause.params]);
+  return finishPage(rows, PAGE_SIZE, options.page, options.keyOf, options.hrefFor, options.total ?? null);
+}
+
+/**
+ * Runs a keyset-paged query through `db`: `select` builds the statement from the page's
+ * condition and order, and must return the key columns (`keyset.select`).
+ */
+export async function readKeysetPage<T extends object>(
+  db: SqlRunner,
+  options: {
+    select: (keyset: { where: Sql; orderBy: Sql; select: Sql }) => Sql;
+    keyColumns: readonly string[];
+    direction: Direction;
+    page: PageQuery;
+    keyOf: (row: T) => Array<string | number>;
+    hrefFor: (param: PageLink) => string;
+    /** How many rows the whole list has, when known without counting them. */
+    total?: number | null;
+  },
+): Promise<KeysetPage<T>> {
+  const keyset = keysetSql(options.keyColumns, options.direction, options.page);
+  const rows = await db.rows<T>(sql`${options.select(keyset)} limit ${PAGE_SIZE + 1}`);
   return finishPage(rows, PAGE_SIZE, options.page, options.keyOf, options.hrefFor, options.total ?? null);
 }

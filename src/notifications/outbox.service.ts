@@ -42,12 +42,12 @@ import type { Queue } from 'bull';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config';
-import { Direction } from '../common/keyset';
-import { KeysetPage, ListQuery, readPage } from '../common/listing';
+import { KeysetPage, likeContains, ListQuery, readKeysetPage } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { Sql, sql, SqlRunner } from '../database/sql';
 import { mailDomain } from './mail-text';
 import { insertOutboxSql } from './outbox-sql';
+import { OutboxMail } from './outbox-mail.entity';
 import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_WAKE_JOB_ID } from '../jobs/queues';
 import { MAIL_STATES, MailState } from './mail-relay.constants';
 
@@ -76,34 +76,14 @@ export interface WrittenMail {
   state: MailState;
 }
 
-export interface MailRow {
-  id: string;
-  message_key: string;
-  message_id: string;
-  kind: string;
-  to_address: string;
-  to_name: string | null;
-  subject: string;
-  state: MailState;
-  attempts: number;
-  last_error: string | null;
-  created_at: Date;
-  sent_at: Date | null;
-  next_attempt_at: Date;
-  /** The sort key as text with microseconds (list only). */
-  k_created?: string;
-}
-
-export interface MailMessage extends MailRow {
-  body_text: string;
-  body_html: string;
-  certification_id: number | null;
-  membership_id: number | null;
-  staff_id: number | null;
-}
-
-const ROW_COLUMNS = `id::text as id, message_key, message_id, kind, to_address, to_name, subject, state, attempts, last_error,
-  created_at, sent_at, next_attempt_at`;
+/** A row of the mail log's list: the fields of OutboxMail it shows. */
+export type MailRow = Pick<
+  OutboxMail,
+  'id' | 'messageKey' | 'kind' | 'toAddress' | 'toName' | 'subject' | 'state' | 'attempts' | 'lastError' | 'createdAt' | 'sentAt'
+> & {
+  /** The sort key as text with microseconds. */
+  kCreated: string;
+};
 
 /** The mail log's sort key, newest first. */
 export const MAIL_LOG_KEY = ['created_at', 'id'] as const;
@@ -155,59 +135,48 @@ export class OutboxService {
   // ---- The mail log -------------------------------------------------------------------------
 
   list(query: ListQuery & { state: MailState | null }): Promise<KeysetPage<MailRow>> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.state) {
-      where.push('state = ?');
-      params.push(query.state);
-    }
+    const where = [sql`true`];
+    if (query.state) where.push(sql`state = ${query.state}`);
     if (query.q) {
-      const like = '%' + query.q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-      where.push('(lower(to_address) like ? or lower(subject) like ? or lower(message_key) like ?)');
-      params.push(like, like, like);
+      const like = likeContains(query.q);
+      where.push(sql`(lower(to_address) like ${like} or lower(subject) like ${like} or lower(message_key) like ${like})`);
     }
-    const direction: Direction = 'desc';
-    return readPage<MailRow>((sql, p) => this.em.getConnection().execute<MailRow[]>(sql, p), {
-      select: `select ${ROW_COLUMNS}, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as k_created
-                 from outbox where ${where.length ? where.join(' and ') : 'true'} and {where} order by {orderBy}`,
-      params,
-      keyColumns: [...MAIL_LOG_KEY],
-      direction,
+    return readKeysetPage<MailRow>(new SqlRunner(this.em), {
+      select: (keyset) => sql`
+        select id::text as id, message_key as "messageKey", kind, to_address as "toAddress", to_name as "toName", subject, state,
+               attempts, last_error as "lastError", created_at as "createdAt", sent_at as "sentAt",
+               to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "kCreated"
+          from outbox where ${sql.join(where, ' and ')} and ${keyset.where} order by ${keyset.orderBy}`,
+      keyColumns: MAIL_LOG_KEY,
+      direction: 'desc',
       page: query.page,
-      keyOf: (row) => [row.k_created!, Number(row.id)],
+      keyOf: (row) => [row.kCreated, Number(row.id)],
       hrefFor: (param) => this.urls.withQuery('/admin/mail', { state: query.state, q: query.q, ...param }),
     });
   }
 
   async countsByState(): Promise<Record<MailState, number>> {
-    const rows = await this.em
-      .getConnection()
-      .execute<Array<{ state: MailState; n: number }>>('select state, count(*)::int as n from outbox group by state');
+    const rows = await new SqlRunner(this.em).rows<{ state: MailState; n: number }>(
+      sql`select state, count(*)::int as n from outbox group by state`,
+    );
     const counts = Object.fromEntries(MAIL_STATES.map((s) => [s, 0])) as Record<MailState, number>;
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }
 
-  async get(id: number): Promise<MailMessage | null> {
-    const [row] = await this.em
-      .getConnection()
-      .execute<MailMessage[]>(
-        `select ${ROW_COLUMNS}, body_text, body_html, certification_id, membership_id, staff_id from outbox where id = ?`,
-        [id],
-      );
-    return row ?? null;
+  /** One message, for its page in the mail log. */
+  get(id: number): Promise<OutboxMail | null> {
+    return this.em.findOne(OutboxMail, { id: String(id) });
   }
 
   /** A failed message goes back to the relay as new (attempts 0). False if it is not failed (any more). */
   async retry(id: number): Promise<boolean> {
     const state: MailState = this.config.smtpUrl ? 'pending' : 'kept';
-    const rows = await this.em.getConnection().execute(
-      `update outbox set state = ?, attempts = 0, next_attempt_at = now(), locked_until = null
-        where id = ? and state = 'failed' returning id`,
-      [state, id],
-    );
-    if (rows.length > 0) await this.wake();
-    return rows.length > 0;
+    const changed = await new SqlRunner(this.em).run(sql`
+      update outbox set state = ${state}, attempts = 0, next_attempt_at = now(), locked_until = null
+       where id = ${id} and state = 'failed'`);
+    if (changed > 0) await this.wake();
+    return changed > 0;
   }
 
   // ---- Inside -------------------------------------------------------------------------------
@@ -226,7 +195,9 @@ export class OutboxService {
     }
     const ended = async () => {
       try {
-        if (insertedId && (await this.em.getConnection().execute('select 1 from outbox where id = ?', [insertedId])).length === 0) return;
+        // Outside any transaction: whether the row was committed.
+        const outside = new SqlRunner(this.em.fork());
+        if (insertedId && !(await outside.one<{ id: string }>(sql`select id::text as id from outbox where id = ${insertedId}`))) return;
         await this.wake();
       } catch (error) {
         this.logger.warn(`could not wake the mail relay: ${(error as Error).message}`);

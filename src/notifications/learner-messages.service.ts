@@ -15,7 +15,7 @@ export interface SweepResult {
 }
 
 /** A removed learner's unenrolment message is sent only this soon after removal, never for old history. */
-export const UNENROLMENT_WITHIN_DAYS = 7;
+const UNENROLMENT_WITHIN_DAYS = 7;
 
 /** The placeholders' values, as SQL over membership m, learner l, certification c. */
 const VALUES = {

@@ -10,7 +10,7 @@ import { MAIL_MAX_ATTEMPTS, MAIL_STATES, MailState } from './mail-relay.constant
 import { OutboxMail } from './outbox-mail.entity';
 import { MAIL_LOG_KEY, MailRow, OutboxService } from './outbox.service';
 
-export const MAIL_STATE_LABELS: Record<MailState, string> = {
+const MAIL_STATE_LABELS: Record<MailState, string> = {
   pending: 'Waiting to be sent',
   sending: 'Sending',
   sent: 'Sent',

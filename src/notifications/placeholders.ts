@@ -12,7 +12,6 @@ export const PLACEHOLDERS = [
 ] as const;
 
 export type PlaceholderName = (typeof PLACEHOLDERS)[number]['name'];
-export type PlaceholderValues = Record<PlaceholderName, string>;
 
 const KNOWN = new Set<string>(PLACEHOLDERS.map((p) => p.name));
 const PATTERN = /\{([a-z_]+)\}/g;

@@ -6,7 +6,7 @@ import { REPORT_STATES, ReportState } from './report-states';
 import { learnerMatchesSql, PAGE_SIZE, parseListView } from '../common/listing';
 
 /** Rows read per keyset page of a CSV download. */
-export const CSV_PAGE_SIZE = 2000;
+const CSV_PAGE_SIZE = 2000;
 
 /** Sort columns: each matches an index of membership (the dates exactly as coalesced there). */
 export const COMPLETION_SORTS = {
@@ -38,7 +38,7 @@ export interface CompletionRow {
   key: CursorValue[];
 }
 
-export function isReportState(value: unknown): value is ReportState {
+function isReportState(value: unknown): value is ReportState {
   return typeof value === 'string' && (REPORT_STATES as string[]).includes(value);
 }
 

@@ -102,7 +102,7 @@ function isExceptionStatus(value: unknown): value is ExceptionStatus {
 }
 
 /** Ticked columns arrive as repeated `columns` parameters (the form) or comma-separated (links). */
-export function parseColumns(raw: unknown): OptionalColumn[] {
+function parseColumns(raw: unknown): OptionalColumn[] {
   const given = new Set(
     ([] as unknown[])
       .concat(raw ?? [])

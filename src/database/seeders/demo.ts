@@ -88,7 +88,7 @@ const LAST_NAMES = [
   'Zhang',
   'Mensah',
 ];
-export const DEMO_LEARNERS = 400;
+const DEMO_LEARNERS = 400;
 
 const COURSES: Array<[string, string]> = [
   ['FIRE101', 'Fire safety basics'],

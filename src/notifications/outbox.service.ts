@@ -30,11 +30,6 @@
  *   mailbox is stored as 'failed' with the reason, never sent, and does not fail your transaction.
  * - With no SMTP_URL the rows are stored as 'kept': never sent, shown in the mail log.
  * - The relay is woken once your transaction commits, and also looks every few seconds.
- *
- *   await this.outbox.wake(em)
- *
- * - write() and enqueue() call it; it wakes the relay once `em`'s transaction has ended (without
- *   it, mail still goes out within the relay's few-second schedule).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bull';
@@ -65,9 +60,6 @@ export interface OutboxMessage {
   membershipId?: number | null;
   staffId?: number | null;
 }
-
-/** Any MikroORM EntityManager: the one `em.transactional` hands you, a fork, the injected one. */
-type SqlEm = Pick<EntityManager, 'getConnection' | 'getTransactionContext'>;
 
 /** A row write() added. */
 export interface WrittenMail {
@@ -117,13 +109,8 @@ export class OutboxService {
     return (await this.write(em, messagesSource(messages))).length;
   }
 
-  /**
-   * Asks the relay to send what is ready now (debounced; never throws: the schedule catches up
-   * within seconds anyway). With the em of a transaction, it does so once that transaction has
-   * committed: for rows written with your own INSERT … SELECT instead of enqueue().
-   */
-  async wake(em?: SqlEm): Promise<void> {
-    if (em) return this.wakeAfterCommit(em.getTransactionContext());
+  /** Asks the relay to send what is ready now (debounced; never throws: the schedule catches up within seconds anyway). */
+  async wake(): Promise<void> {
     if (!this.config.smtpUrl) return;
     try {
       await this.queue.add(MAIL_DRAIN_JOB, {}, { jobId: MAIL_WAKE_JOB_ID, attempts: 1, removeOnComplete: true, removeOnFail: true });

@@ -12,7 +12,7 @@ import { StaffService } from './auth/staff.service';
 import { ErrorPageFilter } from './common/error.filter';
 import { workerOnly } from './common/process-role';
 import { HealthController } from './health/health.controller';
-import { MAINTENANCE_QUEUE } from './jobs/maintenance.constants';
+import { MAINTENANCE_QUEUE } from './jobs/queues';
 import { MaintenanceProcessor } from './jobs/maintenance.processor';
 import { redisRetryDelay } from './jobs/redis-reconnect';
 import { MaintenanceService } from './jobs/maintenance.service';
@@ -21,7 +21,6 @@ import { LearnersModule } from './learners/learners.module';
 import { CoursesModule } from './courses/courses.module';
 import { AssignmentsModule } from './assignments/assignments.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
-import { JobsModule } from './jobs/jobs.module';
 import { ExceptionsModule } from './exceptions/exceptions.module';
 import { ReportsModule } from './reports/reports.module';
 import { NotificationsModule } from './notifications/notifications.module';
@@ -42,13 +41,12 @@ export class AppModule {
           defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000 },
         }),
         BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
-        JobsModule,
         NotificationsModule.register(config),
         ExceptionsModule.register(config),
-        ReportsModule,
-        LearnersModule,
-        CoursesModule,
-        CertificationsModule,
+        ReportsModule.register(config),
+        LearnersModule.register(config),
+        CoursesModule.register(config),
+        CertificationsModule.register(config),
         AssignmentsModule.register(config),
         LifecycleModule.register(config),
       ],

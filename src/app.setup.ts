@@ -19,6 +19,7 @@ import { takeFlash } from './common/http';
 import { mainNavigation } from './common/navigation';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { IDLE_TIMEOUT_MS } from './auth/session-policy';
+import { errorCode, errorMessage } from './common/error-fields';
 
 const FORM_BODY_LIMIT = '200kb';
 /** CSV uploads: 100,000 learners take about 10 MB; 110 MB leaves room for large completion files. */
@@ -55,6 +56,7 @@ function sameOriginOnly(req: Request, res: Response, next: NextFunction) {
 }
 
 function withoutNul<T>(value: T): T {
+  // eslint-disable-next-line no-control-regex
   if (typeof value === 'string') return value.replace(/\u0000/g, '') as T;
   if (Array.isArray(value)) return value.map(withoutNul) as T;
   if (value && typeof value === 'object') {
@@ -73,7 +75,7 @@ async function registerPartials(dir: string) {
 /** Views, static files and security middleware: the same for main.ts and the tests. */
 export async function configureApp(app: NestExpressApplication, config: AppConfig, sessionPool: Pool): Promise<void> {
   const urls = new UrlBuilder(config.basePath);
-  const expressApp = app.getHttpAdapter().getInstance() as express.Express;
+  const expressApp = app.getHttpAdapter().getInstance();
   expressApp.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   // PostgreSQL text cannot hold a NUL character: it is dropped from every query string and form
@@ -142,7 +144,7 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   app.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 5000 }));
   app.use(express.json({ limit: FORM_BODY_LIMIT }));
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    if (req.body && typeof req.body === 'object') req.body = withoutNul(req.body);
+    if (req.body && typeof req.body === 'object') req.body = withoutNul<unknown>(req.body);
     next();
   });
   // Uploads (CSV files) are parsed before the CSRF check, which reads _csrf from the body; only
@@ -151,9 +153,9 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (!req.is('multipart/form-data')) return next();
     if (!req.session?.staffId) return next(Object.assign(new Error('Sign in to upload'), { status: 403 }));
-    upload(req, res, (error: any) => {
-      if (error?.code === 'LIMIT_FILE_SIZE') return next(Object.assign(new Error('File too large'), { status: 413 }));
-      next(error ? Object.assign(error, { status: 400 }) : undefined);
+    upload(req, res, (error: unknown) => {
+      if (errorCode(error) === 'LIMIT_FILE_SIZE') return next(Object.assign(new Error('File too large'), { status: 413 }));
+      next(error ? Object.assign(error instanceof Error ? error : new Error(errorMessage(error)), { status: 400 }) : undefined);
     });
   });
   app.use(sameOriginOnly);
@@ -164,7 +166,7 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   app.use((req: Request, res: Response, next: NextFunction) => {
     // A token is made only on the sign-in page and at sign-in: any other request from a visitor
     // without a session (a favicon, a 404) must not start a second session in parallel.
-    if (req.session && ((req.session as any).csrfToken || req.path === loginPath)) {
+    if (req.session && (req.session.csrfToken || req.path === loginPath)) {
       res.locals.csrfToken = generateToken(req);
     }
     if (req.session) res.locals.flash = takeFlash(req);

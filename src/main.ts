@@ -6,6 +6,7 @@ import { AppConfig, ConfigError, loadConfig } from './config/config';
 import { ServiceUnavailableError } from './database/database';
 import { createApp, ensureFirstAdmin, loadDemoData, prepareServices } from './bootstrap';
 import { closeWaitingServer, startWaitingServer, WaitedService } from './waiting-server';
+import { errorCode, errorFields, errorMessage } from './common/error-fields';
 
 const RETRY_INTERVAL_MS = 2000;
 
@@ -68,6 +69,6 @@ async function main() {
 
 main().catch((error) => {
   if (error instanceof ServiceUnavailableError) fail(error.message, 3);
-  if (error?.code === 'EADDRINUSE') fail(`port ${error.port} is already in use: set PORT to a free port.`, 3);
-  fail(`could not start: ${error?.message ?? error}`, 1);
+  if (errorCode(error) === 'EADDRINUSE') fail(`port ${String(errorFields(error).port)} is already in use: set PORT to a free port.`, 3);
+  fail(`could not start: ${errorMessage(error)}`, 1);
 });

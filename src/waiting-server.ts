@@ -46,7 +46,7 @@ export async function startWaitingServer(config: AppConfig, waitingFor: () => Wa
 
 /** The requested path when it is one of ours (never a //host link), else the home page. */
 function sameSitePath(url: string | undefined, basePath: string): string {
-  return url && /^\/(?![\/\\])/.test(url) ? url : `${basePath}/`;
+  return url && /^\/(?![/\\])/.test(url) ? url : `${basePath}/`;
 }
 
 export function closeWaitingServer(server: Server): Promise<void> {

@@ -7,7 +7,12 @@ import { stringify } from 'csv-stringify';
  */
 export function safeCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = value instanceof Date ? value.toISOString() : String(value);
+  const text =
+    value instanceof Date
+      ? value.toISOString()
+      : typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint'
+        ? String(value)
+        : (JSON.stringify(value) ?? '');
   return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }
 

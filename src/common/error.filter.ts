@@ -4,6 +4,7 @@ import { SignInRequired } from '../auth/auth.guard';
 import { UrlBuilder } from './url';
 import { pageTitle } from './view-helpers';
 import { isUnreachable } from '../database/database';
+import { errorCode, errorFields } from './error-fields';
 
 const PAGES: Record<number, { heading: string; message: string }> = {
   400: { heading: 'The request could not be understood', message: 'Go back, check what you entered and try again.' },
@@ -26,8 +27,10 @@ const PAGES: Record<number, { heading: string; message: string }> = {
 
 /** PostgreSQL or Redis down or unreachable, anywhere in an error's chain (ORM errors wrap the driver's). */
 function serviceUnreachable(error: unknown): boolean {
-  for (let e: any = error, depth = 0; e && depth < 5; e = e.previous ?? e.cause, depth++) {
-    if (isUnreachable(e) || e.name === 'KnexTimeoutError' || e.name === 'MaxRetriesPerRequestError') return true;
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const { name, previous, cause } = errorFields(e);
+    if (isUnreachable(e) || name === 'KnexTimeoutError' || name === 'MaxRetriesPerRequestError') return true;
+    e = previous ?? cause;
   }
   return false;
 }
@@ -63,17 +66,16 @@ export class ErrorPageFilter implements ExceptionFilter {
       status = exception.getStatus();
       const response = exception.getResponse();
       // Our own ForbiddenException messages are written for people; Nest's defaults are not shown.
-      if (status === 403 && typeof response === 'object' && typeof (response as any).message === 'string') {
-        const text = (response as any).message as string;
-        if (text !== 'Forbidden resource' && text !== 'Forbidden') detail = text;
-      }
+      const text = errorFields(response).message;
+      if (status === 403 && typeof text === 'string' && text !== 'Forbidden resource' && text !== 'Forbidden') detail = text;
     } else if (serviceUnreachable(exception)) {
       status = 503;
       res.setHeader('Retry-After', '30');
     } else if (exception && typeof exception === 'object') {
-      const candidate = Number((exception as any).status ?? (exception as any).statusCode);
+      const fields = errorFields(exception);
+      const candidate = Number(fields.status ?? fields.statusCode);
       if (candidate >= 400 && candidate < 600) status = candidate;
-      const code = (exception as any).code;
+      const code = errorCode(exception);
       if (code === 'EBADCSRFTOKEN' || code === 'ECROSSSITE') {
         detail = 'This form has expired or did not come from a Certex page. Go back, reload the page and try again. Nothing was changed.';
       }

@@ -23,13 +23,14 @@ export function seeOther(res: Response, location: string): void {
 
 /** Stores a one-time success message to show on the next page. */
 export function flash(req: Request, message: string): void {
-  (req.session as any).flash = message;
+  req.session.flash = message;
 }
 
 export function takeFlash(req: Request): string | undefined {
-  const session = req.session as any;
+  // Undefined on the few paths that skip the session middleware (health).
+  const session = req.session as Request['session'] | undefined;
   const message = session?.flash;
-  if (message !== undefined) delete session.flash;
+  if (session && message !== undefined) delete session.flash;
   return message;
 }
 

@@ -1,3 +1,5 @@
+import { Sql, sql } from '../database/sql';
+
 /**
  * Keyset paging: a page is "the N rows after (or before) this sort key", never an OFFSET, so the
  * last page costs what the first does. Sort keys must be NOT NULL (coalesce them in SQL) and end
@@ -27,10 +29,11 @@ export function encodeCursor(values: CursorValue[]): string {
 export function decodeCursor(raw: unknown, length: number): CursorValue[] | null {
   if (typeof raw !== 'string' || raw === '' || raw.length > 1000) return null;
   try {
-    const values = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    const values: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
     if (!Array.isArray(values) || values.length !== length) return null;
-    if (!values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) return null;
-    return values;
+    const cursor: unknown[] = values;
+    if (!cursor.every((v): v is CursorValue => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) return null;
+    return cursor;
   } catch {
     return null;
   }
@@ -103,7 +106,13 @@ export function keysetClause(
   };
 }
 
-/** The sort key of a row read with `keysetClause(...).select`. */
+/** keysetClause as fragments of the `sql` tag: the cursor's values travel as parameters. */
+export function keysetSql(columns: readonly string[], direction: Direction, page: PageQuery): { where: Sql; orderBy: Sql; select: Sql } {
+  const clause = keysetClause([...columns], direction, page);
+  return { where: new Sql(clause.where, clause.params), orderBy: sql.raw(clause.orderBy), select: sql.raw(clause.select) };
+}
+
+/** The sort key of a row read with `keysetClause(...).select` (or `keysetSql`). */
 export function rowKey(row: Record<string, unknown>, length: number): CursorValue[] {
   return Array.from({ length }, (_, i) => (i < length - 1 ? String(row[`key_${i}`]) : Number(row[`key_${i}`])));
 }

@@ -1,4 +1,5 @@
-import { Direction, finishPage, keysetClause, PageLink, PageQuery, pageQuery, Pagination } from './keyset';
+import { Sql, sql, SqlRunner } from '../database/sql';
+import { Direction, finishPage, keysetClause, keysetSql, PageLink, PageQuery, pageQuery, Pagination } from './keyset';
 import { UrlBuilder } from './url';
 
 /** List pages: a search term and keyset paging in the query string, sortable headers, 50 rows a page. */
@@ -9,8 +10,28 @@ export interface ListQuery {
   page: PageQuery;
 }
 
+/** The longest search term a list takes: longer input is cut, not refused. */
+const SEARCH_MAX_LENGTH = 200;
+
 export function searchTerm(raw: unknown): string {
-  return typeof raw === 'string' ? raw.trim().slice(0, 200) : '';
+  return typeof raw === 'string' ? raw.trim().slice(0, SEARCH_MAX_LENGTH) : '';
+}
+
+/** A list's search and sort, as every list page reads them from the query string. */
+export interface ListView<Sort extends string> {
+  q: string;
+  sort: Sort;
+  dir: Direction;
+}
+
+/** `sorts`: the list's sort keys (an unknown one falls back to `defaultSort`). */
+export function parseListView<Sort extends string>(
+  query: Record<string, unknown>,
+  sorts: Readonly<Record<Sort, unknown>>,
+  defaultSort: Sort,
+): ListView<Sort> {
+  const sort = typeof query.sort === 'string' && Object.hasOwn(sorts, query.sort) ? (query.sort as Sort) : defaultSort;
+  return { q: searchTerm(query.q), sort, dir: query.dir === 'desc' ? 'desc' : 'asc' };
 }
 
 /** `sortColumns`: the key's columns (so that a timestamp's cursor is checked), or just how many. */
@@ -35,25 +56,54 @@ export function learnerMatches(learnerIdColumn: string, q: string): { sql: strin
   };
 }
 
+/** learnerMatches as a fragment of the `sql` tag. */
+export function learnerMatchesSql(learnerIdColumn: string, q: string): Sql {
+  const match = learnerMatches(learnerIdColumn, q);
+  return new Sql(match.sql, [match.param]);
+}
+
 /** The table caption: `Learners`, or `Learners matching “ada”` while searching. */
 export function searchCaption(label: string, q: string): string {
   return q ? `${label} matching “${q}”` : label;
 }
 
-/** A sortable column header: a link that sorts by it (or flips the direction when it is the current sort). */
+export type AriaSort = 'ascending' | 'descending' | undefined;
+
+/** `aria-sort` of a column header: set only on the column the list is sorted by. */
+export function ariaSort(current: { sort: string; dir: Direction }, column: string): AriaSort {
+  if (current.sort !== column) return undefined;
+  return current.dir === 'asc' ? 'ascending' : 'descending';
+}
+
+export interface SortHeader {
+  label: string;
+  href: string;
+  ariaSort: AriaSort;
+}
+
+/**
+ * A sortable column header: a link that sorts by it (or flips the direction when it is the
+ * current sort), keeping the list's other parameters (`keep`; by default its search). Defaults
+ * stay out of the link: `dir=asc`, and the sort when it is `defaultSort`.
+ */
 export function sortHeader(
   urls: UrlBuilder,
   path: string,
   label: string,
   column: string,
   current: { sort: string; dir: Direction; q: string },
-) {
-  const isCurrent = current.sort === column;
-  const dir: Direction = isCurrent && current.dir === 'asc' ? 'desc' : 'asc';
+  keep: Record<string, string | undefined> = { q: current.q },
+  defaultSort?: string,
+): SortHeader {
+  const dir: Direction = current.sort === column && current.dir === 'asc' ? 'desc' : 'asc';
   return {
     label,
-    href: urls.withQuery(path, { q: current.q, sort: column, dir }),
-    ariaSort: isCurrent ? (current.dir === 'asc' ? 'ascending' : 'descending') : undefined,
+    href: urls.withQuery(path, {
+      ...keep,
+      sort: column === defaultSort ? undefined : column,
+      dir: dir === 'asc' ? undefined : dir,
+    }),
+    ariaSort: ariaSort(current, column),
   };
 }
 
@@ -80,5 +130,27 @@ export async function readPage<T>(
   const clause = keysetClause(options.keyColumns, options.direction, options.page);
   const sql = options.select.replace('{where}', clause.where).replace('{orderBy}', clause.orderBy) + ` limit ${PAGE_SIZE + 1}`;
   const rows = await run(sql, [...(options.params ?? []), ...clause.params]);
+  return finishPage(rows, PAGE_SIZE, options.page, options.keyOf, options.hrefFor, options.total ?? null);
+}
+
+/**
+ * Runs a keyset-paged query through `db`: `select` builds the statement from the page's
+ * condition and order, and must return the key columns (`keyset.select`).
+ */
+export async function readKeysetPage<T extends object>(
+  db: SqlRunner,
+  options: {
+    select: (keyset: { where: Sql; orderBy: Sql; select: Sql }) => Sql;
+    keyColumns: readonly string[];
+    direction: Direction;
+    page: PageQuery;
+    keyOf: (row: T) => Array<string | number>;
+    hrefFor: (param: PageLink) => string;
+    /** How many rows the whole list has, when known without counting them. */
+    total?: number | null;
+  },
+): Promise<KeysetPage<T>> {
+  const keyset = keysetSql(options.keyColumns, options.direction, options.page);
+  const rows = await db.rows<T>(sql`${options.select(keyset)} limit ${PAGE_SIZE + 1}`);
   return finishPage(rows, PAGE_SIZE, options.page, options.keyOf, options.hrefFor, options.total ?? null);
 }

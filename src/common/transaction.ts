@@ -13,7 +13,7 @@ export type RunBound = (sql: string, params: unknown[]) => Promise<unknown>;
 export function inTransaction<T>(em: EntityManager, work: (run: Run, runBound: RunBound) => Promise<T>): Promise<T> {
   return em.transactional((tx) =>
     work(
-      <R>(sql: string, params: unknown[] = []) => tx.getConnection().execute<R[]>(sql, params as any[], 'all', tx.getTransactionContext()),
+      <R>(sql: string, params: unknown[] = []) => tx.getConnection().execute<R[]>(sql, params, 'all', tx.getTransactionContext()),
       async (sql, params) =>
         tx
           .getConnection()

@@ -1,3 +1,4 @@
+import type { HelperDelegate } from 'handlebars';
 import { UrlBuilder } from './url';
 
 const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
@@ -13,7 +14,7 @@ const NUMBER = new Intl.NumberFormat('en-GB');
 
 function toDate(value: unknown): Date | null {
   if (value === null || value === undefined || value === '') return null;
-  const date = value instanceof Date ? value : new Date(String(value));
+  const date = value instanceof Date ? value : new Date(value as string | number);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
@@ -42,8 +43,8 @@ export function pageTitle(parts: string[], hasErrors = false): string {
 }
 
 /** Every helper plain-text only: none of them returns HTML. */
-export function viewHelpers(urls: UrlBuilder): Record<string, (...args: any[]) => unknown> {
-  const args = (list: unknown[]) => list.slice(0, -1) as unknown[];
+export function viewHelpers(urls: UrlBuilder): Record<string, HelperDelegate> {
+  const args = (list: unknown[]) => list.slice(0, -1);
   return {
     url: (...list: unknown[]) => urls.to(...(args(list) as Array<string | number>)),
     eq: (a: unknown, b: unknown) => a === b,

@@ -1,20 +1,34 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { UrlBuilder } from '../common/url';
 import { AppConfig } from './config';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
-@Global()
+/**
+ * One dynamic module per (module, config): every feature module that imports another with
+ * `register(config)` gets the same object back, so Nest keeps one instance of it however many
+ * modules import it. A test that starts two apps in one process gives each its own.
+ */
+const registered = new WeakMap<AppConfig, Map<Type, DynamicModule>>();
+
+export function registerOnce(module: Type, config: AppConfig, make: () => Omit<DynamicModule, 'module'>): DynamicModule {
+  let modules = registered.get(config);
+  if (!modules) registered.set(config, (modules = new Map<Type, DynamicModule>()));
+  let dynamic = modules.get(module);
+  if (!dynamic) modules.set(module, (dynamic = { module, ...make() }));
+  return dynamic;
+}
+
+/** The settings and the URL builder: imported by every module that reads either. */
 @Module({})
 export class ConfigModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: ConfigModule,
+    return registerOnce(ConfigModule, config, () => ({
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: UrlBuilder, useValue: new UrlBuilder(config.basePath, config.publicOrigin) },
       ],
       exports: [APP_CONFIG, UrlBuilder],
-    };
+    }));
   }
 }

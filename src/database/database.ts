@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import Redis from 'ioredis';
 import { redactUrl } from '../config/config';
 import { baseOrmOptions } from './orm-options';
+import { errorCode, errorMessage } from '../common/error-fields';
 
 /**
  * A service the app needs could not be reached; the message is one line a person can act on.
@@ -32,9 +33,10 @@ const NOT_REACHABLE_CODES = new Set([
 ]);
 
 /** Whether an error says the service is down or unreachable (as opposed to refusing us). */
-export function isUnreachable(error: any): boolean {
-  if (NOT_REACHABLE_CODES.has(error?.code)) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(String(error?.message ?? ''));
+export function isUnreachable(error: unknown): boolean {
+  const code = errorCode(error);
+  if (code && NOT_REACHABLE_CODES.has(code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(errorMessage(error));
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -61,7 +63,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     await client.connect();
     return;
   } catch (error) {
-    if (error?.code !== '3D000') throw postgresError(databaseUrl, error);
+    if (errorCode(error) !== '3D000') throw postgresError(databaseUrl, error);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -70,14 +72,15 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     await admin.connect();
     await admin.query(`create database ${quoteIdent(name)}`);
   } catch (error) {
-    if (error?.code !== '42P04') throw postgresError(databaseUrl, error);
+    if (errorCode(error) !== '42P04') throw postgresError(databaseUrl, error);
   } finally {
     await admin.end().catch(() => undefined);
   }
 }
 
-function postgresError(databaseUrl: string, error: any): ServiceUnavailableError {
-  const reason = error?.code && !/^\d/.test(error.code) ? error.code : (error?.message ?? String(error));
+function postgresError(databaseUrl: string, error: unknown): ServiceUnavailableError {
+  const code = errorCode(error);
+  const reason = code && !/^\d/.test(code) ? code : errorMessage(error);
   return new ServiceUnavailableError(
     `Cannot reach PostgreSQL at ${redactUrl(databaseUrl)} (${reason}). ` +
       'Start PostgreSQL (pg_ctlcluster <version> main start) or set DATABASE_URL to a server that is running.',
@@ -92,15 +95,15 @@ export async function checkRedis(redisUrl: string): Promise<void> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
-  let cause: any = null;
+  let cause: unknown = null;
   client.on('error', (error) => (cause ??= error));
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    const reason = cause ?? error;
+    const reason: unknown = cause ?? error;
     throw new ServiceUnavailableError(
-      `Cannot reach Redis at ${redactUrl(redisUrl)} (${reason?.code ?? reason?.message ?? reason}). ` +
+      `Cannot reach Redis at ${redactUrl(redisUrl)} (${errorCode(reason) ?? errorMessage(reason)}). ` +
         'Start Redis (redis-server --daemonize yes) or set REDIS_URL to a server that is running.',
       isUnreachable(reason),
     );

@@ -2,14 +2,20 @@ import { LoginAttempt } from '../auth/login-attempt.entity';
 import { Staff } from '../auth/staff.entity';
 import { Certification, CourseSet, CourseSetCourse } from '../certifications/certification.entity';
 import { Course, CourseCompletion } from '../courses/course.entity';
+import { MaintenanceRun } from '../jobs/maintenance-run.entity';
 import { Audience, AudienceMember, Learner } from '../learners/learner.entity';
+import { AdminNotice } from '../notifications/admin-notice.entity';
+import { MessageTemplate } from '../notifications/message-template.entity';
+import { OutboxMail } from '../notifications/outbox-mail.entity';
 
 /**
  * Every entity, listed explicitly so that discovery never depends on file globs. Entities serve
- * forms, detail pages and small reads and writes; lists, uploads and bulk work stay set-based SQL.
+ * forms, detail pages and small reads and writes; set-based paths (lists of 100,000 rows, bulk
+ * actions, uploads, the outbox) read and write the same tables with SQL.
  */
 export const ENTITIES = [
   Staff,
+  LoginAttempt,
   Learner,
   Audience,
   AudienceMember,
@@ -18,5 +24,8 @@ export const ENTITIES = [
   Certification,
   CourseSet,
   CourseSetCourse,
-  LoginAttempt,
+  MaintenanceRun,
+  OutboxMail,
+  MessageTemplate,
+  AdminNotice,
 ];

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '../config/config';
 import { ensureDatabase, migrate, ServiceUnavailableError } from './database';
+import { errorMessage } from '../common/error-fields';
 
 /** `npm run migrate`: create the database if needed and apply pending migrations, then exit. */
 async function main() {
@@ -12,6 +13,6 @@ async function main() {
 
 main().catch((error) => {
   const known = error instanceof ConfigError || error instanceof ServiceUnavailableError;
-  process.stderr.write(`certex: ${known ? error.message : `migration failed: ${error?.message ?? error}`}\n`);
+  process.stderr.write(`certex: ${known ? error.message : `migration failed: ${errorMessage(error)}`}\n`);
   process.exit(known ? 2 : 1);
 });

@@ -12,7 +12,6 @@ import { ACTION_LABELS } from './exception-rules';
 import { BulkActionsService, BulkActionStatus, STATE_LABELS } from './bulk-actions.service';
 import { BulkActionItemsService, CHANGED_LEARNER_KEY_COLUMNS, ChangedLearnerRow } from './bulk-action-items';
 
-const LIST_PAGE_SIZE = 50;
 const MAX_REASON = 1000;
 const FINISHED = new Set(['completed', 'completed_with_failures', 'failed']);
 /**
@@ -50,8 +49,8 @@ export class BulkActionsController {
   async list(@Query() query: Record<string, unknown>, @Res() res: Response) {
     const before = query.before;
     const beforeId = typeof before === 'string' && /^\d{1,15}$/.test(before) ? Number(before) : null;
-    const rows = await this.bulk.list(beforeId, LIST_PAGE_SIZE);
-    const visible = rows.slice(0, LIST_PAGE_SIZE);
+    const rows = await this.bulk.list(beforeId, PAGE_SIZE);
+    const visible = rows.slice(0, PAGE_SIZE);
     // Where the page starts, carried in the Next page link (the first page starts at 1).
     const from = beforeId === null ? 1 : typeof query.from === 'string' && /^[1-9]\d{0,8}$/.test(query.from) ? Number(query.from) : null;
     const count = (n: number) => n.toLocaleString('en-GB');
@@ -76,7 +75,7 @@ export class BulkActionsController {
               : `Showing ${count(from)}–${count(from + visible.length - 1)}`,
         firstHref: beforeId ? this.urls.to('/admin/bulk-actions') : undefined,
         nextHref:
-          rows.length > LIST_PAGE_SIZE
+          rows.length > PAGE_SIZE
             ? this.urls.withQuery('/admin/bulk-actions', {
                 before: visible[visible.length - 1].id,
                 from: from === null ? undefined : from + visible.length,

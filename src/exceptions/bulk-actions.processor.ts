@@ -1,9 +1,11 @@
-import { Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue, OnQueueFailed, Process, Processor } from '@nestjs/bull';
 import type { Job, Queue } from 'bull';
-import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, BULK_REQUEUE_JOB } from './bulk-actions.constants';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, BULK_REQUEUE_JOB, BULK_REQUEUE_SCHEDULE } from '../jobs/queues';
+import { scheduleRepeatable, startSchedule } from '../jobs/schedule';
 import { BulkActionsService } from './bulk-actions.service';
-import { restoreWhenRedisReconnects } from '../jobs/redis-reconnect';
 
 @Processor(BULK_ACTIONS_QUEUE)
 export class BulkActionsProcessor implements OnApplicationBootstrap {
@@ -11,29 +13,31 @@ export class BulkActionsProcessor implements OnApplicationBootstrap {
 
   constructor(
     private readonly bulk: BulkActionsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(BULK_ACTIONS_QUEUE) private readonly queue: Queue,
   ) {}
 
   async onApplicationBootstrap() {
-    await this.schedule();
-    // Jobs lost with Redis's data are queued again at once, however new their bulk action.
-    restoreWhenRedisReconnects(this.queue, () => this.schedule().then(() => this.bulk.requeueUnfinished(0)), this.logger);
+    await startSchedule(this.queue, BULK_REQUEUE_SCHEDULE, {
+      nodeEnv: this.config.nodeEnv,
+      logger: this.logger,
+      schedule: () => this.schedule(),
+      // Jobs lost with Redis's data are queued again at once, however new their bulk action.
+      afterReconnect: () => this.bulk.requeueUnfinished(0),
+    });
   }
 
-  private async schedule() {
-    await this.queue.add(
-      BULK_REQUEUE_JOB,
-      {},
-      { repeat: { every: 60_000 }, jobId: BULK_REQUEUE_JOB, removeOnComplete: 10, removeOnFail: 10 },
-    );
+  async schedule() {
+    await scheduleRepeatable(this.queue, BULK_REQUEUE_SCHEDULE);
   }
 
   @Process(BULK_APPLY_JOB)
   async apply(job: Job<{ bulkActionId: number }>) {
     // The job's progress in Redis only mirrors bulk_action.processed: never wait for it or fail on
     // it, so that a Redis outage (or a Redis restarted empty) neither holds up nor stops the action.
-    const mirrorProgress = async (processed: number, total: number) => {
+    const mirrorProgress = (processed: number, total: number) => {
       void job.progress(total ? Math.floor((processed / total) * 100) : 100).catch(() => undefined);
+      return Promise.resolve();
     };
     const status = await this.bulk.run(job.data.bulkActionId, mirrorProgress);
     this.logger.log({

@@ -11,7 +11,7 @@ import { ACTION_STATUS, ActionName, BulkActionName, fittingTypes, refusal } from
 import { ExceptionReportService, REALISTIC_DUE_SQL, selectionSql } from './exception-report.service';
 import { Draft } from './bulk-action-drafts.service';
 import { ALREADY_OPEN, reopenRefusalSql } from './reopen-rules';
-import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, bulkJobId } from './bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, bulkJobId } from '../jobs/queues';
 
 export type BulkState = 'queued' | 'running' | 'completed' | 'completed_with_failures' | 'failed';
 

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { AppRequest, renderPage, seeOther } from '../common/http';
 import { FieldError, errorMap, fieldError } from '../common/forms';
 import { finishPage, pageQuery, PageLink } from '../common/keyset';
+import { PAGE_SIZE, sortHeader } from '../common/listing';
 import { formatDate, plural } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { CertificationsService } from '../certifications/certifications.service';
@@ -18,7 +19,7 @@ import {
   refusal,
   TYPE_LABELS,
 } from './exception-rules';
-import { ExceptionReportService, parseView, REPORT_PAGE_SIZE, ReportView, Selection, SORTS, SortKey } from './exception-report.service';
+import { ExceptionReportService, parseView, ReportView, Selection, SORTS, SortKey } from './exception-report.service';
 import { BulkActionsService, SelectionRefused } from './bulk-actions.service';
 import { BulkActionDraftsService, Draft, isExpired } from './bulk-action-drafts.service';
 import { describeEvidence } from './evidence';
@@ -186,23 +187,11 @@ export class ExceptionReportController {
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
     const visibleCounts = view.type ? { [view.type]: searchCounts[view.type] ?? 0 } : searchCounts;
     const matching = Object.values(visibleCounts).reduce((n, c) => n + (c ?? 0), 0);
-    const paged = finishPage(rows, REPORT_PAGE_SIZE, pq, (row) => row.key, hrefFor, matching);
+    const paged = finishPage(rows, PAGE_SIZE, pq, (row) => row.key, hrefFor, matching);
     const presentTypes = EXCEPTION_TYPES.filter((type) => (visibleCounts[type] ?? 0) > 0);
 
-    const headers = (Object.keys(SORTS) as SortKey[]).map((key) => {
-      const current = view.sort === key;
-      const nextDir = current && view.dir === 'asc' ? 'desc' : 'asc';
-      return {
-        label: SORT_LABELS[key],
-        href: this.urls.withQuery(base, {
-          q: view.q,
-          type: view.type ?? undefined,
-          sort: key,
-          dir: nextDir === 'asc' ? undefined : nextDir,
-        }),
-        ariaSort: current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined,
-      };
-    });
+    const keep = { q: view.q, type: view.type ?? undefined };
+    const headers = (Object.keys(SORTS) as SortKey[]).map((key) => sortHeader(this.urls, base, SORT_LABELS[key], key, view, keep));
     const fieldErrors = errorMap(errors);
     renderPage(
       res,

@@ -2,10 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { CursorValue, Direction, keysetClause, PageQuery, rowKey } from '../common/keyset';
 import { intArray } from '../common/sql';
-import { learnerMatches } from '../common/listing';
+import { learnerMatches, PAGE_SIZE, parseListView } from '../common/listing';
 import { EXCEPTION_TYPES, ExceptionType, isExceptionType } from './exception-rules';
-
-export const REPORT_PAGE_SIZE = 50;
 
 export const SORTS = {
   learner: ['e.learner_sort_name', 'e.id'],
@@ -59,11 +57,7 @@ export interface SelectionSummary {
 }
 
 export function parseView(query: Record<string, unknown>): ReportView {
-  const q = typeof query.q === 'string' ? query.q.trim().slice(0, 100) : '';
-  const type = isExceptionType(query.type) ? query.type : null;
-  const sort = typeof query.sort === 'string' && Object.hasOwn(SORTS, query.sort) ? (query.sort as SortKey) : 'learner';
-  const dir: Direction = query.dir === 'desc' ? 'desc' : 'asc';
-  return { q, type, sort, dir };
+  return { ...parseListView(query, SORTS, 'learner'), type: isExceptionType(query.type) ? query.type : null };
 }
 
 /**
@@ -102,7 +96,7 @@ export class ExceptionReportService {
         where ${filter.sql} and ${keyset.where}
         order by ${keyset.orderBy}
         limit ?`,
-      [...filter.params, ...keyset.params, REPORT_PAGE_SIZE + 1],
+      [...filter.params, ...keyset.params, PAGE_SIZE + 1],
     );
     return rows.map((r: any) => ({
       id: Number(r.id),

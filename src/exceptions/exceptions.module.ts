@@ -1,8 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bull';
-import { AppConfig } from '../config/config';
+import { CertificationsModule } from '../certifications/certifications.module';
 import { workerOnly } from '../common/process-role';
-import { BULK_ACTIONS_QUEUE } from './bulk-actions.constants';
+import { AppConfig } from '../config/config';
+import { ConfigModule, registerOnce } from '../config/config.module';
+import { BULK_ACTIONS_QUEUE } from '../jobs/queues';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { BulkActionsController } from './bulk-actions.controller';
 import { BulkActionsProcessor } from './bulk-actions.processor';
 import { BulkActionsService } from './bulk-actions.service';
@@ -13,9 +16,11 @@ import { ExceptionRecordsModule } from './exception-records.module';
 @Module({})
 export class ExceptionsModule {
   static register(config: AppConfig): DynamicModule {
-    return {
-      module: ExceptionsModule,
+    return registerOnce(ExceptionsModule, config, () => ({
       imports: [
+        ConfigModule.forRoot(config),
+        CertificationsModule.register(config),
+        NotificationsModule.register(config),
         ExceptionRecordsModule,
         BullModule.registerQueue({
           name: BULK_ACTIONS_QUEUE,
@@ -26,6 +31,6 @@ export class ExceptionsModule {
       controllers: [ExceptionReportController, BulkActionsController],
       providers: [BulkActionsService, BulkActionItemsService, ...workerOnly(config.processRole, BulkActionsProcessor)],
       exports: [ExceptionRecordsModule, BulkActionsService],
-    };
+    }));
   }
 }

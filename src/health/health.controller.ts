@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Public } from '../auth/auth.decorators';
 import { sql, SqlRunner } from '../database/sql';
-import { MAINTENANCE_QUEUE } from '../jobs/maintenance.constants';
+import { MAINTENANCE_QUEUE } from '../jobs/queues';
 
 const CHECK_TIMEOUT_MS = 2000;
 

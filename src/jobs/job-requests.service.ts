@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import { LIFECYCLE_QUEUE, MEMBERSHIP_SYNC_QUEUE } from './queues';
+import { COMPLETIONS_JOB, LIFECYCLE_QUEUE, MEMBERSHIP_SYNC_QUEUE, SYNC_JOB } from './queues';
 
 export interface SyncJobData {
   /** One certification, or null for every certification. */
@@ -27,10 +27,10 @@ export class JobRequests {
   ) {}
 
   async requestSync(certificationId: number | null, reason: string): Promise<void> {
-    await this.syncQueue.add('sync', { certificationId, reason });
+    await this.syncQueue.add(SYNC_JOB, { certificationId, reason });
   }
 
   async requestCompletionCheck(learnerIds: number[] | null, reason: string): Promise<void> {
-    await this.lifecycleQueue.add('completions', { learnerIds, reason });
+    await this.lifecycleQueue.add(COMPLETIONS_JOB, { learnerIds, reason });
   }
 }

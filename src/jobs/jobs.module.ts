@@ -1,10 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bull';
 import { JobRequests } from './job-requests.service';
 import { LIFECYCLE_QUEUE, MEMBERSHIP_SYNC_QUEUE } from './queues';
 
-/** The queues every feature may add work to. */
-@Global()
+/** The queues any feature may add work to, and their processors' queues (exported with BullModule). */
 @Module({
   imports: [BullModule.registerQueue({ name: MEMBERSHIP_SYNC_QUEUE }, { name: LIFECYCLE_QUEUE })],
   providers: [JobRequests],

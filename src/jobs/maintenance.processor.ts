@@ -1,9 +1,11 @@
-import { Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue, Process, Processor } from '@nestjs/bull';
 import type { Job, Queue } from 'bull';
-import { MAINTENANCE_QUEUE, PURGE_EVERY_MS, PURGE_JOB } from './maintenance.constants';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { MaintenanceService } from './maintenance.service';
-import { restoreWhenRedisReconnects } from './redis-reconnect';
+import { MAINTENANCE_QUEUE, PURGE_JOB, PURGE_SCHEDULE } from './queues';
+import { scheduleRepeatable, startSchedule } from './schedule';
 
 @Processor(MAINTENANCE_QUEUE)
 export class MaintenanceProcessor implements OnApplicationBootstrap {
@@ -11,23 +13,22 @@ export class MaintenanceProcessor implements OnApplicationBootstrap {
 
   constructor(
     private readonly maintenance: MaintenanceService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
   ) {}
 
-  /** The schedule lives in Redis as a repeatable job, so any number of workers share one. */
   async onApplicationBootstrap() {
-    await this.schedule();
-    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
+    await startSchedule(this.queue, PURGE_SCHEDULE, { nodeEnv: this.config.nodeEnv, logger: this.logger, schedule: () => this.schedule() });
   }
 
-  private async schedule() {
-    await this.queue.add(PURGE_JOB, {}, { repeat: { every: PURGE_EVERY_MS }, jobId: PURGE_JOB, removeOnComplete: 100, removeOnFail: 100 });
+  async schedule() {
+    await scheduleRepeatable(this.queue, PURGE_SCHEDULE);
   }
 
   @Process(PURGE_JOB)
   async purge(job: Job) {
     // The run key is the scheduled time slot: a retried delivery of the same slot is a no-op.
-    const slot = job.opts.repeat ? Math.floor(job.timestamp / PURGE_EVERY_MS) : job.id;
+    const slot = job.opts.repeat ? Math.floor(job.timestamp / PURGE_SCHEDULE.everyMs) : job.id;
     const result = await this.maintenance.purgeExpired(`${PURGE_JOB}:${slot}`);
     this.logger.log({ message: 'maintenance purge', ...result });
     return result;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { inTransaction, sql } from '../database/sql';
 
 export interface PurgeResult {
   runKey: string;
@@ -21,32 +22,17 @@ export class MaintenanceService {
 
   @CreateRequestContext()
   async purgeExpired(runKey: string): Promise<PurgeResult> {
-    return this.em.transactional(async (em) => {
-      const conn = em.getConnection();
-      const trx = em.getTransactionContext();
-      const claimed = await conn.execute(
-        `insert into maintenance_run (run_key, sessions_removed, attempts_removed) values (?, 0, 0)
-         on conflict (run_key) do nothing returning run_key`,
-        [runKey],
-        'all',
-        trx,
-      );
-      if (claimed.length === 0) return { runKey, sessionsRemoved: 0, attemptsRemoved: 0, alreadyDone: true };
-      const sessions = await conn.execute('delete from session where expire < now() returning sid', [], 'all', trx);
-      const attempts = await conn.execute(
-        `delete from login_attempt where attempted_at < now() - interval '1 day' returning id`,
-        [],
-        'all',
-        trx,
-      );
-      const result = { sessionsRemoved: sessions.length, attemptsRemoved: attempts.length };
-      await conn.execute(
-        'update maintenance_run set sessions_removed = ?, attempts_removed = ? where run_key = ?',
-        [result.sessionsRemoved, result.attemptsRemoved, runKey],
-        'run',
-        trx,
-      );
-      return { runKey, ...result, alreadyDone: false };
+    return inTransaction(this.em, async (db) => {
+      const claimed = await db.run(sql`
+        insert into maintenance_run (run_key, sessions_removed, attempts_removed) values (${runKey}, 0, 0)
+        on conflict (run_key) do nothing`);
+      if (claimed === 0) return { runKey, sessionsRemoved: 0, attemptsRemoved: 0, alreadyDone: true };
+      const sessionsRemoved = await db.run(sql`delete from session where expire < now()`);
+      const attemptsRemoved = await db.run(sql`delete from login_attempt where attempted_at < now() - interval '1 day'`);
+      await db.run(sql`
+        update maintenance_run set sessions_removed = ${sessionsRemoved}, attempts_removed = ${attemptsRemoved}
+         where run_key = ${runKey}`);
+      return { runKey, sessionsRemoved, attemptsRemoved, alreadyDone: false };
     });
   }
 }

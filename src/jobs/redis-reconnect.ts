@@ -14,7 +14,10 @@ export function restoreWhenRedisReconnects(queue: Queue, restore: () => Promise<
   queue.client.on('ready', () => {
     if (!lost) return;
     lost = false;
-    restore().catch((error) => logger.warn(`could not restore the ${queue.name} queue after Redis came back: ${error?.message ?? error}`));
+    restore().catch((error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn(`could not restore the ${queue.name} queue after Redis came back: ${reason}`);
+    });
   });
 }
 

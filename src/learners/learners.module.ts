@@ -1,16 +1,24 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
+import { AssignmentsModule } from '../assignments/assignments.module';
+import { AppConfig } from '../config/config';
+import { ConfigModule, registerOnce } from '../config/config.module';
+import { ExceptionRecordsModule } from '../exceptions/exception-records.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { AudiencesController } from './audiences.controller';
 import { AudiencesService } from './audiences.service';
 import { LearnerImportService } from './learner-import.service';
 import { LearnersController } from './learners.controller';
 import { LearnersService } from './learners.service';
-import { ExceptionRecordsModule } from '../exceptions/exception-records.module';
 
 /** Learners and audiences: pages, forms and CSV uploads. */
-@Module({
-  imports: [ExceptionRecordsModule],
-  controllers: [LearnersController, AudiencesController],
-  providers: [LearnersService, AudiencesService, LearnerImportService],
-  exports: [LearnersService, AudiencesService],
-})
-export class LearnersModule {}
+@Module({})
+export class LearnersModule {
+  static register(config: AppConfig): DynamicModule {
+    return registerOnce(LearnersModule, config, () => ({
+      imports: [ConfigModule.forRoot(config), JobsModule, AssignmentsModule.register(config), ExceptionRecordsModule],
+      controllers: [LearnersController, AudiencesController],
+      providers: [LearnersService, AudiencesService, LearnerImportService],
+      exports: [LearnersService, AudiencesService],
+    }));
+  }
+}

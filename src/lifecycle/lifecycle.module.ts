@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AppConfig } from '../config/config';
 import { workerOnly } from '../common/process-role';
+import { AppConfig } from '../config/config';
+import { ConfigModule, registerOnce } from '../config/config.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { LifecycleProcessor } from './lifecycle.processor';
 import { LifecycleService } from './lifecycle.service';
 
@@ -8,11 +10,10 @@ import { LifecycleService } from './lifecycle.service';
 @Module({})
 export class LifecycleModule {
   static register(config: AppConfig): DynamicModule {
-    return {
-      module: LifecycleModule,
-      controllers: [],
+    return registerOnce(LifecycleModule, config, () => ({
+      imports: [ConfigModule.forRoot(config), JobsModule],
       providers: [LifecycleService, ...workerOnly(config.processRole, LifecycleProcessor)],
       exports: [LifecycleService],
-    };
+    }));
   }
 }

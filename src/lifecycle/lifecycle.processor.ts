@@ -4,14 +4,9 @@ import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import type { CompletionCheckJobData } from '../jobs/job-requests.service';
-import { LIFECYCLE_QUEUE } from '../jobs/queues';
+import { COMPLETIONS_JOB, LIFECYCLE_QUEUE, STEPS_JOB, STEPS_SCHEDULE } from '../jobs/queues';
+import { scheduleRepeatable, startSchedule } from '../jobs/schedule';
 import { CompletionCheckResult, LifecycleService, StepsResult } from './lifecycle.service';
-import { restoreWhenRedisReconnects } from '../jobs/redis-reconnect';
-
-export const COMPLETIONS_JOB = 'completions';
-export const STEPS_JOB = 'steps';
-export const STEPS_SCHEDULE_ID = 'lifecycle-steps-schedule';
-export const STEPS_EVERY_MS = 10 * 60 * 1000;
 
 /** Completion checks on request, and every ten minutes the lifecycle steps plus a full check. */
 @Processor(LIFECYCLE_QUEUE)
@@ -24,23 +19,12 @@ export class LifecycleProcessor implements OnApplicationBootstrap {
     @InjectQueue(LIFECYCLE_QUEUE) private readonly queue: Queue,
   ) {}
 
-  /**
-   * The schedule lives in Redis as a repeatable job, so any number of workers share one. Tests
-   * (NODE_ENV=test) call schedule() themselves: a timed run in the middle of another test file
-   * would change the rows that file arranged.
-   */
   async onApplicationBootstrap() {
-    if (this.config.nodeEnv === 'test') return;
-    await this.schedule();
-    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
+    await startSchedule(this.queue, STEPS_SCHEDULE, { nodeEnv: this.config.nodeEnv, logger: this.logger, schedule: () => this.schedule() });
   }
 
   async schedule() {
-    await this.queue.add(
-      STEPS_JOB,
-      {},
-      { repeat: { every: STEPS_EVERY_MS }, jobId: STEPS_SCHEDULE_ID, removeOnComplete: 100, removeOnFail: 100 },
-    );
+    await scheduleRepeatable(this.queue, STEPS_SCHEDULE);
   }
 
   @Process(COMPLETIONS_JOB)

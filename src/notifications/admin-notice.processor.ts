@@ -3,13 +3,9 @@ import { InjectQueue, Process, Processor } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { restoreWhenRedisReconnects } from '../jobs/redis-reconnect';
+import { ADMIN_NOTICES_QUEUE, SEND_DUE_NOTICES_JOB, SEND_DUE_NOTICES_SCHEDULE } from '../jobs/queues';
+import { scheduleRepeatable, startSchedule } from '../jobs/schedule';
 import { AdminNoticeService, DueNoticesResult } from './admin-notice.service';
-
-export const ADMIN_NOTICES_QUEUE = 'admin-notices';
-export const SEND_DUE_NOTICES_JOB = 'send-due';
-export const SEND_DUE_NOTICES_SCHEDULE_ID = 'admin-notices-send-due';
-export const SEND_DUE_NOTICES_EVERY_MS = 60 * 1000;
 
 /** Every minute, the administrators' notices that waited for the interval to pass go into the outbox. */
 @Processor(ADMIN_NOTICES_QUEUE)
@@ -22,22 +18,16 @@ export class AdminNoticeProcessor implements OnApplicationBootstrap {
     @InjectQueue(ADMIN_NOTICES_QUEUE) private readonly queue: Queue,
   ) {}
 
-  /**
-   * The schedule lives in Redis as a repeatable job, so any number of workers share one. Tests
-   * (NODE_ENV=test) run the job themselves: a timed run would send what a test arranged early.
-   */
   async onApplicationBootstrap() {
-    if (this.config.nodeEnv === 'test') return;
-    await this.schedule();
-    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
+    await startSchedule(this.queue, SEND_DUE_NOTICES_SCHEDULE, {
+      nodeEnv: this.config.nodeEnv,
+      logger: this.logger,
+      schedule: () => this.schedule(),
+    });
   }
 
   async schedule() {
-    await this.queue.add(
-      SEND_DUE_NOTICES_JOB,
-      {},
-      { repeat: { every: SEND_DUE_NOTICES_EVERY_MS }, jobId: SEND_DUE_NOTICES_SCHEDULE_ID, removeOnComplete: 100, removeOnFail: 100 },
-    );
+    await scheduleRepeatable(this.queue, SEND_DUE_NOTICES_SCHEDULE);
   }
 
   /** Delivered twice, the second run finds nothing pending: each notice is written once. */

@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { intArray } from '../common/sql';
+import { Staff } from '../auth/staff.entity';
 import { UrlBuilder } from '../common/url';
-import { insertOutboxSql, newOutboxState } from './outbox-sql';
+import { sql, SqlRunner } from '../database/sql';
 import { TYPE_LABELS } from '../exceptions/exception-rules';
 import { OutboxService } from './outbox.service';
 
@@ -55,20 +55,19 @@ export class AdminNoticeService {
 
   /** The signed-in person's own details and notice settings, for the account page. */
   async account(staffId: number): Promise<StaffAccount | null> {
-    const [row] = await this.em
-      .getConnection()
-      .execute<StaffAccount[]>(
-        `select id, username, display_name as "displayName", role, email, notify_exceptions as "notifyExceptions" from staff where id = ?`,
-        [staffId],
-      );
-    return row ?? null;
+    const staff = await this.em.findOne(Staff, staffId);
+    if (!staff) return null;
+    const { id, username, displayName, role, email, notifyExceptions } = staff;
+    return { id, username, displayName, role, email, notifyExceptions };
   }
 
   /** An administrator's own notice settings. */
   async saveNoticeSettings(staffId: number, email: string | null, notifyExceptions: boolean): Promise<void> {
-    await this.em
-      .getConnection()
-      .execute(`update staff set email = ?, notify_exceptions = ? where id = ? and role = 'admin'`, [email, notifyExceptions, staffId]);
+    const staff = await this.em.findOne(Staff, { id: staffId, role: 'admin' });
+    if (!staff) return;
+    staff.email = email;
+    staff.notifyExceptions = notifyExceptions;
+    await this.em.flush();
   }
 
   @CreateRequestContext()
@@ -83,18 +82,16 @@ export class AdminNoticeService {
    */
   async notifyInTransaction(em: EntityManager, certificationId: number, raisedExceptionIds: number[]): Promise<AdminNoticeOutcome> {
     if (raisedExceptionIds.length === 0) return { sent: 0, skipped: 'nothing_raised' };
-    const q = queryIn(em);
-    const notice = await this.lockNotice(q, certificationId);
+    const db = new SqlRunner(em);
+    const notice = await this.lockNotice(db, certificationId);
     if (!notice) return { sent: 0, skipped: 'no_certification' };
-    const [raised] = await q<{ open: number; untold: number }>(
-      `select count(*)::int as open, count(*) filter (where id > ?)::int as untold
-         from exception where id = any(?::bigint[]) and certification_id = ? and status = 'open'`,
-      [notice.toldThrough, intArray(raisedExceptionIds), certificationId],
-    );
-    if (raised.open === 0) return { sent: 0, skipped: 'none_open' };
+    const raised = await db.one<{ open: number; untold: number }>(sql`
+      select count(*)::int as open, count(*) filter (where id > ${notice.toldThrough})::int as untold
+        from exception where id = any(${raisedExceptionIds}::bigint[]) and certification_id = ${certificationId} and status = 'open'`);
+    if (!raised || raised.open === 0) return { sent: 0, skipped: 'none_open' };
     if (raised.untold === 0) return { sent: 0, skipped: 'already_told' };
     if (notice.recent) {
-      await q(`update admin_notice set pending_since = coalesce(pending_since, now()) where certification_id = ?`, [certificationId]);
+      await db.run(sql`update admin_notice set pending_since = coalesce(pending_since, now()) where certification_id = ${certificationId}`);
       return { sent: 0, deferred: 'interval' };
     }
     return this.writeNotice(em, notice);
@@ -106,15 +103,14 @@ export class AdminNoticeService {
    */
   @CreateRequestContext()
   async sendDueNotices(): Promise<DueNoticesResult> {
-    const due = await this.em.getConnection().execute<Array<{ certification_id: number }>>(
-      `select certification_id from admin_notice
-        where pending_since is not null and sent_at <= now() - make_interval(mins => ?) order by certification_id`,
-      [this.config.adminNoticeIntervalMinutes],
-    );
+    const due = await new SqlRunner(this.em).rows<{ certification_id: number }>(sql`
+      select certification_id from admin_notice
+       where pending_since is not null and sent_at <= now() - make_interval(mins => ${this.config.adminNoticeIntervalMinutes})
+       order by certification_id`);
     let sent = 0;
     for (const { certification_id } of due) {
       const outcome = await this.em.fork().transactional(async (em) => {
-        const notice = await this.lockNotice(queryIn(em), certification_id);
+        const notice = await this.lockNotice(new SqlRunner(em), certification_id);
         // Another worker (or a sync after the interval) has told them meanwhile.
         if (!notice || notice.pendingSince === null || notice.recent) return null;
         return this.writeNotice(em, notice);
@@ -125,16 +121,15 @@ export class AdminNoticeService {
   }
 
   /** The certification's notice row, locked for this transaction (made on its first use). */
-  private async lockNotice(q: Query, certificationId: number): Promise<NoticeRow | null> {
-    const [certification] = await q<{ full_name: string }>('select full_name from certification where id = ?', [certificationId]);
+  private async lockNotice(db: SqlRunner, certificationId: number): Promise<NoticeRow | null> {
+    const certification = await db.one<{ full_name: string }>(sql`select full_name from certification where id = ${certificationId}`);
     if (!certification) return null;
-    await q(`insert into admin_notice (certification_id, sent_at) values (?, '-infinity') on conflict do nothing`, [certificationId]);
-    const [row] = await q<{ recent: boolean; told_through: string; pending_since: Date | null; told_before: boolean }>(
-      `select sent_at > now() - make_interval(mins => ?) as recent, told_through_exception_id as told_through,
-              pending_since, sent_at > '-infinity' as told_before
-         from admin_notice where certification_id = ? for update`,
-      [this.config.adminNoticeIntervalMinutes, certificationId],
-    );
+    await db.run(sql`insert into admin_notice (certification_id, sent_at) values (${certificationId}, '-infinity') on conflict do nothing`);
+    const row = await db.one<LockedNoticeRow>(sql`
+      select sent_at > now() - make_interval(mins => ${this.config.adminNoticeIntervalMinutes}) as recent,
+             told_through_exception_id as told_through, pending_since, sent_at > '-infinity' as told_before
+        from admin_notice where certification_id = ${certificationId} for update`);
+    if (!row) return null;
     return {
       certificationId,
       name: certification.full_name,
@@ -151,20 +146,18 @@ export class AdminNoticeService {
    * the first exception the notice tells, so that the same notice is never written twice.
    */
   private async writeNotice(em: EntityManager, notice: NoticeRow): Promise<AdminNoticeOutcome> {
-    const q = queryIn(em);
+    const db = new SqlRunner(em);
     const { certificationId, name } = notice;
-    const [untold] = await q<{ n: number; first: string | null; last: string | null }>(
-      `select count(*)::int as n, min(id) as first, max(id) as last
-         from exception where certification_id = ? and status = 'open' and id > ?`,
-      [certificationId, notice.toldThrough],
-    );
-    if (untold.n === 0) {
-      await q(`update admin_notice set pending_since = null where certification_id = ?`, [certificationId]);
+    const untold = await db.one<{ n: number; first: string | null; last: string | null }>(sql`
+      select count(*)::int as n, min(id) as first, max(id) as last
+        from exception where certification_id = ${certificationId} and status = 'open' and id > ${notice.toldThrough}`);
+    const clearPending = sql`update admin_notice set pending_since = null where certification_id = ${certificationId}`;
+    if (!untold || untold.n === 0) {
+      await db.run(clearPending);
       return { sent: 0, skipped: 'none_open' };
     }
-    const counts = await q<{ type: string; n: number }>(
-      `select type, count(*)::int as n from exception where certification_id = ? and status = 'open' group by type`,
-      [certificationId],
+    const counts = await db.rows<{ type: string; n: number }>(
+      sql`select type, count(*)::int as n from exception where certification_id = ${certificationId} and status = 'open' group by type`,
     );
     const link = this.urls.absolute('/certifications/', certificationId, '/exceptions');
     const subject = `Exceptions require attention in certification «${name}»`;
@@ -189,36 +182,38 @@ export class AdminNoticeService {
       `You receive this because the certification «${name}» in Certex names you as a recipient of its exception notices.`,
     );
     const key = `admin_exceptions:${certificationId}:${untold.first}`;
-    const inserted = await q(
-      insertOutboxSql(
-        `with admins as (
-           select s.id, s.email, s.display_name from staff s
-            where s.role = 'admin' and not s.disabled and s.notify_exceptions and coalesce(s.email, '') <> '')
-         select ?::text || ':' || a.id as message_key, 'admin_exceptions' as kind, a.email as to_address, a.display_name as to_name,
-                ?::text as subject, ?::text as body_text, ?::integer as certification_id, null::integer as membership_id, a.id as staff_id
-           from admins a
-         union all
-         select ?::text || ':to:' || lower(r.address), 'admin_exceptions', r.address, null, ?::text, ?::text, ?::integer, null::integer, null::integer
-           from certification c cross join lateral unnest(c.notice_recipients) as r(address)
-          where c.id = ? and not exists (select 1 from admins a where lower(a.email) = lower(r.address))`,
-        this.config,
-      ),
-      [newOutboxState(this.config), key, subject, staffBody, certificationId, key, subject, extraBody, certificationId, certificationId],
+    const inserted = await this.outbox.write(
+      em,
+      sql`with admins as (
+            select s.id, s.email, s.display_name from staff s
+             where s.role = 'admin' and not s.disabled and s.notify_exceptions and coalesce(s.email, '') <> '')
+          select ${key}::text || ':' || a.id as message_key, 'admin_exceptions' as kind, a.email as to_address,
+                 a.display_name as to_name, ${subject}::text as subject, ${staffBody}::text as body_text,
+                 ${certificationId}::integer as certification_id, null::integer as membership_id, a.id as staff_id
+            from admins a
+          union all
+          select ${key}::text || ':to:' || lower(r.address), 'admin_exceptions', r.address, null, ${subject}::text, ${extraBody}::text,
+                 ${certificationId}::integer, null::integer, null::integer
+            from certification c cross join lateral unnest(c.notice_recipients) as r(address)
+           where c.id = ${certificationId} and not exists (select 1 from admins a where lower(a.email) = lower(r.address))`,
     );
     if (inserted.length === 0) {
-      await q(`update admin_notice set pending_since = null where certification_id = ?`, [certificationId]);
+      await db.run(clearPending);
       return { sent: 0, skipped: 'no_recipients' };
     }
-    await q(`update admin_notice set sent_at = now(), told_through_exception_id = ?, pending_since = null where certification_id = ?`, [
-      untold.last,
-      certificationId,
-    ]);
-    await this.outbox.wake(em);
+    await db.run(sql`
+      update admin_notice set sent_at = now(), told_through_exception_id = ${untold.last}, pending_since = null
+       where certification_id = ${certificationId}`);
     return { sent: inserted.length, key };
   }
 }
 
-type Query = <T = any>(sql: string, params?: unknown[]) => Promise<T[]>;
+interface LockedNoticeRow {
+  recent: boolean;
+  told_through: string;
+  pending_since: Date | null;
+  told_before: boolean;
+}
 
 interface NoticeRow {
   certificationId: number;
@@ -229,10 +224,4 @@ interface NoticeRow {
   pendingSince: Date | null;
   /** A notice went out before. */
   toldBefore: boolean;
-}
-
-function queryIn(em: EntityManager): Query {
-  const conn = em.getConnection();
-  const trx = em.getTransactionContext();
-  return <T = any>(sql: string, params: unknown[] = []) => conn.execute<T[]>(sql, params as any[], 'all', trx);
 }

@@ -3,13 +3,9 @@ import { InjectQueue, Process, Processor } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { LEARNER_MESSAGES_QUEUE, SWEEP_JOB, SWEEP_SCHEDULE } from '../jobs/queues';
+import { scheduleRepeatable, startSchedule } from '../jobs/schedule';
 import { LearnerMessagesService, SweepResult } from './learner-messages.service';
-import { restoreWhenRedisReconnects } from '../jobs/redis-reconnect';
-
-export const LEARNER_MESSAGES_QUEUE = 'learner-messages';
-export const SWEEP_JOB = 'sweep';
-export const SWEEP_SCHEDULE_ID = 'learner-messages-sweep';
-export const SWEEP_EVERY_MS = 5 * 60 * 1000;
 
 /** Every five minutes, the learner messages that are due go into the outbox. */
 @Processor(LEARNER_MESSAGES_QUEUE)
@@ -22,22 +18,12 @@ export class LearnerMessagesProcessor implements OnApplicationBootstrap {
     @InjectQueue(LEARNER_MESSAGES_QUEUE) private readonly queue: Queue,
   ) {}
 
-  /**
-   * The schedule lives in Redis as a repeatable job, so any number of workers share one. Tests
-   * (NODE_ENV=test) call sweep() themselves: a timed run would change the rows a test arranged.
-   */
   async onApplicationBootstrap() {
-    if (this.config.nodeEnv === 'test') return;
-    await this.schedule();
-    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
+    await startSchedule(this.queue, SWEEP_SCHEDULE, { nodeEnv: this.config.nodeEnv, logger: this.logger, schedule: () => this.schedule() });
   }
 
   async schedule() {
-    await this.queue.add(
-      SWEEP_JOB,
-      {},
-      { repeat: { every: SWEEP_EVERY_MS }, jobId: SWEEP_SCHEDULE_ID, removeOnComplete: 100, removeOnFail: 100 },
-    );
+    await scheduleRepeatable(this.queue, SWEEP_SCHEDULE);
   }
 
   /** A sweep delivered twice writes nothing the second time: every message has its key. */

@@ -2,11 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { intArray } from '../common/sql';
 import { UrlBuilder } from '../common/url';
+import { Sql, sql, SqlRunner } from '../database/sql';
 import { MessageTemplatesService } from './message-templates.service';
 import { OutboxService } from './outbox.service';
-import { insertOutboxSql, newOutboxState } from './outbox-sql';
 import { compileTemplateSql, fillCompiledSql } from './placeholders';
 
 export interface SweepResult {
@@ -15,11 +14,8 @@ export interface SweepResult {
   total: number;
 }
 
-/** Anything with MikroORM's SQL connection methods: a transactional EntityManager or a fork. */
-type SqlEm = Pick<EntityManager, 'getConnection' | 'getTransactionContext'>;
-
 /** A removed learner's unenrolment message is sent only this soon after removal, never for old history. */
-export const UNENROLMENT_WITHIN_DAYS = 7;
+const UNENROLMENT_WITHIN_DAYS = 7;
 
 /** The placeholders' values, as SQL over membership m, learner l, certification c. */
 const VALUES = {
@@ -36,18 +32,18 @@ const VALUES = {
  * due once per membership and cycle (its key); only assigned learners (assigned at set, exception
  * status none / assigned / assigned with realistic due date) who are not suspended get any. Every
  * moment is a state, not an event, so a sweep that missed one (or a learner assigned late, through
- * Assign on the exception report) still sends it, once. Parameters: link, those of the membership filter, now (×4).
+ * Assign on the exception report) still sends it, once. `link` is the {link} placeholder's value.
  */
-const dueMessages = (membershipFilter: string) => `
+const dueMessages = (link: string, membershipFilter: Sql, now: Date) => sql`
   with t as materialized (
     select certification_id, kind, offset_days,
-           ${compileTemplateSql('subject')} as subject, ${compileTemplateSql('body')} as body
+           ${sql.raw(compileTemplateSql('subject'))} as subject, ${sql.raw(compileTemplateSql('body'))} as body
       from message_template where enabled),
-  link as materialized (select ?::text as value)
+  link as materialized (select ${link}::text as value)
   select t.kind || ':' || m.id || case when t.kind = 'unenrolment' then '' else ':' || m.cycle end as message_key,
          t.kind, l.email as to_address, l.first_name || ' ' || l.last_name as to_name,
-         ${fillCompiledSql('t.subject', VALUES)} as subject,
-         ${fillCompiledSql('t.body', VALUES)} as body_text,
+         ${sql.raw(fillCompiledSql('t.subject', VALUES))} as subject,
+         ${sql.raw(fillCompiledSql('t.body', VALUES))} as body_text,
          m.certification_id, m.id as membership_id, null::integer as staff_id
     from membership m
     join learner l on l.id = m.learner_id
@@ -60,16 +56,16 @@ const dueMessages = (membershipFilter: string) => `
      and not l.suspended
      and l.email <> ''
      and case t.kind
-           when 'unenrolment' then m.removed_at is not null and m.removed_at > ?::timestamptz - make_interval(days => ${UNENROLMENT_WITHIN_DAYS})
+           when 'unenrolment' then m.removed_at is not null and m.removed_at > ${now}::timestamptz - make_interval(days => ${UNENROLMENT_WITHIN_DAYS})
            else m.removed_at is null and case t.kind
              when 'enrolment' then m.state = 'not_certified' and m.certified_at is null
              when 'due_soon' then m.state = 'not_certified' and m.due_at is not null
-                                  and ?::timestamptz >= m.due_at - make_interval(days => t.offset_days)
-             when 'overdue' then m.state = 'not_certified' and m.due_at is not null and ?::timestamptz > m.due_at
+                                  and ${now}::timestamptz >= m.due_at - make_interval(days => t.offset_days)
+             when 'overdue' then m.state = 'not_certified' and m.due_at is not null and ${now}::timestamptz > m.due_at
              when 'certified' then m.state = 'certified'
              when 'window_open' then m.state = 'window_open'
              when 'window_closing' then m.state = 'window_open' and m.expires_at is not null
-                                        and ?::timestamptz >= m.expires_at - make_interval(days => t.offset_days)
+                                        and ${now}::timestamptz >= m.expires_at - make_interval(days => t.offset_days)
              when 'failed_to_recertify' then m.state = 'expired'
              else false
            end
@@ -93,49 +89,28 @@ export class LearnerMessagesService {
    * Writes the messages now due to these memberships, in the caller's transaction (e.g. right
    * after Assign, so that the catch-up messages commit with it). Returns how many were written.
    */
-  async writeDueFor(em: SqlEm, membershipIds: readonly number[], now: Date = new Date()): Promise<number> {
+  async writeDueFor(em: EntityManager, membershipIds: readonly number[], now: Date = new Date()): Promise<number> {
     if (membershipIds.length === 0) return 0;
-    await MessageTemplatesService.ensureDefaults(
-      (sql, params) => em.getConnection().execute(sql, params as any[], 'all', em.getTransactionContext()),
-      null,
-    );
-    const rows = await em
-      .getConnection()
-      .execute(
-        insertOutboxSql(dueMessages('m.id = any(?::int[])'), this.config),
-        [newOutboxState(this.config), this.urls.absolute('/'), intArray(membershipIds), now, now, now, now],
-        'all',
-        em.getTransactionContext(),
-      );
-    if (rows.length > 0) await this.outbox.wake(em);
+    await MessageTemplatesService.ensureDefaults(new SqlRunner(em), null);
+    const rows = await this.outbox.write(em, dueMessages(this.urls.absolute('/'), sql`m.id = any(${membershipIds}::int[])`, now));
     return rows.length;
   }
 
   @CreateRequestContext()
   async sweep(now: Date = new Date()): Promise<SweepResult> {
-    const conn = this.em.getConnection();
-    await MessageTemplatesService.ensureDefaults((sql, params) => conn.execute(sql, params as any[]), null);
-    const [range] = await conn.execute<Array<{ low: number | null; high: number | null }>>(
-      'select min(id) as low, max(id) as high from membership',
-    );
+    const db = new SqlRunner(this.em);
+    await MessageTemplatesService.ensureDefaults(db, null);
+    const range = await db.one<{ low: number | null; high: number | null }>(sql`select min(id) as low, max(id) as high from membership`);
     const written: Record<string, number> = {};
     let total = 0;
-    if (range.low === null || range.high === null) return { written, total };
+    if (!range || range.low === null || range.high === null) return { written, total };
     const chunk = this.config.bulkChunkSize;
     const link = this.urls.absolute('/');
-    const state = newOutboxState(this.config);
     for (let from = Number(range.low); from <= Number(range.high); from += chunk) {
-      const rows = await this.em.fork().transactional(async (em) => {
-        const inserted = await em.getConnection().execute<Array<{ kind: string }>>(
-          insertOutboxSql(dueMessages('m.id between ? and ?'), this.config),
-          // The outbox state comes first: it stands in the INSERT's select list, before the source.
-          [state, link, from, from + chunk - 1, now, now, now, now],
-          'all',
-          em.getTransactionContext(),
-        );
-        if (inserted.length > 0) await this.outbox.wake(em);
-        return inserted;
-      });
+      const to = from + chunk - 1;
+      const rows = await this.em
+        .fork()
+        .transactional((em) => this.outbox.write(em, dueMessages(link, sql`m.id between ${from} and ${to}`, now)));
       for (const row of rows) {
         written[row.kind] = (written[row.kind] ?? 0) + 1;
         total++;

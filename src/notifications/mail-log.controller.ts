@@ -7,9 +7,10 @@ import { listQuery } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { formatDateTime, pageTitle, plural } from '../common/view-helpers';
 import { MAIL_MAX_ATTEMPTS, MAIL_STATES, MailState } from './mail-relay.constants';
-import { MAIL_LOG_KEY, MailMessage, MailRow, OutboxService } from './outbox.service';
+import { OutboxMail } from './outbox-mail.entity';
+import { MAIL_LOG_KEY, MailRow, OutboxService } from './outbox.service';
 
-export const MAIL_STATE_LABELS: Record<MailState, string> = {
+const MAIL_STATE_LABELS: Record<MailState, string> = {
   pending: 'Waiting to be sent',
   sending: 'Sending',
   sent: 'Sent',
@@ -70,7 +71,7 @@ export class MailLogController {
   async retry(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
     const message = await this.outbox.get(id);
     if (!message) throw new NotFoundException();
-    if (await this.outbox.retry(id)) flash(req, `The message to ${message.to_address} will be sent again`);
+    if (await this.outbox.retry(id)) flash(req, `The message to ${message.toAddress} will be sent again`);
     seeOther(res, this.urls.to('/admin/mail/', id));
   }
 
@@ -79,36 +80,36 @@ export class MailLogController {
     return q ? `${what} matching “${q}”` : what;
   }
 
-  private listRow(row: MailRow) {
+  private listRow(row: Omit<MailRow, 'kCreated'>) {
     return {
       href: this.urls.to('/admin/mail/', row.id),
-      to: row.to_name ? `${row.to_name} <${row.to_address}>` : row.to_address,
+      to: row.toName ? `${row.toName} <${row.toAddress}>` : row.toAddress,
       subject: row.subject || '(no subject)',
-      key: row.message_key,
+      key: row.messageKey,
       state: MAIL_STATE_LABELS[row.state],
       failed: row.state === 'failed',
       attempts: row.attempts,
-      lastError: row.last_error ?? '',
-      createdAt: formatDateTime(row.created_at),
-      sentAt: formatDateTime(row.sent_at),
+      lastError: row.lastError ?? '',
+      createdAt: formatDateTime(row.createdAt),
+      sentAt: formatDateTime(row.sentAt),
     };
   }
 
-  private detail(message: MailMessage) {
+  private detail(message: OutboxMail) {
     return {
       ...this.listRow(message),
       from: this.config.mailFrom,
-      toAddress: message.to_address,
-      toName: message.to_name ?? '',
-      messageId: message.message_id,
+      toAddress: message.toAddress,
+      toName: message.toName ?? '',
+      messageId: message.messageId,
       kind: message.kind,
       attemptsText:
         message.state === 'pending' && message.attempts > 0
-          ? `${message.attempts} of ${MAIL_MAX_ATTEMPTS}; next attempt ${formatDateTime(message.next_attempt_at)}`
+          ? `${message.attempts} of ${MAIL_MAX_ATTEMPTS}; next attempt ${formatDateTime(message.nextAttemptAt)}`
           : String(message.attempts),
-      bodyText: message.body_text,
+      bodyText: message.bodyText,
       // Shown as source text only: the page never renders markup from a message.
-      bodyHtml: message.body_html,
+      bodyHtml: message.bodyHtml,
     };
   }
 }

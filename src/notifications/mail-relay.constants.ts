@@ -1,12 +1,4 @@
-/** The relay's queue and its limits, shared by the outbox (web and worker) and the relay (worker). */
-export const MAIL_QUEUE = 'mail';
-/** The one job name: "send whatever is ready". Both the schedule and the wake-up after an enqueue use it. */
-export const MAIL_DRAIN_JOB = 'drain';
-/** A fixed job id debounces wake-ups: while one is waiting, further ones are not added. */
-export const MAIL_WAKE_JOB_ID = 'mail-wake';
-export const MAIL_TICK_JOB_ID = 'mail-tick';
-export const MAIL_TICK_EVERY_MS = 3000;
-
+/** The relay's limits, shared by the outbox (web and worker) and the relay (worker). */
 /** SMTP connections in the pool, and so messages sent at the same time. */
 export const MAIL_POOL_SIZE = 5;
 /** Rows claimed at a time. */

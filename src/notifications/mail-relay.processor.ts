@@ -1,10 +1,12 @@
-import { Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue, Process, Processor } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_TICK_EVERY_MS, MAIL_TICK_JOB_ID } from './mail-relay.constants';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_TICK_SCHEDULE } from '../jobs/queues';
+import { scheduleRepeatable, startSchedule } from '../jobs/schedule';
 import { MailRelayService } from './mail-relay.service';
 import { OutboxService } from './outbox.service';
-import { restoreWhenRedisReconnects } from '../jobs/redis-reconnect';
 
 /**
  * Runs the relay (worker only): on a schedule every few seconds, shared by all workers through
@@ -17,21 +19,21 @@ export class MailRelayProcessor implements OnApplicationBootstrap {
   constructor(
     private readonly relay: MailRelayService,
     private readonly outbox: OutboxService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(MAIL_QUEUE) private readonly queue: Queue,
   ) {}
 
   async onApplicationBootstrap() {
-    await this.schedule();
-    restoreWhenRedisReconnects(this.queue, () => this.schedule(), this.logger);
+    await startSchedule(this.queue, MAIL_TICK_SCHEDULE, {
+      nodeEnv: this.config.nodeEnv,
+      logger: this.logger,
+      schedule: () => this.schedule(),
+    });
   }
 
   /** The relay's tick; and whatever is waiting in the outbox goes out now, not at the next tick. */
-  private async schedule() {
-    await this.queue.add(
-      MAIL_DRAIN_JOB,
-      {},
-      { repeat: { every: MAIL_TICK_EVERY_MS }, jobId: MAIL_TICK_JOB_ID, attempts: 1, removeOnComplete: true, removeOnFail: 50 },
-    );
+  async schedule() {
+    await scheduleRepeatable(this.queue, MAIL_TICK_SCHEDULE);
     await this.outbox.wake();
   }
 

@@ -6,6 +6,7 @@ import SMTPPool from 'nodemailer/lib/smtp-pool';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config';
 import { backoffSeconds, errorText, headerText, isPlainAddress } from './mail-text';
+import { INVALID_ADDRESS } from './outbox-sql';
 import {
   MAIL_BACKOFF_BASE_SECONDS,
   MAIL_BATCH_SIZE,
@@ -14,7 +15,9 @@ import {
   MAIL_POOL_SIZE,
   MAIL_SEND_BUDGET_MS,
   MAIL_TRANSPORT_TIMEOUTS,
+  MailState,
 } from './mail-relay.constants';
+import { sql, SqlRunner } from '../database/sql';
 
 interface ClaimedRow {
   id: string;
@@ -166,30 +169,26 @@ export class MailRelayService implements BeforeApplicationShutdown {
 
   /** Claims up to a batch of ready rows; the claim commits before anything is sent. */
   private claim(em: EntityManager): Promise<ClaimedRow[]> {
-    return em.getConnection().execute<ClaimedRow[]>(
-      `with ready as (
+    return new SqlRunner(em).rows<ClaimedRow>(sql`
+       with ready as (
          select id from outbox
           where state in ('pending', 'sending') and next_attempt_at <= now()
             and (state = 'pending' or locked_until <= now())
           order by next_attempt_at, id
-          limit ?
+          limit ${MAIL_BATCH_SIZE}
           for update skip locked)
        update outbox o
-          set state = 'sending', locked_until = now() + make_interval(secs => ?), attempts = o.attempts + 1
+          set state = 'sending', locked_until = now() + make_interval(secs => ${MAIL_LEASE_SECONDS}), attempts = o.attempts + 1
          from ready where o.id = ready.id
-       returning o.id::text as id, o.message_id, o.to_address, o.to_name, o.subject, o.body_text, o.body_html, o.attempts`,
-      [MAIL_BATCH_SIZE, MAIL_LEASE_SECONDS],
-    );
+       returning o.id::text as id, o.message_id, o.to_address, o.to_name, o.subject, o.body_text, o.body_html, o.attempts`);
   }
 
   /** Rows whose relay died while sending them for the last allowed time: failed, not tried again. */
   private async failAbandoned(em: EntityManager) {
-    await em.getConnection().execute(
-      `update outbox set state = 'failed', locked_until = null,
-              last_error = 'Not sent: the relay stopped while sending it, ' || attempts || ' times.'
-        where state = 'sending' and locked_until <= now() and attempts >= ?`,
-      [MAIL_MAX_ATTEMPTS],
-    );
+    await new SqlRunner(em).run(sql`
+      update outbox set state = 'failed', locked_until = null,
+             last_error = 'Not sent: the relay stopped while sending it, ' || attempts || ' times.'
+       where state = 'sending' and locked_until <= now() and attempts >= ${MAIL_MAX_ATTEMPTS}`);
   }
 
   /** Sends a batch with as many sends at a time as the pool has connections. */
@@ -207,17 +206,15 @@ export class MailRelayService implements BeforeApplicationShutdown {
     await Promise.all(Array.from({ length: Math.min(MAIL_POOL_SIZE, batch.length) }, runner));
     await writer.flush();
     if (released.length > 0) {
-      await em.getConnection().execute(
-        `update outbox set state = 'pending', locked_until = null, attempts = attempts - 1
-          where id = any(?::bigint[]) and state = 'sending'`,
-        [`{${released.join(',')}}`],
-      );
+      await new SqlRunner(em).run(sql`
+        update outbox set state = 'pending', locked_until = null, attempts = attempts - 1
+         where id = any(${released}::bigint[]) and state = 'sending'`);
     }
   }
 
   private async send(row: ClaimedRow): Promise<Outcome> {
     if (!isPlainAddress(row.to_address)) {
-      return { id: row.id, ok: false, permanent: true, error: 'Not sent: the address is not a single valid email address.' };
+      return { id: row.id, ok: false, permanent: true, error: INVALID_ADDRESS };
     }
     try {
       await this.transport!.sendMail({
@@ -237,18 +234,17 @@ export class MailRelayService implements BeforeApplicationShutdown {
 
   /** Sent, or back to pending after a backoff, or failed once the attempts are used up. */
   private async record(em: EntityManager, outcomes: Outcome[], result: DrainResult) {
-    const rows = await em.getConnection().execute<Array<{ state: string }>>(
-      `update outbox o
-          set state = case when x.ok then 'sent' when x.permanent or o.attempts >= ? then 'failed' else 'pending' end,
+    const outcomesJson = JSON.stringify(outcomes.map((o) => ({ ...o, wait: o.wait ?? 0, permanent: o.permanent ?? false })));
+    const rows = await new SqlRunner(em).rows<{ state: MailState }>(sql`
+      update outbox o
+          set state = case when x.ok then 'sent' when x.permanent or o.attempts >= ${MAIL_MAX_ATTEMPTS} then 'failed' else 'pending' end,
               sent_at = case when x.ok then now() else o.sent_at end,
               last_error = case when x.ok then o.last_error else x.error end,
               next_attempt_at = case when x.ok then o.next_attempt_at else now() + make_interval(secs => x.wait) end,
               locked_until = null
-         from jsonb_to_recordset(?::jsonb) as x(id bigint, ok boolean, error text, wait int, permanent boolean)
+         from jsonb_to_recordset(${outcomesJson}::jsonb) as x(id bigint, ok boolean, error text, wait int, permanent boolean)
         where o.id = x.id and o.state = 'sending'
-       returning o.state`,
-      [MAIL_MAX_ATTEMPTS, JSON.stringify(outcomes.map((o) => ({ ...o, wait: o.wait ?? 0, permanent: o.permanent ?? false })))],
-    );
+       returning o.state`);
     for (const row of rows) {
       if (row.state === 'sent') result.sent++;
       else if (row.state === 'failed') result.failed++;

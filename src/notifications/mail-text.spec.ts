@@ -1,4 +1,4 @@
-import { backoffSeconds, errorText, escapeHtml, headerText, isPlainAddress, mailDomain, messageIdFor, textToHtml } from './mail-text';
+import { backoffSeconds, errorText, headerText, isPlainAddress, mailDomain, messageIdFor } from './mail-text';
 
 describe('headerText', () => {
   it('turns CR, LF and other control characters into single spaces', () => {
@@ -10,28 +10,6 @@ describe('headerText', () => {
   it('keeps ordinary text and accents, and copes with null', () => {
     expect(headerText('Zoë Ångström – “Safety”')).toBe('Zoë Ångström – “Safety”');
     expect(headerText(null)).toBe('');
-  });
-});
-
-describe('escapeHtml and textToHtml', () => {
-  it('escapes every HTML-significant character', () => {
-    expect(escapeHtml(`<script>alert("x") & 'y'</script>`)).toBe('&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;');
-  });
-
-  it('makes paragraphs and line breaks, and never lets markup from the text through', () => {
-    const html = textToHtml('Dear <b>Ada</b>,\nwelcome.\n\nBye & thanks', 'Hi\r\nthere');
-    expect(html).toContain('<p>Dear &lt;b&gt;Ada&lt;/b&gt;,<br>\nwelcome.</p>');
-    expect(html).toContain('<p>Bye &amp; thanks</p>');
-    expect(html).toContain('<title>Hi there</title>');
-    expect(html).not.toContain('<b>');
-  });
-
-  it('links web addresses, escaped, without trailing punctuation', () => {
-    const html = textToHtml('See https://certex.example.org/base/certifications/1/exceptions?type=a&b=1. Thanks');
-    expect(html).toContain(
-      '<a href="https://certex.example.org/base/certifications/1/exceptions?type=a&amp;b=1">https://certex.example.org/base/certifications/1/exceptions?type=a&amp;b=1</a>. Thanks',
-    );
-    expect(textToHtml('x https://a.example/"onmouseover="y')).not.toContain('"onmouseover');
   });
 });
 

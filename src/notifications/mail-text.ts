@@ -2,58 +2,20 @@ import { createHash } from 'node:crypto';
 
 /**
  * Pure helpers for the text that goes into an email. Data never reaches a header with a line
- * break in it, and never reaches an HTML body unescaped.
+ * break in it (the HTML part is rendered where the outbox writes it: outbox-sql.ts).
  */
 
 /** Text for a header (subject, display name): every line break and other control character becomes a space. */
 export function headerText(value: string | null | undefined, maxLength = 998): string {
-  return (value ?? '')
-    .replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, ' ')
-    .replace(/ {2,}/g, ' ')
-    .trim()
-    .slice(0, maxLength);
-}
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
-}
-
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
-
-/** One line of text as HTML: escaped, with http(s) addresses made into links. */
-function lineToHtml(line: string): string {
-  let html = '';
-  let last = 0;
-  for (const match of line.matchAll(URL_PATTERN)) {
-    html += escapeHtml(line.slice(last, match.index));
-    html += `<a href="${escapeHtml(match[0])}">${escapeHtml(match[0])}</a>`;
-    last = match.index! + match[0].length;
-  }
-  return html + escapeHtml(line.slice(last));
-}
-
-/**
- * The HTML part of a plain-text message: a small complete document, every character of the text
- * escaped, blank lines as paragraph breaks, single line breaks as <br>, web addresses as links.
- */
-export function textToHtml(text: string, title = ''): string {
-  const paragraphs = text
-    .replace(/\r\n?/g, '\n')
-    .split(/\n{2,}/)
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((p) => `<p>${p.split('\n').map(lineToHtml).join('<br>\n')}</p>`);
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head><meta charset="utf-8"><title>' + escapeHtml(headerText(title)) + '</title></head>',
-    '<body>',
-    ...paragraphs,
-    '</body>',
-    '</html>',
-  ].join('\n');
+  return (
+    (value ?? '')
+      // Control characters are what this removes.
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, ' ')
+      .replace(/ {2,}/g, ' ')
+      .trim()
+      .slice(0, maxLength)
+  );
 }
 
 /** The domain of the From address, for Message-IDs: `Certex <certex@example.org>` → `example.org`. */

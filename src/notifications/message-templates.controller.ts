@@ -9,7 +9,8 @@ import { UrlBuilder } from '../common/url';
 import { plural } from '../common/view-helpers';
 import { isMessageKind, MESSAGE_MOMENTS, MESSAGE_NAMES, MessageKind, OFFSET_KINDS } from './message-templates';
 import { BODY_MAX, checkTemplateForm, SUBJECT_MAX } from './message-templates.dto';
-import { MessageTemplate, MessageTemplatesService } from './message-templates.service';
+import { MessageTemplate } from './message-template.entity';
+import { MessageTemplatesService } from './message-templates.service';
 import { fillPlaceholders, messageDate, PLACEHOLDERS } from './placeholders';
 
 function kindOf(value: string): MessageKind {
@@ -74,7 +75,7 @@ export class MessageTemplatesController {
     const template = await this.load(id, kind);
     const form = checkTemplateForm(kind, body);
     if (!form.ok) {
-      const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
+      const text = (name: string) => (typeof body[name] === 'string' ? body[name] : '');
       const values = { enabled: body.enabled === 'yes', subject: text('subject'), body: text('body'), offsetDays: text('offsetDays') };
       return this.renderForm(res, page, template, values, form.errors);
     }

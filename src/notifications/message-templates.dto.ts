@@ -54,7 +54,7 @@ export function checkTemplateForm(
   const posted = (body ?? {}) as Record<string, unknown>;
   const has = (field: string) => errors.some((e) => e.field === field);
   for (const field of ['subject', 'body'] as const) {
-    const text = typeof posted[field] === 'string' ? (posted[field] as string) : '';
+    const text = typeof posted[field] === 'string' ? posted[field] : '';
     const unknown = unknownPlaceholders(text);
     if (!has(field) && unknown.length > 0) {
       const label = field === 'subject' ? 'Subject' : 'Body';

@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AppConfig } from '../config/config';
+import { CertificationsModule } from '../certifications/certifications.module';
 import { workerOnly } from '../common/process-role';
+import { AppConfig } from '../config/config';
+import { ConfigModule, registerOnce } from '../config/config.module';
 import { MAIL_CONTROLLERS, MAIL_PROVIDERS, MAIL_WORKER_PROVIDERS } from './mail.providers';
 import { MESSAGE_CONTROLLERS, MESSAGE_PROVIDERS, MESSAGE_WORKER_PROVIDERS } from './messages.providers';
 
@@ -8,9 +10,8 @@ import { MESSAGE_CONTROLLERS, MESSAGE_PROVIDERS, MESSAGE_WORKER_PROVIDERS } from
 @Module({})
 export class NotificationsModule {
   static register(config: AppConfig): DynamicModule {
-    return {
-      module: NotificationsModule,
-      global: true,
+    return registerOnce(NotificationsModule, config, () => ({
+      imports: [ConfigModule.forRoot(config), CertificationsModule.register(config)],
       controllers: [...MAIL_CONTROLLERS, ...MESSAGE_CONTROLLERS],
       providers: [
         ...MAIL_PROVIDERS,
@@ -18,6 +19,6 @@ export class NotificationsModule {
         ...workerOnly(config.processRole, ...MAIL_WORKER_PROVIDERS, ...MESSAGE_WORKER_PROVIDERS),
       ],
       exports: [...MAIL_PROVIDERS, ...MESSAGE_PROVIDERS],
-    };
+    }));
   }
 }

@@ -1,55 +1,74 @@
-import type { AppConfig } from '../config/config';
-import { mailDomain } from './mail-text';
+import { Sql, sql } from '../database/sql';
 
 /**
- * SQL for writing outbox rows set-based, inside the caller's transaction. Kept in one place so
- * that it can move into OutboxService later.
+ * The one statement that puts mail into the outbox, and the one place its text is made safe and
+ * its HTML part rendered: rows come from a SELECT, are written set-based inside the caller's
+ * transaction, and a row whose key exists already is skipped (writing the same message twice is a
+ * no-op). Only OutboxService.write runs it.
  *
  * `source` is a SELECT giving the columns message_key, kind, to_address, to_name, subject,
- * body_text, certification_id, membership_id, staff_id. Each row becomes one outbox row, unless a
- * row with its key exists already (ON CONFLICT DO NOTHING: writing the same message twice is a
- * no-op). Its one parameter, first, is newOutboxState(config). An address that is not one plain
- * mailbox is stored as 'failed' with the reason and never sent (as OutboxService does). The
- * statement returns the inserted rows' id and kind.
+ * body_text, certification_id, membership_id, staff_id. An address that is not one plain mailbox
+ * is stored as 'failed' with the reason and never sent. The statement returns the inserted rows'
+ * id, kind and state.
  */
-export function insertOutboxSql(source: string, config: Pick<AppConfig, 'mailFrom'>): string {
-  return `
+export function insertOutboxSql(source: Sql, options: { state: 'pending' | 'kept'; domain: string }): Sql {
+  const address = sql.raw('btrim(s.to_address)');
+  const valid = plainAddressSql(address);
+  const subject = sql`left(${headerTextSql(sql.raw('s.subject'))}, 998)`;
+  return sql`
     insert into outbox (message_key, message_id, kind, to_address, to_name, subject, body_text, body_html, state, last_error,
                         certification_id, membership_id, staff_id)
-    select s.message_key, ${messageIdSql('s.message_key', mailDomain(config.mailFrom))}, s.kind, s.to_address,
-           ${headerTextSql('s.to_name')}, ${headerTextSql('s.subject')}, s.body_text, ${bodyHtmlSql('s.body_text')},
-           case when ${PLAIN_ADDRESS_SQL('s.to_address')} then s.state else 'failed' end,
-           case when ${PLAIN_ADDRESS_SQL('s.to_address')} then null else 'Not a plain email address: never sent' end,
+    select s.message_key, ${messageIdSql(sql.raw('s.message_key'), options.domain)}, s.kind,
+           case when ${valid} then ${address} else left(${headerTextSql(address)}, 254) end,
+           nullif(left(${headerTextSql(sql.raw('s.to_name'))}, 200), ''),
+           ${subject}, s.body_text, ${bodyHtmlSql(sql.raw('s.body_text'), subject)},
+           case when ${valid} then ${options.state}::text else 'failed' end,
+           case when ${valid} then null else ${INVALID_ADDRESS} end,
            s.certification_id, s.membership_id, s.staff_id
-      from (select src.*, ?::text as state from (${source}) src) s
+      from (${source}) s
     on conflict (message_key) do nothing
-    returning id, kind`;
+    returning id::text as id, kind, state`;
 }
 
-/** The state new rows get: kept (shown in the mail log, never sent) when there is no SMTP server. */
-export function newOutboxState(config: Pick<AppConfig, 'smtpUrl'>): 'pending' | 'kept' {
-  return config.smtpUrl ? 'pending' : 'kept';
-}
+export const INVALID_ADDRESS = 'Not sent: the address is not a single valid email address.';
 
-/** A stable Message-ID per key, the same as messageIdFor() in mail-text.ts. */
-export function messageIdSql(keyExpr: string, domain: string): string {
-  // mailDomain() only ever returns letters, digits, dots and hyphens.
-  return `'<' || left(encode(sha256(convert_to(${keyExpr}, 'UTF8')), 'hex'), 32) || '@${domain}>'`;
+/** A stable Message-ID per key: `<first 32 hex digits of sha256(key)@domain>`, as messageIdFor() in mail-text.ts. */
+function messageIdSql(key: Sql, domain: string): Sql {
+  return sql`'<' || left(encode(sha256(convert_to(${key}, 'UTF8')), 'hex'), 32) || '@' || ${domain}::text || '>'`;
 }
 
 /** Text for a mail header: every line break and other control character a space, trimmed (as headerText() in mail-text.ts). */
-export function headerTextSql(expr: string): string {
-  return `btrim(regexp_replace(regexp_replace(${expr}, '[\\x01-\\x1f\\x7f\\u0085\\u2028\\u2029]+', ' ', 'g'), ' {2,}', ' ', 'g'))`;
+function headerTextSql(text: Sql): Sql {
+  return sql`btrim(regexp_replace(regexp_replace(${text}, '[\\x01-\\x1f\\x7f\\u0085\\u2028\\u2029]+', ' ', 'g'), ' {2,}', ' ', 'g'))`;
 }
 
-/** One plain mailbox (local@domain), never a list or anything else: the rule of isPlainAddress() in mail-text.ts. */
-// No "?" in it: the query builder would take it for a parameter (hence \x3f and {0,1}).
-const PLAIN_ADDRESS_SQL = (expr: string) =>
-  `(length(${expr}) <= 254 and ${expr} ~ '^[A-Za-z0-9.!#$%&''*+/=\\x3f^_\`{|}~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9]){0,1}(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9]){0,1})*$')`;
+// The patterns below hold no "?": the driver would take it for a parameter (hence \x3f and {0,1}).
 
-/** The plain-text body as HTML: escaped, blank lines as paragraphs, line breaks kept. */
-export function bodyHtmlSql(expr: string): string {
-  const escaped = `replace(replace(replace(replace(replace(replace(${expr}, E'\\r\\n', E'\\n'), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;')`;
-  const paragraphs = `replace(regexp_replace(${escaped}, E'\\n{2,}', '</p><p>', 'g'), E'\\n', '<br>')`;
-  return `'<!doctype html><html><body><p>' || ${paragraphs} || '</p></body></html>'`;
+/** One plain mailbox (local@domain), never a list or anything else: the rule of isPlainAddress() in mail-text.ts. */
+function plainAddressSql(address: Sql): Sql {
+  return sql`(length(${address}) <= 254 and ${address} ~ ${sql.raw(
+    "'^[A-Za-z0-9.!#$%&''*+/=\\x3f^_`{|}~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9]){0,1}(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9]){0,1})*$'",
+  )})`;
+}
+
+/**
+ * A web address in text that is already HTML-escaped: http(s)://, then characters up to a space
+ * or quote, the last not a punctuation mark that ends a sentence. `&amp;` counts as one character
+ * (a raw `&`), so the address never ends inside an entity. Group 1 is the character before it
+ * (the start of a word), group 2 the address.
+ */
+const ESCAPED_URL = sql.raw(`'(^|[^A-Za-z0-9_])(https{0,1}://([^[:space:]&<>"'']|&amp;)+([^[:space:]&<>"''.,;:!\\x3f)\\]]|&amp;))'`);
+
+/**
+ * The HTML part of a plain-text message: a small complete document, every character of the text
+ * escaped, blank lines as paragraph breaks, single line breaks as <br>, web addresses as links.
+ */
+export function bodyHtmlSql(text: Sql, subject: Sql): Sql {
+  const escape = (value: Sql) =>
+    sql`replace(replace(replace(replace(replace(${value}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;')`;
+  const escaped = escape(sql`regexp_replace(${text}, '\\r\\n{0,1}', E'\\n', 'g')`);
+  const linked = sql`regexp_replace(${escaped}, ${ESCAPED_URL}, '\\1<a href="\\2">\\2</a>', 'g')`;
+  const paragraphs = sql`replace(regexp_replace(${linked}, E'\\n{2,}', '</p><p>', 'g'), E'\\n', '<br>')`;
+  return sql`'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>' || ${escape(subject)}
+    || '</title></head><body><p>' || ${paragraphs} || '</p></body></html>'`;
 }

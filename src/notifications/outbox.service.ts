@@ -5,42 +5,46 @@
  *
  * For other features, the whole API is:
  *
+ *   await this.outbox.write(em, source)
+ *
+ * - The one way mail enters the outbox (outbox-sql.ts): `source` is a SELECT of the columns
+ *   message_key, kind, to_address, to_name, subject, body_text, certification_id, membership_id,
+ *   staff_id, so that thousands of messages are written set-based with the change that causes
+ *   them. Headers are cleaned and the HTML part rendered from body_text there, the same for every
+ *   message. It resolves to the rows actually added (id, kind, state).
+ *
  *   await this.outbox.enqueue(em, messages)
  *
  * - `em` is the EntityManager of YOUR transaction: call it inside `em.transactional(async (em) => …)`
  *   (or with any em; without a transaction the rows are written at once). The rows commit or roll
  *   back with your change; a rolled-back transaction sends nothing.
- * - `messages` is an array of OutboxMessage (below); thousands at once are fine (one statement).
+ * - `messages` is an array of OutboxMessage (below), made into the source of write().
  *   Each needs a unique `key` from business facts, e.g. `enrolment:<membershipId>:<cycle>`: a key
  *   already in the outbox is skipped (`on conflict (message_key) do nothing`), so a job that runs
  *   twice sends nothing twice. It resolves to the number of rows actually added.
  * - Give `text` (plain text, with absolute links from `UrlBuilder.absolute(...)`); the HTML part is
- *   built from it, escaped, with web addresses as links. Pass `html` only if you escaped every
- *   piece of data in it yourself (`escapeHtml` in mail-text.ts).
+ *   built from it, escaped, blank lines as paragraphs, with web addresses as links.
  * - Every key gets a fixed Message-ID, `<first 32 hex digits of sha256(key)@domain of MAIL_FROM>`:
  *   a resend after a crash carries the same one, so the recipient's system can drop the copy.
  * - Subject and recipient name are cleaned of line breaks here; an address that is not one plain
  *   mailbox is stored as 'failed' with the reason, never sent, and does not fail your transaction.
  * - With no SMTP_URL the rows are stored as 'kept': never sent, shown in the mail log.
  * - The relay is woken once your transaction commits, and also looks every few seconds.
- *
- *   await this.outbox.wake(em)
- *
- * - Only for rows you wrote with your own SQL: wakes the relay once `em`'s transaction has ended
- *   (without it they still go out, within the relay's few-second schedule).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import type { EntityManager as AnyEntityManager } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config';
-import { Direction } from '../common/keyset';
-import { KeysetPage, ListQuery, readPage } from '../common/listing';
+import { KeysetPage, likeContains, ListQuery, readKeysetPage } from '../common/listing';
 import { UrlBuilder } from '../common/url';
-import { headerText, isPlainAddress, mailDomain, messageIdFor, textToHtml } from './mail-text';
-import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_STATES, MAIL_WAKE_JOB_ID, MailState } from './mail-relay.constants';
+import { Sql, sql, SqlRunner } from '../database/sql';
+import { mailDomain } from './mail-text';
+import { insertOutboxSql } from './outbox-sql';
+import { OutboxMail } from './outbox-mail.entity';
+import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_WAKE_JOB_ID } from '../jobs/queues';
+import { MAIL_STATES, MailState } from './mail-relay.constants';
 
 export interface OutboxMessage {
   /** Unique, from business facts (at most 300 characters): the same message always has the same key. */
@@ -50,46 +54,28 @@ export interface OutboxMessage {
   toAddress: string;
   toName?: string | null;
   subject: string;
-  /** The plain-text body. */
+  /** The plain-text body; the HTML part is built from it. */
   text: string;
-  /** A complete HTML body in which all data is already escaped; default: built from `text`. */
-  html?: string;
   certificationId?: number | null;
   membershipId?: number | null;
   staffId?: number | null;
 }
 
-/** Any MikroORM EntityManager: the one `em.transactional` hands you, a fork, the injected one. */
-type SqlEm = Pick<AnyEntityManager, 'getConnection' | 'getTransactionContext'>;
-
-export interface MailRow {
+/** A row write() added. */
+export interface WrittenMail {
   id: string;
-  message_key: string;
-  message_id: string;
   kind: string;
-  to_address: string;
-  to_name: string | null;
-  subject: string;
   state: MailState;
-  attempts: number;
-  last_error: string | null;
-  created_at: Date;
-  sent_at: Date | null;
-  next_attempt_at: Date;
-  /** The sort key as text with microseconds (list only). */
-  k_created?: string;
 }
 
-export interface MailMessage extends MailRow {
-  body_text: string;
-  body_html: string;
-  certification_id: number | null;
-  membership_id: number | null;
-  staff_id: number | null;
-}
-
-const ROW_COLUMNS = `id::text as id, message_key, message_id, kind, to_address, to_name, subject, state, attempts, last_error,
-  created_at, sent_at, next_attempt_at`;
+/** A row of the mail log's list: the fields of OutboxMail it shows. */
+export type MailRow = Pick<
+  OutboxMail,
+  'id' | 'messageKey' | 'kind' | 'toAddress' | 'toName' | 'subject' | 'state' | 'attempts' | 'lastError' | 'createdAt' | 'sentAt'
+> & {
+  /** The sort key as text with microseconds. */
+  kCreated: string;
+};
 
 /** The mail log's sort key, newest first. */
 export const MAIL_LOG_KEY = ['created_at', 'id'] as const;
@@ -108,36 +94,23 @@ export class OutboxService {
     this.domain = mailDomain(config.mailFrom);
   }
 
-  /** Adds the messages in the caller's transaction; returns how many were new. See the top of this file. */
-  async enqueue(em: SqlEm, messages: readonly OutboxMessage[]): Promise<number> {
-    if (messages.length === 0) return 0;
-    const rows = messages.map((m) => this.toRow(m));
-    const trx = em.getTransactionContext();
-    const added: Array<{ id: string; state: string }> = await em.getConnection().execute(
-      `insert into outbox (message_key, message_id, kind, to_address, to_name, subject, body_text, body_html, state, last_error,
-                           certification_id, membership_id, staff_id)
-       select m.message_key, m.message_id, m.kind, m.to_address, m.to_name, m.subject, m.body_text, m.body_html, m.state, m.last_error,
-              m.certification_id, m.membership_id, m.staff_id
-         from jsonb_to_recordset(?::jsonb) as m(message_key text, message_id text, kind text, to_address text, to_name text,
-              subject text, body_text text, body_html text, state text, last_error text, certification_id int, membership_id int, staff_id int)
-       on conflict (message_key) do nothing
-       returning id::text as id, state`,
-      [JSON.stringify(rows)],
-      'all',
-      trx,
-    );
+  /** Writes the source's messages in `em`'s transaction (see the top of this file); the rows added. */
+  async write(em: EntityManager, source: Sql): Promise<WrittenMail[]> {
+    const state = this.config.smtpUrl ? 'pending' : 'kept';
+    const added = await new SqlRunner(em).rows<WrittenMail>(insertOutboxSql(source, { state, domain: this.domain }));
     const pending = added.find((row) => row.state === 'pending');
-    if (pending) this.wakeAfterCommit(trx, pending.id);
-    return added.length;
+    if (pending) this.wakeAfterCommit(em.getTransactionContext(), pending.id);
+    return added;
   }
 
-  /**
-   * Asks the relay to send what is ready now (debounced; never throws: the schedule catches up
-   * within seconds anyway). With the em of a transaction, it does so once that transaction has
-   * committed: for rows written with your own INSERT … SELECT instead of enqueue().
-   */
-  async wake(em?: SqlEm): Promise<void> {
-    if (em) return this.wakeAfterCommit(em.getTransactionContext());
+  /** Adds the messages in the caller's transaction; returns how many were new. See the top of this file. */
+  async enqueue(em: EntityManager, messages: readonly OutboxMessage[]): Promise<number> {
+    if (messages.length === 0) return 0;
+    return (await this.write(em, messagesSource(messages))).length;
+  }
+
+  /** Asks the relay to send what is ready now (debounced; never throws: the schedule catches up within seconds anyway). */
+  async wake(): Promise<void> {
     if (!this.config.smtpUrl) return;
     try {
       await this.queue.add(MAIL_DRAIN_JOB, {}, { jobId: MAIL_WAKE_JOB_ID, attempts: 1, removeOnComplete: true, removeOnFail: true });
@@ -149,86 +122,51 @@ export class OutboxService {
   // ---- The mail log -------------------------------------------------------------------------
 
   list(query: ListQuery & { state: MailState | null }): Promise<KeysetPage<MailRow>> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.state) {
-      where.push('state = ?');
-      params.push(query.state);
-    }
+    const where = [sql`true`];
+    if (query.state) where.push(sql`state = ${query.state}`);
     if (query.q) {
-      const like = '%' + query.q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-      where.push('(lower(to_address) like ? or lower(subject) like ? or lower(message_key) like ?)');
-      params.push(like, like, like);
+      const like = likeContains(query.q);
+      where.push(sql`(lower(to_address) like ${like} or lower(subject) like ${like} or lower(message_key) like ${like})`);
     }
-    const direction: Direction = 'desc';
-    return readPage<MailRow>((sql, p) => this.em.getConnection().execute<MailRow[]>(sql, p), {
-      select: `select ${ROW_COLUMNS}, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as k_created
-                 from outbox where ${where.length ? where.join(' and ') : 'true'} and {where} order by {orderBy}`,
-      params,
-      keyColumns: [...MAIL_LOG_KEY],
-      direction,
+    return readKeysetPage<MailRow>(new SqlRunner(this.em), {
+      select: (keyset) => sql`
+        select id::text as id, message_key as "messageKey", kind, to_address as "toAddress", to_name as "toName", subject, state,
+               attempts, last_error as "lastError", created_at as "createdAt", sent_at as "sentAt",
+               to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "kCreated"
+          from outbox where ${sql.join(where, ' and ')} and ${keyset.where} order by ${keyset.orderBy}`,
+      keyColumns: MAIL_LOG_KEY,
+      direction: 'desc',
       page: query.page,
-      keyOf: (row) => [row.k_created!, Number(row.id)],
+      keyOf: (row) => [row.kCreated, Number(row.id)],
       hrefFor: (param) => this.urls.withQuery('/admin/mail', { state: query.state, q: query.q, ...param }),
     });
   }
 
   async countsByState(): Promise<Record<MailState, number>> {
-    const rows = await this.em
-      .getConnection()
-      .execute<Array<{ state: MailState; n: number }>>('select state, count(*)::int as n from outbox group by state');
+    const rows = await new SqlRunner(this.em).rows<{ state: MailState; n: number }>(
+      sql`select state, count(*)::int as n from outbox group by state`,
+    );
     const counts = Object.fromEntries(MAIL_STATES.map((s) => [s, 0])) as Record<MailState, number>;
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }
 
-  async get(id: number): Promise<MailMessage | null> {
-    const [row] = await this.em
-      .getConnection()
-      .execute<MailMessage[]>(
-        `select ${ROW_COLUMNS}, body_text, body_html, certification_id, membership_id, staff_id from outbox where id = ?`,
-        [id],
-      );
-    return row ?? null;
+  /** One message, for its page in the mail log. */
+  get(id: number): Promise<OutboxMail | null> {
+    return this.em.findOne(OutboxMail, { id: String(id) });
   }
 
   /** A failed message goes back to the relay as new (attempts 0). False if it is not failed (any more). */
   async retry(id: number): Promise<boolean> {
     const state: MailState = this.config.smtpUrl ? 'pending' : 'kept';
-    const rows = await this.em.getConnection().execute(
-      `update outbox set state = ?, attempts = 0, next_attempt_at = now(), locked_until = null
-        where id = ? and state = 'failed' returning id`,
-      [state, id],
-    );
-    if (rows.length > 0) await this.wake();
-    return rows.length > 0;
+    const changed = await new SqlRunner(this.em).run(sql`
+      update outbox set state = ${state}, attempts = 0, next_attempt_at = now(), locked_until = null
+       where id = ${id} and state = 'failed'`);
+    if (changed > 0) await this.wake();
+    return changed > 0;
   }
 
   // ---- Inside -------------------------------------------------------------------------------
-
-  private toRow(m: OutboxMessage) {
-    if (!m.key || m.key.length > 300) throw new Error(`outbox: a message key must be 1 to 300 characters (kind ${m.kind})`);
-    if (!m.kind || m.kind.length > 50) throw new Error(`outbox: a message kind must be 1 to 50 characters (key ${m.key})`);
-    const subject = headerText(m.subject);
-    const address = (m.toAddress ?? '').trim();
-    const valid = isPlainAddress(address);
-    return {
-      message_key: m.key,
-      message_id: messageIdFor(m.key, this.domain),
-      kind: m.kind,
-      to_address: valid ? address : headerText(address, 254),
-      to_name: headerText(m.toName, 200) || null,
-      subject,
-      // PostgreSQL text cannot hold NUL characters.
-      body_text: m.text.replace(/\u0000/g, ''),
-      body_html: (m.html ?? textToHtml(m.text, subject)).replace(/\u0000/g, ''),
-      state: !valid ? 'failed' : this.config.smtpUrl ? 'pending' : 'kept',
-      last_error: valid ? null : 'Not sent: the address is not a single valid email address.',
-      certification_id: m.certificationId ?? null,
-      membership_id: m.membershipId ?? null,
-      staff_id: m.staffId ?? null,
-    };
-  }
 
   /**
    * Wakes the relay when the caller's transaction has ended: knex settles the root transaction's
@@ -237,14 +175,16 @@ export class OutboxService {
    */
   private wakeAfterCommit(trx: unknown, insertedId?: string): void {
     let root = trx as { parentTransaction?: unknown; executionPromise?: Promise<unknown> } | undefined;
-    while (root?.parentTransaction) root = root.parentTransaction as typeof root;
+    while (root?.parentTransaction) root = root.parentTransaction;
     if (!root?.executionPromise) {
       void this.wake();
       return;
     }
     const ended = async () => {
       try {
-        if (insertedId && (await this.em.getConnection().execute('select 1 from outbox where id = ?', [insertedId])).length === 0) return;
+        // Outside any transaction: whether the row was committed.
+        const outside = new SqlRunner(this.em.fork());
+        if (insertedId && !(await outside.one<{ id: string }>(sql`select id::text as id from outbox where id = ${insertedId}`))) return;
         await this.wake();
       } catch (error) {
         this.logger.warn(`could not wake the mail relay: ${(error as Error).message}`);
@@ -252,4 +192,31 @@ export class OutboxService {
     };
     root.executionPromise.then(ended, ended);
   }
+}
+
+/** Messages as the source of write(): one JSON parameter, however many there are. */
+function messagesSource(messages: readonly OutboxMessage[]): Sql {
+  const rows = messages.map((m) => {
+    if (!m.key || m.key.length > 300) throw new Error(`outbox: a message key must be 1 to 300 characters (kind ${m.kind})`);
+    if (!m.kind || m.kind.length > 50) throw new Error(`outbox: a message kind must be 1 to 50 characters (key ${m.key})`);
+    return {
+      message_key: m.key,
+      kind: m.kind,
+      to_address: withoutNul(m.toAddress ?? ''),
+      to_name: m.toName == null ? null : withoutNul(m.toName),
+      subject: withoutNul(m.subject),
+      body_text: withoutNul(m.text),
+      certification_id: m.certificationId ?? null,
+      membership_id: m.membershipId ?? null,
+      staff_id: m.staffId ?? null,
+    };
+  });
+  return sql`select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as m(message_key text, kind text, to_address text,
+    to_name text, subject text, body_text text, certification_id int, membership_id int, staff_id int)`;
+}
+
+/** PostgreSQL text (and JSON) cannot hold NUL characters. */
+function withoutNul(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u0000/g, '');
 }

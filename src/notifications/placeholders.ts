@@ -12,14 +12,13 @@ export const PLACEHOLDERS = [
 ] as const;
 
 export type PlaceholderName = (typeof PLACEHOLDERS)[number]['name'];
-export type PlaceholderValues = Record<PlaceholderName, string>;
 
 const KNOWN = new Set<string>(PLACEHOLDERS.map((p) => p.name));
 const PATTERN = /\{([a-z_]+)\}/g;
 
 /** Replaces each known {name} with its value, in one pass: a value is never searched again. */
 export function fillPlaceholders(template: string, values: Partial<Record<string, string>>): string {
-  return template.replace(PATTERN, (whole, name: string) => (KNOWN.has(name) && values[name] !== undefined ? values[name]! : whole));
+  return template.replace(PATTERN, (whole, name: string) => (KNOWN.has(name) && values[name] !== undefined ? values[name] : whole));
 }
 
 /** The {names} in a text that are not placeholders, each once, in order of appearance. */

@@ -3,11 +3,11 @@ import type { Response } from 'express';
 import { renderPage } from '../common/http';
 import { streamCsv } from '../common/csv-export';
 import { finishPage, pageQuery, PageLink } from '../common/keyset';
+import { PAGE_SIZE, sortHeader } from '../common/listing';
 import { formatDate, plural } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { CertificationsService } from '../certifications/certifications.service';
 import {
-  COMPLETION_PAGE_SIZE,
   COMPLETION_SORTS,
   CompletionReportService,
   CompletionRow,
@@ -91,18 +91,12 @@ export class CompletionReportController {
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
     const total = REPORT_STATES.reduce((n, state) => n + counts[state], 0);
     const matching = view.state ? counts[view.state] : total;
-    const paged = finishPage(rows, COMPLETION_PAGE_SIZE, pq, (row: CompletionRow) => row.key, hrefFor, matching);
+    const paged = finishPage(rows, PAGE_SIZE, pq, (row: CompletionRow) => row.key, hrefFor, matching);
     const filtered = Boolean(view.q || view.state);
 
-    const headers = (Object.keys(COMPLETION_SORTS) as CompletionSort[]).map((key) => {
-      const current = view.sort === key;
-      const nextDir = current && view.dir === 'asc' ? 'desc' : 'asc';
-      return {
-        label: SORT_LABELS[key],
-        href: this.urls.withQuery(base, { ...viewQuery, sort: key, dir: nextDir === 'asc' ? undefined : nextDir }),
-        ariaSort: current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined,
-      };
-    });
+    const headers = (Object.keys(COMPLETION_SORTS) as CompletionSort[]).map((key) =>
+      sortHeader(this.urls, base, SORT_LABELS[key], key, view, viewQuery),
+    );
 
     renderPage(res, 'reports/completion', {
       title: page.title(),

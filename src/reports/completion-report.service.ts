@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetClause, PageQuery, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, rowKey } from '../common/keyset';
+import { Sql, sql, SqlRunner } from '../database/sql';
 import { REPORT_STATES, ReportState } from './report-states';
-import { learnerMatches } from '../common/listing';
+import { learnerMatchesSql, PAGE_SIZE, parseListView } from '../common/listing';
 
-export const COMPLETION_PAGE_SIZE = 50;
 /** Rows read per keyset page of a CSV download. */
-export const CSV_PAGE_SIZE = 2000;
+const CSV_PAGE_SIZE = 2000;
 
 /** Sort columns: each matches an index of membership (the dates exactly as coalesced there). */
 export const COMPLETION_SORTS = {
@@ -38,32 +38,32 @@ export interface CompletionRow {
   key: CursorValue[];
 }
 
-export function isReportState(value: unknown): value is ReportState {
+function isReportState(value: unknown): value is ReportState {
   return typeof value === 'string' && (REPORT_STATES as string[]).includes(value);
 }
 
 export function parseCompletionView(query: Record<string, unknown>): CompletionView {
-  const q = typeof query.q === 'string' ? query.q.trim().slice(0, 100) : '';
-  const state = isReportState(query.state) ? query.state : null;
-  const sort = typeof query.sort === 'string' && Object.hasOwn(COMPLETION_SORTS, query.sort) ? (query.sort as CompletionSort) : 'learner';
-  const dir: Direction = query.dir === 'desc' ? 'desc' : 'asc';
-  return { q, state, sort, dir };
+  return { ...parseListView(query, COMPLETION_SORTS, 'learner'), state: isReportState(query.state) ? query.state : null };
 }
 
 /** Active memberships of a certification under a search and state filter (the search uses the learner trigram index). */
-function filterSql(certificationId: number, filter: { q: string; state: ReportState | null }): { sql: string; params: unknown[] } {
-  const parts = ['m.certification_id = ?', 'm.removed_at is null'];
-  const params: unknown[] = [certificationId];
-  if (filter.state) {
-    parts.push('m.report_state = ?');
-    params.push(filter.state);
-  }
-  if (filter.q) {
-    const search = learnerMatches('m.learner_id', filter.q);
-    parts.push(search.sql);
-    params.push(search.param);
-  }
-  return { sql: parts.join(' and '), params };
+function filterSql(certificationId: number, filter: { q: string; state: ReportState | null }): Sql {
+  const parts = [sql`m.certification_id = ${certificationId}`, sql`m.removed_at is null`];
+  if (filter.state) parts.push(sql`m.report_state = ${filter.state}`);
+  if (filter.q) parts.push(learnerMatchesSql('m.learner_id', filter.q));
+  return sql.join(parts, ' and ');
+}
+
+/** A row of the report as read. */
+interface CompletionDbRow {
+  id: number;
+  first_name: string;
+  last_name: string;
+  learner_id_number: string;
+  report_state: ReportState;
+  due_at: Date | null;
+  certified_at: Date | null;
+  expires_at: Date | null;
 }
 
 @Injectable()
@@ -71,21 +71,18 @@ export class CompletionReportService {
   constructor(private readonly em: EntityManager) {}
 
   /** One keyset page in the chosen order; reads limit+1 rows so the caller knows whether there is more. */
-  async page(certificationId: number, view: CompletionView, page: PageQuery, limit = COMPLETION_PAGE_SIZE): Promise<CompletionRow[]> {
+  async page(certificationId: number, view: CompletionView, page: PageQuery, limit = PAGE_SIZE): Promise<CompletionRow[]> {
     const columns = [...COMPLETION_SORTS[view.sort]];
-    const keyset = keysetClause(columns, view.dir, page);
-    const filter = filterSql(certificationId, view);
-    const rows = await this.em.getConnection().execute(
-      `select m.id, l.first_name, l.last_name, m.learner_id_number, m.report_state, m.due_at, m.certified_at, m.expires_at,
-              ${keyset.select}
-         from membership m
-         join learner l on l.id = m.learner_id
-        where ${filter.sql} and ${keyset.where}
-        order by ${keyset.orderBy}
-        limit ?`,
-      [...filter.params, ...keyset.params, limit + 1],
-    );
-    return rows.map((r: any) => ({
+    const keyset = keysetSql(columns, view.dir, page);
+    const rows = await new SqlRunner(this.em).rows<CompletionDbRow & Record<string, unknown>>(sql`
+      select m.id, l.first_name, l.last_name, m.learner_id_number, m.report_state, m.due_at, m.certified_at, m.expires_at,
+             ${keyset.select}
+        from membership m
+        join learner l on l.id = m.learner_id
+       where ${filterSql(certificationId, view)} and ${keyset.where}
+       order by ${keyset.orderBy}
+       limit ${limit + 1}`);
+    return rows.map((r) => ({
       id: Number(r.id),
       firstName: r.first_name,
       lastName: r.last_name,
@@ -116,18 +113,15 @@ export class CompletionReportService {
    * twice as fast over 100,000 memberships as grouping them all (which the planner reads by seq scan).
    */
   async countsByState(certificationId: number, q: string): Promise<Record<ReportState, number>> {
-    const filter = filterSql(certificationId, { q, state: null });
     // Without a search the kept counts answer; a search counts its (few) matches.
-    const rows = await this.em
-      .getConnection()
-      .execute(
-        q
-          ? `select m.report_state, count(*)::int as n from membership m where ${filter.sql} group by m.report_state`
-          : `select report_state, n from membership_state_count where certification_id = ?`,
-        q ? filter.params : [certificationId],
-      );
+    const rows = await new SqlRunner(this.em).rows<{ report_state: ReportState; n: number }>(
+      q
+        ? sql`select m.report_state, count(*)::int as n from membership m
+               where ${filterSql(certificationId, { q, state: null })} group by m.report_state`
+        : sql`select report_state, n from membership_state_count where certification_id = ${certificationId}`,
+    );
     const counts = Object.fromEntries(REPORT_STATES.map((state) => [state, 0])) as Record<ReportState, number>;
-    for (const row of rows) counts[row.report_state as ReportState] = row.n;
+    for (const row of rows) counts[row.report_state] = row.n;
     return counts;
   }
 }

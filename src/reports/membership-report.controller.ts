@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { streamCsv } from '../common/csv-export';
 import { pageQuery, PageLink, finishPage } from '../common/keyset';
 import { renderPage } from '../common/http';
-import { PAGE_SIZE, searchCaption } from '../common/listing';
+import { PAGE_SIZE, searchCaption, sortHeader } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { formatDate } from '../common/view-helpers';
 import { CertificationsService } from '../certifications/certifications.service';
@@ -103,17 +103,7 @@ export class MembershipReportController {
       columnOptions: OPTIONAL_COLUMN_KEYS.map((key) => ({ value: key, label: OPTIONAL_COLUMNS[key], checked: view.columns.includes(key) })),
       headers: columns.map((column) => {
         if (!column.sort) return { label: column.label };
-        const current = view.sort === column.sort;
-        const nextDir = current && view.dir === 'asc' ? 'desc' : 'asc';
-        return {
-          label: column.label,
-          href: this.urls.withQuery(base, {
-            ...keep,
-            sort: column.sort === 'learner' ? undefined : column.sort,
-            dir: nextDir === 'asc' ? undefined : nextDir,
-          }),
-          ariaSort: current ? (view.dir === 'asc' ? 'ascending' : 'descending') : undefined,
-        };
+        return sortHeader(this.urls, base, column.label, column.sort, view, keep, 'learner');
       }),
       rows: paged.rows.map((row) => {
         const [learner, ...rest] = columns.map((column) => column.value(row));

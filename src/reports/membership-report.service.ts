@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetClause, PageQuery, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, rowKey } from '../common/keyset';
+import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_STATUSES, ExceptionStatus, ReportState } from './report-states';
-import { learnerMatches } from '../common/listing';
+import { learnerMatchesSql, parseListView } from '../common/listing';
 
 /** The columns the admin may tick, in the order the report shows them (DOMAIN.md §7). */
 export const OPTIONAL_COLUMNS = {
@@ -69,9 +70,30 @@ export interface MembershipRow {
 }
 
 /** Raw queries give timestamps as PostgreSQL text ("2026-03-04 10:00:00+00"). */
+/** A row of the report as read (the key columns besides). */
+interface MembershipDbRow extends Record<string, unknown> {
+  id: number;
+  learner_id: number;
+  first_name: string;
+  last_name: string;
+  email: string;
+  learner_id_number: string;
+  assigned_by: string | null;
+  assigned_at: Date | null;
+  due_at: Date | null;
+  certified_at: Date | null;
+  expires_at: Date | null;
+  exception_status: ExceptionStatus;
+  report_state: ReportState;
+  exception_type: string | null;
+  handled_at: Date | null;
+  handled_by: string | null;
+  reason: string | null;
+}
+
 function asDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
-  const date = value instanceof Date ? value : new Date(String(value));
+  const date = value instanceof Date ? value : new Date(value as string);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
@@ -80,7 +102,7 @@ function isExceptionStatus(value: unknown): value is ExceptionStatus {
 }
 
 /** Ticked columns arrive as repeated `columns` parameters (the form) or comma-separated (links). */
-export function parseColumns(raw: unknown): OptionalColumn[] {
+function parseColumns(raw: unknown): OptionalColumn[] {
   const given = new Set(
     ([] as unknown[])
       .concat(raw ?? [])
@@ -92,15 +114,12 @@ export function parseColumns(raw: unknown): OptionalColumn[] {
 }
 
 export function parseView(query: Record<string, unknown>): MembershipView {
-  const q = typeof query.q === 'string' ? query.q.trim().slice(0, 100) : '';
+  const { q, sort, dir } = parseListView(query, SORTS, 'learner');
   const status = isExceptionStatus(query.status) ? query.status : null;
   const columns = parseColumns(query.columns);
-  let sort: SortKey = typeof query.sort === 'string' && Object.hasOwn(SORTS, query.sort) ? (query.sort as SortKey) : 'learner';
   const needs = (SORTS[sort] as { needs?: OptionalColumn }).needs;
   // A column that is not shown cannot be the sort.
-  if (needs && !columns.includes(needs)) sort = 'learner';
-  const dir: Direction = query.dir === 'desc' ? 'desc' : 'asc';
-  return { q, status, columns, sort, dir };
+  return { q, status, columns, sort: needs && !columns.includes(needs) ? 'learner' : sort, dir };
 }
 
 /** The view as query parameters for links (defaults left out). */
@@ -120,30 +139,22 @@ export class MembershipReportService {
 
   /** Active memberships of the certification, from the counts the triggers keep (membership_state_count). */
   async keptTotal(certificationId: number): Promise<number> {
-    const [row] = await this.em
-      .getConnection()
-      .execute(`select coalesce(sum(n), 0)::int as n from membership_state_count where certification_id = ?`, [certificationId]);
-    return Number(row.n);
+    const row = await new SqlRunner(this.em).one<{ n: number }>(
+      sql`select coalesce(sum(n), 0)::int as n from membership_state_count where certification_id = ${certificationId}`,
+    );
+    return Number(row?.n ?? 0);
   }
 
   /** One keyset page of active memberships (read `limit` + 1 rows to know whether there is more). */
   async page(certificationId: number, view: MembershipView, page: PageQuery, limit: number): Promise<MembershipRow[]> {
     const columns = [...SORTS[view.sort].columns];
-    const keyset = keysetClause(columns, view.dir, page);
-    const parts = ['m.certification_id = ?', 'm.removed_at is null'];
-    const params: unknown[] = [certificationId];
-    if (view.status) {
-      parts.push('m.exception_status = ?');
-      params.push(view.status);
-    }
-    if (view.q) {
-      const search = learnerMatches('m.learner_id', view.q);
-      parts.push(search.sql);
-      params.push(search.param);
-    }
+    const keyset = keysetSql(columns, view.dir, page);
+    const parts = [sql`m.certification_id = ${certificationId}`, sql`m.removed_at is null`];
+    if (view.status) parts.push(sql`m.exception_status = ${view.status}`);
+    if (view.q) parts.push(learnerMatchesSql('m.learner_id', view.q));
     const withException = view.columns.some((c) => EXCEPTION_COLUMNS.includes(c));
-    const rows = await this.em.getConnection().execute(
-      `select m.id, m.learner_id, l.first_name, l.last_name, l.email, m.learner_id_number, m.learner_sort_name,
+    const rows = await new SqlRunner(this.em).rows<MembershipDbRow>(sql`
+      select m.id, m.learner_id, l.first_name, l.last_name, l.email, m.learner_id_number, m.learner_sort_name,
               m.assigned_at, m.due_at, m.certified_at, m.expires_at, m.exception_status, m.report_state,
               ${keyset.select},
               (select string_agg(case a.kind when 'audience' then 'Audience: ' || au.name else 'Individual' end, ', '
@@ -152,23 +163,21 @@ export class MembershipReportService {
                  join assignment a on a.id = ms.assignment_id
                  left join audience au on au.id = a.audience_id
                 where ms.membership_id = m.id) as assigned_by,
-              ${withException ? 'x.type as exception_type, x.handled_at, s.display_name as handled_by, x.reason' : 'null as exception_type, null as handled_at, null as handled_by, null as reason'}
+              ${sql.raw(withException ? 'x.type as exception_type, x.handled_at, s.display_name as handled_by, x.reason' : 'null as exception_type, null as handled_at, null as handled_by, null as reason')}
          from membership m
          join learner l on l.id = m.learner_id
-         ${
+         ${sql.raw(
            withException
              ? `left join lateral (
                   select e.type, e.handled_at, e.handled_by, e.reason from exception e
                    where e.membership_id = m.id order by e.raised_at desc, e.id desc limit 1) x on true
                 left join staff s on s.id = x.handled_by`
-             : ''
-         }
-        where ${parts.join(' and ')} and ${keyset.where}
+             : '',
+         )}
+        where ${sql.join(parts, ' and ')} and ${keyset.where}
         order by ${keyset.orderBy}
-        limit ?`,
-      [...params, ...keyset.params, limit + 1],
-    );
-    return rows.map((r: any) => ({
+        limit ${limit + 1}`);
+    return rows.map((r) => ({
       id: Number(r.id),
       learnerId: Number(r.learner_id),
       firstName: r.first_name,

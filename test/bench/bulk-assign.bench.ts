@@ -1,4 +1,5 @@
-import { filterSql, REPORT_PAGE_SIZE, SORTS } from '../../src/exceptions/exception-report.service';
+import { filterSql, SORTS } from '../../src/exceptions/exception-report.service';
+import { PAGE_SIZE } from '../../src/common/listing';
 import { keysetClause, PageQuery } from '../../src/common/keyset';
 import { startTestApp, TestApp, TestClient } from '../support/app';
 import { createExceptionFixture } from '../support/fixtures';
@@ -9,7 +10,7 @@ import { BENCH_MARK, describePlan, StatementTimer } from './statement-timer';
 import { loadavg } from 'node:os';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE } from '../../src/jobs/queues';
 import { bulkJobIdOf } from '../support/bulk';
 import { writeFileSync } from 'node:fs';
 
@@ -317,7 +318,7 @@ function pageSql(certificationId: number, page: PageQuery) {
            where ${filter.sql} and ${keyset.where}
            order by ${keyset.orderBy}
            limit ?`,
-    params: [...filter.params, ...keyset.params, REPORT_PAGE_SIZE + 1],
+    params: [...filter.params, ...keyset.params, PAGE_SIZE + 1],
   };
 }
 

@@ -19,7 +19,7 @@ import {
   waitForState,
   waitUntilBlocked,
 } from '../support/bulk';
-import { BULK_ACTIONS_QUEUE, BULK_REQUEUE_JOB } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, BULK_REQUEUE_JOB } from '../../src/jobs/queues';
 
 /**
  * Redis is killed (SIGKILL) in the middle of bulk actions and started again on the same port and

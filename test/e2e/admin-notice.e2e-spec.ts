@@ -4,7 +4,8 @@ import { MembershipSyncService } from '../../src/assignments/sync/membership-syn
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { AdminNoticeService, DueNoticesResult } from '../../src/notifications/admin-notice.service';
-import { ADMIN_NOTICES_QUEUE, AdminNoticeProcessor, SEND_DUE_NOTICES_JOB } from '../../src/notifications/admin-notice.processor';
+import { ADMIN_NOTICES_QUEUE, SEND_DUE_NOTICES_JOB } from '../../src/jobs/queues';
+import { AdminNoticeProcessor } from '../../src/notifications/admin-notice.processor';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
 
 const BASE_PATH = '/intranet/certex';

@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { BulkActionsService } from '../../src/exceptions/bulk-actions.service';
 import { BulkActionDraftsService, Prepared } from '../../src/exceptions/bulk-action-drafts.service';
-import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, bulkJobId } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, bulkJobId } from '../../src/jobs/queues';
 import { createExceptionFixture, ExceptionFixture } from '../support/fixtures';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Bull from 'bull';
-import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE } from '../../src/jobs/queues';
 import { createExceptionFixture } from '../support/fixtures';
 import { startTestApp, TestApp } from '../support/app';
 import { TEST_REDIS_URL } from '../support/databases';

@@ -1,13 +1,8 @@
-import { BULK_ACTIONS_QUEUE } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, LEARNER_MESSAGES_QUEUE, SWEEP_JOB, SWEEP_SCHEDULE } from '../../src/jobs/queues';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { EntityManager } from '@mikro-orm/postgresql';
-import {
-  LEARNER_MESSAGES_QUEUE,
-  LearnerMessagesProcessor,
-  SWEEP_EVERY_MS,
-  SWEEP_JOB,
-} from '../../src/notifications/learner-messages.processor';
+import { LearnerMessagesProcessor } from '../../src/notifications/learner-messages.processor';
 import { LearnerMessagesService } from '../../src/notifications/learner-messages.service';
 import { fillPlaceholders, fillPlaceholdersSql, PLACEHOLDERS, PlaceholderName } from '../../src/notifications/placeholders';
 import { createExceptionFixture } from '../support/fixtures';
@@ -211,7 +206,7 @@ describe('learner messages: the sweep', () => {
     expect(row.subject).toBe(`Hi Ann Lee: Edited by ${dueText}`);
     const link = `${t.config.publicOrigin}/`;
     expect(row.body_text).toBe(`Dear Ann,\n\nEdited & more <now>.\n${link}`);
-    expect(row.body_html).toContain(`<p>Dear Ann,</p><p>Edited &amp; more &lt;now&gt;.<br>${link}</p>`);
+    expect(row.body_html).toContain(`<p>Dear Ann,</p><p>Edited &amp; more &lt;now&gt;.<br><a href="${link}">${link}</a></p>`);
     // The SQL fill and the page's fill agree.
     const template = 'Dear {learner_first_name},\n\n{certification_name} & more <now>.\n{link}';
     expect(row.body_text).toBe(fillPlaceholders(template, { learner_first_name: 'Ann', certification_name: 'Edited', link }));
@@ -237,7 +232,7 @@ describe('learner messages: the sweep', () => {
     expect(good.body_text).toContain('Dear Eve\r\nBcc: x@evil.example,');
     expect(good.body_html).toContain('Dear Eve<br>Bcc: x@evil.example,');
     const [refused] = await t.db.query('select state, last_error from outbox where membership_id = $1', [bad]).then((r) => r.rows);
-    expect(refused).toEqual({ state: 'failed', last_error: 'Not a plain email address: never sent' });
+    expect(refused).toEqual({ state: 'failed', last_error: 'Not sent: the address is not a single valid email address.' });
   });
 
   it('fills placeholders in one pass, in SQL as in TypeScript', async () => {
@@ -347,7 +342,7 @@ describe('learner messages: the sweep', () => {
     expect(await keys([m])).toEqual([`enrolment:${m}:1`]);
     await t.app.get(LearnerMessagesProcessor).schedule();
     const repeatable = await queue.getRepeatableJobs();
-    expect(repeatable.map((r) => [r.name, Number(r.every)])).toEqual([[SWEEP_JOB, SWEEP_EVERY_MS]]);
+    expect(repeatable.map((r) => [r.name, Number(r.every)])).toEqual([[SWEEP_JOB, SWEEP_SCHEDULE.everyMs]]);
     await queue.removeRepeatableByKey(repeatable[0].key);
   });
 

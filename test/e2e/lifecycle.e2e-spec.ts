@@ -1,8 +1,8 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { JobRequests } from '../../src/jobs/job-requests.service';
-import { LIFECYCLE_QUEUE } from '../../src/jobs/queues';
-import { LifecycleProcessor, STEPS_SCHEDULE_ID } from '../../src/lifecycle/lifecycle.processor';
+import { LIFECYCLE_QUEUE, STEPS_SCHEDULE } from '../../src/jobs/queues';
+import { LifecycleProcessor } from '../../src/lifecycle/lifecycle.processor';
 import { LifecycleService } from '../../src/lifecycle/lifecycle.service';
 import { startTestApp, TestApp } from '../support/app';
 
@@ -346,7 +346,7 @@ describe('certification lifecycle (DOMAIN.md §6)', () => {
   it('schedules the lifecycle steps as a repeatable job', async () => {
     const queue = t.app.get<Queue>(getQueueToken(LIFECYCLE_QUEUE));
     await t.app.get(LifecycleProcessor).schedule();
-    const scheduled = (await queue.getRepeatableJobs()).find((job) => job.id === STEPS_SCHEDULE_ID);
+    const scheduled = (await queue.getRepeatableJobs()).find((job) => job.id === STEPS_SCHEDULE.id);
     expect(scheduled?.name).toBe('steps');
     expect(Number(scheduled?.every)).toBe(600000);
     await queue.removeRepeatableByKey(scheduled!.key);

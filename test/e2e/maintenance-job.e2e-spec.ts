@@ -1,6 +1,6 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import { MAINTENANCE_QUEUE, PURGE_JOB } from '../../src/jobs/maintenance.constants';
+import { MAINTENANCE_QUEUE, PURGE_JOB } from '../../src/jobs/queues';
 import { MaintenanceService } from '../../src/jobs/maintenance.service';
 import { startTestApp, TestApp } from '../support/app';
 

@@ -1,9 +1,9 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { MembershipSyncService, SYNC_LOCK_CLASS } from '../../src/assignments/sync/membership-sync.service';
-import { MembershipSyncProcessor, SCHEDULED_SYNC_ID } from '../../src/assignments/sync/membership-sync.processor';
+import { MembershipSyncProcessor } from '../../src/assignments/sync/membership-sync.processor';
 import { JobRequests } from '../../src/jobs/job-requests.service';
-import { MEMBERSHIP_SYNC_QUEUE } from '../../src/jobs/queues';
+import { MEMBERSHIP_SYNC_QUEUE, SYNC_SCHEDULE } from '../../src/jobs/queues';
 import { addPeriod } from '../../src/lifecycle/period';
 import { startTestApp, TestApp } from '../support/app';
 
@@ -531,7 +531,7 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
     const queue = t.app.get<Queue>(getQueueToken(MEMBERSHIP_SYNC_QUEUE));
     await t.app.get(MembershipSyncProcessor).schedule();
     const repeatable = await queue.getRepeatableJobs();
-    const scheduled = repeatable.find((job) => job.id === SCHEDULED_SYNC_ID);
+    const scheduled = repeatable.find((job) => job.id === SYNC_SCHEDULE.id);
     expect(scheduled?.name).toBe('sync');
     expect(Number(scheduled?.every)).toBe(3600000);
     await queue.removeRepeatableByKey(scheduled!.key);

@@ -1,7 +1,7 @@
 import Bull from 'bull';
 import type { Pool, PoolClient } from 'pg';
 import { mainText, TestClient } from './app';
-import { BULK_ACTIONS_QUEUE, bulkJobId } from '../../src/exceptions/bulk-actions.constants';
+import { BULK_ACTIONS_QUEUE, bulkJobId } from '../../src/jobs/queues';
 
 /**
  * Helpers of the bulk action fault tests (a worker killed, Redis restarted, connections

@@ -2,7 +2,7 @@ import { Migration } from '@mikro-orm/migrations';
 
 /** Learners, audiences, courses, certifications with their paths, assignments, memberships and exceptions. */
 export class Migration20261128000002_certifications extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(`create extension if not exists pg_trgm`);
 
     this.addSql(`

@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * their snapshotted items, one-time confirmation drafts, and the audit of every handled exception.
  */
 export class Migration20261128020000_exception_actions extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(`alter table exception add column learner_sort_name text, add column learner_id_number varchar(100)`);
     this.addSql(`
       update exception e set learner_sort_name = lower(l.last_name || ' ' || l.first_name), learner_id_number = l.id_number

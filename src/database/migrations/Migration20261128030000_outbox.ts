@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * relay sends each row with a Message-ID derived from that key.
  */
 export class Migration20261128030000_outbox extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(`
       create table outbox (
         id bigserial primary key,

@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * addresses for that notice.
  */
 export class Migration20261128032000_messages extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(`
       create table message_template (
         id serial primary key,

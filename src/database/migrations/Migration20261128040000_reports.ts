@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * in step by triggers, as for exceptions) and the state a report shows is a stored column.
  */
 export class Migration20261128040000_reports extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(`alter table membership add column learner_sort_name text, add column learner_id_number varchar(100)`);
     this.addSql(`
       update membership m set learner_sort_name = lower(l.last_name || ' ' || l.first_name), learner_id_number = l.id_number

@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * of rows instead of counting 100,000 memberships on every request.
  */
 export class Migration20261128050000_membership_counts extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(`
       create table membership_state_count (
         certification_id integer not null,

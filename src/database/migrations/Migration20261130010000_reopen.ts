@@ -5,7 +5,7 @@ import { Migration } from '@mikro-orm/migrations';
  * exceptions it reopens; the report asks for this certification's unfinished bulk actions on every view.
  */
 export class Migration20261130010000_reopen extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(`alter table bulk_action drop constraint bulk_action_action_check`);
     this.addSql(`
       alter table bulk_action add constraint bulk_action_action_check

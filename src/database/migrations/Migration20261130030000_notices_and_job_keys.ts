@@ -9,7 +9,7 @@ import { Migration } from '@mikro-orm/migrations';
  * recipients of its notices.
  */
 export class Migration20261130030000_notices_and_job_keys extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(`alter table bulk_action add column job_key uuid not null default gen_random_uuid()`);
     this.addSql(`create unique index bulk_action_job_key on bulk_action (job_key)`);
 

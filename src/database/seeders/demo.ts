@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { textArray } from '../../common/sql';
+import { inTransaction, sql, SqlRunner } from '../sql';
 import { totalMinimumDays } from '../../certifications/minimum-time';
 
 /**
@@ -88,7 +88,7 @@ const LAST_NAMES = [
   'Zhang',
   'Mensah',
 ];
-export const DEMO_LEARNERS = 400;
+const DEMO_LEARNERS = 400;
 
 const COURSES: Array<[string, string]> = [
   ['FIRE101', 'Fire safety basics'],
@@ -205,69 +205,53 @@ const CERTIFICATIONS: DemoCertification[] = [
 
 /** Whether the database holds no learners and no certifications yet (a first start). */
 export async function isEmpty(em: EntityManager): Promise<boolean> {
-  const [row] = await em.getConnection().execute(`select (select count(*) from learner) + (select count(*) from certification) as n`);
-  return Number(row.n) === 0;
+  const row = await new SqlRunner(em).one<{ n: string }>(
+    sql`select (select count(*) from learner) + (select count(*) from certification) as n`,
+  );
+  return Number(row?.n ?? 0) === 0;
 }
 
 export async function insertDemoData(em: EntityManager): Promise<void> {
-  await em.transactional(async (tx) => {
-    const conn = tx.getConnection();
-    const trx = tx.getTransactionContext();
-    const run = (sql: string, params: unknown[] = []) => conn.execute(sql, params, 'all', trx);
-
+  await inTransaction(em, async (db) => {
     // Learners: every 4th hired recently (new starters), some without a hire date or a first login.
-    await run(
-      `insert into learner (id_number, username, first_name, last_name, email, hire_date, first_login_at, suspended)
+    await db.run(sql`
+      insert into learner (id_number, username, first_name, last_name, email, hire_date, first_login_at, suspended)
        select 'E' || lpad(n::text, 5, '0'),
               'user' || n,
-              (?::text[])[1 + (n * 7) % ?],
-              (?::text[])[1 + (n * 13) % ?],
+              (${FIRST_NAMES}::text[])[1 + (n * 7) % ${FIRST_NAMES.length}],
+              (${LAST_NAMES}::text[])[1 + (n * 13) % ${LAST_NAMES.length}],
               'user' || n || '@example.org',
               case when n % 40 = 0 then null
                    when n % 4 = 0 then current_date - (5 + n % 60)
                    else current_date - (200 + n * 3) end,
               case when n % 25 = 0 then null else now() - make_interval(days => n % 90) end,
               n % 97 = 0
-         from generate_series(1, ?) as n`,
-      [textArray(FIRST_NAMES), FIRST_NAMES.length, textArray(LAST_NAMES), LAST_NAMES.length, DEMO_LEARNERS],
-    );
+         from generate_series(1, ${DEMO_LEARNERS}) as n`);
 
-    await run(`insert into course (short_name, full_name) select * from unnest(?::text[], ?::text[])`, [
-      textArray(COURSES.map((c) => c[0])),
-      textArray(COURSES.map((c) => c[1])),
-    ]);
+    const shortNames = COURSES.map((c) => c[0]);
+    const fullNames = COURSES.map((c) => c[1]);
+    await db.run(sql`insert into course (short_name, full_name) select * from unnest(${shortNames}::text[], ${fullNames}::text[])`);
 
     for (const cert of CERTIFICATIONS) {
       const minDays = (path: DemoSet['path']) => totalMinimumDays(cert.sets.filter((s) => s.path === path));
-      const [{ id }] = await run(
-        `insert into certification (full_name, short_name, id_number, summary, active_period_amount, active_period_unit,
-                                    window_period_amount, window_period_unit, recertification_base,
-                                    certification_min_days, recertification_min_days)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
-        [
-          cert.fullName,
-          cert.shortName,
-          cert.idNumber,
-          cert.summary,
-          ...cert.active,
-          ...cert.window,
-          cert.base,
-          minDays('certification'),
-          minDays('recertification'),
-        ],
-      );
+      const [activeAmount, activeUnit] = cert.active;
+      const [windowAmount, windowUnit] = cert.window;
+      const { id } = (await db.one<{ id: number }>(sql`
+        insert into certification (full_name, short_name, id_number, summary, active_period_amount, active_period_unit,
+                                   window_period_amount, window_period_unit, recertification_base,
+                                   certification_min_days, recertification_min_days)
+        values (${cert.fullName}, ${cert.shortName}, ${cert.idNumber}, ${cert.summary}, ${activeAmount}, ${activeUnit},
+                ${windowAmount}, ${windowUnit}, ${cert.base}, ${minDays('certification')}, ${minDays('recertification')})
+        returning id`))!;
       for (const path of ['certification', 'recertification'] as const) {
         const sets = cert.sets.filter((s) => s.path === path);
         for (const [position, set] of sets.entries()) {
-          const [{ id: setId }] = await run(
-            `insert into course_set (certification_id, path, position, name, completion_rule, min_days, joiner)
-             values (?, ?, ?, ?, ?, ?, ?) returning id`,
-            [id, path, position + 1, set.name, set.rule, set.minDays, set.joiner],
-          );
-          await run(`insert into course_set_course (course_set_id, course_id) select ?, id from course where short_name = any(?::text[])`, [
-            setId,
-            textArray(set.courses),
-          ]);
+          const { id: setId } = (await db.one<{ id: number }>(sql`
+            insert into course_set (certification_id, path, position, name, completion_rule, min_days, joiner)
+            values (${id}, ${path}, ${position + 1}, ${set.name}, ${set.rule}, ${set.minDays}, ${set.joiner}) returning id`))!;
+          await db.run(sql`
+            insert into course_set_course (course_set_id, course_id)
+            select ${setId}, id from course where short_name = any(${set.courses}::text[])`);
         }
       }
     }
@@ -280,31 +264,19 @@ export async function insertDemoData(em: EntityManager): Promise<void> {
       ['Kitchen staff', 'Staff of the staff restaurant.', 'n % 8 = 3'],
     ];
     for (const [name, description, condition] of audiences) {
-      await run(`insert into audience (name, description) values (?, ?)`, [name, description]);
-      await run(
-        `insert into audience_member (audience_id, learner_id)
-         select a.id, l.id from audience a, learner l, lateral (select substr(l.id_number, 2)::int as n) k
-          where a.name = ? and ${condition}`,
-        [name],
-      );
+      await db.run(sql`insert into audience (name, description) values (${name}, ${description})`);
+      await db.run(sql`
+        insert into audience_member (audience_id, learner_id)
+        select a.id, l.id from audience a, learner l, lateral (select substr(l.id_number, 2)::int as n) k
+         where a.name = ${name} and ${sql.raw(condition)}`);
     }
 
-    const assign = (cert: string, audience: string, rule: string, values: Record<string, unknown>) =>
-      run(
-        `insert into assignment (certification_id, kind, audience_id, due_rule, due_fixed_at, due_amount, due_unit, due_event, due_course_id)
-         select c.id, 'audience', a.id, ?, ?::timestamptz, ?, ?, ?, (select id from course where short_name = ?)
-           from certification c, audience a where c.id_number = ? and a.name = ?`,
-        [
-          rule,
-          values.fixed ?? null,
-          values.amount ?? null,
-          values.unit ?? null,
-          values.event ?? null,
-          values.course ?? null,
-          cert,
-          audience,
-        ],
-      );
+    const assign = (cert: string, audience: string, rule: string, due: DemoDue) =>
+      db.run(sql`
+        insert into assignment (certification_id, kind, audience_id, due_rule, due_fixed_at, due_amount, due_unit, due_event, due_course_id)
+        select c.id, 'audience', a.id, ${rule}, ${due.fixed ?? null}::timestamptz, ${due.amount ?? null}, ${due.unit ?? null},
+               ${due.event ?? null}, (select id from course where short_name = ${due.course ?? null})
+          from certification c, audience a where c.id_number = ${cert} and a.name = ${audience}`);
     const inDays = (days: number) => new Date(Date.now() + days * 86400000).toISOString();
     // Fire wardens due in 10 days against 21 days of training: time allowance exceptions.
     await assign('CERT-FIRE', 'Fire wardens', 'fixed', { fixed: inDays(10) });
@@ -318,8 +290,8 @@ export async function insertDemoData(em: EntityManager): Promise<void> {
     await assign('CERT-FOOD', 'Kitchen staff', 'relative', { amount: 1, unit: 'month', event: 'first_login' });
 
     // Data protection completions: recent (certified), 11.5 months ago (window open), 14 months ago (expired).
-    await run(
-      `insert into course_completion (learner_id, course_id, completed_at, source)
+    await db.run(sql`
+      insert into course_completion (learner_id, course_id, completed_at, source)
        select l.id, c.id,
               case when k.n % 3 = 0 then now() - interval '60 days'
                    when k.n % 3 = 1 then now() - interval '345 days'
@@ -328,9 +300,17 @@ export async function insertDemoData(em: EntityManager): Promise<void> {
          from learner l
          cross join lateral (select substr(l.id_number, 2)::int as n) k
          join course c on c.short_name in ('GDPR100', 'PHISH')
-        where k.n % 2 = 0`,
-    );
+        where k.n % 2 = 0`);
   });
+}
+
+/** When an assignment of the demo data falls due. */
+interface DemoDue {
+  fixed?: string;
+  amount?: number;
+  unit?: string;
+  event?: string;
+  course?: string;
 }
 
 /**
@@ -338,26 +318,17 @@ export async function insertDemoData(em: EntityManager): Promise<void> {
  * recognise: the only way an "Unknown" exception arises.
  */
 export async function importLegacyExceptions(em: EntityManager): Promise<void> {
-  await em.transactional(async (tx) => {
-    const run = (sql: string, params: unknown[] = []) => tx.getConnection().execute(sql, params, 'all', tx.getTransactionContext());
-    const picked = await run(
-      `select m.id, m.certification_id, m.learner_id from membership m join certification c on c.id = m.certification_id
-        where c.id_number = 'CERT-FOOD' and m.removed_at is null and m.exception_status = 'none' and m.state = 'not_certified'
-        order by m.id limit 3`,
-    );
+  await inTransaction(em, async (db) => {
+    const picked = await db.rows<{ id: number; certification_id: number; learner_id: number }>(sql`
+      select m.id, m.certification_id, m.learner_id from membership m join certification c on c.id = m.certification_id
+       where c.id_number = 'CERT-FOOD' and m.removed_at is null and m.exception_status = 'none' and m.state = 'not_certified'
+       order by m.id limit 3`);
+    const evidence = JSON.stringify({ imported: 'LEGACY-LMS: enrolment state 7' });
     for (const row of picked) {
-      await run(`update membership set exception_status = 'open', assigned_at = null where id = ?`, [row.id]);
-      await run(
-        `insert into exception (membership_id, certification_id, learner_id, type, evidence, summary)
-         values (?, ?, ?, 'unknown', ?::jsonb, ?)`,
-        [
-          row.id,
-          row.certification_id,
-          row.learner_id,
-          JSON.stringify({ imported: 'LEGACY-LMS: enrolment state 7' }),
-          'Imported: LEGACY-LMS: enrolment state 7',
-        ],
-      );
+      await db.run(sql`update membership set exception_status = 'open', assigned_at = null where id = ${row.id}`);
+      await db.run(sql`
+        insert into exception (membership_id, certification_id, learner_id, type, evidence, summary)
+        values (${row.id}, ${row.certification_id}, ${row.learner_id}, 'unknown', ${evidence}::jsonb, 'Imported: LEGACY-LMS: enrolment state 7')`);
     }
   });
 }

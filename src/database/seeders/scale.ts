@@ -8,7 +8,8 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import { errorMessage } from '../../common/error-fields';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 
 export interface ScaleOptions {
   learners: number;
@@ -78,12 +79,13 @@ export function newTag(): string {
 export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise<ScaleData> {
   const { learners, tag, shortPercent, noHirePercent, duplicatePercent } = options;
   const client = await pool.connect();
-  const one = async (sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows[0];
+  const one = async <Row extends QueryResultRow>(text: string, params: unknown[] = []): Promise<Row> =>
+    (await client.query<Row>(text, params)).rows[0];
   try {
     await client.query('begin');
     // Hire dates: none for the first noHirePercent of every hundred, 80 days ago for the next
     // shortPercent (3 months after hire is ~10 days away), recent for the rest (~2–3 months left).
-    const range = await one(
+    const range = await one<{ first: number; last: number }>(
       `with inserted as (
          insert into learner (id_number, username, first_name, last_name, email, hire_date, first_login_at)
          select $1 || '-' || lpad(g::text, 7, '0'),
@@ -101,7 +103,7 @@ export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise
       [tag, FIRST_NAMES, LAST_NAMES, learners, noHirePercent, shortPercent],
     );
     const audienceId = (
-      await one(`insert into audience (name, description) values ($1, 'Every learner of the scale data set') returning id`, [
+      await one<IdRow>(`insert into audience (name, description) values ($1, 'Every learner of the scale data set') returning id`, [
         `Scale ${tag}: all learners`,
       ])
     ).id;
@@ -111,7 +113,7 @@ export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise
       range.last,
     ]);
 
-    const courses = await client.query(
+    const courses = await client.query<IdRow>(
       `insert into course (short_name, full_name)
        select $1 || '-' || s, f from unnest($2::text[], $3::text[]) as c(s, f)
        returning id`,
@@ -124,7 +126,7 @@ export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise
     const [fire, evac, firstAid, refresh] = courses.rows.map((r) => r.id);
 
     const certificationId = (
-      await one(
+      await one<IdRow>(
         `insert into certification (full_name, short_name, id_number, summary, active_period_amount, active_period_unit,
                                     window_period_amount, window_period_unit, recertification_base,
                                     certification_min_days, recertification_min_days)
@@ -144,14 +146,14 @@ export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise
     let otherCertificationId: number | null = null;
     if (duplicatePercent > 0) {
       otherCertificationId = (
-        await one(
+        await one<IdRow>(
           `insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount, window_period_unit)
            values ($1, $2, 2, 'year', 1, 'month') returning id`,
           [`Fire warden (scale ${tag})`, `WARDEN-${tag}`],
         )
       ).id;
-      await addSet(client, otherCertificationId!, 'certification', 1, 'Warden training', 'all', 0, 'and', [fire]);
-      const wardens = (await one(`insert into audience (name) values ($1) returning id`, [`Scale ${tag}: fire wardens`])).id;
+      await addSet(client, otherCertificationId, 'certification', 1, 'Warden training', 'all', 0, 'and', [fire]);
+      const wardens = (await one<IdRow>(`insert into audience (name) values ($1) returning id`, [`Scale ${tag}: fire wardens`])).id;
       // The last duplicatePercent of every hundred, i.e. learners who would otherwise have enough time.
       await client.query(
         `insert into audience_member (audience_id, learner_id)
@@ -174,6 +176,10 @@ export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise
   }
 }
 
+interface IdRow {
+  id: number;
+}
+
 async function addSet(
   client: PoolClient,
   certificationId: number,
@@ -185,7 +191,7 @@ async function addSet(
   joiner: string,
   courseIds: number[],
 ) {
-  const set = await client.query(
+  const set = await client.query<IdRow>(
     `insert into course_set (certification_id, path, position, name, completion_rule, min_days, joiner)
      values ($1, $2, $3, $4, $5, $6, $7) returning id`,
     [certificationId, path, position, name, rule, minDays, joiner],
@@ -236,7 +242,7 @@ async function main() {
     const result = await sync.syncCertification(data.certificationId, 'seed:scale');
     const synced = Date.now();
     const counts = (
-      await pool.query(
+      await pool.query<{ memberships: string; open_exceptions: string }>(
         `select (select count(*) from membership where certification_id = $1 and removed_at is null) as memberships,
                 (select count(*) from exception where certification_id = $1 and status = 'open') as open_exceptions`,
         [data.certificationId],
@@ -260,7 +266,7 @@ async function main() {
 
 if (require.main === module) {
   main().catch((error) => {
-    process.stderr.write(`seed:scale failed: ${error?.message ?? error}\n`);
+    process.stderr.write(`seed:scale failed: ${errorMessage(error)}\n`);
     process.exit(1);
   });
 }

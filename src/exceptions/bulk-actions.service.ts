@@ -6,7 +6,7 @@ import type { Queue } from 'bull';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { intArray, textArray } from '../common/sql';
 import { LearnerMessagesService } from '../notifications/learner-messages.service';
-import { SYNC_LOCK_CLASS } from '../assignments/sync/membership-sync.service';
+import { CERTIFICATION_LOCK_CLASS as SYNC_LOCK_CLASS } from '../database/locks';
 import { ACTION_STATUS, ActionName, BulkActionName, fittingTypes, refusal } from './exception-rules';
 import { ExceptionReportService, REALISTIC_DUE_SQL, selectionSql } from './exception-report.service';
 import { Draft } from './bulk-action-drafts.service';

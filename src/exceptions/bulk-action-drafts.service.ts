@@ -3,7 +3,9 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { FieldError, fieldError } from '../common/forms';
 import { plural } from '../common/view-helpers';
 import { ActionName, BulkActionName, refusal } from './exception-rules';
-import { ExceptionReportService, Selection, SelectionSummary, selectionSql } from './exception-report.service';
+import { ExceptionReportService } from './exception-report.service';
+import { Selection, SelectionSummary, selectionSql } from './selection';
+import { sql, SqlRunner } from '../database/sql';
 import { reopenRefusalSql } from './reopen-rules';
 
 /** A confirmation page is answered within this time, or made again from fresh counts. */
@@ -71,19 +73,16 @@ export class BulkActionDraftsService {
   }
 
   async reopenSummary(certificationId: number, selection: Selection): Promise<ReopenSummary> {
-    const where = selectionSql(certificationId, selection);
-    const source = selection.mode === 'handled_by' ? '?::bigint' : 'null::bigint';
-    const sourceParams = selection.mode === 'handled_by' ? [selection.bulkActionId, selection.bulkActionId] : [];
-    const rows = await this.em.getConnection().execute<Array<{ reason: string | null; n: number }>>(
-      `select ${reopenRefusalSql(source)} as reason, count(*)::int as n
+    const source = selection.mode === 'handled_by' ? sql`${selection.bulkActionId}::bigint` : sql`null::bigint`;
+    const rows = await new SqlRunner(this.em).rows<{ reason: string | null; n: number }>(
+      sql`select ${reopenRefusalSql(source)} as reason, count(*)::int as n
          from exception e join membership m on m.id = e.membership_id
-        where ${where.sql}
+        where ${selectionSql(certificationId, selection)}
         group by 1 order by 2 desc`,
-      [...sourceParams, ...where.params],
     );
     return {
       total: rows.find((r) => r.reason === null)?.n ?? 0,
-      refused: rows.filter((r) => r.reason !== null).map((r) => ({ reason: r.reason!, count: r.n })),
+      refused: rows.flatMap((r) => (r.reason === null ? [] : [{ reason: r.reason, count: r.n }])),
     };
   }
 
@@ -94,20 +93,18 @@ export class BulkActionDraftsService {
     reason: string | null,
     selection: Selection & { label: string },
   ): Promise<string> {
-    const [row] = await this.em.getConnection().execute<Array<{ token: string }>>(
-      `insert into bulk_action_draft (certification_id, created_by, action, reason, selection)
-       values (?, ?, ?, ?, ?::jsonb) returning token`,
-      [certificationId, staffId, action, reason, JSON.stringify(selection)],
+    const row = await new SqlRunner(this.em).one<{ token: string }>(
+      sql`insert into bulk_action_draft (certification_id, created_by, action, reason, selection)
+       values (${certificationId}, ${staffId}, ${action}, ${reason}, ${JSON.stringify(selection)}::jsonb) returning token`,
     );
-    return row.token;
+    return row!.token;
   }
 
   async find(token: string, certificationId: number, staffId: number): Promise<Draft | null> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(token)) return null;
-    const [row] = await this.em.getConnection().execute<DraftRow[]>(
-      `select token, certification_id, created_by, created_at, action, reason, selection, bulk_action_id, used_at
-         from bulk_action_draft where token = ? and certification_id = ? and created_by = ?`,
-      [token, certificationId, staffId],
+    const row = await new SqlRunner(this.em).one<DraftRow>(
+      sql`select token, certification_id, created_by, created_at, action, reason, selection, bulk_action_id, used_at
+         from bulk_action_draft where token = ${token} and certification_id = ${certificationId} and created_by = ${staffId}`,
     );
     if (!row) return null;
     return {

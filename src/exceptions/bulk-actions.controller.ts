@@ -9,7 +9,7 @@ import { PAGE_SIZE, searchCaption, searchTerm } from '../common/listing';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { ACTION_LABELS } from './exception-rules';
-import { BulkActionsService, BulkActionStatus, STATE_LABELS } from './bulk-actions.service';
+import { BulkActionQueriesService, BulkActionStatus, STATE_LABELS } from './bulk-action-queries.service';
 import { BulkActionItemsService, CHANGED_LEARNER_KEY_COLUMNS, ChangedLearnerRow } from './bulk-action-items';
 
 const LIST_PAGE_SIZE = 50;
@@ -40,7 +40,7 @@ export interface ProgressView {
 @Controller('admin/bulk-actions')
 export class BulkActionsController {
   constructor(
-    private readonly bulk: BulkActionsService,
+    private readonly bulk: BulkActionQueriesService,
     private readonly items: BulkActionItemsService,
     private readonly drafts: BulkActionDraftsService,
     private readonly urls: UrlBuilder,
@@ -144,7 +144,7 @@ export class BulkActionsController {
           { label: 'Failed', text: plural(status.failed, 'learner') },
         ],
         changed,
-        failures: failures.map((f: any) => ({ name: `${f.firstName} ${f.lastName}`, idNumber: f.idNumber, message: f.message })),
+        failures: failures.map((f) => ({ name: `${f.firstName} ${f.lastName}`, idNumber: f.idNumber, message: f.message })),
         failuresMore: status.failed > failures.length ? plural(status.failed - failures.length, 'more failure') : null,
         error: status.state === 'failed' ? status.error : null,
         refreshing,

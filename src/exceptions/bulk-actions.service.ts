@@ -145,13 +145,7 @@ export class BulkActionsService {
       sql`update bulk_action set state = 'running', started_at = coalesce(started_at, now())
         where id = ${bulkActionId} and state in ('queued', 'running')`,
     );
-    if (started === 0) {
-      // The job failed after the last chunk, while writing the catch-up messages (a lost database
-      // connection, say), and runs again: the action is Completed, but its messages still need writing.
-      const status = await this.queries.status(bulkActionId);
-      if (status?.state === 'completed' || status?.state === 'completed_with_failures') await this.writeCatchUpMessages(bulkActionId);
-      return status;
-    }
+    if (started === 0) return this.queries.status(bulkActionId);
     for (;;) {
       const done = await this.applyChunk(bulkActionId);
       if (done === 0) break;
@@ -165,31 +159,7 @@ export class BulkActionsService {
           set state = case when failed > 0 then 'completed_with_failures' else 'completed' end, finished_at = now()
         where id = ${bulkActionId} and state = 'running'`,
     );
-    await this.writeCatchUpMessages(bulkActionId);
     return this.queries.status(bulkActionId);
-  }
-
-  /**
-   * Learners assigned by Assign or a realistic due date get the messages they missed (DOMAIN.md
-   * §4), written in this run, chunk by chunk. Message keys make this safe to repeat, and the
-   * scheduled sweep writes anything a crash left out.
-   */
-  private async writeCatchUpMessages(bulkActionId: number): Promise<void> {
-    const db = new SqlRunner(this.em);
-    const action = await db.one<{ action: ActionName }>(sql`select action from bulk_action where id = ${bulkActionId}`);
-    if (action?.action !== 'assign' && action?.action !== 'assign_realistic') return;
-    let after = 0;
-    for (;;) {
-      const rows = await db.rows<{ exception_id: string; membership_id: number }>(
-        sql`select i.exception_id, e.membership_id from bulk_action_item i join exception e on e.id = i.exception_id
-          where i.bulk_action_id = ${bulkActionId} and i.outcome = 'applied' and i.exception_id > ${after}
-          order by i.exception_id limit ${this.config.bulkChunkSize}`,
-      );
-      if (rows.length === 0) return;
-      after = Number(rows[rows.length - 1].exception_id);
-      const membershipIds = rows.map((r) => Number(r.membership_id));
-      await this.em.fork().transactional((em) => this.learnerMessages.writeDueFor(em, membershipIds));
-    }
   }
 
   /** Marks a bulk action failed once its job has given up. */
@@ -200,9 +170,13 @@ export class BulkActionsService {
     );
   }
 
-  /** One chunk in one transaction; the number of items it gave an outcome (0 when none were left). */
+  /**
+   * One chunk in one transaction; the number of items it gave an outcome (0 when none were left).
+   * Learners assigned by Assign or a realistic due date get the messages they missed (DOMAIN.md
+   * §4) in the same transaction, so that they commit with the change.
+   */
   private async applyChunk(bulkActionId: number): Promise<number> {
-    return inTransaction(this.em.fork(), async (db) => {
+    return inTransaction(this.em.fork(), async (db, em) => {
       const row = await db.one<ChunkActionRow>(
         sql`select certification_id, action, reason, created_by, reopens_bulk_action_id
            from bulk_action where id = ${bulkActionId} and state = 'running' for update`,
@@ -226,8 +200,15 @@ export class BulkActionsService {
         staffId: row.created_by,
         reopens: row.reopens_bulk_action_id === null ? null : Number(row.reopens_bulk_action_id),
       };
-      const applied =
-        action.name === 'reopen' ? await reopenChunk(db, action, chunk) : (await handleChunk(db, action, action.name, chunk)).exceptionIds;
+      let applied: number[];
+      if (action.name === 'reopen') applied = await reopenChunk(db, action, chunk);
+      else {
+        const handled = await handleChunk(db, action, action.name, chunk);
+        applied = handled.exceptionIds;
+        if (action.name === 'assign' || action.name === 'assign_realistic') {
+          await this.learnerMessages.writeDueFor(em, handled.membershipIds);
+        }
+      }
 
       // Every item of the chunk gets its outcome: applied, already handled, or failed with why.
       const refusal =

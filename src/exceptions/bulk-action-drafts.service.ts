@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { FieldError, fieldError } from '../common/forms';
@@ -7,6 +8,7 @@ import { ExceptionReportService } from './exception-report.service';
 import { Selection, SelectionSummary, selectionSql } from './selection';
 import { sql, SqlRunner } from '../database/sql';
 import { reopenRefusalSql } from './reopen-rules';
+import { BulkActionDraft } from './bulk-action.entity';
 
 /** A confirmation page is answered within this time, or made again from fresh counts. */
 export const DRAFT_LIFETIME_MS = 60 * 60 * 1000;
@@ -93,44 +95,35 @@ export class BulkActionDraftsService {
     reason: string | null,
     selection: Selection & { label: string },
   ): Promise<string> {
-    const row = await new SqlRunner(this.em).one<{ token: string }>(
-      sql`insert into bulk_action_draft (certification_id, created_by, action, reason, selection)
-       values (${certificationId}, ${staffId}, ${action}, ${reason}, ${JSON.stringify(selection)}::jsonb) returning token`,
-    );
-    return row!.token;
+    const draft = this.em.create(BulkActionDraft, {
+      token: randomUUID(),
+      certificationId,
+      createdBy: staffId,
+      action,
+      reason,
+      selection,
+    });
+    await this.em.persist(draft).flush();
+    return draft.token;
   }
 
   async find(token: string, certificationId: number, staffId: number): Promise<Draft | null> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(token)) return null;
-    const row = await new SqlRunner(this.em).one<DraftRow>(
-      sql`select token, certification_id, created_by, created_at, action, reason, selection, bulk_action_id, used_at
-         from bulk_action_draft where token = ${token} and certification_id = ${certificationId} and created_by = ${staffId}`,
-    );
+    // Read afresh: a confirmation in another request may have used it since this one loaded it.
+    const row = await this.em.findOne(BulkActionDraft, { token, certificationId, createdBy: staffId }, { refresh: true });
     if (!row) return null;
     return {
       token: row.token,
-      certificationId: row.certification_id,
-      createdBy: row.created_by,
-      createdAt: new Date(row.created_at),
+      certificationId: row.certificationId,
+      createdBy: row.createdBy,
+      createdAt: row.createdAt,
       action: row.action,
       reason: row.reason,
       selection: row.selection,
-      bulkActionId: row.bulk_action_id === null ? null : Number(row.bulk_action_id),
-      used: row.used_at !== null,
+      bulkActionId: row.bulkActionId,
+      used: row.usedAt !== null,
     };
   }
-}
-
-interface DraftRow {
-  token: string;
-  certification_id: number;
-  created_by: number;
-  created_at: Date;
-  action: ActionName;
-  reason: string | null;
-  selection: Selection & { label: string };
-  bulk_action_id: string | null;
-  used_at: Date | null;
 }
 
 /** An unused confirmation older than its lifetime: its counts may no longer be true. */

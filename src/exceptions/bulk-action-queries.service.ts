@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { sql, Sql, SqlRunner } from '../database/sql';
 import { ActionName } from './exception-rules';
+import { BulkAction, BulkState } from './bulk-action.entity';
 
-export type BulkState = 'queued' | 'running' | 'completed' | 'completed_with_failures' | 'failed';
+export type { BulkState } from './bulk-action.entity';
 
 export const STATE_LABELS: Record<BulkState, string> = {
   queued: 'Queued',
@@ -67,13 +68,37 @@ interface StatusRow {
 export class BulkActionQueriesService {
   private readonly db: SqlRunner;
 
-  constructor(em: EntityManager) {
+  constructor(private readonly em: EntityManager) {
     this.db = new SqlRunner(em);
   }
 
+  /** One bulk action as it stands now (read afresh: its job changes it while a page polls). */
   async status(bulkActionId: number): Promise<BulkActionStatus | null> {
-    const [status] = await this.statuses(sql`b.id = ${bulkActionId}`, sql`b.id`, 1);
-    return status ?? null;
+    const action = await this.em.findOne(BulkAction, bulkActionId, { refresh: true });
+    if (!action) return null;
+    const names = await this.db.one<{ certification_name: string; created_by_name: string }>(
+      sql`select c.full_name as certification_name, s.display_name as created_by_name
+         from certification c, staff s where c.id = ${action.certificationId} and s.id = ${action.createdBy}`,
+    );
+    return {
+      id: action.id,
+      certificationId: action.certificationId,
+      certificationName: names?.certification_name ?? '',
+      action: action.action,
+      reopensBulkActionId: action.reopensBulkActionId,
+      reason: action.reason,
+      selectionLabel: action.selectionLabel,
+      createdByName: names?.created_by_name ?? '',
+      createdAt: action.createdAt,
+      state: action.state,
+      total: action.total,
+      processed: action.processed,
+      applied: action.applied,
+      alreadyHandled: action.alreadyHandled,
+      failed: action.failed,
+      finishedAt: action.finishedAt,
+      error: action.error,
+    };
   }
 
   async failures(bulkActionId: number, limit = 100): Promise<BulkActionFailure[]> {

@@ -1,6 +1,7 @@
+import type { Type } from '@nestjs/common';
 import { AssignmentService } from './assignment.service';
 import { AssignmentsController } from './assignments.controller';
 
 /** Assignment pages (the Assignments tab): controllers and providers. */
-export const ASSIGNMENT_CONTROLLERS: any[] = [AssignmentsController];
-export const ASSIGNMENT_PROVIDERS: any[] = [AssignmentService];
+export const ASSIGNMENT_CONTROLLERS: Type[] = [AssignmentsController];
+export const ASSIGNMENT_PROVIDERS: Type[] = [AssignmentService];

@@ -11,7 +11,7 @@ import { reopenRefusalSql } from './reopen-rules';
 import { BulkActionDraft } from './bulk-action.entity';
 
 /** A confirmation page is answered within this time, or made again from fresh counts. */
-export const DRAFT_LIFETIME_MS = 60 * 60 * 1000;
+const DRAFT_LIFETIME_MS = 60 * 60 * 1000;
 
 export interface Draft {
   token: string;
@@ -131,7 +131,7 @@ export function isExpired(draft: Draft, now = Date.now()): boolean {
   return !draft.used && now - draft.createdAt.getTime() > DRAFT_LIFETIME_MS;
 }
 
-export function selectionProblem(action: BulkActionName, summary: SelectionSummary): FieldError | null {
+function selectionProblem(action: BulkActionName, summary: SelectionSummary): FieldError | null {
   if (summary.foreign > 0) {
     return fieldError(
       'select',

@@ -19,7 +19,7 @@ const FINISHED = new Set(['completed', 'completed_with_failures', 'failed']);
  * Without JavaScript a running action's page refreshes itself no more often than this, so that a
  * screen reader is not sent back to the top every few seconds (WCAG 2.2.1), and can be stopped.
  */
-export const NO_SCRIPT_REFRESH_SECONDS = 15;
+const NO_SCRIPT_REFRESH_SECONDS = 15;
 const OUTCOME_LABELS: Record<ChangedLearnerRow['outcome'], string> = { applied: 'Applied' };
 const CHANGED_CSV_HEADER = ['Learner', 'ID number', 'Outcome', 'Due date before', 'Due date after'];
 const isoDate = (value: Date | null) => (value ? new Date(value).toISOString().slice(0, 10) : '');

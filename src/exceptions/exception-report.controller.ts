@@ -17,7 +17,8 @@ import {
   isExceptionType,
   TYPE_LABELS,
 } from './exception-rules';
-import { ExceptionReportService, parseView, REPORT_PAGE_SIZE, ReportView, Selection, SORTS, SortKey } from './exception-report.service';
+import { ExceptionReportService, parseView, REPORT_PAGE_SIZE, ReportView, SORTS, SortKey } from './exception-report.service';
+import { Selection } from './selection';
 import { BulkActionsService, SelectionRefused } from './bulk-actions.service';
 import { BulkActionQueriesService } from './bulk-action-queries.service';
 import { BulkActionDraftsService, Draft, isExpired } from './bulk-action-drafts.service';

@@ -5,8 +5,6 @@ import { Sql, sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_TYPES, ExceptionType, isExceptionType } from './exception-rules';
 import { conditionFilter, filterSql, REALISTIC_DUE_SQL, ReportFilter, Selection, SelectionSummary, selectionSql } from './selection';
 
-export type { ReportFilter, Selection, SelectionSummary } from './selection';
-
 export const REPORT_PAGE_SIZE = 50;
 
 export const SORTS = {

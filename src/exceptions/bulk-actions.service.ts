@@ -13,12 +13,11 @@ import { REALISTIC_DUE_SQL, selectionSql } from './selection';
 import { Draft } from './bulk-action-drafts.service';
 import { reopenRefusalSql } from './reopen-rules';
 import { BulkActionQueriesService, BulkActionStatus } from './bulk-action-queries.service';
+import type { ItemOutcome } from './bulk-action.entity';
 import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, bulkJobId } from './bulk-actions.constants';
 
 /** The selection changed between the confirmation page and OK so that the action no longer fits. */
 export class SelectionRefused extends Error {}
-
-type Outcome = 'applied' | 'already_handled' | 'failed';
 
 interface ChunkAction {
   id: number;
@@ -47,7 +46,7 @@ interface HandledRow {
 }
 
 interface OutcomeRow {
-  outcome: Outcome;
+  outcome: ItemOutcome;
 }
 
 interface JobKeyRow {
@@ -211,7 +210,7 @@ export class BulkActionsService {
       }
 
       // Every item of the chunk gets its outcome: applied, already handled, or failed with why.
-      const refusal =
+      const whyRefused =
         action.name === 'reopen'
           ? sql`coalesce(${reopenRefusalSql(sql`${action.reopens}::bigint`)}, 'The exception could not be reopened')`
           : sql`case when m.removed_at is not null then 'The learner is no longer in this certification'
@@ -227,7 +226,7 @@ export class BulkActionsService {
                   case when e.id = any(${applied}::bigint[]) then null
                        when e.certification_id <> ${action.certificationId} then 'The exception belongs to another certification'
                        when ${alreadyDone} then null
-                       else ${refusal} end as message
+                       else ${whyRefused} end as message
              from exception e join membership m on m.id = e.membership_id
             where e.id = any(${chunk}::bigint[]))
          update bulk_action_item i set outcome = o.outcome, message = o.message, processed_at = now()
@@ -235,7 +234,7 @@ export class BulkActionsService {
           where i.bulk_action_id = ${bulkActionId} and i.exception_id = any(${chunk}::bigint[]) and i.exception_id = o.id
         returning i.outcome`,
       );
-      const count = (kind: Outcome) => outcomes.filter((r) => r.outcome === kind).length;
+      const count = (kind: ItemOutcome) => outcomes.filter((r) => r.outcome === kind).length;
       await db.run(
         sql`update bulk_action set processed = processed + ${outcomes.length}, applied = applied + ${count('applied')},
                 already_handled = already_handled + ${count('already_handled')}, failed = failed + ${count('failed')}

@@ -3,12 +3,13 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { PageQuery } from '../common/keyset';
 import { KeysetPage, readPage } from '../common/listing';
 import { isUniqueViolation, RuleError } from '../common/rule-error';
-import { intArray } from '../common/sql';
 import { UrlBuilder } from '../common/url';
 import { formatDate, plural } from '../common/view-helpers';
 import { JobRequests } from '../jobs/job-requests.service';
 import type { PeriodUnit } from '../certifications/certifications.dto';
+import { Sql, sql, SqlRunner } from '../database/sql';
 import type { AssignmentInput, AssignmentKind, DueEvent, DueRule, DueRuleInput } from './assignments.dto';
+import { Assignment } from './assignment.entity';
 
 export interface AssignmentRow {
   id: number;
@@ -63,7 +64,7 @@ export function summaryText(s: MembershipSummary): string {
   return `${plural(s.total, 'learner')}: ${parts.join(', ')}`;
 }
 
-const ASSIGNMENT_SELECT = `select a.id, a.kind,
+const ASSIGNMENT_SELECT = sql`select a.id, a.kind,
        l.id as "learnerId", l.first_name || ' ' || l.last_name as "learnerName", l.id_number as "learnerIdNumber",
        au.id as "audienceId", au.name as "audienceName",
        a.due_rule as "dueRule", a.due_fixed_at as "dueFixedAt", a.due_amount as "dueAmount", a.due_unit as "dueUnit",
@@ -78,15 +79,19 @@ const ASSIGNMENT_SELECT = `select a.id, a.kind,
 /** The assignments of a certification: how learners reach it, and with which due date rule. */
 @Injectable()
 export class AssignmentService {
+  private readonly db: SqlRunner;
+
   constructor(
     private readonly em: EntityManager,
     private readonly jobs: JobRequests,
     private readonly urls: UrlBuilder,
-  ) {}
+  ) {
+    this.db = new SqlRunner(em);
+  }
 
   list(certificationId: number, page: PageQuery): Promise<KeysetPage<AssignmentRow>> {
-    return readPage<AssignmentRow>((sql, params) => this.em.getConnection().execute(sql, params), {
-      select: `${ASSIGNMENT_SELECT}
+    return readPage<AssignmentRow>((text, params) => this.db.rows<AssignmentRow>(new Sql(text, params)), {
+      select: `${ASSIGNMENT_SELECT.text}
         where a.certification_id = ? and {where}
         order by {orderBy}`,
       params: [certificationId],
@@ -100,64 +105,52 @@ export class AssignmentService {
 
   /** Counts of the certification's current memberships by exception status. */
   async summary(certificationId: number): Promise<MembershipSummary> {
-    const [row] = await this.em.getConnection().execute<MembershipSummary[]>(
-      `select count(*)::int as total,
+    const row = await this.db.one<MembershipSummary>(
+      sql`select count(*)::int as total,
               count(*) filter (where exception_status in ('none', 'assigned', 'assigned_realistic'))::int as assigned,
               count(*) filter (where exception_status = 'open')::int as "withExceptions",
               count(*) filter (where exception_status = 'not_assigned')::int as "notAssigned",
               count(*) filter (where exception_status = 'dismissed')::int as dismissed
          from membership
-        where certification_id = ? and removed_at is null`,
-      [certificationId],
+        where certification_id = ${certificationId} and removed_at is null`,
     );
-    return row;
+    return row!;
   }
 
   audienceOptions(): Promise<Array<{ id: number; name: string }>> {
-    return this.em.getConnection().execute(`select id, name from audience order by lower(name), id`);
+    return this.db.rows<{ id: number; name: string }>(sql`select id, name from audience order by lower(name), id`);
   }
 
   /** Adds an assignment (refusing a learner or audience already assigned), then asks for a sync. */
   async add(certificationId: number, input: AssignmentInput, staffId: number): Promise<void> {
-    const conn = this.em.getConnection();
     let learnerId: number | null = null;
     if (input.kind === 'learner') {
-      const [learner] = await conn.execute<Array<{ id: number }>>(`select id from learner where id_number = ?`, [input.learnerIdNumber]);
+      const learner = await this.db.one<{ id: number }>(sql`select id from learner where id_number = ${input.learnerIdNumber}`);
       if (!learner) throw new RuleError('learnerIdNumber', 'There is no learner with this ID number');
       learnerId = learner.id;
     } else {
-      const [audience] = await conn.execute(`select id from audience where id = ?`, [input.audienceId]);
+      const audience = await this.db.one<{ id: number }>(sql`select id from audience where id = ${input.audienceId}`);
       if (!audience) throw new RuleError('audienceId', 'Choose an audience from the list');
     }
     await this.checkDueCourse(input);
-    const duplicate = () =>
-      input.kind === 'learner'
-        ? new RuleError('learnerIdNumber', 'This learner is already assigned to this certification')
-        : new RuleError('audienceId', 'This audience is already assigned to this certification');
+    // A fork, so that a refused insert leaves nothing behind in the request's unit of work.
+    const em = this.em.fork();
+    const assignment = em.create(Assignment, {
+      certificationId,
+      kind: input.kind,
+      learnerId,
+      audienceId: input.audienceId,
+      createdBy: staffId,
+      ...dueRuleFields(input),
+    });
     try {
-      const inserted = await conn.execute(
-        `insert into assignment (certification_id, kind, learner_id, audience_id, due_rule, due_fixed_at, due_amount, due_unit,
-                                 due_event, due_course_id, created_by)
-         values (?, ?, ?, ?, ?, ?::date::timestamp at time zone 'UTC', ?, ?, ?, ?, ?)
-         on conflict do nothing
-         returning id`,
-        [
-          certificationId,
-          input.kind,
-          learnerId,
-          input.audienceId,
-          input.dueRule,
-          input.dueDate,
-          input.dueAmount,
-          input.dueUnit,
-          input.dueEvent,
-          input.dueCourseId,
-          staffId,
-        ],
-      );
-      if (inserted.length === 0) throw duplicate();
+      await em.persist(assignment).flush();
     } catch (error) {
-      if (isUniqueViolation(error)) throw duplicate();
+      if (isUniqueViolation(error)) {
+        throw input.kind === 'learner'
+          ? new RuleError('learnerIdNumber', 'This learner is already assigned to this certification')
+          : new RuleError('audienceId', 'This audience is already assigned to this certification');
+      }
       throw error;
     }
     await this.jobs.requestSync(certificationId, 'assignment added');
@@ -165,9 +158,9 @@ export class AssignmentService {
 
   /** One assignment of this certification; 404 when it is not one of this certification's. */
   async get(certificationId: number, assignmentId: number): Promise<AssignmentRow> {
-    const [row] = await this.em
-      .getConnection()
-      .execute<AssignmentRow[]>(`${ASSIGNMENT_SELECT} where a.id = ? and a.certification_id = ?`, [assignmentId, certificationId]);
+    const row = await this.db.one<AssignmentRow>(
+      sql`${ASSIGNMENT_SELECT} where a.id = ${assignmentId} and a.certification_id = ${certificationId}`,
+    );
     if (!row) throw new NotFoundException();
     return row;
   }
@@ -179,14 +172,10 @@ export class AssignmentService {
    */
   async changeDueRule(certificationId: number, assignmentId: number, input: DueRuleInput): Promise<void> {
     await this.checkDueCourse(input);
-    const changed = await this.em.getConnection().execute(
-      `update assignment
-          set due_rule = ?, due_fixed_at = ?::date::timestamp at time zone 'UTC', due_amount = ?, due_unit = ?, due_event = ?, due_course_id = ?
-        where id = ? and certification_id = ?
-        returning id`,
-      [input.dueRule, input.dueDate, input.dueAmount, input.dueUnit, input.dueEvent, input.dueCourseId, assignmentId, certificationId],
-    );
-    if (changed.length === 0) throw new NotFoundException();
+    const assignment = await this.em.findOne(Assignment, { id: assignmentId, certificationId });
+    if (!assignment) throw new NotFoundException();
+    this.em.assign(assignment, dueRuleFields(input));
+    await this.em.flush();
     await this.jobs.requestSync(certificationId, 'assignment changed');
   }
 
@@ -197,18 +186,17 @@ export class AssignmentService {
    */
   async requestSyncsAfterCompletions(courseIds: number[], reason: string): Promise<void> {
     if (courseIds.length === 0) return;
-    const rows = await this.em.getConnection().execute<Array<{ id: number }>>(
-      `select distinct certification_id as id from assignment
-        where due_rule = 'relative' and due_event = 'course_completion' and due_course_id = any(?::int[])
+    const rows = await this.db.rows<{ id: number }>(
+      sql`select distinct certification_id as id from assignment
+        where due_rule = 'relative' and due_event = 'course_completion' and due_course_id = any(${courseIds}::int[])
         order by 1`,
-      [intArray(courseIds)],
     );
     for (const row of rows) await this.jobs.requestSync(row.id, reason);
   }
 
   private async checkDueCourse(input: DueRuleInput) {
     if (input.dueCourseId === null) return;
-    const [course] = await this.em.getConnection().execute(`select id from course where id = ?`, [input.dueCourseId]);
+    const course = await this.db.one<{ id: number }>(sql`select id from course where id = ${input.dueCourseId}`);
     if (!course) throw new RuleError('dueCourseId', 'Choose a course from the list');
   }
 
@@ -217,16 +205,24 @@ export class AssignmentService {
    * False when it was already removed; an assignment of another certification is not found here.
    */
   async remove(certificationId: number, assignmentId: number): Promise<boolean> {
-    const conn = this.em.getConnection();
-    const removed = await conn.execute(`delete from assignment where id = ? and certification_id = ? returning id`, [
-      assignmentId,
-      certificationId,
-    ]);
-    if (removed.length === 0) {
-      if ((await conn.execute(`select 1 from assignment where id = ?`, [assignmentId])).length > 0) throw new NotFoundException();
-      return false;
-    }
+    const assignment = await this.em.findOne(Assignment, { id: assignmentId });
+    if (!assignment) return false;
+    if (assignment.certificationId !== certificationId) throw new NotFoundException();
+    const removed = await this.em.nativeDelete(Assignment, { id: assignmentId, certificationId });
+    if (removed === 0) return false;
     await this.jobs.requestSync(certificationId, 'assignment removed');
     return true;
   }
+}
+
+/** The columns of a due date rule; a fixed date is midnight UTC of that day. */
+function dueRuleFields(input: DueRuleInput) {
+  return {
+    dueRule: input.dueRule,
+    dueFixedAt: input.dueDate === null ? null : new Date(`${input.dueDate}T00:00:00Z`),
+    dueAmount: input.dueAmount,
+    dueUnit: input.dueUnit,
+    dueEvent: input.dueEvent,
+    dueCourseId: input.dueCourseId,
+  };
 }

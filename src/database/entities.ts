@@ -7,6 +7,11 @@ import { Audience, AudienceMember, Learner } from '../learners/learner.entity';
 import { AdminNotice } from '../notifications/admin-notice.entity';
 import { MessageTemplate } from '../notifications/message-template.entity';
 import { OutboxMail } from '../notifications/outbox-mail.entity';
+import { Assignment } from '../assignments/assignment.entity';
+import { Membership, MembershipHistory, MembershipSource } from '../assignments/membership.entity';
+import { SyncRun } from '../assignments/sync/sync-run.entity';
+import { CertificationException, ExceptionAudit } from '../exceptions/exception.entity';
+import { BulkAction, BulkActionDraft, BulkActionItem } from '../exceptions/bulk-action.entity';
 
 /**
  * Every entity, listed explicitly so that discovery never depends on file globs. Entities serve
@@ -28,4 +33,14 @@ export const ENTITIES = [
   OutboxMail,
   MessageTemplate,
   AdminNotice,
+  Assignment,
+  Membership,
+  MembershipSource,
+  MembershipHistory,
+  CertificationException,
+  ExceptionAudit,
+  SyncRun,
+  BulkAction,
+  BulkActionItem,
+  BulkActionDraft,
 ];

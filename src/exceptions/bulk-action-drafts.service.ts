@@ -1,13 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { FieldError, fieldError } from '../common/forms';
 import { plural } from '../common/view-helpers';
 import { ActionName, BulkActionName, refusal } from './exception-rules';
-import { ExceptionReportService, Selection, SelectionSummary, selectionSql } from './exception-report.service';
+import { ExceptionReportService } from './exception-report.service';
+import { Selection, SelectionSummary, selectionSql } from './selection';
+import { sql, SqlRunner } from '../database/sql';
 import { reopenRefusalSql } from './reopen-rules';
+import { BulkActionDraft } from './bulk-action.entity';
 
 /** A confirmation page is answered within this time, or made again from fresh counts. */
-export const DRAFT_LIFETIME_MS = 60 * 60 * 1000;
+const DRAFT_LIFETIME_MS = 60 * 60 * 1000;
 
 export interface Draft {
   token: string;
@@ -71,19 +75,16 @@ export class BulkActionDraftsService {
   }
 
   async reopenSummary(certificationId: number, selection: Selection): Promise<ReopenSummary> {
-    const where = selectionSql(certificationId, selection);
-    const source = selection.mode === 'handled_by' ? '?::bigint' : 'null::bigint';
-    const sourceParams = selection.mode === 'handled_by' ? [selection.bulkActionId, selection.bulkActionId] : [];
-    const rows = await this.em.getConnection().execute<Array<{ reason: string | null; n: number }>>(
-      `select ${reopenRefusalSql(source)} as reason, count(*)::int as n
+    const source = selection.mode === 'handled_by' ? sql`${selection.bulkActionId}::bigint` : sql`null::bigint`;
+    const rows = await new SqlRunner(this.em).rows<{ reason: string | null; n: number }>(
+      sql`select ${reopenRefusalSql(source)} as reason, count(*)::int as n
          from exception e join membership m on m.id = e.membership_id
-        where ${where.sql}
+        where ${selectionSql(certificationId, selection)}
         group by 1 order by 2 desc`,
-      [...sourceParams, ...where.params],
     );
     return {
       total: rows.find((r) => r.reason === null)?.n ?? 0,
-      refused: rows.filter((r) => r.reason !== null).map((r) => ({ reason: r.reason!, count: r.n })),
+      refused: rows.flatMap((r) => (r.reason === null ? [] : [{ reason: r.reason, count: r.n }])),
     };
   }
 
@@ -94,46 +95,35 @@ export class BulkActionDraftsService {
     reason: string | null,
     selection: Selection & { label: string },
   ): Promise<string> {
-    const [row] = await this.em.getConnection().execute<Array<{ token: string }>>(
-      `insert into bulk_action_draft (certification_id, created_by, action, reason, selection)
-       values (?, ?, ?, ?, ?::jsonb) returning token`,
-      [certificationId, staffId, action, reason, JSON.stringify(selection)],
-    );
-    return row.token;
+    const draft = this.em.create(BulkActionDraft, {
+      token: randomUUID(),
+      certificationId,
+      createdBy: staffId,
+      action,
+      reason,
+      selection,
+    });
+    await this.em.persist(draft).flush();
+    return draft.token;
   }
 
   async find(token: string, certificationId: number, staffId: number): Promise<Draft | null> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(token)) return null;
-    const [row] = await this.em.getConnection().execute<DraftRow[]>(
-      `select token, certification_id, created_by, created_at, action, reason, selection, bulk_action_id, used_at
-         from bulk_action_draft where token = ? and certification_id = ? and created_by = ?`,
-      [token, certificationId, staffId],
-    );
+    // Read afresh: a confirmation in another request may have used it since this one loaded it.
+    const row = await this.em.findOne(BulkActionDraft, { token, certificationId, createdBy: staffId }, { refresh: true });
     if (!row) return null;
     return {
       token: row.token,
-      certificationId: row.certification_id,
-      createdBy: row.created_by,
-      createdAt: new Date(row.created_at),
+      certificationId: row.certificationId,
+      createdBy: row.createdBy,
+      createdAt: row.createdAt,
       action: row.action,
       reason: row.reason,
       selection: row.selection,
-      bulkActionId: row.bulk_action_id === null ? null : Number(row.bulk_action_id),
-      used: row.used_at !== null,
+      bulkActionId: row.bulkActionId,
+      used: row.usedAt !== null,
     };
   }
-}
-
-interface DraftRow {
-  token: string;
-  certification_id: number;
-  created_by: number;
-  created_at: Date;
-  action: ActionName;
-  reason: string | null;
-  selection: Selection & { label: string };
-  bulk_action_id: string | null;
-  used_at: Date | null;
 }
 
 /** An unused confirmation older than its lifetime: its counts may no longer be true. */
@@ -141,7 +131,7 @@ export function isExpired(draft: Draft, now = Date.now()): boolean {
   return !draft.used && now - draft.createdAt.getTime() > DRAFT_LIFETIME_MS;
 }
 
-export function selectionProblem(action: BulkActionName, summary: SelectionSummary): FieldError | null {
+function selectionProblem(action: BulkActionName, summary: SelectionSummary): FieldError | null {
   if (summary.foreign > 0) {
     return fieldError(
       'select',

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { CursorValue, keysetClause, PageQuery, rowKey } from '../common/keyset';
 import { learnerMatches } from '../common/listing';
+import { Sql, sql, SqlRunner } from '../database/sql';
 
 /** One learner a bulk action changed, with the due date before and after from its audit row. */
 export interface ChangedLearnerRow {
@@ -24,6 +25,18 @@ const KEY_COLUMNS = ['i.exception_id'];
 
 export const CHANGED_LEARNER_KEY_COLUMNS: readonly string[] = KEY_COLUMNS;
 
+type ChangedRow = {
+  exception_id: string;
+  learner_id: number;
+  first_name: string;
+  last_name: string;
+  id_number: string;
+  outcome: 'applied';
+  due_before: Date | null;
+  due_after: Date | null;
+  [key: `key_${number}`]: unknown;
+};
+
 @Injectable()
 export class BulkActionItemsService {
   constructor(private readonly em: EntityManager) {}
@@ -31,26 +44,23 @@ export class BulkActionItemsService {
   /** One keyset page of the learners the bulk action changed (`limit` + 1 rows, to know if there is more). */
   async changedLearners(bulkActionId: number, q: string, page: PageQuery, limit: number): Promise<ChangedLearnerRow[]> {
     const keyset = keysetClause(KEY_COLUMNS, 'asc', page);
-    const params: unknown[] = [bulkActionId];
-    let search = 'true';
+    let search = sql`true`;
     if (q) {
       const match = learnerMatches('e.learner_id', q);
-      search = match.sql;
-      params.push(match.param);
+      search = new Sql(match.sql, [match.param]);
     }
-    const rows = await this.em.getConnection().execute(
-      `select i.exception_id, e.learner_id, l.first_name, l.last_name, l.id_number, i.outcome,
-              a.due_before, a.due_after, ${keyset.select}
+    const rows = await new SqlRunner(this.em).rows<ChangedRow>(
+      sql`select i.exception_id, e.learner_id, l.first_name, l.last_name, l.id_number, i.outcome,
+              a.due_before, a.due_after, ${sql.raw(keyset.select)}
          from bulk_action_item i
          join exception e on e.id = i.exception_id
          join learner l on l.id = e.learner_id
          left join exception_audit a on a.exception_id = i.exception_id and a.bulk_action_id = i.bulk_action_id
-        where i.bulk_action_id = ? and i.outcome = 'applied' and ${search} and ${keyset.where}
-        order by ${keyset.orderBy}
-        limit ?`,
-      [...params, ...keyset.params, limit + 1],
+        where i.bulk_action_id = ${bulkActionId} and i.outcome = 'applied' and ${search} and ${new Sql(keyset.where, keyset.params)}
+        order by ${sql.raw(keyset.orderBy)}
+        limit ${limit + 1}`,
     );
-    return rows.map((row: any) => ({
+    return rows.map((row) => ({
       exceptionId: Number(row.exception_id),
       learnerId: Number(row.learner_id),
       firstName: row.first_name,

@@ -9,7 +9,7 @@ import { PAGE_SIZE, searchCaption, searchTerm } from '../common/listing';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { ACTION_LABELS } from './exception-rules';
-import { BulkActionsService, BulkActionStatus, STATE_LABELS } from './bulk-actions.service';
+import { BulkActionQueriesService, BulkActionStatus, STATE_LABELS } from './bulk-action-queries.service';
 import { BulkActionItemsService, CHANGED_LEARNER_KEY_COLUMNS, ChangedLearnerRow } from './bulk-action-items';
 
 const MAX_REASON = 1000;
@@ -18,7 +18,7 @@ const FINISHED = new Set(['completed', 'completed_with_failures', 'failed']);
  * Without JavaScript a running action's page refreshes itself no more often than this, so that a
  * screen reader is not sent back to the top every few seconds (WCAG 2.2.1), and can be stopped.
  */
-export const NO_SCRIPT_REFRESH_SECONDS = 15;
+const NO_SCRIPT_REFRESH_SECONDS = 15;
 const OUTCOME_LABELS: Record<ChangedLearnerRow['outcome'], string> = { applied: 'Applied' };
 const CHANGED_CSV_HEADER = ['Learner', 'ID number', 'Outcome', 'Due date before', 'Due date after'];
 const isoDate = (value: Date | null) => (value ? new Date(value).toISOString().slice(0, 10) : '');
@@ -39,7 +39,7 @@ export interface ProgressView {
 @Controller('admin/bulk-actions')
 export class BulkActionsController {
   constructor(
-    private readonly bulk: BulkActionsService,
+    private readonly bulk: BulkActionQueriesService,
     private readonly items: BulkActionItemsService,
     private readonly drafts: BulkActionDraftsService,
     private readonly urls: UrlBuilder,
@@ -143,7 +143,7 @@ export class BulkActionsController {
           { label: 'Failed', text: plural(status.failed, 'learner') },
         ],
         changed,
-        failures: failures.map((f: any) => ({ name: `${f.firstName} ${f.lastName}`, idNumber: f.idNumber, message: f.message })),
+        failures: failures.map((f) => ({ name: `${f.firstName} ${f.lastName}`, idNumber: f.idNumber, message: f.message })),
         failuresMore: status.failed > failures.length ? plural(status.failed - failures.length, 'more failure') : null,
         error: status.state === 'failed' ? status.error : null,
         refreshing,

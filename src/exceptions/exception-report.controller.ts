@@ -16,11 +16,12 @@ import {
   ExceptionType,
   isBulkAction,
   isExceptionType,
-  refusal,
   TYPE_LABELS,
 } from './exception-rules';
-import { ExceptionReportService, parseView, ReportView, Selection, SORTS, SortKey } from './exception-report.service';
+import { ExceptionReportService, parseView, ReportView, SORTS, SortKey } from './exception-report.service';
+import { Selection } from './selection';
 import { BulkActionsService, SelectionRefused } from './bulk-actions.service';
+import { BulkActionQueriesService } from './bulk-action-queries.service';
 import { BulkActionDraftsService, Draft, isExpired } from './bulk-action-drafts.service';
 import { describeEvidence } from './evidence';
 
@@ -49,6 +50,7 @@ export class ExceptionReportController {
     private readonly certifications: CertificationsService,
     private readonly report: ExceptionReportService,
     private readonly bulk: BulkActionsService,
+    private readonly bulkQueries: BulkActionQueriesService,
     private readonly drafts: BulkActionDraftsService,
     private readonly urls: UrlBuilder,
   ) {}
@@ -85,7 +87,7 @@ export class ExceptionReportController {
         errors.push(fieldError('select', `Tick at most ${MAX_TICKED} learners, or choose a condition in Select`));
       else selection = { mode: 'ids', ids: answers.ticked, label: plural(answers.ticked.length, 'ticked learner') };
     } else if (answers.select === 'all' || isExceptionType(answers.select)) {
-      const condition = answers.select as 'all' | ExceptionType;
+      const condition = answers.select;
       const label = condition === 'all' ? 'All learners' : conditionLabel(condition);
       selection = {
         mode: 'condition',
@@ -182,7 +184,7 @@ export class ExceptionReportController {
     const [rows, searchCounts, unfinished] = await Promise.all([
       this.report.page(id, view, pq),
       this.report.countsByType(id, { q: view.q, type: null }),
-      this.bulk.unfinished(id),
+      this.bulkQueries.unfinished(id),
     ]);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
     const visibleCounts = view.type ? { [view.type]: searchCounts[view.type] ?? 0 } : searchCounts;
@@ -314,7 +316,7 @@ export class ExceptionReportController {
         counts: typeCounts(summary.countsByType),
         notOpen: summary.notOpen > 0 ? `${plural(summary.notOpen, 'ticked learner')} already handled will be skipped.` : null,
         outcome: outcomeSentence(draft.action),
-        preview: preview.map((row: any) => ({
+        preview: preview.map((row) => ({
           name: `${row.firstName} ${row.lastName}`,
           idNumber: row.idNumber,
           currentDue: row.currentDue ? formatDate(row.currentDue) : 'None',

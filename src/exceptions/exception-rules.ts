@@ -24,9 +24,6 @@ export const ACTION_LABELS: Record<ActionName, string> = {
   reopen: 'Reopen exception',
 };
 
-/** The statuses of a handled exception: the ones that can be reopened. */
-export const HANDLED_STATUSES = ['assigned', 'assigned_realistic', 'not_assigned', 'dismissed'] as const;
-
 /** The exception's (and the membership's) status once the action is applied. */
 export const ACTION_STATUS: Record<BulkActionName, string> = {
   assign: 'assigned',

@@ -10,6 +10,7 @@ import { BulkActionsController } from './bulk-actions.controller';
 import { BulkActionsProcessor } from './bulk-actions.processor';
 import { BulkActionsService } from './bulk-actions.service';
 import { BulkActionItemsService } from './bulk-action-items';
+import { BulkActionQueriesService } from './bulk-action-queries.service';
 import { ExceptionReportController } from './exception-report.controller';
 import { ExceptionRecordsModule } from './exception-records.module';
 
@@ -29,7 +30,12 @@ export class ExceptionsModule {
         }),
       ],
       controllers: [ExceptionReportController, BulkActionsController],
-      providers: [BulkActionsService, BulkActionItemsService, ...workerOnly(config.processRole, BulkActionsProcessor)],
+      providers: [
+        BulkActionsService,
+        BulkActionQueriesService,
+        BulkActionItemsService,
+        ...workerOnly(config.processRole, BulkActionsProcessor),
+      ],
       exports: [ExceptionRecordsModule, BulkActionsService],
     }));
   }

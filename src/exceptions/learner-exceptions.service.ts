@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { sql, SqlRunner } from '../database/sql';
 import { ActionName, ExceptionType } from './exception-rules';
 import { reopenRefusalSql } from './reopen-rules';
 
@@ -35,18 +36,21 @@ export interface ExceptionAction {
 /** A learner's exceptions for the learner page: what can be done now, and what was done. */
 @Injectable()
 export class LearnerExceptionsService {
-  constructor(private readonly em: EntityManager) {}
+  private readonly db: SqlRunner;
+
+  constructor(em: EntityManager) {
+    this.db = new SqlRunner(em);
+  }
 
   /** Per active membership, its open exception, or else its last handled one. */
   async current(learnerId: number): Promise<CurrentException[]> {
-    const rows = await this.em.getConnection().execute<CurrentRow[]>(
-      `select distinct on (m.id) e.id, m.id as membership_id, e.certification_id, e.type, e.evidence, e.summary, e.status, e.raised_at,
-              ${reopenRefusalSql('null::bigint')} as refusal
+    const rows = await this.db.rows<CurrentRow>(
+      sql`select distinct on (m.id) e.id, m.id as membership_id, e.certification_id, e.type, e.evidence, e.summary, e.status, e.raised_at,
+              ${reopenRefusalSql(sql`null::bigint`)} as refusal
          from membership m
          join exception e on e.membership_id = m.id
-        where m.learner_id = ? and m.removed_at is null and e.status <> 'resolved'
+        where m.learner_id = ${learnerId} and m.removed_at is null and e.status <> 'resolved'
         order by m.id, (e.status = 'open') desc, e.handled_at desc nulls last, e.id desc`,
-      [learnerId],
     );
     return rows.map((r) => ({
       exceptionId: Number(r.id),
@@ -63,15 +67,14 @@ export class LearnerExceptionsService {
 
   /** Every action on the learner's exceptions, newest first. */
   async actions(learnerId: number): Promise<ExceptionAction[]> {
-    const rows = await this.em.getConnection().execute<ActionRow[]>(
-      `select a.membership_id, a.exception_id, a.acted_at, s.display_name as staff_name, a.action, a.reason,
+    const rows = await this.db.rows<ActionRow>(
+      sql`select a.membership_id, a.exception_id, a.acted_at, s.display_name as staff_name, a.action, a.reason,
               a.status_before, a.status_after, a.due_before, a.due_after, a.bulk_action_id
          from exception_audit a
          join membership m on m.id = a.membership_id
          left join staff s on s.id = a.staff_id
-        where m.learner_id = ?
+        where m.learner_id = ${learnerId}
         order by a.acted_at desc, a.id desc`,
-      [learnerId],
     );
     return rows.map((r) => ({
       membershipId: r.membership_id,
@@ -90,12 +93,9 @@ export class LearnerExceptionsService {
 
   /** The certification of one of the learner's exceptions, or null when it is not theirs. */
   async certificationOf(learnerId: number, exceptionId: number): Promise<number | null> {
-    const [row] = await this.em
-      .getConnection()
-      .execute<Array<{ certification_id: number }>>(`select certification_id from exception where id = ? and learner_id = ?`, [
-        exceptionId,
-        learnerId,
-      ]);
+    const row = await this.db.one<{ certification_id: number }>(
+      sql`select certification_id from exception where id = ${exceptionId} and learner_id = ${learnerId}`,
+    );
     return row?.certification_id ?? null;
   }
 }

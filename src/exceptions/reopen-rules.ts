@@ -1,10 +1,12 @@
+import { Sql, sql } from '../database/sql';
+
 /**
  * Why exception `e` (with its membership `m`) cannot be reopened, or null when it can (DOMAIN.md
- * §10). `source` is the SQL of the bulk action whose exceptions are being reopened, or `null`.
+ * §10). `source` is the bulk action whose exceptions are being reopened (`null::bigint` for none).
  * One expression for the confirmation page's preview and for the bulk action's chunks.
  */
-export function reopenRefusalSql(source: string): string {
-  return `case
+export function reopenRefusalSql(source: Sql): Sql {
+  return sql`case
     when e.status = 'open' then 'The exception is already open'
     when e.status not in ('assigned', 'assigned_realistic', 'not_assigned', 'dismissed')
       then 'The exception was resolved by membership sync and cannot be reopened'
@@ -14,6 +16,3 @@ export function reopenRefusalSql(source: string): string {
     when ${source} is not null and e.bulk_action_id is distinct from ${source} then 'The exception has been handled again since'
   end`;
 }
-
-/** The refusal that is not a failure: reopening an exception that is open already. */
-export const ALREADY_OPEN = 'The exception is already open';

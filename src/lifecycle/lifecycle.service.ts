@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { inTransaction, sql } from '../database/sql';
 import { addPeriodSql } from './period';
 
 export interface CompletionCheckResult {
@@ -33,7 +34,9 @@ export class LifecycleService {
   @CreateRequestContext()
   async completionCheck(learnerIds: number[] | null): Promise<CompletionCheckResult> {
     if (learnerIds && learnerIds.length === 0) return { certified: 0, membershipIds: [] };
-    const learnerFilter = learnerIds ? `and m.learner_id in (select value::int from jsonb_array_elements_text(?::jsonb))` : '';
+    const learnerFilter = learnerIds
+      ? sql`and m.learner_id in (select value::int from jsonb_array_elements_text(${JSON.stringify(learnerIds)}::jsonb))`
+      : sql``;
     const expires = addPeriodSql(
       `case when cert.recertification_base = 'expiry' and m.state = 'window_open' and m.expires_at is not null
                  and p.certified_at <= m.expires_at
@@ -42,9 +45,9 @@ export class LifecycleService {
       'cert.active_period_unit',
     );
     const windowOpens = addPeriodSql('c.expires_at', 'c.window_period_amount', 'c.window_period_unit', '-');
-    return this.em.transactional(async (em) => {
-      const rows = await em.getConnection().execute<{ id: number }[]>(
-        `with candidate as (
+    return inTransaction(this.em, async (db) => {
+      const rows = await db.rows<{ id: number }>(
+        sql`with candidate as (
            select m.id, m.learner_id, m.certification_id, m.current_path, m.state, m.path_started_at
              from membership m
             where m.removed_at is null and m.completion_recorded
@@ -84,12 +87,12 @@ export class LifecycleService {
                                 join candidate c on c.id = gd.membership_id
                                where ps.certification_id = c.certification_id and ps.path = c.current_path)
          ), computed as (
-           select m.id, p.certified_at, ${expires} as expires_at, cert.window_period_amount, cert.window_period_unit
+           select m.id, p.certified_at, ${sql.raw(expires)} as expires_at, cert.window_period_amount, cert.window_period_unit
              from complete p
              join membership m on m.id = p.membership_id
              join certification cert on cert.id = m.certification_id
          ), x as (
-           select c.*, ${windowOpens} as window_opens_at from computed c
+           select c.*, ${sql.raw(windowOpens)} as window_opens_at from computed c
          ), certified as (
            update membership m
               set state = 'certified', certified_at = x.certified_at, expires_at = x.expires_at, window_opens_at = x.window_opens_at
@@ -103,9 +106,6 @@ export class LifecycleService {
            on conflict (membership_id, cycle, event) do nothing
          )
          select id from certified order by id`,
-        learnerIds ? [JSON.stringify(learnerIds)] : [],
-        'all',
-        em.getTransactionContext(),
       );
       return { certified: rows.length, membershipIds: rows.map((r) => r.id) };
     });
@@ -118,14 +118,12 @@ export class LifecycleService {
    */
   @CreateRequestContext()
   async runSteps(now: Date = new Date()): Promise<StepsResult> {
-    return this.em.transactional(async (em) => {
-      const conn = em.getConnection();
-      const trx = em.getTransactionContext();
-      const opened = await conn.execute<{ id: number }[]>(
-        `with opened as (
-           update membership set state = 'window_open', current_path = 'recertification', path_started_at = ?,
+    return inTransaction(this.em, async (db) => {
+      const opened = await db.rows<{ id: number }>(
+        sql`with opened as (
+           update membership set state = 'window_open', current_path = 'recertification', path_started_at = ${now},
                   cycle = cycle + 1, due_at = expires_at
-            where removed_at is null and state = 'certified' and window_opens_at <= ?
+            where removed_at is null and state = 'certified' and window_opens_at <= ${now}
               and exception_status not in ('open', 'not_assigned')
            returning id, cycle, certified_at, expires_at
          ), history as (
@@ -134,14 +132,11 @@ export class LifecycleService {
            on conflict (membership_id, cycle, event) do nothing
          )
          select id from opened`,
-        [now, now],
-        'all',
-        trx,
       );
-      const expired = await conn.execute<{ id: number }[]>(
-        `with expired as (
-           update membership set state = 'expired', current_path = 'certification', path_started_at = ?
-            where removed_at is null and state in ('certified', 'window_open') and expires_at <= ?
+      const expired = await db.rows<{ id: number }>(
+        sql`with expired as (
+           update membership set state = 'expired', current_path = 'certification', path_started_at = ${now}
+            where removed_at is null and state in ('certified', 'window_open') and expires_at <= ${now}
               and exception_status not in ('open', 'not_assigned')
            returning id, cycle, certified_at, expires_at
          ), history as (
@@ -150,9 +145,6 @@ export class LifecycleService {
            on conflict (membership_id, cycle, event) do nothing
          )
          select id from expired`,
-        [now, now],
-        'all',
-        trx,
       );
       return { windowOpened: opened.length, expired: expired.length };
     });

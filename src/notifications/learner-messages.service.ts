@@ -86,8 +86,9 @@ export class LearnerMessagesService {
   ) {}
 
   /**
-   * Writes the messages now due to these memberships, in the caller's transaction (e.g. right
-   * after Assign, so that the catch-up messages commit with it). Returns how many were written.
+   * Writes the messages now due to these memberships, in the caller's transaction: each chunk of
+   * Assign or Set realistic due date writes its learners' catch-up messages in its own transaction,
+   * so that they commit with the change. Returns how many were written.
    */
   async writeDueFor(em: EntityManager, membershipIds: readonly number[], now: Date = new Date()): Promise<number> {
     if (membershipIds.length === 0) return 0;

@@ -1,4 +1,5 @@
-import { filterSql, SORTS } from '../../src/exceptions/exception-report.service';
+import { SORTS } from '../../src/exceptions/exception-report.service';
+import { filterSql } from '../../src/exceptions/selection';
 import { PAGE_SIZE } from '../../src/common/listing';
 import { keysetClause, PageQuery } from '../../src/common/keyset';
 import { startTestApp, TestApp, TestClient } from '../support/app';
@@ -315,7 +316,7 @@ function pageSql(certificationId: number, page: PageQuery) {
     sql: `select e.id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.raised_at, e.learner_sort_name,
                  e.raised_at::text as raised_key
             from exception e join learner l on l.id = e.learner_id
-           where ${filter.sql} and ${keyset.where}
+           where ${filter.text} and ${keyset.where}
            order by ${keyset.orderBy}
            limit ?`,
     params: [...filter.params, ...keyset.params, PAGE_SIZE + 1],

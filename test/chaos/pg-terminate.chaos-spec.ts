@@ -20,8 +20,8 @@ import {
 
 /**
  * PostgreSQL ends the worker's connections (pg_terminate_backend, as a failover, an idle-session
- * killer or an administrator does) while the worker is inside a chunk's transaction, and again
- * while it writes the catch-up messages after the last chunk. Each time the transaction rolls back,
+ * killer or an administrator does) while the worker is inside a chunk's transaction, once while it
+ * changes memberships and once while it writes the chunk's catch-up messages. Each time the transaction rolls back,
  * the same worker process tries the job again and redoes it, and the action ends exactly as a
  * clean run of the same action on an identical certification. The worker's pool then works on: a
  * later bulk action, started after its idle connections were terminated too, runs at its first attempt.
@@ -32,7 +32,7 @@ const TOTAL = 2 * PER_TYPE;
 const CHUNK = 100;
 /** Chunks done before the fault: the held lock is in the next chunk. */
 const DONE_BEFORE = 4 * CHUNK;
-/** The catch-up messages of this many learners are written before the second fault. */
+/** Chunks done before the second fault: the held message is in the next chunk. */
 const MESSAGES_BEFORE = 15 * CHUNK;
 const TERMINATED = /terminating connection due to administrator command/;
 
@@ -92,15 +92,15 @@ describe('a bulk action whose worker connections PostgreSQL terminates mid-trans
     ).rows[0];
   }
 
-  it('rolls back and redoes the chunk, then the catch-up messages, without a restart, and ends as a clean run; the pool then serves a later job', async () => {
+  it('rolls back and redoes a chunk, its catch-up messages with it, without a restart, and ends as a clean run; the pool then serves a later job', async () => {
     const [a, b] = await Promise.all([fixture('TA'), fixture('TB')]);
     await worker.ready;
     const pid = worker.pid;
 
     // Two holds: the membership of an exception of the fifth chunk (the worker handles four chunks,
     // updates the fifth chunk's exceptions, then waits for this lock inside the chunk's transaction),
-    // and, uncommitted, the enrolment message of the learner after MESSAGES_BEFORE (after the last
-    // chunk, the worker writes the catch-up messages in chunks and waits on this one's key).
+    // and, uncommitted, the enrolment message of a learner of the sixteenth chunk (the worker changes
+    // that chunk's memberships, then waits on this message's key while writing the chunk's messages).
     const chunkHold = await holdMembershipOf(t.db, nthInChunkOrder(a.exceptionIds, DONE_BEFORE + CHUNK / 2));
     const messageHold = await holdInTransaction(
       t.db,
@@ -115,7 +115,7 @@ describe('a bulk action whose worker connections PostgreSQL terminates mid-trans
       expect(await blockedBy(chunkHold)).toMatch(/^with changed as \(\s+update membership/);
       expect(await terminateWorkerConnections()).toBeGreaterThanOrEqual(1);
       // The chunk in the middle of its transaction is rolled back: the bulk action stands exactly
-      // at the end of the fourth chunk, nothing half done.
+      // at the end of the fourth chunk, nothing half done, the messages of those chunks committed with them.
       expect(await progress(aId, a.certificationId)).toEqual({
         state: 'running',
         processed: DONE_BEFORE,
@@ -123,7 +123,7 @@ describe('a bulk action whose worker connections PostgreSQL terminates mid-trans
         handled: DONE_BEFORE,
         audits: DONE_BEFORE,
         assigned: DONE_BEFORE,
-        messaged: 0,
+        messaged: DONE_BEFORE,
       });
       // Bull tries the job again (after its backoff) in the same worker, on new connections, and
       // the fifth chunk is redone from its start: it reaches the held lock again.
@@ -131,21 +131,21 @@ describe('a bulk action whose worker connections PostgreSQL terminates mid-trans
       expect(await job(aId)).toMatchObject({ state: 'active', attemptsMade: 1, failedReason: expect.stringMatching(TERMINATED) });
       await chunkHold.release();
 
-      // Every chunk done, the action is Completed; the catch-up messages are being written. (Just
-      // after the release, the worker may still be seen waiting for the membership: only a wait
-      // for the held message counts.)
+      // The sixteenth chunk writes its learners' messages and waits on the held one. (Just after
+      // the release, the worker may still be seen waiting for the membership: only a wait for the
+      // held message counts.) Its transaction rolls back with the memberships it changed.
       expect(await blockedBy(messageHold)).toMatch(/^\s*insert into outbox/);
       expect(await terminateWorkerConnections()).toBeGreaterThanOrEqual(1);
       expect(await progress(aId, a.certificationId)).toEqual({
-        state: 'completed',
-        processed: TOTAL,
-        items_done: TOTAL,
-        handled: TOTAL,
-        audits: TOTAL,
-        assigned: TOTAL,
+        state: 'running',
+        processed: MESSAGES_BEFORE,
+        items_done: MESSAGES_BEFORE,
+        handled: MESSAGES_BEFORE,
+        audits: MESSAGES_BEFORE,
+        assigned: MESSAGES_BEFORE,
         messaged: MESSAGES_BEFORE,
       });
-      // The job's next attempt writes the messages left, and waits on the held one again.
+      // The job's next attempt redoes that chunk, and waits on the held message again.
       expect(await blockedBy(messageHold)).toMatch(/^\s*insert into outbox/);
       expect(await job(aId)).toMatchObject({ state: 'active', attemptsMade: 2, failedReason: expect.stringMatching(TERMINATED) });
     } finally {

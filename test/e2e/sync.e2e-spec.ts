@@ -1,6 +1,7 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import { MembershipSyncService, SYNC_LOCK_CLASS } from '../../src/assignments/sync/membership-sync.service';
+import { MembershipSyncService } from '../../src/assignments/sync/membership-sync.service';
+import { CERTIFICATION_LOCK_CLASS } from '../../src/database/locks';
 import { MembershipSyncProcessor } from '../../src/assignments/sync/membership-sync.processor';
 import { JobRequests } from '../../src/jobs/job-requests.service';
 import { MEMBERSHIP_SYNC_QUEUE, SYNC_SCHEDULE } from '../../src/jobs/queues';
@@ -473,7 +474,7 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
     // a sync waits while another transaction holds the certification's lock
     const blocker = await t.db.connect();
     await blocker.query('begin');
-    await blocker.query('select pg_advisory_xact_lock($1, $2)', [SYNC_LOCK_CLASS, cert]);
+    await blocker.query('select pg_advisory_xact_lock($1, $2)', [CERTIFICATION_LOCK_CLASS, cert]);
     let finished = false;
     let waiting;
     try {

@@ -222,10 +222,7 @@ export function assignedExactlyOnce(total: number) {
   };
 }
 
-/**
- * Whether to compare the learners' catch-up messages too. The job writes them after the action is
- * Completed, so only once its job has finished are they all there.
- */
+/** Whether to compare the learners' catch-up messages too (each chunk writes its learners' messages). */
 export interface Compare {
   messages: boolean;
 }

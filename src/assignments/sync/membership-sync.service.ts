@@ -4,8 +4,9 @@ import { addPeriodSql, addPeriodToDateSql } from '../../lifecycle/period';
 import { AdminNoticeOutcome, AdminNoticeService } from '../../notifications/admin-notice.service';
 import { CourseSetsService } from '../../certifications/course-sets.service';
 import { JobRequests } from '../../jobs/job-requests.service';
-
-export type ExceptionType = 'duplicate_course' | 'completion_time_unknown' | 'time_allowance';
+import { inTransaction, sql, SqlRunner } from '../../database/sql';
+import { lockCertification } from '../../database/locks';
+import { ExceptionType } from '../../exceptions/exception-rules';
 
 export interface SyncStats {
   certificationId: number;
@@ -30,9 +31,6 @@ export interface SyncResult {
   notice: AdminNoticeOutcome;
 }
 
-/** Two workers never sync the same certification at once: a transaction-scoped lock per certification. */
-export const SYNC_LOCK_CLASS = 7301;
-
 /**
  * Membership sync (DOMAIN.md §2): works out, set-based and in one transaction per certification,
  * which learners the assignments cover and their due dates, adds, updates and removes
@@ -52,7 +50,7 @@ export class MembershipSyncService {
 
   @CreateRequestContext()
   async syncAll(reason = 'schedule'): Promise<SyncResult[]> {
-    const rows = await this.em.getConnection().execute<{ id: number }[]>('select id from certification order by id');
+    const rows = await new SqlRunner(this.em).rows<{ id: number }>(sql`select id from certification order by id`);
     const results: SyncResult[] = [];
     for (const row of rows) {
       const result = await this.syncOne(this.em.fork(), row.id, reason);
@@ -93,33 +91,27 @@ export class MembershipSyncService {
   }
 
   private async syncInTransaction(em: EntityManager, certificationId: number, reason: string): Promise<SyncResult | null> {
-    return em.transactional(async (tem) => {
-      const conn = tem.getConnection();
-      const trx = tem.getTransactionContext();
-      const q = <T = any>(sql: string, params: unknown[] = []) => conn.execute<T[]>(sql, params as any[], 'all', trx);
+    return inTransaction(em, async (q, tem) => {
       const id = certificationId;
 
-      await q('select pg_advisory_xact_lock(?, ?)', [SYNC_LOCK_CLASS, id]);
-      const exists = await q('select id from certification where id = ?', [id]);
-      if (exists.length === 0) return null;
-      const [run] = await q<{ id: string }>(
-        `insert into sync_run (certification_id, reason, started_at) values (?, ?, clock_timestamp()) returning id`,
-        [id, reason.slice(0, 100)],
-      );
+      // Two workers never sync the same certification at once, nor while a bulk action changes it.
+      await lockCertification(q, id);
+      const exists = await q.one<{ id: number }>(sql`select id from certification where id = ${id}`);
+      if (!exists) return null;
+      const run = (await q.one<{ id: string }>(
+        sql`insert into sync_run (certification_id, reason, started_at) values (${id}, ${reason.slice(0, 100)}, clock_timestamp()) returning id`,
+      ))!;
 
       await this.buildCover(q, id);
-      const [removal] = await this.removeUncovered(q, id);
-      const [growth] = await this.growDueDates(q, id);
-      const [openRechecks] = await this.recheckOpen(q, id);
-      await q(
-        `insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
+      const removal = (await this.removeUncovered(q, id))!;
+      const growth = (await this.growDueDates(q, id))!;
+      const openRechecks = (await this.recheckOpen(q, id))!;
+      await q.run(sql`insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
          select t.learner_id, null, 'new', t.due_at, t.due_status, t.unknown_assignment_id, 'certification'
            from sync_target t
           where not exists (select 1 from membership m
-                             where m.certification_id = ? and m.learner_id = t.learner_id and m.removed_at is null)`,
-        [id],
-      );
-      await q('analyze sync_check');
+                             where m.certification_id = ${id} and m.learner_id = t.learner_id and m.removed_at is null)`);
+      await q.run(sql`analyze sync_check`);
       await this.detectProblems(q, id);
       const applied = await this.applyChecks(q, id);
       const sources = await this.syncSources(q, id);
@@ -137,7 +129,7 @@ export class MembershipSyncService {
         sources_added: sources.added,
         sources_removed: sources.removed,
       };
-      await q(`update sync_run set finished_at = clock_timestamp(), stats = ?::jsonb where id = ?`, [JSON.stringify(stats), run.id]);
+      await q.run(sql`update sync_run set finished_at = clock_timestamp(), stats = ${JSON.stringify(stats)}::jsonb where id = ${run.id}`);
       // The administrators' notice commits with the exceptions it is about.
       const notice = await this.notices.notifyInTransaction(tem, id, applied.raisedIds);
       return { stats, raisedExceptionIds: applied.raisedIds, notice };
@@ -148,7 +140,7 @@ export class MembershipSyncService {
    * sync_cover: one row per (learner, covering assignment) with that assignment's due date;
    * sync_target: one row per learner with the latest known due date (or unknown / none).
    */
-  private async buildCover(q: Query, id: number) {
+  private async buildCover(q: SqlRunner, id: number) {
     const relativeDue = `case c.due_event
         when 'assignment' then ${addPeriodSql('coalesce(m.added_at, now())', 'c.due_amount', 'c.due_unit')}
         when 'hire' then ${addPeriodToDateSql('l.hire_date', 'c.due_amount', 'c.due_unit')}
@@ -160,50 +152,42 @@ export class MembershipSyncService {
           'c.due_unit',
         )}
       end`;
-    await q(
-      `create temp table sync_cover on commit drop as
+    await q.run(sql`create temp table sync_cover on commit drop as
        with covered as (
          select a.id as assignment_id, a.learner_id, a.due_rule, a.due_fixed_at, a.due_amount, a.due_unit, a.due_event, a.due_course_id
-           from assignment a where a.certification_id = ? and a.kind = 'learner'
+           from assignment a where a.certification_id = ${id} and a.kind = 'learner'
          union all
          select a.id, am.learner_id, a.due_rule, a.due_fixed_at, a.due_amount, a.due_unit, a.due_event, a.due_course_id
            from assignment a join audience_member am on am.audience_id = a.audience_id
-          where a.certification_id = ? and a.kind = 'audience'
+          where a.certification_id = ${id} and a.kind = 'audience'
        )
        select c.learner_id, c.assignment_id, c.due_rule,
               (c.due_rule = 'relative' and c.due_event = 'first_login' and l.first_login_at is null) as future,
-              case c.due_rule when 'fixed' then c.due_fixed_at when 'relative' then ${relativeDue} end as due_at
+              case c.due_rule when 'fixed' then c.due_fixed_at when 'relative' then ${sql.raw(relativeDue)} end as due_at
          from covered c
          join learner l on l.id = c.learner_id
-         left join membership m on m.certification_id = ? and m.learner_id = c.learner_id and m.removed_at is null`,
-      [id, id, id],
-    );
-    await q('create index on sync_cover (learner_id, assignment_id)');
-    await q('analyze sync_cover');
-    await q(
-      `create temp table sync_target on commit drop as
+         left join membership m on m.certification_id = ${id} and m.learner_id = c.learner_id and m.removed_at is null`);
+    await q.run(sql`create index on sync_cover (learner_id, assignment_id)`);
+    await q.run(sql`analyze sync_cover`);
+    await q.run(sql`create temp table sync_target on commit drop as
        select learner_id,
               max(due_at) as due_at,
               case when count(due_at) > 0 then 'known' when bool_or(due_rule <> 'none') then 'unknown' else 'none' end as due_status,
               min(assignment_id) filter (where due_rule <> 'none' and due_at is null) as unknown_assignment_id
-         from sync_cover where not future group by learner_id`,
-    );
-    await q('create unique index on sync_target (learner_id)');
-    await q('analyze sync_target');
-    await q(
-      `create temp table sync_check (
+         from sync_cover where not future group by learner_id`);
+    await q.run(sql`create unique index on sync_target (learner_id)`);
+    await q.run(sql`analyze sync_target`);
+    await q.run(sql`create temp table sync_check (
          learner_id integer primary key, membership_id integer, kind text not null,
          due_at timestamptz, due_status text not null, unknown_assignment_id integer, path text not null
-       ) on commit drop`,
-    );
+       ) on commit drop`);
   }
 
   /** Learners no longer covered leave; the row stays as history and its open exception is closed. */
-  private removeUncovered(q: Query, id: number) {
-    return q<{ removed: string; closed: string }>(
-      `with removed as (
+  private removeUncovered(q: SqlRunner, id: number) {
+    return q.one<{ removed: string; closed: string }>(sql`with removed as (
          update membership m set removed_at = now()
-          where m.certification_id = ? and m.removed_at is null
+          where m.certification_id = ${id} and m.removed_at is null
             and not exists (select 1 from sync_target t where t.learner_id = m.learner_id)
          returning m.id
        ), closed as (
@@ -211,21 +195,18 @@ export class MembershipSyncService {
            from removed r where e.membership_id = r.id and e.status = 'open'
          returning e.id
        )
-       select (select count(*) from removed) as removed, (select count(*) from closed) as closed`,
-      [id],
-    );
+       select (select count(*) from removed) as removed, (select count(*) from closed) as closed`);
   }
 
   /**
    * A due date only grows. Memberships whose due date grew are re-checked when their exception is
    * open or not assigned and they are not certified, window open or expired.
    */
-  private growDueDates(q: Query, id: number) {
-    return q<{ due_updated: string; rechecked: string }>(
-      `with grown as (
+  private growDueDates(q: SqlRunner, id: number) {
+    return q.one<{ due_updated: string; rechecked: string }>(sql`with grown as (
          update membership m set due_at = t.due_at
            from sync_target t
-          where m.certification_id = ? and m.removed_at is null and m.learner_id = t.learner_id
+          where m.certification_id = ${id} and m.removed_at is null and m.learner_id = t.learner_id
             and t.due_status = 'known' and (m.due_at is null or t.due_at > m.due_at)
          returning m.id, m.learner_id, m.exception_status, m.state, m.due_at, m.current_path
        ), rechecks as (
@@ -236,9 +217,7 @@ export class MembershipSyncService {
           where exception_status in ('open', 'not_assigned') and state not in ('certified', 'window_open', 'expired')
          returning 1
        )
-       select (select count(*) from grown) as due_updated, (select count(*) from rechecks) as rechecked`,
-      [id],
-    );
+       select (select count(*) from grown) as due_updated, (select count(*) from rechecks) as rechecked`);
   }
 
   /**
@@ -247,9 +226,8 @@ export class MembershipSyncService {
    * time, another certification's content or memberships, a completion a due date counts from).
    * An unknown cause, brought in by import, cannot be checked again and stays as it is.
    */
-  private recheckOpen(q: Query, id: number) {
-    return q<{ rechecked: string }>(
-      `with rechecks as (
+  private recheckOpen(q: SqlRunner, id: number) {
+    return q.one<{ rechecked: string }>(sql`with rechecks as (
          insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
          select m.learner_id, m.id, 'recheck_open', m.due_at,
                 case when m.due_at is not null then 'known' else t.due_status end,
@@ -257,20 +235,17 @@ export class MembershipSyncService {
            from exception e
            join membership m on m.id = e.membership_id
            join sync_target t on t.learner_id = m.learner_id
-          where e.certification_id = ? and e.status = 'open' and e.type <> 'unknown'
+          where e.certification_id = ${id} and e.status = 'open' and e.type <> 'unknown'
             and m.removed_at is null and m.state not in ('certified', 'window_open', 'expired')
          on conflict (learner_id) do nothing
          returning 1
        )
-       select count(*) as rechecked from rechecks`,
-      [id],
-    );
+       select count(*) as rechecked from rechecks`);
   }
 
   /** sync_problem: the first matching check per learner, in the order duplicate → unknown → time allowance. */
-  private async detectProblems(q: Query, id: number) {
-    await q(
-      `create temp table sync_problem on commit drop as
+  private async detectProblems(q: SqlRunner, id: number) {
+    await q.run(sql`create temp table sync_problem on commit drop as
        with overlap as (
          select mine.path as this_path, other.certification_id as other_id, other.path as other_path,
                 array_agg(distinct c.short_name order by c.short_name) as names,
@@ -280,12 +255,12 @@ export class MembershipSyncService {
            join course_set_course b on b.course_id = a.course_id
            join course_set other on other.id = b.course_set_id and other.certification_id <> mine.certification_id
            join course c on c.id = a.course_id
-          where mine.certification_id = ?
+          where mine.certification_id = ${id}
           group by 1, 2, 3
        ), duplicate as (
          select distinct on (k.learner_id) k.learner_id, o.other_id, oc.full_name as other_name, o.names, o.full_names
            from sync_check k
-           join membership m2 on m2.learner_id = k.learner_id and m2.removed_at is null and m2.certification_id <> ?
+           join membership m2 on m2.learner_id = k.learner_id and m2.removed_at is null and m2.certification_id <> ${id}
            join overlap o on o.other_id = m2.certification_id and o.other_path = m2.current_path and o.this_path = k.path
            join certification oc on oc.id = o.other_id
           order by k.learner_id, o.other_id
@@ -303,7 +278,7 @@ export class MembershipSyncService {
                     then 'time_allowance'
                 end as type
            from sync_check k
-           join certification cert on cert.id = ?
+           join certification cert on cert.id = ${id}
            left join duplicate d on d.learner_id = k.learner_id
            left join assignment ua on ua.id = k.unknown_assignment_id
            left join course uc on uc.id = ua.due_course_id
@@ -330,19 +305,16 @@ export class MembershipSyncService {
                 else 'Due ' || to_char(due_at at time zone 'UTC', 'FMDD Mon YYYY') || ': ' || left_words || ', ' ||
                      min_days || ' needed (' || (min_days - days_left) || ' short)'
               end as summary
-         from worded`,
-      [id, id, id],
-    );
-    await q('create unique index on sync_problem (learner_id)');
-    await q('analyze sync_problem');
+         from worded`);
+    await q.run(sql`create unique index on sync_problem (learner_id)`);
+    await q.run(sql`analyze sync_problem`);
   }
 
-  private async applyChecks(q: Query, id: number) {
+  private async applyChecks(q: SqlRunner, id: number) {
     // New memberships: assigned now unless a problem was found.
-    await q(
-      `with inserted as (
+    await q.run(sql`with inserted as (
          insert into membership (certification_id, learner_id, due_at, added_at, assigned_at, exception_status, path_started_at)
-         select ?, k.learner_id, k.due_at, now(),
+         select ${id}, k.learner_id, k.due_at, now(),
                 case when p.learner_id is null then now() end,
                 case when p.learner_id is null then 'none' else 'open' end,
                 now()
@@ -350,43 +322,33 @@ export class MembershipSyncService {
           where k.kind = 'new'
          returning id, learner_id
        )
-       update sync_check k set membership_id = i.id from inserted i where k.learner_id = i.learner_id and k.kind = 'new'`,
-      [id],
-    );
-    const [{ added }] = await q<{ added: string }>(`select count(*) as added from sync_check where kind = 'new'`);
+       update sync_check k set membership_id = i.id from inserted i where k.learner_id = i.learner_id and k.kind = 'new'`);
+    const [{ added }] = await q.rows<{ added: string }>(sql`select count(*) as added from sync_check where kind = 'new'`);
 
-    const raisedRows = await q<{ type: ExceptionType; ids: string[] }>(
-      `with raised as (
+    const raisedRows = await q.rows<{ type: ExceptionType; ids: string[] }>(sql`with raised as (
          insert into exception (membership_id, certification_id, learner_id, type, evidence, summary)
-         select k.membership_id, ?, k.learner_id, p.type, p.evidence, p.summary
+         select k.membership_id, ${id}, k.learner_id, p.type, p.evidence, p.summary
            from sync_check k join sync_problem p on p.learner_id = k.learner_id
           where k.kind in ('new', 'recheck_not_assigned')
          returning id, type
        )
-       select type, array_agg(id order by id) as ids from raised group by type`,
-      [id],
-    );
+       select type, array_agg(id order by id) as ids from raised group by type`);
 
     // A not-assigned membership whose due date grew: a problem opens a new exception, none assigns it.
-    await q(
-      `update membership m
+    await q.run(sql`update membership m
           set exception_status = case when p.learner_id is null then 'none' else 'open' end,
               assigned_at = case when p.learner_id is null then now() end
          from sync_check k left join sync_problem p on p.learner_id = k.learner_id
-        where k.kind = 'recheck_not_assigned' and m.id = k.membership_id and m.exception_status = 'not_assigned'`,
-    );
+        where k.kind = 'recheck_not_assigned' and m.id = k.membership_id and m.exception_status = 'not_assigned'`);
 
     // An open exception re-checked: still a problem → updated in place; none → resolved and assigned.
     // The days left in the evidence move every day; only a changed cause rewrites the row.
-    const updated = await q(
-      `update exception e set type = p.type, evidence = p.evidence, summary = p.summary
+    const updated = await q.rows<{ id: string }>(sql`update exception e set type = p.type, evidence = p.evidence, summary = p.summary
          from sync_check k join sync_problem p on p.learner_id = k.learner_id
         where k.kind = 'recheck_open' and e.membership_id = k.membership_id and e.status = 'open'
           and (e.type <> p.type or e.evidence - 'daysLeft' - 'shortfallDays' <> p.evidence - 'daysLeft' - 'shortfallDays')
-       returning e.id`,
-    );
-    const resolved = await q(
-      `with resolved as (
+       returning e.id`);
+    const resolved = await q.rows<{ id: number }>(sql`with resolved as (
          update exception e set status = 'resolved', handled_at = now(), reason = 'Re-checked: the cause no longer applies'
            from sync_check k
           where k.kind = 'recheck_open' and e.membership_id = k.membership_id and e.status = 'open'
@@ -395,8 +357,7 @@ export class MembershipSyncService {
        )
        update membership m set exception_status = 'none', assigned_at = now()
          from resolved r where m.id = r.membership_id and m.exception_status = 'open'
-       returning m.id`,
-    );
+       returning m.id`);
 
     const raised: Partial<Record<ExceptionType, number>> = {};
     const raisedIds: number[] = [];
@@ -408,31 +369,23 @@ export class MembershipSyncService {
   }
 
   /** membership_source: which assignments bring each active member (a removed membership keeps its rows). */
-  private async syncSources(q: Query, id: number) {
-    const removed = await q<{ n: string }>(
-      `with gone as (
+  private async syncSources(q: SqlRunner, id: number) {
+    const removed = await q.rows<{ n: string }>(sql`with gone as (
          delete from membership_source s using membership m
-          where s.membership_id = m.id and m.certification_id = ? and m.removed_at is null
+          where s.membership_id = m.id and m.certification_id = ${id} and m.removed_at is null
             and not exists (select 1 from sync_cover c
                              where c.learner_id = m.learner_id and c.assignment_id = s.assignment_id and not c.future)
          returning 1
-       ) select count(*) as n from gone`,
-      [id],
-    );
-    const added = await q<{ n: string }>(
-      `with added as (
+       ) select count(*) as n from gone`);
+    const added = await q.rows<{ n: string }>(sql`with added as (
          insert into membership_source (membership_id, assignment_id)
          select m.id, c.assignment_id
            from sync_cover c
-           join membership m on m.certification_id = ? and m.learner_id = c.learner_id and m.removed_at is null
+           join membership m on m.certification_id = ${id} and m.learner_id = c.learner_id and m.removed_at is null
           where not c.future
          on conflict do nothing
          returning 1
-       ) select count(*) as n from added`,
-      [id],
-    );
+       ) select count(*) as n from added`);
     return { added: Number(added[0].n), removed: Number(removed[0].n) };
   }
 }
-
-type Query = <T = any>(sql: string, params?: unknown[]) => Promise<T[]>;

@@ -1,0 +1,64 @@
+import { Sql, sql } from '../database/sql';
+import { learnerMatches } from '../common/listing';
+import { ExceptionType } from './exception-rules';
+
+/** What the report shows and a condition selects: a search and a type filter. */
+export interface ReportFilter {
+  q: string;
+  type: ExceptionType | null;
+}
+
+/**
+ * Which exceptions an action is for: a condition over the filtered report, ticked rows (or the one
+ * exception of a learner's page), or every exception another bulk action handled (to reopen them).
+ */
+export type Selection =
+  | { mode: 'condition'; condition: 'all' | ExceptionType; filter: ReportFilter }
+  | { mode: 'ids'; ids: number[] }
+  | { mode: 'handled_by'; bulkActionId: number };
+
+export interface SelectionSummary {
+  countsByType: Partial<Record<ExceptionType, number>>;
+  /** Open exceptions of this certification that the action will be applied to. */
+  total: number;
+  /** Ticked rows that are no longer open (handled meanwhile): skipped and reported. */
+  notOpen: number;
+  /** Ticked ids that are not exceptions of this certification: refused. */
+  foreign: number;
+}
+
+/**
+ * SQL conditions on `e` (an exception) for a certification's open exceptions under a filter. The
+ * search uses the learner trigram index, then the open-exception indexes do the rest.
+ */
+export function filterSql(certificationId: number, filter: ReportFilter): Sql {
+  const parts = [sql`e.certification_id = ${certificationId}`, sql`e.status = 'open'`];
+  if (filter.type) parts.push(sql`e.type = ${filter.type}`);
+  if (filter.q) {
+    const search = learnerMatches('e.learner_id', filter.q);
+    parts.push(new Sql(search.sql, [search.param]));
+  }
+  return sql.join(parts, ' and ');
+}
+
+/** The filter a condition selects: the report's filter, narrowed to the condition's type. */
+export function conditionFilter(selection: Extract<Selection, { mode: 'condition' }>): ReportFilter {
+  return selection.condition === 'all' ? selection.filter : { ...selection.filter, type: selection.condition };
+}
+
+/** The exceptions a selection covers (open or not: ticked rows that were handled are reported). */
+export function selectionSql(certificationId: number, selection: Selection): Sql {
+  if (selection.mode === 'ids') return sql`e.certification_id = ${certificationId} and e.id = any(${selection.ids}::bigint[])`;
+  if (selection.mode === 'handled_by') {
+    return sql`e.certification_id = ${certificationId} and e.id in (select i.exception_id from bulk_action_item i
+      where i.bulk_action_id = ${selection.bulkActionId} and i.outcome = 'applied')`;
+  }
+  return filterSql(certificationId, conditionFilter(selection));
+}
+
+/** Days from now to the realistic due date: the path's total minimum time plus the buffer. */
+const REALISTIC_DAYS_SQL = sql.raw(`(case m.current_path when 'recertification' then c.recertification_min_days
+  else c.certification_min_days end) + c.realistic_buffer_days`);
+
+/** The realistic due date of membership `m` in certification `c`; never earlier than the due date it has. */
+export const REALISTIC_DUE_SQL = sql`greatest(m.due_at, now() + make_interval(days => ${REALISTIC_DAYS_SQL}))`;

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { radioOptions, renderFormPage } from '../common/form-page';
 import { FieldError, validateForm } from '../common/forms';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, listedOrNotFound, orNotFound, renderPage, seeOther } from '../common/http';
 import { ruleErrors } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { plural } from '../common/view-helpers';
@@ -20,11 +20,6 @@ import {
   toCourseSetInput,
 } from './course-sets.dto';
 import { CourseSet, CourseSetsService } from './course-sets.service';
-
-function pathOf(value: unknown): PathName {
-  if (!PATHS.includes(value as PathName)) throw new NotFoundException();
-  return value as PathName;
-}
 
 /** The Content tab: both paths' course sets, and the forms that change them. */
 @Controller('certifications/:id/content')
@@ -70,14 +65,14 @@ export class CourseSetsController {
   @AdminOnly()
   @Get('sets/new')
   async newForm(@Param('id', ParseIntPipe) id: number, @Query('path') rawPath: unknown, @Res() res: Response) {
-    const path = pathOf(rawPath);
+    const path = listedOrNotFound(PATHS, rawPath);
     const page = await this.certifications.page(id, 'content');
     await this.renderForm(res, page, { path }, { rule: 'all', minDays: '0', joiner: 'and', courses: [] }, []);
   }
 
   @Post('sets')
   async create(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const path = pathOf(body.path);
+    const path = listedOrNotFound(PATHS, body.path);
     const page = await this.certifications.page(id, 'content');
     const form = validateForm(CourseSetForm, body);
     if (!form.ok) return this.renderForm(res, page, { path }, form.values, form.errors);
@@ -158,10 +153,8 @@ export class CourseSetsController {
     seeOther(res, this.urls.to(`/certifications/${id}/content`));
   }
 
-  private async loadSet(id: number, setId: number): Promise<CourseSet> {
-    const set = await this.courseSets.get(id, setId);
-    if (!set) throw new NotFoundException();
-    return set;
+  private loadSet(id: number, setId: number): Promise<CourseSet> {
+    return orNotFound(this.courseSets.get(id, setId));
   }
 
   private async renderForm(

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
 import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, orNotFound, renderPage, seeOther } from '../common/http';
 import { Direction } from '../common/keyset';
 import { listQuery, searchCaption, sortHeader } from '../common/listing';
 import { UrlBuilder } from '../common/url';
@@ -356,10 +356,8 @@ export class LearnersController {
     seeOther(res, this.urls.withQuery(`/certifications/${certificationId}/exceptions/confirm/${prepared.token}`, { learner: learner.id }));
   }
 
-  private async load(id: number): Promise<Learner> {
-    const learner = await this.learners.get(id);
-    if (!learner) throw new NotFoundException();
-    return learner;
+  private load(id: number): Promise<Learner> {
+    return orNotFound(this.learners.get(id));
   }
 
   private renderForm(res: Response, learner: Learner | null, values: object, errors: FieldError[]) {

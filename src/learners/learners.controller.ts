@@ -1,4 +1,4 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
@@ -138,6 +138,19 @@ function currentView(
     reopenAction: urls.to(base, '/reopen'),
     reopenRefusal: exception.reopenRefusal,
   };
+}
+
+function postedReason(body: Record<string, unknown>): string {
+  return typeof body.reason === 'string' ? body.reason.trim() : '';
+}
+
+function reasonTooLong(reason: string, field: string): FieldError | null {
+  return [...reason].length > MAX_REASON ? fieldError(field, `Reason must be ${MAX_REASON} characters or fewer`) : null;
+}
+
+/** A bulk action's selection of just this one exception of the learner. */
+function onlyException(learner: Learner, exceptionId: number) {
+  return { mode: 'ids' as const, ids: [exceptionId], label: `${learner.firstName} ${learner.lastName} (${learner.idNumber})` };
 }
 
 const SOURCE_LABELS: Record<string, string> = { csv: 'CSV upload', admin: 'Administrator', api: 'API', demo: 'Demo data' };
@@ -296,24 +309,14 @@ export class LearnersController {
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
   ) {
-    const learner = await this.load(id);
-    const certificationId = await this.exceptions.certificationOf(id, exceptionId);
-    if (certificationId === null) throw new NotFoundException();
+    const { learner, certificationId } = await this.exceptionOf(id, exceptionId);
     const action = typeof body.action === 'string' ? body.action : '';
-    const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+    const reason = postedReason(body);
     const values = { [`action-${exceptionId}`]: action, [`reason-${exceptionId}`]: reason };
     if (!isBulkAction(action)) return this.renderShow(res, learner, values, [fieldError(`action-${exceptionId}`, 'Choose an action')]);
-    if ([...reason].length > MAX_REASON) {
-      return this.renderShow(res, learner, values, [
-        fieldError(`reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`),
-      ]);
-    }
-    const label = `${learner.firstName} ${learner.lastName} (${learner.idNumber})`;
-    const prepared = await this.drafts.prepare(certificationId, req.staff!.id, action, reason || null, {
-      mode: 'ids',
-      ids: [exceptionId],
-      label,
-    });
+    const tooLong = reasonTooLong(reason, `reason-${exceptionId}`);
+    if (tooLong) return this.renderShow(res, learner, values, [tooLong]);
+    const prepared = await this.drafts.prepare(certificationId, req.staff!.id, action, reason || null, onlyException(learner, exceptionId));
     await this.toConfirmation(res, learner, values, certificationId, prepared, `action-${exceptionId}`);
   }
 
@@ -325,23 +328,20 @@ export class LearnersController {
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
   ) {
-    const learner = await this.load(id);
-    const certificationId = await this.exceptions.certificationOf(id, exceptionId);
-    if (certificationId === null) throw new NotFoundException();
-    const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+    const { learner, certificationId } = await this.exceptionOf(id, exceptionId);
+    const reason = postedReason(body);
     const values = { [`reopen-reason-${exceptionId}`]: reason };
-    if ([...reason].length > MAX_REASON) {
-      return this.renderShow(res, learner, values, [
-        fieldError(`reopen-reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`),
-      ]);
-    }
-    const label = `${learner.firstName} ${learner.lastName} (${learner.idNumber})`;
-    const prepared = await this.drafts.prepareReopen(certificationId, req.staff!.id, reason || null, {
-      mode: 'ids',
-      ids: [exceptionId],
-      label,
-    });
+    const tooLong = reasonTooLong(reason, `reopen-reason-${exceptionId}`);
+    if (tooLong) return this.renderShow(res, learner, values, [tooLong]);
+    const prepared = await this.drafts.prepareReopen(certificationId, req.staff!.id, reason || null, onlyException(learner, exceptionId));
     await this.toConfirmation(res, learner, values, certificationId, prepared, `reopen-${exceptionId}`);
+  }
+
+  /** The learner and the certification of one of their exceptions; a 404 page when it is not theirs. */
+  private async exceptionOf(id: number, exceptionId: number): Promise<{ learner: Learner; certificationId: number }> {
+    const learner = await this.load(id);
+    const certificationId = await orNotFound(this.exceptions.certificationOf(id, exceptionId));
+    return { learner, certificationId };
   }
 
   private async toConfirmation(

@@ -1,10 +1,9 @@
 import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
-import { radioOptions, renderFormPage } from '../common/form-page';
-import { FieldError, validateForm } from '../common/forms';
+import { radioOptions, renderFormPage, submitForm } from '../common/form-page';
+import { FieldError } from '../common/forms';
 import { AppRequest, flash, listedOrNotFound, orNotFound, renderPage, seeOther } from '../common/http';
-import { ruleErrors } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { plural } from '../common/view-helpers';
 import { CertificationPage, CertificationsService } from './certifications.service';
@@ -74,15 +73,17 @@ export class CourseSetsController {
   async create(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const path = listedOrNotFound(PATHS, body.path);
     const page = await this.certifications.page(id, 'content');
-    const form = validateForm(CourseSetForm, body);
-    if (!form.ok) return this.renderForm(res, page, { path }, form.values, form.errors);
-    try {
-      await this.courseSets.add(id, path, toCourseSetInput(form.value));
-    } catch (error) {
-      return this.renderForm(res, page, { path }, body, ruleErrors(error));
-    }
-    flash(req, `Course set “${form.value.name}” added to the ${PATH_LABELS[path].toLowerCase()}`);
-    seeOther(res, this.urls.to(`/certifications/${id}/content`));
+    await submitForm(
+      CourseSetForm,
+      body,
+      async (set) => {
+        await this.courseSets.add(id, path, toCourseSetInput(set));
+        flash(req, `Course set “${set.name}” added to the ${PATH_LABELS[path].toLowerCase()}`);
+        seeOther(res, this.urls.to(`/certifications/${id}/content`));
+      },
+      (values, errors) => this.renderForm(res, page, { path }, values, errors),
+      { refusedShowsPosted: true },
+    );
   }
 
   @AdminOnly()
@@ -110,15 +111,17 @@ export class CourseSetsController {
   ) {
     const page = await this.certifications.page(id, 'content');
     const set = await this.loadSet(id, setId);
-    const form = validateForm(CourseSetForm, body);
-    if (!form.ok) return this.renderForm(res, page, { set }, form.values, form.errors);
-    try {
-      if (!(await this.courseSets.update(id, setId, toCourseSetInput(form.value)))) throw new NotFoundException();
-    } catch (error) {
-      return this.renderForm(res, page, { set }, body, ruleErrors(error));
-    }
-    flash(req, `Course set “${form.value.name}” saved`);
-    seeOther(res, this.urls.to(`/certifications/${id}/content`));
+    await submitForm(
+      CourseSetForm,
+      body,
+      async (changed) => {
+        if (!(await this.courseSets.update(id, setId, toCourseSetInput(changed)))) throw new NotFoundException();
+        flash(req, `Course set “${changed.name}” saved`);
+        seeOther(res, this.urls.to(`/certifications/${id}/content`));
+      },
+      (values, errors) => this.renderForm(res, page, { set }, values, errors),
+      { refusedShowsPosted: true },
+    );
   }
 
   @Post('sets/:setId/delete')

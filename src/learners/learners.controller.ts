@@ -12,6 +12,7 @@ import { CurrentException, ExceptionAction, LearnerExceptionsService } from '../
 import { BulkActionDraftsService, Prepared } from '../exceptions/bulk-action-drafts.service';
 import { describeEvidence } from '../exceptions/evidence';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
+import { EXCEPTION_STATUS_LABELS as EXCEPTION_STATUS_WORDS, REPORT_STATE_LABELS } from '../reports/report-states';
 import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
 import { toDateTimeLocal } from './learner-rules';
 import { CompletionForm, LearnerForm } from './learners.dto';
@@ -19,21 +20,9 @@ import { LearnersService, LearnerSort, MembershipHistoryRow } from './learners.s
 import { Learner } from './learner.entity';
 import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
 
-export const EXCEPTION_STATUS_LABELS: Record<string, string> = {
-  none: 'None',
-  open: 'Open',
-  assigned: 'Assigned (overridden)',
-  assigned_realistic: 'Assigned with realistic due date',
-  not_assigned: 'Not assigned',
-  dismissed: 'Dismissed',
-};
-
-export const STATE_LABELS: Record<string, string> = {
-  not_certified: 'Not certified',
-  certified: 'Certified',
-  window_open: 'Window open',
-  expired: 'Expired',
-};
+/** A membership's state and exception status in the reports' words, looked up by the stored value. */
+const STATE_LABELS: Readonly<Record<string, string>> = REPORT_STATE_LABELS;
+const EXCEPTION_STATUS_LABELS: Readonly<Record<string, string>> = EXCEPTION_STATUS_WORDS;
 
 /** An exception's status in words: the report's words, plus Resolved (closed by membership sync). */
 const EXCEPTION_HISTORY_LABELS: Record<string, string> = { ...EXCEPTION_STATUS_LABELS, resolved: 'Resolved' };

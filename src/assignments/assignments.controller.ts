@@ -1,11 +1,10 @@
 import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
-import { radioOptions, renderFormPage, selectOptions } from '../common/form-page';
-import { FieldError, validateForm } from '../common/forms';
+import { radioOptions, renderFormPage, selectOptions, submitForm } from '../common/form-page';
+import { FieldError } from '../common/forms';
 import { AppRequest, flash, renderPage, seeOther } from '../common/http';
 import { pageQuery } from '../common/keyset';
-import { ruleErrors } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { PERIOD_UNITS, UNIT_LABELS } from '../certifications/certifications.dto';
 import { CertificationPage, CertificationsService } from '../certifications/certifications.service';
@@ -66,15 +65,17 @@ export class AssignmentsController {
   @Post()
   async create(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const page = await this.certifications.page(id, 'assignments');
-    const form = validateForm(AssignmentForm, body);
-    if (!form.ok) return this.renderForm(res, page, form.values, form.errors);
-    try {
-      await this.assignments.add(id, toAssignmentInput(form.value), req.staff!.id);
-    } catch (error) {
-      return this.renderForm(res, page, body, ruleErrors(error));
-    }
-    flash(req, 'Assignment added. Membership sync will bring its learners in shortly.');
-    seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
+    await submitForm(
+      AssignmentForm,
+      body,
+      async (assignment) => {
+        await this.assignments.add(id, toAssignmentInput(assignment), req.staff!.id);
+        flash(req, 'Assignment added. Membership sync will bring its learners in shortly.');
+        seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
+      },
+      (values, errors) => this.renderForm(res, page, values, errors),
+      { refusedShowsPosted: true },
+    );
   }
 
   @AdminOnly()
@@ -95,19 +96,21 @@ export class AssignmentsController {
   ) {
     const page = await this.certifications.page(id, 'assignments');
     const assignment = await this.assignments.get(id, assignmentId);
-    const form = validateForm(DueRuleForm, body);
-    if (!form.ok) return this.renderEditForm(res, page, assignment, form.values, form.errors);
-    try {
-      await this.assignments.changeDueRule(id, assignmentId, toDueRuleInput(form.value));
-    } catch (error) {
-      return this.renderEditForm(res, page, assignment, body, ruleErrors(error));
-    }
-    const who = this.who(assignment);
-    flash(
-      req,
-      `Due date rule of ${who.prefix.toLowerCase()} ${who.text} changed. Membership sync will work out the due dates shortly; no due date is made earlier.`,
+    await submitForm(
+      DueRuleForm,
+      body,
+      async (rule) => {
+        await this.assignments.changeDueRule(id, assignmentId, toDueRuleInput(rule));
+        const who = this.who(assignment);
+        flash(
+          req,
+          `Due date rule of ${who.prefix.toLowerCase()} ${who.text} changed. Membership sync will work out the due dates shortly; no due date is made earlier.`,
+        );
+        seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
+      },
+      (values, errors) => this.renderEditForm(res, page, assignment, values, errors),
+      { refusedShowsPosted: true },
     );
-    seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
   }
 
   @Post(':assignmentId/remove')

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, orNotFound, renderPage, seeOther } from '../common/http';
 import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
 import { pageTitle } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
@@ -84,10 +84,8 @@ export class StaffController {
     }
   }
 
-  private async load(id: number): Promise<Staff> {
-    const staff = await this.staffService.get(id);
-    if (!staff) throw new NotFoundException();
-    return staff;
+  private load(id: number): Promise<Staff> {
+    return orNotFound(this.staffService.get(id));
   }
 
   private renderCreate(res: Response, values: Record<string, unknown>, errors: FieldError[], status = 200) {

@@ -1,6 +1,6 @@
 import { Expose, Transform } from 'class-transformer';
 import { IsEmail, IsIn, IsNotEmpty, IsString, Length, Matches, MinLength, ValidateIf } from 'class-validator';
-import { MaxLength } from '../common/forms';
+import { MaxLength, stacked } from '../common/forms';
 import type { StaffRole } from './staff.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -19,6 +19,32 @@ export class SignInForm {
   password: string;
 }
 
+/** The name, role and email fields, the same when a staff account is added and when it is edited. */
+const DisplayNameField = () =>
+  stacked(
+    Expose(),
+    Transform(trim),
+    MaxLength(200, { message: 'Name must be 200 characters or fewer' }),
+    IsNotEmpty({ message: 'Enter the person’s name' }),
+  );
+
+const RoleField = () => stacked(Expose(), IsIn(['admin', 'viewer'], { message: 'Choose a role' }));
+
+const EmailField = () =>
+  stacked(
+    Expose(),
+    Transform(trim),
+    ValidateIf((form: { email?: string }) => !!form.email),
+    MaxLength(254, { message: 'Email address must be 254 characters or fewer' }),
+    IsEmail({}, { message: 'Enter an email address like name@example.org, or leave it empty' }),
+  );
+
+const PasswordLength = () =>
+  stacked(
+    MaxLength(200, { message: 'Password must be 200 characters or fewer' }),
+    MinLength(12, { message: 'Password must be at least 12 characters' }),
+  );
+
 export class CreateStaffForm {
   @Expose()
   @Transform(trim)
@@ -27,55 +53,37 @@ export class CreateStaffForm {
   @IsNotEmpty({ message: 'Enter a username' })
   username: string;
 
-  @Expose()
-  @Transform(trim)
-  @MaxLength(200, { message: 'Name must be 200 characters or fewer' })
-  @IsNotEmpty({ message: 'Enter the person’s name' })
+  @DisplayNameField()
   displayName: string;
 
-  @Expose()
-  @IsIn(['admin', 'viewer'], { message: 'Choose a role' })
+  @RoleField()
   role: StaffRole;
 
-  @Expose()
-  @Transform(trim)
-  @ValidateIf((form: { email?: string }) => !!form.email)
-  @MaxLength(254, { message: 'Email address must be 254 characters or fewer' })
-  @IsEmail({}, { message: 'Enter an email address like name@example.org, or leave it empty' })
+  @EmailField()
   email: string;
 
   @Expose()
-  @MaxLength(200, { message: 'Password must be 200 characters or fewer' })
-  @MinLength(12, { message: 'Password must be at least 12 characters' })
+  @PasswordLength()
   @IsNotEmpty({ message: 'Enter a password' })
   password: string;
 }
 
 export class EditStaffForm {
-  @Expose()
-  @Transform(trim)
-  @MaxLength(200, { message: 'Name must be 200 characters or fewer' })
-  @IsNotEmpty({ message: 'Enter the person’s name' })
+  @DisplayNameField()
   displayName: string;
 
-  @Expose()
-  @IsIn(['admin', 'viewer'], { message: 'Choose a role' })
+  @RoleField()
   role: StaffRole;
 
   @Expose()
   @Transform(({ value }) => value === 'yes')
   disabled: boolean;
 
-  @Expose()
-  @Transform(trim)
-  @ValidateIf((form: { email?: string }) => !!form.email)
-  @MaxLength(254, { message: 'Email address must be 254 characters or fewer' })
-  @IsEmail({}, { message: 'Enter an email address like name@example.org, or leave it empty' })
+  @EmailField()
   email: string;
 
   @Expose()
   @ValidateIf((form: EditStaffForm) => !!form.password)
-  @MaxLength(200, { message: 'Password must be 200 characters or fewer' })
-  @MinLength(12, { message: 'Password must be at least 12 characters' })
+  @PasswordLength()
   password: string;
 }

@@ -1,10 +1,9 @@
 import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
-import { radioOptions, renderFormPage } from '../common/form-page';
-import { FieldError, validateForm } from '../common/forms';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
-import { ruleErrors } from '../common/rule-error';
+import { radioOptions, renderFormPage, submitForm } from '../common/form-page';
+import { FieldError } from '../common/forms';
+import { AppRequest, flash, listedOrNotFound, orNotFound, renderPage, seeOther } from '../common/http';
 import { UrlBuilder } from '../common/url';
 import { plural } from '../common/view-helpers';
 import { CertificationPage, CertificationsService } from './certifications.service';
@@ -20,11 +19,6 @@ import {
   toCourseSetInput,
 } from './course-sets.dto';
 import { CourseSet, CourseSetsService } from './course-sets.service';
-
-function pathOf(value: unknown): PathName {
-  if (!PATHS.includes(value as PathName)) throw new NotFoundException();
-  return value as PathName;
-}
 
 /** The Content tab: both paths' course sets, and the forms that change them. */
 @Controller('certifications/:id/content')
@@ -70,24 +64,26 @@ export class CourseSetsController {
   @AdminOnly()
   @Get('sets/new')
   async newForm(@Param('id', ParseIntPipe) id: number, @Query('path') rawPath: unknown, @Res() res: Response) {
-    const path = pathOf(rawPath);
+    const path = listedOrNotFound(PATHS, rawPath);
     const page = await this.certifications.page(id, 'content');
     await this.renderForm(res, page, { path }, { rule: 'all', minDays: '0', joiner: 'and', courses: [] }, []);
   }
 
   @Post('sets')
   async create(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const path = pathOf(body.path);
+    const path = listedOrNotFound(PATHS, body.path);
     const page = await this.certifications.page(id, 'content');
-    const form = validateForm(CourseSetForm, body);
-    if (!form.ok) return this.renderForm(res, page, { path }, form.values, form.errors);
-    try {
-      await this.courseSets.add(id, path, toCourseSetInput(form.value));
-    } catch (error) {
-      return this.renderForm(res, page, { path }, body, ruleErrors(error));
-    }
-    flash(req, `Course set “${form.value.name}” added to the ${PATH_LABELS[path].toLowerCase()}`);
-    seeOther(res, this.urls.to(`/certifications/${id}/content`));
+    await submitForm(
+      CourseSetForm,
+      body,
+      async (set) => {
+        await this.courseSets.add(id, path, toCourseSetInput(set));
+        flash(req, `Course set “${set.name}” added to the ${PATH_LABELS[path].toLowerCase()}`);
+        seeOther(res, this.urls.to(`/certifications/${id}/content`));
+      },
+      (values, errors) => this.renderForm(res, page, { path }, values, errors),
+      { refusedShowsPosted: true },
+    );
   }
 
   @AdminOnly()
@@ -115,15 +111,17 @@ export class CourseSetsController {
   ) {
     const page = await this.certifications.page(id, 'content');
     const set = await this.loadSet(id, setId);
-    const form = validateForm(CourseSetForm, body);
-    if (!form.ok) return this.renderForm(res, page, { set }, form.values, form.errors);
-    try {
-      if (!(await this.courseSets.update(id, setId, toCourseSetInput(form.value)))) throw new NotFoundException();
-    } catch (error) {
-      return this.renderForm(res, page, { set }, body, ruleErrors(error));
-    }
-    flash(req, `Course set “${form.value.name}” saved`);
-    seeOther(res, this.urls.to(`/certifications/${id}/content`));
+    await submitForm(
+      CourseSetForm,
+      body,
+      async (changed) => {
+        if (!(await this.courseSets.update(id, setId, toCourseSetInput(changed)))) throw new NotFoundException();
+        flash(req, `Course set “${changed.name}” saved`);
+        seeOther(res, this.urls.to(`/certifications/${id}/content`));
+      },
+      (values, errors) => this.renderForm(res, page, { set }, values, errors),
+      { refusedShowsPosted: true },
+    );
   }
 
   @Post('sets/:setId/delete')
@@ -158,10 +156,8 @@ export class CourseSetsController {
     seeOther(res, this.urls.to(`/certifications/${id}/content`));
   }
 
-  private async loadSet(id: number, setId: number): Promise<CourseSet> {
-    const set = await this.courseSets.get(id, setId);
-    if (!set) throw new NotFoundException();
-    return set;
+  private loadSet(id: number, setId: number): Promise<CourseSet> {
+    return orNotFound(this.courseSets.get(id, setId));
   }
 
   private async renderForm(

@@ -35,18 +35,21 @@ export function selectOptions<T extends string>(
 /**
  * Checks a posted form and saves it. When the check fails, or the save throws a RuleError, the form
  * is shown again with the answers and the messages; `save` answers the request when it succeeds.
+ * A refused save shows the answers as the form read them (trimmed), or as posted with
+ * `refusedShowsPosted`.
  */
 export async function submitForm<T extends object>(
   dto: new () => T,
   body: unknown,
   save: (value: T) => Promise<void>,
-  showAgain: (values: object, errors: FieldError[]) => void,
+  showAgain: (values: Record<string, unknown>, errors: FieldError[]) => void | Promise<void>,
+  options: { refusedShowsPosted?: boolean } = {},
 ): Promise<void> {
   const form = validateForm(dto, body);
   if (!form.ok) return showAgain(form.values, form.errors);
   try {
     await save(form.value);
   } catch (error) {
-    showAgain(form.value, ruleErrors(error));
+    await showAgain((options.refusedShowsPosted ? body : form.value) as Record<string, unknown>, ruleErrors(error));
   }
 }

@@ -43,3 +43,13 @@ export function MaxLength(max: number, options?: ValidationOptions): PropertyDec
     options,
   );
 }
+
+/**
+ * Several property decorators as one, applied as if written one above the other (the last
+ * first), so that the order of a field's checks, and so its first message, stays the same.
+ */
+export function stacked(...decorators: PropertyDecorator[]): PropertyDecorator {
+  return (target, key) => {
+    for (let i = decorators.length - 1; i >= 0; i--) decorators[i](target, key);
+  };
+}

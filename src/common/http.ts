@@ -1,3 +1,4 @@
+import { NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
 
@@ -41,4 +42,17 @@ export function renderPage(res: Response, view: string, model: Record<string, un
 
 export function clientAddress(req: Request): string {
   return (req.ip ?? req.socket.remoteAddress ?? 'unknown').slice(0, 64);
+}
+
+/** What a lookup found, or a 404 page when it found nothing. */
+export async function orNotFound<T>(lookup: Promise<T | null | undefined>): Promise<T> {
+  const found = await lookup;
+  if (found === null || found === undefined) throw new NotFoundException();
+  return found;
+}
+
+/** A route parameter that must be one of a fixed list of values; any other is a 404 page. */
+export function listedOrNotFound<T extends string>(values: readonly T[], value: unknown): T {
+  if (!values.includes(value as T)) throw new NotFoundException();
+  return value as T;
 }

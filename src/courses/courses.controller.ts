@@ -1,9 +1,9 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
 import { FieldError } from '../common/forms';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, orNotFound, renderPage, seeOther } from '../common/http';
 import { listQuery, searchCaption } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { pageTitle, plural } from '../common/view-helpers';
@@ -105,10 +105,8 @@ export class CoursesController {
     );
   }
 
-  private async load(id: number): Promise<Course> {
-    const course = await this.courses.get(id);
-    if (!course) throw new NotFoundException();
-    return course;
+  private load(id: number): Promise<Course> {
+    return orNotFound(this.courses.get(id));
   }
 
   private renderForm(res: Response, course: Course | null, values: object, errors: FieldError[]) {

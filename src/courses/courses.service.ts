@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { KeysetPage, likeContains, ListQuery, readPage } from '../common/listing';
-import { uniqueOr } from '../common/rule-error';
+import { insertUnique, UniqueField, updateUnique } from '../common/entity-save';
 import { UrlBuilder } from '../common/url';
 import { Sql, sql, SqlRunner } from '../database/sql';
 import { Course } from './course.entity';
@@ -19,6 +19,8 @@ export interface CourseInput {
   shortName: string;
   fullName: string;
 }
+
+const SHORT_NAME_UNIQUE: UniqueField = { field: 'shortName', message: 'There is already a course with this short name' };
 
 interface CountRow {
   n: number;
@@ -58,23 +60,11 @@ export class CoursesService {
   }
 
   async create(input: CourseInput): Promise<number> {
-    const em = this.em.fork();
-    const course = em.create(Course, { ...input, createdAt: new Date() });
-    await this.flush(em);
+    const course = await insertUnique(this.em, Course, { ...input, createdAt: new Date() }, SHORT_NAME_UNIQUE);
     return course.id;
   }
 
-  async update(id: number, input: CourseInput): Promise<void> {
-    const em = this.em.fork();
-    em.assign(await em.findOneOrFail(Course, id), input);
-    await this.flush(em);
-  }
-
-  /**
-   * Writes in a unit of work of its own (the page's copy keeps what was read if the save fails);
-   * the unique index decides, also for two people saving at once.
-   */
-  private flush(em: EntityManager): Promise<void> {
-    return uniqueOr(em.flush(), 'shortName', 'There is already a course with this short name');
+  update(id: number, input: CourseInput): Promise<void> {
+    return updateUnique(this.em, Course, id, input, SHORT_NAME_UNIQUE);
   }
 }

@@ -1,10 +1,10 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
 import { FieldError, validateForm } from '../common/forms';
 import { ruleErrors } from '../common/rule-error';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, orNotFound, renderPage, seeOther } from '../common/http';
 import { listQuery, searchCaption } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { pageTitle, plural } from '../common/view-helpers';
@@ -144,10 +144,8 @@ export class AudiencesController {
     };
   }
 
-  private async load(id: number): Promise<Audience> {
-    const audience = await this.audiences.get(id);
-    if (!audience) throw new NotFoundException();
-    return audience;
+  private load(id: number): Promise<Audience> {
+    return orNotFound(this.audiences.get(id));
   }
 
   private renderForm(res: Response, audience: Audience | null, values: object, errors: FieldError[]) {

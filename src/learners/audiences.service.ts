@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { KeysetPage, likeContains, ListQuery, readPage } from '../common/listing';
-import { RuleError, uniqueOr } from '../common/rule-error';
+import { insertUnique, UniqueField, updateUnique } from '../common/entity-save';
+import { RuleError } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { Sql, sql, SqlRunner } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
@@ -26,6 +27,8 @@ export interface MemberRow {
   k_last: string;
   k_first: string;
 }
+
+const NAME_UNIQUE: UniqueField = { field: 'name', message: 'There is already an audience with this name' };
 
 interface CountRow {
   n: number;
@@ -80,24 +83,12 @@ export class AudiencesService {
   }
 
   async create(input: AudienceInput): Promise<number> {
-    const em = this.em.fork();
-    const audience = em.create(Audience, { ...input, createdAt: new Date() });
-    await this.flush(em);
+    const audience = await insertUnique(this.em, Audience, { ...input, createdAt: new Date() }, NAME_UNIQUE);
     return audience.id;
   }
 
-  async update(id: number, input: AudienceInput): Promise<void> {
-    const em = this.em.fork();
-    em.assign(await em.findOneOrFail(Audience, id), input);
-    await this.flush(em);
-  }
-
-  /**
-   * Writes in a unit of work of its own (the page's copy keeps what was read if the save fails);
-   * the unique index decides, also for two people saving at once.
-   */
-  private flush(em: EntityManager): Promise<void> {
-    return uniqueOr(em.flush(), 'name', 'There is already an audience with this name');
+  update(id: number, input: AudienceInput): Promise<void> {
+    return updateUnique(this.em, Audience, id, input, NAME_UNIQUE);
   }
 
   members(audienceId: number, query: ListQuery): Promise<KeysetPage<MemberRow>> {

@@ -1,9 +1,9 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
 import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, orNotFound, renderPage, seeOther } from '../common/http';
 import { Direction } from '../common/keyset';
 import { listQuery, searchCaption, sortHeader } from '../common/listing';
 import { UrlBuilder } from '../common/url';
@@ -12,6 +12,7 @@ import { CurrentException, ExceptionAction, LearnerExceptionsService } from '../
 import { BulkActionDraftsService, Prepared } from '../exceptions/bulk-action-drafts.service';
 import { describeEvidence } from '../exceptions/evidence';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
+import { EXCEPTION_STATUS_LABELS as EXCEPTION_STATUS_WORDS, REPORT_STATE_LABELS } from '../reports/report-states';
 import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
 import { toDateTimeLocal } from './learner-rules';
 import { CompletionForm, LearnerForm } from './learners.dto';
@@ -19,21 +20,9 @@ import { LearnersService, LearnerSort, MembershipHistoryRow } from './learners.s
 import { Learner } from './learner.entity';
 import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
 
-export const EXCEPTION_STATUS_LABELS: Record<string, string> = {
-  none: 'None',
-  open: 'Open',
-  assigned: 'Assigned (overridden)',
-  assigned_realistic: 'Assigned with realistic due date',
-  not_assigned: 'Not assigned',
-  dismissed: 'Dismissed',
-};
-
-export const STATE_LABELS: Record<string, string> = {
-  not_certified: 'Not certified',
-  certified: 'Certified',
-  window_open: 'Window open',
-  expired: 'Expired',
-};
+/** A membership's state and exception status in the reports' words, looked up by the stored value. */
+const STATE_LABELS: Readonly<Record<string, string>> = REPORT_STATE_LABELS;
+const EXCEPTION_STATUS_LABELS: Readonly<Record<string, string>> = EXCEPTION_STATUS_WORDS;
 
 /** An exception's status in words: the report's words, plus Resolved (closed by membership sync). */
 const EXCEPTION_HISTORY_LABELS: Record<string, string> = { ...EXCEPTION_STATUS_LABELS, resolved: 'Resolved' };
@@ -138,6 +127,19 @@ function currentView(
     reopenAction: urls.to(base, '/reopen'),
     reopenRefusal: exception.reopenRefusal,
   };
+}
+
+function postedReason(body: Record<string, unknown>): string {
+  return typeof body.reason === 'string' ? body.reason.trim() : '';
+}
+
+function reasonTooLong(reason: string, field: string): FieldError | null {
+  return [...reason].length > MAX_REASON ? fieldError(field, `Reason must be ${MAX_REASON} characters or fewer`) : null;
+}
+
+/** A bulk action's selection of just this one exception of the learner. */
+function onlyException(learner: Learner, exceptionId: number) {
+  return { mode: 'ids' as const, ids: [exceptionId], label: `${learner.firstName} ${learner.lastName} (${learner.idNumber})` };
 }
 
 const SOURCE_LABELS: Record<string, string> = { csv: 'CSV upload', admin: 'Administrator', api: 'API', demo: 'Demo data' };
@@ -296,24 +298,14 @@ export class LearnersController {
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
   ) {
-    const learner = await this.load(id);
-    const certificationId = await this.exceptions.certificationOf(id, exceptionId);
-    if (certificationId === null) throw new NotFoundException();
+    const { learner, certificationId } = await this.exceptionOf(id, exceptionId);
     const action = typeof body.action === 'string' ? body.action : '';
-    const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+    const reason = postedReason(body);
     const values = { [`action-${exceptionId}`]: action, [`reason-${exceptionId}`]: reason };
     if (!isBulkAction(action)) return this.renderShow(res, learner, values, [fieldError(`action-${exceptionId}`, 'Choose an action')]);
-    if ([...reason].length > MAX_REASON) {
-      return this.renderShow(res, learner, values, [
-        fieldError(`reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`),
-      ]);
-    }
-    const label = `${learner.firstName} ${learner.lastName} (${learner.idNumber})`;
-    const prepared = await this.drafts.prepare(certificationId, req.staff!.id, action, reason || null, {
-      mode: 'ids',
-      ids: [exceptionId],
-      label,
-    });
+    const tooLong = reasonTooLong(reason, `reason-${exceptionId}`);
+    if (tooLong) return this.renderShow(res, learner, values, [tooLong]);
+    const prepared = await this.drafts.prepare(certificationId, req.staff!.id, action, reason || null, onlyException(learner, exceptionId));
     await this.toConfirmation(res, learner, values, certificationId, prepared, `action-${exceptionId}`);
   }
 
@@ -325,23 +317,20 @@ export class LearnersController {
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
   ) {
-    const learner = await this.load(id);
-    const certificationId = await this.exceptions.certificationOf(id, exceptionId);
-    if (certificationId === null) throw new NotFoundException();
-    const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+    const { learner, certificationId } = await this.exceptionOf(id, exceptionId);
+    const reason = postedReason(body);
     const values = { [`reopen-reason-${exceptionId}`]: reason };
-    if ([...reason].length > MAX_REASON) {
-      return this.renderShow(res, learner, values, [
-        fieldError(`reopen-reason-${exceptionId}`, `Reason must be ${MAX_REASON} characters or fewer`),
-      ]);
-    }
-    const label = `${learner.firstName} ${learner.lastName} (${learner.idNumber})`;
-    const prepared = await this.drafts.prepareReopen(certificationId, req.staff!.id, reason || null, {
-      mode: 'ids',
-      ids: [exceptionId],
-      label,
-    });
+    const tooLong = reasonTooLong(reason, `reopen-reason-${exceptionId}`);
+    if (tooLong) return this.renderShow(res, learner, values, [tooLong]);
+    const prepared = await this.drafts.prepareReopen(certificationId, req.staff!.id, reason || null, onlyException(learner, exceptionId));
     await this.toConfirmation(res, learner, values, certificationId, prepared, `reopen-${exceptionId}`);
+  }
+
+  /** The learner and the certification of one of their exceptions; a 404 page when it is not theirs. */
+  private async exceptionOf(id: number, exceptionId: number): Promise<{ learner: Learner; certificationId: number }> {
+    const learner = await this.load(id);
+    const certificationId = await orNotFound(this.exceptions.certificationOf(id, exceptionId));
+    return { learner, certificationId };
   }
 
   private async toConfirmation(
@@ -356,10 +345,8 @@ export class LearnersController {
     seeOther(res, this.urls.withQuery(`/certifications/${certificationId}/exceptions/confirm/${prepared.token}`, { learner: learner.id }));
   }
 
-  private async load(id: number): Promise<Learner> {
-    const learner = await this.learners.get(id);
-    if (!learner) throw new NotFoundException();
-    return learner;
+  private load(id: number): Promise<Learner> {
+    return orNotFound(this.learners.get(id));
   }
 
   private renderForm(res: Response, learner: Learner | null, values: object, errors: FieldError[]) {

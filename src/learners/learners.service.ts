@@ -3,7 +3,8 @@ import { raw } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Direction } from '../common/keyset';
 import { KeysetPage, likeContains, ListQuery, readPage } from '../common/listing';
-import { RuleError, uniqueOr } from '../common/rule-error';
+import { insertUnique, UniqueField, updateUnique } from '../common/entity-save';
+import { RuleError } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { Sql, sql, SqlRunner } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
@@ -59,6 +60,9 @@ export interface LearnerCompletionRow {
   source: string;
   recorded_by: string | null;
 }
+
+/** Two people saving the same ID number or username at once: the unique indexes decide. */
+const ID_UNIQUE: UniqueField = { field: 'idNumber', message: 'There is already a learner with this ID number or username' };
 
 interface IdRow {
   id: number;
@@ -122,18 +126,19 @@ export class LearnersService {
 
   async create(input: LearnerInput): Promise<number> {
     await this.checkUnique(input, null);
-    const em = this.em.fork();
-    const learner = em.create(Learner, { ...this.values(input), createdAt: new Date(), updatedAt: new Date() });
-    await this.flush(em);
+    const learner = await insertUnique(
+      this.em,
+      Learner,
+      { ...this.values(input), createdAt: new Date(), updatedAt: new Date() },
+      ID_UNIQUE,
+    );
     await this.jobs.requestSync(null, 'learner created');
     return learner.id;
   }
 
   async update(id: number, input: LearnerInput): Promise<void> {
     await this.checkUnique(input, id);
-    const em = this.em.fork();
-    em.assign(await em.findOneOrFail(Learner, id), { ...this.values(input), updatedAt: new Date() });
-    await this.flush(em);
+    await updateUnique(this.em, Learner, id, { ...this.values(input), updatedAt: new Date() }, ID_UNIQUE);
     await this.jobs.requestSync(null, 'learner changed');
   }
 
@@ -161,14 +166,6 @@ export class LearnersService {
       throw new RuleError('idNumber', 'There is already a learner with this ID number');
     }
     if (clashes.length > 0) throw new RuleError('username', 'There is already a learner with this username');
-  }
-
-  /**
-   * Writes in a unit of work of its own (the page's copy keeps what was read if the save fails).
-   * Two people saving the same ID number or username at once: the unique indexes decide.
-   */
-  private flush(em: EntityManager): Promise<void> {
-    return uniqueOr(em.flush(), 'idNumber', 'There is already a learner with this ID number or username');
   }
 
   certifications(learnerId: number): Promise<LearnerCertificationRow[]> {

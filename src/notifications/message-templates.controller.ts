@@ -1,22 +1,17 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { CertificationPage, CertificationsService } from '../certifications/certifications.service';
 import { FieldError } from '../common/forms';
 import { renderFormPage } from '../common/form-page';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, listedOrNotFound, orNotFound, renderPage, seeOther } from '../common/http';
 import { UrlBuilder } from '../common/url';
 import { plural } from '../common/view-helpers';
-import { isMessageKind, MESSAGE_MOMENTS, MESSAGE_NAMES, MessageKind, OFFSET_KINDS } from './message-templates';
+import { MESSAGE_KINDS, MESSAGE_MOMENTS, MESSAGE_NAMES, MessageKind, OFFSET_KINDS } from './message-templates';
 import { BODY_MAX, checkTemplateForm, SUBJECT_MAX } from './message-templates.dto';
 import { MessageTemplate } from './message-template.entity';
 import { MessageTemplatesService } from './message-templates.service';
 import { fillPlaceholders, messageDate, PLACEHOLDERS } from './placeholders';
-
-function kindOf(value: string): MessageKind {
-  if (!isMessageKind(value)) throw new NotFoundException();
-  return value;
-}
 
 /** The Messages tab: the eight learner messages of a certification, each switched on or off and edited. */
 @Controller('certifications/:id/messages')
@@ -50,7 +45,7 @@ export class MessageTemplatesController {
   @AdminOnly()
   @Get(':kind')
   async editForm(@Param('id', ParseIntPipe) id: number, @Param('kind') rawKind: string, @Res() res: Response) {
-    const kind = kindOf(rawKind);
+    const kind = listedOrNotFound(MESSAGE_KINDS, rawKind);
     const page = await this.certifications.page(id, 'messages');
     const template = await this.load(id, kind);
     const values = {
@@ -70,7 +65,7 @@ export class MessageTemplatesController {
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
   ) {
-    const kind = kindOf(rawKind);
+    const kind = listedOrNotFound(MESSAGE_KINDS, rawKind);
     const page = await this.certifications.page(id, 'messages');
     const template = await this.load(id, kind);
     const form = checkTemplateForm(kind, body);
@@ -84,10 +79,8 @@ export class MessageTemplatesController {
     seeOther(res, this.urls.to(`/certifications/${id}/messages`));
   }
 
-  private async load(id: number, kind: MessageKind): Promise<MessageTemplate> {
-    const template = await this.templates.get(id, kind);
-    if (!template) throw new NotFoundException();
-    return template;
+  private load(id: number, kind: MessageKind): Promise<MessageTemplate> {
+    return orNotFound(this.templates.get(id, kind));
   }
 
   private renderForm(

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { radioOptions, renderFormPage, selectOptions, submitForm } from '../common/form-page';
@@ -34,7 +35,7 @@ export class AssignmentsController {
   ) {}
 
   @Get()
-  async list(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async list(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     const page = await this.certifications.page(id, 'assignments');
     const { rows, pagination } = await this.assignments.list(id, pageQuery(query, 1));
     const summary = await this.assignments.summary(id);
@@ -57,13 +58,13 @@ export class AssignmentsController {
 
   @AdminOnly()
   @Get('new')
-  async newForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async newForm(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'assignments');
     await this.renderForm(res, page, { kind: 'learner', dueRule: 'none', dueUnit: 'month', dueEvent: 'assignment' }, []);
   }
 
   @Post()
-  async create(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+  async create(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const page = await this.certifications.page(id, 'assignments');
     await submitForm(
       AssignmentForm,
@@ -80,7 +81,7 @@ export class AssignmentsController {
 
   @AdminOnly()
   @Get(':assignmentId/edit')
-  async editForm(@Param('id', ParseIntPipe) id: number, @Param('assignmentId', ParseIntPipe) assignmentId: number, @Res() res: Response) {
+  async editForm(@Param('id', IdPipe) id: number, @Param('assignmentId', IdPipe) assignmentId: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'assignments');
     const assignment = await this.assignments.get(id, assignmentId);
     await this.renderEditForm(res, page, assignment, dueRuleValues(assignment), []);
@@ -88,8 +89,8 @@ export class AssignmentsController {
 
   @Post(':assignmentId/edit')
   async edit(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('assignmentId', ParseIntPipe) assignmentId: number,
+    @Param('id', IdPipe) id: number,
+    @Param('assignmentId', IdPipe) assignmentId: number,
     @Req() req: AppRequest,
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
@@ -115,8 +116,8 @@ export class AssignmentsController {
 
   @Post(':assignmentId/remove')
   async remove(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('assignmentId', ParseIntPipe) assignmentId: number,
+    @Param('id', IdPipe) id: number,
+    @Param('assignmentId', IdPipe) assignmentId: number,
     @Req() req: AppRequest,
     @Res() res: Response,
   ) {

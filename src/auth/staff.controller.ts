@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AppRequest, flash, orNotFound, renderPage, seeOther } from '../common/http';
 import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
@@ -60,13 +61,13 @@ export class StaffController {
 
   @AdminOnly()
   @Get(':id')
-  async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async editForm(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const staff = await this.load(id);
     this.renderEdit(res, staff, { displayName: staff.displayName, role: staff.role, disabled: staff.disabled, email: staff.email }, []);
   }
 
   @Post(':id')
-  async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+  async update(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const staff = await this.load(id);
     const form = validateForm(EditStaffForm, body);
     if (!form.ok) {

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { radioOptions, renderFormPage, selectOptions } from '../common/form-page';
@@ -74,7 +75,7 @@ export class CertificationsController {
   }
 
   @Get(':id')
-  async overview(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async overview(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'overview');
     const c = page.certification;
     renderPage(res, 'certifications/overview', {
@@ -100,13 +101,13 @@ export class CertificationsController {
 
   @AdminOnly()
   @Get(':id/edit')
-  async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async editForm(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'overview');
     this.renderForm(res, page.certification, formValues(page.certification), [], page.tabs);
   }
 
   @Post(':id/edit')
-  async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+  async update(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const page = await this.certifications.page(id, 'overview');
     const form = checkCertificationForm(body);
     if (!form.ok) return this.renderForm(res, page.certification, form.values, form.errors, page.tabs);

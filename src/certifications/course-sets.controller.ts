@@ -1,4 +1,5 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { radioOptions, renderFormPage, submitForm } from '../common/form-page';
@@ -30,7 +31,7 @@ export class CourseSetsController {
   ) {}
 
   @Get()
-  async content(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async content(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'content');
     const paths = await this.courseSets.paths(id);
     const totals: Record<PathName, number> = {
@@ -63,14 +64,14 @@ export class CourseSetsController {
 
   @AdminOnly()
   @Get('sets/new')
-  async newForm(@Param('id', ParseIntPipe) id: number, @Query('path') rawPath: unknown, @Res() res: Response) {
+  async newForm(@Param('id', IdPipe) id: number, @Query('path') rawPath: unknown, @Res() res: Response) {
     const path = listedOrNotFound(PATHS, rawPath);
     const page = await this.certifications.page(id, 'content');
     await this.renderForm(res, page, { path }, { rule: 'all', minDays: '0', joiner: 'and', courses: [] }, []);
   }
 
   @Post('sets')
-  async create(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+  async create(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const path = listedOrNotFound(PATHS, body.path);
     const page = await this.certifications.page(id, 'content');
     await submitForm(
@@ -88,7 +89,7 @@ export class CourseSetsController {
 
   @AdminOnly()
   @Get('sets/:setId/edit')
-  async editForm(@Param('id', ParseIntPipe) id: number, @Param('setId', ParseIntPipe) setId: number, @Res() res: Response) {
+  async editForm(@Param('id', IdPipe) id: number, @Param('setId', IdPipe) setId: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'content');
     const set = await this.loadSet(id, setId);
     const values = {
@@ -103,8 +104,8 @@ export class CourseSetsController {
 
   @Post('sets/:setId/edit')
   async update(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('setId', ParseIntPipe) setId: number,
+    @Param('id', IdPipe) id: number,
+    @Param('setId', IdPipe) setId: number,
     @Req() req: AppRequest,
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
@@ -125,12 +126,7 @@ export class CourseSetsController {
   }
 
   @Post('sets/:setId/delete')
-  async remove(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('setId', ParseIntPipe) setId: number,
-    @Req() req: AppRequest,
-    @Res() res: Response,
-  ) {
+  async remove(@Param('id', IdPipe) id: number, @Param('setId', IdPipe) setId: number, @Req() req: AppRequest, @Res() res: Response) {
     await this.certifications.page(id, 'content');
     const set = await this.courseSets.get(id, setId);
     // Already deleted: say so; a set of another certification: not found here.
@@ -142,8 +138,8 @@ export class CourseSetsController {
 
   @Post('sets/:setId/move')
   async move(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('setId', ParseIntPipe) setId: number,
+    @Param('id', IdPipe) id: number,
+    @Param('setId', IdPipe) setId: number,
     @Body('direction') direction: unknown,
     @Req() req: AppRequest,
     @Res() res: Response,

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
@@ -85,13 +86,13 @@ export class CoursesController {
 
   @AdminOnly()
   @Get(':id/edit')
-  async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async editForm(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const course = await this.load(id);
     this.renderForm(res, course, { shortName: course.shortName, fullName: course.fullName }, []);
   }
 
   @Post(':id')
-  async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+  async update(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const course = await this.load(id);
     await submitForm(
       CourseForm,

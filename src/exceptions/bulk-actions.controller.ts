@@ -1,4 +1,5 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AppRequest, renderPage, seeOther } from '../common/http';
 import { errorMap, FieldError, fieldError } from '../common/forms';
@@ -86,13 +87,13 @@ export class BulkActionsController {
   }
 
   @Get(':id')
-  async show(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async show(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     await this.renderShow(res, id, query, {}, []);
   }
 
   /** Reopens every exception this bulk action handled, through a confirmation page and a bulk action of its own. */
   @Post(':id/reopen')
-  async reopen(@Param('id', ParseIntPipe) id: number, @Body() body: Record<string, unknown>, @Req() req: AppRequest, @Res() res: Response) {
+  async reopen(@Param('id', IdPipe) id: number, @Body() body: Record<string, unknown>, @Req() req: AppRequest, @Res() res: Response) {
     const status = await this.load(id);
     const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
     const again = (error: FieldError) => this.renderShow(res, id, { refresh: 'off' }, { reason }, [error]);
@@ -170,7 +171,7 @@ export class BulkActionsController {
 
   /** The learners the action changed, as CSV: the same rows and search as the page, every page. */
   @Get(':id/learners.csv')
-  async changedCsv(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async changedCsv(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     await this.load(id);
     const q = searchTerm(query.q);
     const items = this.items;
@@ -218,7 +219,7 @@ export class BulkActionsController {
 
   /** For the page's script: the same progress as the page shows, polled while running. */
   @Get(':id/status')
-  async status(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async status(@Param('id', IdPipe) id: number, @Res() res: Response) {
     res.set('Cache-Control', 'no-store').json(this.progress(await this.load(id)));
   }
 

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AppRequest, renderPage, seeOther } from '../common/http';
 import { FieldError, errorMap, fieldError } from '../common/forms';
@@ -56,17 +57,12 @@ export class ExceptionReportController {
   ) {}
 
   @Get()
-  async show(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async show(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     await this.renderReport(res, id, query, { select: 'none', action: '', reason: '', ticked: [] }, []);
   }
 
   @Post('bulk')
-  async bulkAction(
-    @Param('id', ParseIntPipe) id: number,
-    @Req() req: AppRequest,
-    @Body() body: Record<string, unknown>,
-    @Res() res: Response,
-  ) {
+  async bulkAction(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Body() body: Record<string, unknown>, @Res() res: Response) {
     const view = parseView(body);
     const answers: BulkAnswers = {
       select: typeof body.select === 'string' ? body.select : 'none',
@@ -123,7 +119,7 @@ export class ExceptionReportController {
 
   @Get('confirm/:token')
   async confirmPage(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', IdPipe) id: number,
     @Param('token') token: string,
     @Query() query: Record<string, unknown>,
     @Req() req: AppRequest,
@@ -138,7 +134,7 @@ export class ExceptionReportController {
 
   @Post('confirm/:token')
   async confirm(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', IdPipe) id: number,
     @Param('token') token: string,
     @Body() body: Record<string, unknown>,
     @Req() req: AppRequest,

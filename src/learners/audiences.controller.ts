@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
@@ -61,19 +62,19 @@ export class AudiencesController {
   }
 
   @Get(':id')
-  async show(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async show(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     await this.renderShow(res, await this.load(id), query, {}, []);
   }
 
   @AdminOnly()
   @Get(':id/edit')
-  async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async editForm(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const audience = await this.load(id);
     this.renderForm(res, audience, { name: audience.name, description: audience.description }, []);
   }
 
   @Post(':id')
-  async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+  async update(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const audience = await this.load(id);
     await submitForm(
       AudienceForm,
@@ -88,12 +89,7 @@ export class AudiencesController {
   }
 
   @Post(':id/members')
-  async addMember(
-    @Param('id', ParseIntPipe) id: number,
-    @Req() req: AppRequest,
-    @Res() res: Response,
-    @Body() body: Record<string, unknown>,
-  ) {
+  async addMember(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const audience = await this.load(id);
     const form = validateForm(AddMemberForm, body);
     if (!form.ok) return this.renderShow(res, audience, {}, form.values, form.errors);
@@ -108,8 +104,8 @@ export class AudiencesController {
 
   @Post(':id/members/:learnerId/remove')
   async removeMember(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('learnerId', ParseIntPipe) learnerId: number,
+    @Param('id', IdPipe) id: number,
+    @Param('learnerId', IdPipe) learnerId: number,
     @Req() req: AppRequest,
     @Res() res: Response,
   ) {
@@ -121,12 +117,12 @@ export class AudiencesController {
 
   @AdminOnly()
   @Get(':id/upload')
-  async uploadForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async uploadForm(@Param('id', IdPipe) id: number, @Res() res: Response) {
     renderUploadPage(res, this.uploadPage(await this.load(id)));
   }
 
   @Post(':id/upload')
-  async upload(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
+  async upload(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
     const audience = await this.load(id);
     answerUpload(req, res, this.uploadPage(audience), await this.imports.importMembers(id, req.file));
   }

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
@@ -229,14 +230,14 @@ export class LearnersController {
   }
 
   @Get(':id')
-  async show(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async show(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const learner = await this.load(id);
     await this.renderShow(res, learner, {}, []);
   }
 
   @AdminOnly()
   @Get(':id/edit')
-  async editForm(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async editForm(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const learner = await this.load(id);
     this.renderForm(
       res,
@@ -256,7 +257,7 @@ export class LearnersController {
   }
 
   @Post(':id')
-  async update(@Param('id', ParseIntPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+  async update(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const learner = await this.load(id);
     await submitForm(
       LearnerForm,
@@ -272,7 +273,7 @@ export class LearnersController {
 
   @Post(':id/completions')
   async recordCompletion(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', IdPipe) id: number,
     @Req() req: AppRequest,
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
@@ -292,8 +293,8 @@ export class LearnersController {
   /** One exception of this learner, handled through the same confirmation and bulk action as the report. */
   @Post(':id/exceptions/:exceptionId/handle')
   async handleException(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('exceptionId', ParseIntPipe) exceptionId: number,
+    @Param('id', IdPipe) id: number,
+    @Param('exceptionId', IdPipe) exceptionId: number,
     @Req() req: AppRequest,
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
@@ -311,8 +312,8 @@ export class LearnersController {
 
   @Post(':id/exceptions/:exceptionId/reopen')
   async reopenException(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('exceptionId', ParseIntPipe) exceptionId: number,
+    @Param('id', IdPipe) id: number,
+    @Param('exceptionId', IdPipe) exceptionId: number,
     @Req() req: AppRequest,
     @Res() res: Response,
     @Body() body: Record<string, unknown>,

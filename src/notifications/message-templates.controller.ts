@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { CertificationPage, CertificationsService } from '../certifications/certifications.service';
@@ -23,7 +24,7 @@ export class MessageTemplatesController {
   ) {}
 
   @Get()
-  async list(@Param('id', ParseIntPipe) id: number, @Res() res: Response) {
+  async list(@Param('id', IdPipe) id: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'messages');
     const templates = await this.templates.list(id);
     renderPage(res, 'messages/tab', {
@@ -44,7 +45,7 @@ export class MessageTemplatesController {
 
   @AdminOnly()
   @Get(':kind')
-  async editForm(@Param('id', ParseIntPipe) id: number, @Param('kind') rawKind: string, @Res() res: Response) {
+  async editForm(@Param('id', IdPipe) id: number, @Param('kind') rawKind: string, @Res() res: Response) {
     const kind = listedOrNotFound(MESSAGE_KINDS, rawKind);
     const page = await this.certifications.page(id, 'messages');
     const template = await this.load(id, kind);
@@ -59,7 +60,7 @@ export class MessageTemplatesController {
 
   @Post(':kind')
   async update(
-    @Param('id', ParseIntPipe) id: number,
+    @Param('id', IdPipe) id: number,
     @Param('kind') rawKind: string,
     @Req() req: AppRequest,
     @Res() res: Response,

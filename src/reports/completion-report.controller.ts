@@ -1,4 +1,5 @@
-import { Controller, Get, Param, ParseIntPipe, Query, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { renderPage } from '../common/http';
 import { streamCsv } from '../common/csv-export';
@@ -42,13 +43,13 @@ export class CompletionReportController {
   ) {}
 
   @Get('completion')
-  async show(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async show(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     if (query.format === 'csv') return this.download(id, query, res);
     await this.renderReport(res, id, query);
   }
 
   @Get('completion.csv')
-  async csv(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async csv(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     await this.download(id, query, res);
   }
 

@@ -1,4 +1,5 @@
-import { Controller, Get, Param, ParseIntPipe, Query, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { streamCsv } from '../common/csv-export';
 import { pageQuery, PageLink, finishPage } from '../common/keyset';
@@ -73,7 +74,7 @@ export class MembershipReportController {
   ) {}
 
   @Get('membership')
-  async show(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async show(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     const page = await this.certifications.page(id, 'membership');
     const view = parseView(query);
     const base = `/certifications/${id}/membership`;
@@ -123,7 +124,7 @@ export class MembershipReportController {
 
   /** The CSV of every matching row with exactly the chosen columns, filter and sort, streamed page by page. */
   @Get('membership.csv')
-  async csv(@Param('id', ParseIntPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async csv(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     const page = await this.certifications.page(id, 'membership');
     const view = parseView(query);
     const columns = columnsOf(view);

@@ -55,6 +55,15 @@ describe('security on every response and form', () => {
     expect(await staffCount(t)).toBe(before);
   });
 
+  it('answers an id in a path that is no whole number from 1 to 2^53 − 1 with 404, never an error', async () => {
+    const client = await t.signedIn('ada');
+    for (const id of ['-9223372036854775296', '0', '9223372036854775807', '1e3', '12abc']) {
+      for (const path of [`/admin/bulk-actions/${id}`, `/admin/bulk-actions/${id}/learners.csv`, `/learners/${id}`, `/admin/mail/${id}`]) {
+        expect({ path, status: (await client.get(path)).status }).toEqual({ path, status: 404 });
+      }
+    }
+  });
+
   it('lets a viewer see pages but not POST anything that changes data', async () => {
     const viewer = await t.signedIn('vic');
     expect((await viewer.get('/admin/staff')).status).toBe(200);

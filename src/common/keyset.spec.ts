@@ -1,4 +1,5 @@
-import { decodeCursor, encodeCursor, finishPage, keysetClause, pageQuery, rowKey } from './keyset';
+import { Sql } from '../database/sql';
+import { decodeCursor, encodeCursor, finishPage, keysetSql, pageQuery, rowKey } from './keyset';
 
 describe('keyset paging', () => {
   it('round-trips a cursor and rejects tampered ones', () => {
@@ -9,14 +10,13 @@ describe('keyset paging', () => {
   });
 
   it('reads forward after a cursor and backward before one', () => {
-    expect(keysetClause(['a', 'id'], 'asc', { after: ['x', 1], before: null })).toEqual({
-      where: '(a, id) > (?, ?)',
-      params: ['x', 1],
-      orderBy: 'a asc, id asc',
-      select: '(a)::text as key_0, id as key_1',
+    expect(keysetSql(['a', 'id'], 'asc', { after: ['x', 1], before: null })).toEqual({
+      where: new Sql('(a, id) > (?, ?)', ['x', 1]),
+      orderBy: new Sql('a asc, id asc', []),
+      select: new Sql('(a)::text as key_0, id as key_1', []),
     });
-    expect(keysetClause(['a', 'id'], 'asc', { after: null, before: ['x', 1] }).orderBy).toBe('a desc, id desc');
-    expect(keysetClause(['a', 'id'], 'desc', { after: ['x', 1], before: null }).where).toBe('(a, id) < (?, ?)');
+    expect(keysetSql(['a', 'id'], 'asc', { after: null, before: ['x', 1] }).orderBy.text).toBe('a desc, id desc');
+    expect(keysetSql(['a', 'id'], 'desc', { after: ['x', 1], before: null }).where.text).toBe('(a, id) < (?, ?)');
   });
 
   it('links to the next page only when a row beyond the page was read', () => {
@@ -65,11 +65,10 @@ describe('keyset paging', () => {
 
   it('reads the last page from the end without a cursor', () => {
     const href = (p: object) => JSON.stringify(p);
-    expect(keysetClause(['a', 'id'], 'asc', { after: null, before: null, last: true })).toEqual({
-      where: 'true',
-      params: [],
-      orderBy: 'a desc, id desc',
-      select: '(a)::text as key_0, id as key_1',
+    expect(keysetSql(['a', 'id'], 'asc', { after: null, before: null, last: true })).toEqual({
+      where: new Sql('true', []),
+      orderBy: new Sql('a desc, id desc', []),
+      select: new Sql('(a)::text as key_0, id as key_1', []),
     });
     const lastPage = finishPage([9, 8, 7], 2, { after: null, before: null, last: true }, (n: number) => [n], href);
     expect(lastPage.rows).toEqual([8, 9]);

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { raw } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Direction } from '../common/keyset';
-import { KeysetPage, likeContains, ListQuery, readPage } from '../common/listing';
+import { KeysetPage, likeContains, ListQuery, readKeysetPage } from '../common/listing';
 import { RuleError, uniqueOr } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
-import { Sql, sql, SqlRunner } from '../database/sql';
+import { sql, SqlRunner } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
 import { AssignmentService } from '../assignments/assignment.service';
 import { Course } from '../courses/course.entity';
@@ -102,12 +102,11 @@ export class LearnersService {
   list(query: ListQuery & { sort: LearnerSort; dir: Direction }): Promise<KeysetPage<LearnerRow>> {
     const key = SORT_KEYS[query.sort];
     // The search expression is the one of the trigram index learner_search_trgm.
-    const search = query.q ? `lower(first_name || ' ' || last_name || ' ' || id_number) like ?` : 'true';
-    return readPage<LearnerRow>((text, params) => this.db.rows<LearnerRow>(new Sql(text, params)), {
-      select: `select id, id_number, username, first_name, last_name, email, suspended,
+    const search = query.q ? sql`lower(first_name || ' ' || last_name || ' ' || id_number) like ${likeContains(query.q)}` : sql`true`;
+    return readKeysetPage<LearnerRow>(this.db, {
+      select: (keyset) => sql`select id, id_number, username, first_name, last_name, email, suspended,
                  lower(last_name) as k_last, lower(first_name) as k_first
-               from learner where ${search} and {where} order by {orderBy}`,
-      params: query.q ? [likeContains(query.q)] : [],
+               from learner where ${search} and ${keyset.where} order by ${keyset.orderBy}`,
       keyColumns: key.columns,
       direction: query.dir,
       page: query.page,

@@ -17,23 +17,8 @@ import { toDateTimeLocal } from './learner-rules';
 import { CompletionForm, LearnerForm } from './learners.dto';
 import { LearnersService, LearnerSort, MembershipHistoryRow } from './learners.service';
 import { Learner } from './learner.entity';
+import { EXCEPTION_STATUS_LABELS, REPORT_STATE_LABELS } from '../reports/report-states';
 import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
-
-export const EXCEPTION_STATUS_LABELS: Record<string, string> = {
-  none: 'None',
-  open: 'Open',
-  assigned: 'Assigned (overridden)',
-  assigned_realistic: 'Assigned with realistic due date',
-  not_assigned: 'Not assigned',
-  dismissed: 'Dismissed',
-};
-
-export const STATE_LABELS: Record<string, string> = {
-  not_certified: 'Not certified',
-  certified: 'Certified',
-  window_open: 'Window open',
-  expired: 'Expired',
-};
 
 /** An exception's status in words: the report's words, plus Resolved (closed by membership sync). */
 const EXCEPTION_HISTORY_LABELS: Record<string, string> = { ...EXCEPTION_STATUS_LABELS, resolved: 'Resolved' };
@@ -402,9 +387,9 @@ export class LearnersController {
         certifications: certifications.map((c) => ({
           href: this.urls.to('/certifications/', c.id),
           name: c.full_name,
-          state: STATE_LABELS[c.state] ?? c.state,
+          state: REPORT_STATE_LABELS[c.state],
           dueAt: c.due_at,
-          exceptionStatus: EXCEPTION_STATUS_LABELS[c.exception_status] ?? c.exception_status,
+          exceptionStatus: EXCEPTION_STATUS_LABELS[c.exception_status],
         })),
         certificationCount: plural(certifications.length, 'certification'),
         memberships: membershipHistories(history, current, actions, learner.id, this.urls, { values, errors: errorMap(errors) }),

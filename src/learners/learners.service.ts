@@ -9,6 +9,8 @@ import { sql, SqlRunner } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
 import { AssignmentService } from '../assignments/assignment.service';
 import { Course } from '../courses/course.entity';
+import type { MembershipState } from '../assignments/membership.entity';
+import type { ExceptionStatus } from '../reports/report-states';
 import { parseDateTimeLocal } from './learner-rules';
 import { Learner } from './learner.entity';
 
@@ -28,9 +30,9 @@ export interface LearnerRow {
 export interface LearnerCertificationRow {
   id: number;
   full_name: string;
-  state: string;
+  state: MembershipState;
   due_at: string | null;
-  exception_status: string;
+  exception_status: ExceptionStatus;
 }
 
 /**

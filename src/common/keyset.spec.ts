@@ -1,5 +1,5 @@
 import { Sql } from '../database/sql';
-import { decodeCursor, encodeCursor, finishPage, keysetSql, pageQuery, rowKey } from './keyset';
+import { decodeCursor, encodeCursor, finishPage, keysetSql, pageQuery, readAllPages, rowKey } from './keyset';
 
 describe('keyset paging', () => {
   it('round-trips a cursor and rejects tampered ones', () => {
@@ -91,5 +91,19 @@ describe('keyset paging', () => {
     expect(pageQuery({ after: cursor(['2024-02-31 00:00:00+00', 3]) }, columns).after).toBeNull();
     expect(pageQuery({ after: cursor(['2026-11-28T10:00:00.123456Z', 3]) }, columns).after).toEqual(['2026-11-28T10:00:00.123456Z', 3]);
     expect(pageQuery({ after: cursor([0, 3]) }, ['m.learner_sort_name', 'm.id']).after).toBeNull();
+  });
+
+  it('reads every row once, in order, a page at a time', async () => {
+    const table = Array.from({ length: 10 }, (_, i) => ({ key: [i + 1] }));
+    const read = ({ after }: { after: Array<string | number> | null }, limit: number) => {
+      const from = after ? table.findIndex((row) => row.key[0] === after[0]) + 1 : 0;
+      return Promise.resolve(table.slice(from, from + limit + 1));
+    };
+    for (const pageSize of [3, 5, 10, 11]) {
+      const pages: number[][] = [];
+      for await (const rows of readAllPages(read, pageSize)) pages.push(rows.map((row) => row.key[0]));
+      expect(pages.flat()).toEqual(table.map((row) => row.key[0]));
+      expect(pages.every((rows) => rows.length <= pageSize)).toBe(true);
+    }
   });
 });

@@ -190,3 +190,21 @@ export function finishPage<T>(
   }
   return { rows: visible, pagination };
 }
+
+/**
+ * Every row of a keyset-ordered read, a page at a time (for a CSV download, never all in memory).
+ * `read` returns up to `limit` + 1 rows after the cursor, in order, each with its sort key.
+ */
+export async function* readAllPages<Row extends { key: CursorValue[] }>(
+  read: (page: PageQuery, limit: number) => Promise<Row[]>,
+  pageSize: number,
+): AsyncGenerator<Row[]> {
+  let after: CursorValue[] | null = null;
+  for (;;) {
+    const rows = await read({ after, before: null }, pageSize - 1);
+    if (rows.length === 0) return;
+    yield rows;
+    if (rows.length < pageSize) return;
+    after = rows[rows.length - 1].key;
+  }
+}

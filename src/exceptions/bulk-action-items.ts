@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, keysetSql, PageQuery, rowKey } from '../common/keyset';
+import { CursorValue, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
 import { learnerMatchesSql } from '../common/listing';
 import { sql, SqlRunner } from '../database/sql';
 
@@ -70,14 +70,7 @@ export class BulkActionItemsService {
   }
 
   /** Every changed learner matching the search, page by page, for the CSV download. */
-  async *allChangedLearners(bulkActionId: number, q: string, pageSize = 2000): AsyncGenerator<ChangedLearnerRow[]> {
-    let after: CursorValue[] | null = null;
-    for (;;) {
-      const rows = await this.changedLearners(bulkActionId, q, { after, before: null }, pageSize - 1);
-      if (rows.length === 0) return;
-      yield rows;
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1].key;
-    }
+  allChangedLearners(bulkActionId: number, q: string, pageSize = 2000): AsyncGenerator<ChangedLearnerRow[]> {
+    return readAllPages((page, limit) => this.changedLearners(bulkActionId, q, page, limit), pageSize);
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetSql, PageQuery, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
 import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_STATUSES, ExceptionStatus, ReportState } from './report-states';
 import { learnerMatchesSql, parseListView } from '../common/listing';
@@ -200,14 +200,7 @@ export class MembershipReportService {
   }
 
   /** Every matching row, a keyset page at a time, for the CSV download. */
-  async *allPages(certificationId: number, view: MembershipView, pageSize = 2000): AsyncGenerator<MembershipRow[]> {
-    let after: CursorValue[] | null = null;
-    for (;;) {
-      const rows = await this.page(certificationId, view, { after, before: null }, pageSize - 1);
-      if (rows.length === 0) return;
-      yield rows;
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1].key;
-    }
+  allPages(certificationId: number, view: MembershipView, pageSize = 2000): AsyncGenerator<MembershipRow[]> {
+    return readAllPages((page, limit) => this.page(certificationId, view, page, limit), pageSize);
   }
 }

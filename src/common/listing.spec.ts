@@ -1,4 +1,4 @@
-import { ariaSort, learnerMatchesSql, parseListView, sortHeader } from './listing';
+import { ariaSort, learnerMatchesSql, parseListView, sortHeader, sortParams } from './listing';
 import { UrlBuilder } from './url';
 
 describe('list kit', () => {
@@ -24,6 +24,8 @@ describe('list kit', () => {
       ariaSort: undefined,
     });
     expect(ariaSort({ sort: 'due', dir: 'desc' }, 'due')).toBe('descending');
+    expect(sortParams({ sort: 'learner', dir: 'asc' }, 'learner')).toEqual({ sort: undefined, dir: undefined });
+    expect(sortParams({ sort: 'due', dir: 'desc' }, 'learner')).toEqual({ sort: 'due', dir: 'desc' });
   });
 
   it('matches a learner by name or ID number, the search a literal contains pattern', () => {

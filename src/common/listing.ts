@@ -67,6 +67,14 @@ export function ariaSort(current: { sort: string; dir: Direction }, column: stri
   return current.dir === 'asc' ? 'ascending' : 'descending';
 }
 
+/** A list's sort as query parameters, the defaults left out: the ascending direction, and `defaultSort`. */
+export function sortParams<Sort extends string>(
+  view: { sort: Sort; dir: Direction },
+  defaultSort?: Sort,
+): { sort: Sort | undefined; dir: Direction | undefined } {
+  return { sort: view.sort === defaultSort ? undefined : view.sort, dir: view.dir === 'asc' ? undefined : view.dir };
+}
+
 export interface SortHeader {
   label: string;
   href: string;
@@ -90,11 +98,7 @@ export function sortHeader(
   const dir: Direction = current.sort === column && current.dir === 'asc' ? 'desc' : 'asc';
   return {
     label,
-    href: urls.withQuery(path, {
-      ...keep,
-      sort: column === defaultSort ? undefined : column,
-      dir: dir === 'asc' ? undefined : dir,
-    }),
+    href: urls.withQuery(path, { ...keep, ...sortParams({ sort: column, dir }, defaultSort) }),
     ariaSort: ariaSort(current, column),
   };
 }

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { AppRequest, renderPage, seeOther } from '../common/http';
 import { FieldError, errorMap, fieldError } from '../common/forms';
 import { finishPage, pageQuery, PageLink } from '../common/keyset';
-import { PAGE_SIZE, sortHeader } from '../common/listing';
+import { PAGE_SIZE, sortHeader, sortParams } from '../common/listing';
 import { formatDate, plural } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { CertificationsService } from '../certifications/certifications.service';
@@ -163,8 +163,7 @@ export class ExceptionReportController {
     return {
       q: view.q,
       type: view.type ?? undefined,
-      sort: view.sort === 'learner' ? undefined : view.sort,
-      dir: view.dir === 'asc' ? undefined : view.dir,
+      ...sortParams(view, 'learner'),
     };
   }
 

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { renderPage } from '../common/http';
 import { csvRows, streamCsv } from '../common/csv-export';
 import { finishPage, pageQuery, PageLink } from '../common/keyset';
-import { PAGE_SIZE, sortHeader } from '../common/listing';
+import { PAGE_SIZE, sortHeader, sortParams } from '../common/listing';
 import { formatDate, plural } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { CertificationsService } from '../certifications/certifications.service';
@@ -71,8 +71,7 @@ export class CompletionReportController {
     return {
       q: view.q,
       state: view.state ?? undefined,
-      sort: view.sort === 'learner' ? undefined : view.sort,
-      dir: view.dir === 'asc' ? undefined : view.dir,
+      ...sortParams(view, 'learner'),
     };
   }
 

@@ -3,7 +3,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { CursorValue, Direction, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
 import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_STATUSES, ExceptionStatus, ReportState } from './report-states';
-import { learnerMatchesSql, parseListView } from '../common/listing';
+import { learnerMatchesSql, parseListView, sortParams } from '../common/listing';
 
 /** The columns the admin may tick, in the order the report shows them (DOMAIN.md §7). */
 export const OPTIONAL_COLUMNS = {
@@ -128,8 +128,7 @@ export function viewQuery(view: MembershipView): Record<string, string | undefin
     q: view.q || undefined,
     status: view.status ?? undefined,
     columns: view.columns.length > 0 ? view.columns.join(',') : undefined,
-    sort: view.sort === 'learner' ? undefined : view.sort,
-    dir: view.dir === 'asc' ? undefined : view.dir,
+    ...sortParams(view, 'learner'),
   };
 }
 

@@ -1,13 +1,13 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { PageQuery } from '../common/keyset';
-import { KeysetPage, readPage } from '../common/listing';
+import { KeysetPage, readKeysetPage } from '../common/listing';
 import { isUniqueViolation, RuleError } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { formatDate, plural } from '../common/view-helpers';
 import { JobRequests } from '../jobs/job-requests.service';
 import type { PeriodUnit } from '../certifications/certifications.dto';
-import { Sql, sql, SqlRunner } from '../database/sql';
+import { sql, SqlRunner } from '../database/sql';
 import type { AssignmentInput, AssignmentKind, DueEvent, DueRule, DueRuleInput } from './assignments.dto';
 import { Assignment } from './assignment.entity';
 
@@ -90,11 +90,10 @@ export class AssignmentService {
   }
 
   list(certificationId: number, page: PageQuery): Promise<KeysetPage<AssignmentRow>> {
-    return readPage<AssignmentRow>((text, params) => this.db.rows<AssignmentRow>(new Sql(text, params)), {
-      select: `${ASSIGNMENT_SELECT.text}
-        where a.certification_id = ? and {where}
-        order by {orderBy}`,
-      params: [certificationId],
+    return readKeysetPage<AssignmentRow>(this.db, {
+      select: (keyset) => sql`${ASSIGNMENT_SELECT}
+        where a.certification_id = ${certificationId} and ${keyset.where}
+        order by ${keyset.orderBy}`,
       keyColumns: ['a.id'],
       direction: 'asc',
       page,

@@ -2,11 +2,11 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { EntityDTO, wrap } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { PageQuery } from '../common/keyset';
-import { KeysetPage, readPage } from '../common/listing';
+import { KeysetPage, readKeysetPage } from '../common/listing';
 import { isUniqueViolation, RuleError } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { pageTitle } from '../common/view-helpers';
-import { Sql, sql, SqlRunner } from '../database/sql';
+import { sql, SqlRunner } from '../database/sql';
 import { Certification as CertificationEntity } from './certification.entity';
 import { CertificationTab, certificationTabs, TabLink, TAB_NAMES } from './certification-tabs';
 import type { CertificationInput } from './certifications.dto';
@@ -60,12 +60,12 @@ export class CertificationsService {
   async list(page: PageQuery): Promise<KeysetPage<CertificationListRow>> {
     // Certifications are made by hand, a few hundred at most: counting them is cheap.
     const total = await this.em.count(CertificationEntity, {});
-    return readPage<CertificationListRow>((text, params) => this.db.rows<CertificationListRow>(new Sql(text, params)), {
+    return readKeysetPage<CertificationListRow>(this.db, {
       total,
-      select: `select c.id, c.full_name as "fullName", c.short_name as "shortName", lower(c.full_name) as "sortName",
+      select: (keyset) => sql`select c.id, c.full_name as "fullName", c.short_name as "shortName", lower(c.full_name) as "sortName",
                  (select count(*) from membership m where m.certification_id = c.id and m.removed_at is null)::int as learners,
                  (select coalesce(sum(n), 0) from exception_open_count o where o.certification_id = c.id)::int as "openExceptions"
-               from certification c where {where} order by {orderBy}`,
+               from certification c where ${keyset.where} order by ${keyset.orderBy}`,
       keyColumns: ['lower(c.full_name)', 'c.id'],
       direction: 'asc',
       page,

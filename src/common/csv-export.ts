@@ -36,3 +36,8 @@ export async function streamCsv(res: Response, filename: string, header: string[
   csv.end();
   await new Promise<void>((done) => res.once('finish', () => done()));
 }
+
+/** Each page's rows as CSV rows, for `streamCsv`. */
+export async function* csvRows<Row>(pages: AsyncIterable<Row[]>, cells: (row: Row) => unknown[]): AsyncGenerator<unknown[][]> {
+  for await (const page of pages) yield page.map(cells);
+}

@@ -1,4 +1,5 @@
-import { decodeCursor, encodeCursor, finishPage, keysetClause, pageQuery, rowKey } from './keyset';
+import { Sql } from '../database/sql';
+import { decodeCursor, encodeCursor, finishPage, keysetSql, pageQuery, readAllPages, rowKey } from './keyset';
 
 describe('keyset paging', () => {
   it('round-trips a cursor and rejects tampered ones', () => {
@@ -9,14 +10,13 @@ describe('keyset paging', () => {
   });
 
   it('reads forward after a cursor and backward before one', () => {
-    expect(keysetClause(['a', 'id'], 'asc', { after: ['x', 1], before: null })).toEqual({
-      where: '(a, id) > (?, ?)',
-      params: ['x', 1],
-      orderBy: 'a asc, id asc',
-      select: '(a)::text as key_0, id as key_1',
+    expect(keysetSql(['a', 'id'], 'asc', { after: ['x', 1], before: null })).toEqual({
+      where: new Sql('(a, id) > (?, ?)', ['x', 1]),
+      orderBy: new Sql('a asc, id asc', []),
+      select: new Sql('(a)::text as key_0, id as key_1', []),
     });
-    expect(keysetClause(['a', 'id'], 'asc', { after: null, before: ['x', 1] }).orderBy).toBe('a desc, id desc');
-    expect(keysetClause(['a', 'id'], 'desc', { after: ['x', 1], before: null }).where).toBe('(a, id) < (?, ?)');
+    expect(keysetSql(['a', 'id'], 'asc', { after: null, before: ['x', 1] }).orderBy.text).toBe('a desc, id desc');
+    expect(keysetSql(['a', 'id'], 'desc', { after: ['x', 1], before: null }).where.text).toBe('(a, id) < (?, ?)');
   });
 
   it('links to the next page only when a row beyond the page was read', () => {
@@ -65,11 +65,10 @@ describe('keyset paging', () => {
 
   it('reads the last page from the end without a cursor', () => {
     const href = (p: object) => JSON.stringify(p);
-    expect(keysetClause(['a', 'id'], 'asc', { after: null, before: null, last: true })).toEqual({
-      where: 'true',
-      params: [],
-      orderBy: 'a desc, id desc',
-      select: '(a)::text as key_0, id as key_1',
+    expect(keysetSql(['a', 'id'], 'asc', { after: null, before: null, last: true })).toEqual({
+      where: new Sql('true', []),
+      orderBy: new Sql('a desc, id desc', []),
+      select: new Sql('(a)::text as key_0, id as key_1', []),
     });
     const lastPage = finishPage([9, 8, 7], 2, { after: null, before: null, last: true }, (n: number) => [n], href);
     expect(lastPage.rows).toEqual([8, 9]);
@@ -92,5 +91,19 @@ describe('keyset paging', () => {
     expect(pageQuery({ after: cursor(['2024-02-31 00:00:00+00', 3]) }, columns).after).toBeNull();
     expect(pageQuery({ after: cursor(['2026-11-28T10:00:00.123456Z', 3]) }, columns).after).toEqual(['2026-11-28T10:00:00.123456Z', 3]);
     expect(pageQuery({ after: cursor([0, 3]) }, ['m.learner_sort_name', 'm.id']).after).toBeNull();
+  });
+
+  it('reads every row once, in order, a page at a time', async () => {
+    const table = Array.from({ length: 10 }, (_, i) => ({ key: [i + 1] }));
+    const read = ({ after }: { after: Array<string | number> | null }, limit: number) => {
+      const from = after ? table.findIndex((row) => row.key[0] === after[0]) + 1 : 0;
+      return Promise.resolve(table.slice(from, from + limit + 1));
+    };
+    for (const pageSize of [3, 5, 10, 11]) {
+      const pages: number[][] = [];
+      for await (const rows of readAllPages(read, pageSize)) pages.push(rows.map((row) => row.key[0]));
+      expect(pages.flat()).toEqual(table.map((row) => row.key[0]));
+      expect(pages.every((rows) => rows.length <= pageSize)).toBe(true);
+    }
   });
 });

@@ -80,39 +80,37 @@ function cursorFits(columns: readonly string[], values: CursorValue[]): boolean 
   });
 }
 
+/** One page's condition, order and key columns, as fragments of the `sql` tag. */
+export interface Keyset {
+  /** The rows after (or before) the cursor: its values travel as parameters. */
+  where: Sql;
+  orderBy: Sql;
+  /** The row's key, read back for the cursor (`rowKey`). */
+  select: Sql;
+}
+
 /**
  * The WHERE fragment and ORDER BY for one page. Going back ("before") reads in reverse order;
- * `finishPage` puts the rows the right way round again.
+ * `finishPage` puts the rows the right way round again. `columns` come from a fixed list, never input.
  */
-export function keysetClause(
-  columns: string[],
-  direction: Direction,
-  page: PageQuery,
-): { where: string; params: CursorValue[]; orderBy: string; select: string } {
+export function keysetSql(columns: readonly string[], direction: Direction, page: PageQuery): Keyset {
   const reverse = page.before !== null || page.last === true;
   const effective: Direction = reverse ? (direction === 'asc' ? 'desc' : 'asc') : direction;
   const cursor = page.after ?? page.before;
-  const orderBy = columns.map((c) => `${c} ${effective}`).join(', ');
-  // The row's key, read back for the cursor: every column but the unique id as text, so that a
-  // timestamp keeps its full precision (a JS Date would drop its microseconds).
-  const select = columns.map((c, i) => (i < columns.length - 1 ? `(${c})::text` : c) + ` as key_${i}`).join(', ');
-  if (!cursor) return { where: 'true', params: [], orderBy, select };
-  const op = effective === 'asc' ? '>' : '<';
-  return {
-    where: `(${columns.join(', ')}) ${op} (${columns.map(() => '?').join(', ')})`,
-    params: cursor,
-    orderBy,
-    select,
-  };
+  const orderBy = sql.raw(columns.map((c) => `${c} ${effective}`).join(', '));
+  // Every column but the unique id as text, so that a timestamp keeps its full precision (a JS
+  // Date would drop its microseconds).
+  const select = sql.raw(columns.map((c, i) => (i < columns.length - 1 ? `(${c})::text` : c) + ` as key_${i}`).join(', '));
+  if (!cursor) return { where: sql`true`, orderBy, select };
+  const op = sql.raw(effective === 'asc' ? '>' : '<');
+  const values = sql.join(
+    cursor.map((value) => sql`${value}`),
+    ', ',
+  );
+  return { where: sql`(${sql.raw(columns.join(', '))}) ${op} (${values})`, orderBy, select };
 }
 
-/** keysetClause as fragments of the `sql` tag: the cursor's values travel as parameters. */
-export function keysetSql(columns: readonly string[], direction: Direction, page: PageQuery): { where: Sql; orderBy: Sql; select: Sql } {
-  const clause = keysetClause([...columns], direction, page);
-  return { where: new Sql(clause.where, clause.params), orderBy: sql.raw(clause.orderBy), select: sql.raw(clause.select) };
-}
-
-/** The sort key of a row read with `keysetClause(...).select` (or `keysetSql`). */
+/** The sort key of a row read with `keysetSql(...).select`. */
 export function rowKey(row: Record<string, unknown>, length: number): CursorValue[] {
   return Array.from({ length }, (_, i) => (i < length - 1 ? String(row[`key_${i}`]) : Number(row[`key_${i}`])));
 }
@@ -191,4 +189,22 @@ export function finishPage<T>(
     pagination.firstHref = hrefFor({});
   }
   return { rows: visible, pagination };
+}
+
+/**
+ * Every row of a keyset-ordered read, a page at a time (for a CSV download, never all in memory).
+ * `read` returns up to `limit` + 1 rows after the cursor, in order, each with its sort key.
+ */
+export async function* readAllPages<Row extends { key: CursorValue[] }>(
+  read: (page: PageQuery, limit: number) => Promise<Row[]>,
+  pageSize: number,
+): AsyncGenerator<Row[]> {
+  let after: CursorValue[] | null = null;
+  for (;;) {
+    const rows = await read({ after, before: null }, pageSize - 1);
+    if (rows.length === 0) return;
+    yield rows;
+    if (rows.length < pageSize) return;
+    after = rows[rows.length - 1].key;
+  }
 }

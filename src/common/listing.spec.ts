@@ -1,4 +1,4 @@
-import { ariaSort, parseListView, sortHeader } from './listing';
+import { ariaSort, learnerMatchesSql, parseListView, sortHeader, sortParams } from './listing';
 import { UrlBuilder } from './url';
 
 describe('list kit', () => {
@@ -24,5 +24,14 @@ describe('list kit', () => {
       ariaSort: undefined,
     });
     expect(ariaSort({ sort: 'due', dir: 'desc' }, 'due')).toBe('descending');
+    expect(sortParams({ sort: 'learner', dir: 'asc' }, 'learner')).toEqual({ sort: undefined, dir: undefined });
+    expect(sortParams({ sort: 'due', dir: 'desc' }, 'learner')).toEqual({ sort: 'due', dir: 'desc' });
+  });
+
+  it('matches a learner by name or ID number, the search a literal contains pattern', () => {
+    const match = learnerMatchesSql('e.learner_id', 'Ada_50%');
+    expect(match.text).toBe(`e.learner_id in (select ls.id from learner ls
+            where lower(ls.first_name || ' ' || ls.last_name || ' ' || ls.id_number) like ?)`);
+    expect(match.params).toEqual(['%ada\\_50\\%%']);
   });
 });

@@ -1,5 +1,5 @@
 import { Sql, sql, SqlRunner } from '../database/sql';
-import { Direction, finishPage, keysetClause, keysetSql, PageLink, PageQuery, pageQuery, Pagination } from './keyset';
+import { Direction, finishPage, Keyset, keysetSql, PageLink, PageQuery, pageQuery, Pagination } from './keyset';
 import { UrlBuilder } from './url';
 
 /** List pages: a search term and keyset paging in the query string, sortable headers, 50 rows a page. */
@@ -46,20 +46,12 @@ export function likeContains(term: string): string {
 
 /**
  * "The learner in `learnerIdColumn` matches a search by name or ID number": the learner trigram
- * index (learner_search_trgm) finds the few matching learners first.
+ * index (learner_search_trgm) finds the few matching learners first. `learnerIdColumn` comes from
+ * the code, never from input.
  */
-export function learnerMatches(learnerIdColumn: string, q: string): { sql: string; param: string } {
-  return {
-    sql: `${learnerIdColumn} in (select ls.id from learner ls
-            where lower(ls.first_name || ' ' || ls.last_name || ' ' || ls.id_number) like ?)`,
-    param: likeContains(q),
-  };
-}
-
-/** learnerMatches as a fragment of the `sql` tag. */
 export function learnerMatchesSql(learnerIdColumn: string, q: string): Sql {
-  const match = learnerMatches(learnerIdColumn, q);
-  return new Sql(match.sql, [match.param]);
+  return sql`${sql.raw(learnerIdColumn)} in (select ls.id from learner ls
+            where lower(ls.first_name || ' ' || ls.last_name || ' ' || ls.id_number) like ${likeContains(q)})`;
 }
 
 /** The table caption: `Learners`, or `Learners matching “ada”` while searching. */
@@ -73,6 +65,14 @@ export type AriaSort = 'ascending' | 'descending' | undefined;
 export function ariaSort(current: { sort: string; dir: Direction }, column: string): AriaSort {
   if (current.sort !== column) return undefined;
   return current.dir === 'asc' ? 'ascending' : 'descending';
+}
+
+/** A list's sort as query parameters, the defaults left out: the ascending direction, and `defaultSort`. */
+export function sortParams<Sort extends string>(
+  view: { sort: Sort; dir: Direction },
+  defaultSort?: Sort,
+): { sort: Sort | undefined; dir: Direction | undefined } {
+  return { sort: view.sort === defaultSort ? undefined : view.sort, dir: view.dir === 'asc' ? undefined : view.dir };
 }
 
 export interface SortHeader {
@@ -98,11 +98,7 @@ export function sortHeader(
   const dir: Direction = current.sort === column && current.dir === 'asc' ? 'desc' : 'asc';
   return {
     label,
-    href: urls.withQuery(path, {
-      ...keep,
-      sort: column === defaultSort ? undefined : column,
-      dir: dir === 'asc' ? undefined : dir,
-    }),
+    href: urls.withQuery(path, { ...keep, ...sortParams({ sort: column, dir }, defaultSort) }),
     ariaSort: ariaSort(current, column),
   };
 }
@@ -112,35 +108,14 @@ export interface KeysetPage<T> {
   pagination: Pagination;
 }
 
-/** Runs a keyset-paged query: `select` must contain `{where}` and `{orderBy}` and return the key columns. */
-export async function readPage<T>(
-  run: (sql: string, params: unknown[]) => Promise<T[]>,
-  options: {
-    select: string;
-    params?: unknown[];
-    keyColumns: string[];
-    direction: Direction;
-    page: PageQuery;
-    keyOf: (row: T) => Array<string | number>;
-    hrefFor: (param: PageLink) => string;
-    /** How many rows the whole list has, when known without counting them. */
-    total?: number | null;
-  },
-): Promise<KeysetPage<T>> {
-  const clause = keysetClause(options.keyColumns, options.direction, options.page);
-  const sql = options.select.replace('{where}', clause.where).replace('{orderBy}', clause.orderBy) + ` limit ${PAGE_SIZE + 1}`;
-  const rows = await run(sql, [...(options.params ?? []), ...clause.params]);
-  return finishPage(rows, PAGE_SIZE, options.page, options.keyOf, options.hrefFor, options.total ?? null);
-}
-
 /**
  * Runs a keyset-paged query through `db`: `select` builds the statement from the page's
- * condition and order, and must return the key columns (`keyset.select`).
+ * condition and order, and must return the columns `keyOf` reads (its own, or `keyset.select`).
  */
 export async function readKeysetPage<T extends object>(
   db: SqlRunner,
   options: {
-    select: (keyset: { where: Sql; orderBy: Sql; select: Sql }) => Sql;
+    select: (keyset: Keyset) => Sql;
     keyColumns: readonly string[];
     direction: Direction;
     page: PageQuery;

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { KeysetPage, likeContains, ListQuery, readPage } from '../common/listing';
+import { KeysetPage, likeContains, ListQuery, readKeysetPage } from '../common/listing';
 import { insertUnique, UniqueField, updateUnique } from '../common/entity-save';
 import { UrlBuilder } from '../common/url';
-import { Sql, sql, SqlRunner } from '../database/sql';
+import { sql, SqlRunner } from '../database/sql';
 import { Course } from './course.entity';
 
 /** A course in the list, with its sort key. */
@@ -41,12 +41,11 @@ export class CoursesService {
     const search = query.q ? sql`lower(c.short_name || ' ' || c.full_name) like ${likeContains(query.q)}` : sql`true`;
     // Courses are made by hand, a few thousand at most: counting them is cheap.
     const count = await this.db.one<CountRow>(sql`select count(*)::int as n from course c where ${search}`);
-    return readPage<CourseRow>((text, params) => this.db.rows<CourseRow>(new Sql(text, params)), {
+    return readKeysetPage<CourseRow>(this.db, {
       total: count?.n ?? 0,
-      select: `select c.id, c.short_name, c.full_name, lower(c.short_name) as k_short,
+      select: (keyset) => sql`select c.id, c.short_name, c.full_name, lower(c.short_name) as k_short,
                  (select count(*) from course_completion cc where cc.course_id = c.id)::int as completion_count
-               from course c where ${search.text} and {where} order by {orderBy}`,
-      params: [...search.params],
+               from course c where ${search} and ${keyset.where} order by ${keyset.orderBy}`,
       keyColumns: ['lower(c.short_name)', 'c.id'],
       direction: 'asc',
       page: query.page,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, keysetClause, PageQuery, rowKey } from '../common/keyset';
-import { learnerMatches } from '../common/listing';
-import { Sql, sql, SqlRunner } from '../database/sql';
+import { CursorValue, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
+import { learnerMatchesSql } from '../common/listing';
+import { sql, SqlRunner } from '../database/sql';
 
 /** One learner a bulk action changed, with the due date before and after from its audit row. */
 export interface ChangedLearnerRow {
@@ -43,21 +43,17 @@ export class BulkActionItemsService {
 
   /** One keyset page of the learners the bulk action changed (`limit` + 1 rows, to know if there is more). */
   async changedLearners(bulkActionId: number, q: string, page: PageQuery, limit: number): Promise<ChangedLearnerRow[]> {
-    const keyset = keysetClause(KEY_COLUMNS, 'asc', page);
-    let search = sql`true`;
-    if (q) {
-      const match = learnerMatches('e.learner_id', q);
-      search = new Sql(match.sql, [match.param]);
-    }
+    const keyset = keysetSql(KEY_COLUMNS, 'asc', page);
+    const search = q ? learnerMatchesSql('e.learner_id', q) : sql`true`;
     const rows = await new SqlRunner(this.em).rows<ChangedRow>(
       sql`select i.exception_id, e.learner_id, l.first_name, l.last_name, l.id_number, i.outcome,
-              a.due_before, a.due_after, ${sql.raw(keyset.select)}
+              a.due_before, a.due_after, ${keyset.select}
          from bulk_action_item i
          join exception e on e.id = i.exception_id
          join learner l on l.id = e.learner_id
          left join exception_audit a on a.exception_id = i.exception_id and a.bulk_action_id = i.bulk_action_id
-        where i.bulk_action_id = ${bulkActionId} and i.outcome = 'applied' and ${search} and ${new Sql(keyset.where, keyset.params)}
-        order by ${sql.raw(keyset.orderBy)}
+        where i.bulk_action_id = ${bulkActionId} and i.outcome = 'applied' and ${search} and ${keyset.where}
+        order by ${keyset.orderBy}
         limit ${limit + 1}`,
     );
     return rows.map((row) => ({
@@ -74,14 +70,7 @@ export class BulkActionItemsService {
   }
 
   /** Every changed learner matching the search, page by page, for the CSV download. */
-  async *allChangedLearners(bulkActionId: number, q: string, pageSize = 2000): AsyncGenerator<ChangedLearnerRow[]> {
-    let after: CursorValue[] | null = null;
-    for (;;) {
-      const rows = await this.changedLearners(bulkActionId, q, { after, before: null }, pageSize - 1);
-      if (rows.length === 0) return;
-      yield rows;
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1].key;
-    }
+  allChangedLearners(bulkActionId: number, q: string, pageSize = 2000): AsyncGenerator<ChangedLearnerRow[]> {
+    return readAllPages((page, limit) => this.changedLearners(bulkActionId, q, page, limit), pageSize);
   }
 }

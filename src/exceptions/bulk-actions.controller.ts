@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { AppRequest, renderPage, seeOther } from '../common/http';
 import { errorMap, FieldError, fieldError } from '../common/forms';
 import { BulkActionDraftsService } from './bulk-action-drafts.service';
-import { streamCsv } from '../common/csv-export';
+import { csvRows, streamCsv } from '../common/csv-export';
 import { finishPage, PageLink, pageQuery } from '../common/keyset';
 import { PAGE_SIZE, searchCaption, searchTerm } from '../common/listing';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
@@ -174,19 +174,14 @@ export class BulkActionsController {
   async changedCsv(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     await this.load(id);
     const q = searchTerm(query.q);
-    const items = this.items;
-    async function* pages() {
-      for await (const rows of items.allChangedLearners(id, q)) {
-        yield rows.map((row) => [
-          `${row.firstName} ${row.lastName}`,
-          row.idNumber,
-          OUTCOME_LABELS[row.outcome],
-          isoDate(row.dueBefore),
-          isoDate(row.dueAfter),
-        ]);
-      }
-    }
-    await streamCsv(res, `bulk-action-${id}-learners.csv`, CHANGED_CSV_HEADER, pages());
+    const rows = csvRows(this.items.allChangedLearners(id, q), (row) => [
+      `${row.firstName} ${row.lastName}`,
+      row.idNumber,
+      OUTCOME_LABELS[row.outcome],
+      isoDate(row.dueBefore),
+      isoDate(row.dueAfter),
+    ]);
+    await streamCsv(res, `bulk-action-${id}-learners.csv`, CHANGED_CSV_HEADER, rows);
   }
 
   private async changedLearners(id: number, status: BulkActionStatus, query: Record<string, unknown>) {

@@ -1,34 +1,22 @@
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue, OnQueueFailed, Process, Processor } from '@nestjs/bull';
 import type { Job, Queue } from 'bull';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
 import { BULK_ACTIONS_QUEUE, BULK_APPLY_JOB, BULK_REQUEUE_JOB, BULK_REQUEUE_SCHEDULE } from '../jobs/queues';
-import { scheduleRepeatable, startSchedule } from '../jobs/schedule';
+import { ScheduledProcessor } from '../jobs/schedule';
 import { BulkActionsService } from './bulk-actions.service';
 
 @Processor(BULK_ACTIONS_QUEUE)
-export class BulkActionsProcessor implements OnApplicationBootstrap {
-  private readonly logger = new Logger(BulkActionsProcessor.name);
-
+export class BulkActionsProcessor extends ScheduledProcessor {
   constructor(
     private readonly bulk: BulkActionsService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectQueue(BULK_ACTIONS_QUEUE) private readonly queue: Queue,
-  ) {}
-
-  async onApplicationBootstrap() {
-    await startSchedule(this.queue, BULK_REQUEUE_SCHEDULE, {
-      nodeEnv: this.config.nodeEnv,
-      logger: this.logger,
-      schedule: () => this.schedule(),
-      // Jobs lost with Redis's data are queued again at once, however new their bulk action.
-      afterReconnect: () => this.bulk.requeueUnfinished(0),
-    });
+    @InjectQueue(BULK_ACTIONS_QUEUE) queue: Queue,
+  ) {
+    super(queue, BULK_REQUEUE_SCHEDULE);
   }
 
-  async schedule() {
-    await scheduleRepeatable(this.queue, BULK_REQUEUE_SCHEDULE);
+  /** Jobs lost with Redis's data are queued again at once, however new their bulk action. */
+  protected async restore() {
+    await super.restore();
+    await this.bulk.requeueUnfinished(0);
   }
 
   @Process(BULK_APPLY_JOB)

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { AppRequest, renderPage, seeOther } from '../common/http';
 import { FieldError, errorMap, fieldError } from '../common/forms';
 import { finishPage, pageQuery, PageLink } from '../common/keyset';
-import { PAGE_SIZE, sortHeader } from '../common/listing';
+import { PAGE_SIZE, sortHeader, sortParams } from '../common/listing';
 import { formatDate, plural } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { CertificationsService } from '../certifications/certifications.service';
@@ -125,11 +125,8 @@ export class ExceptionReportController {
     @Req() req: AppRequest,
     @Res() res: Response,
   ) {
-    const draft = await this.drafts.find(token, id, req.staff!.id);
-    if (!draft) throw new NotFoundException();
-    if (draft.used && draft.bulkActionId) return seeOther(res, this.urls.to('/admin/bulk-actions/', draft.bulkActionId));
-    if (isExpired(draft)) return this.renderExpired(res, id, draft, query);
-    await this.renderConfirm(res, id, draft, query, []);
+    const draft = await this.openDraft(res, id, token, req, query);
+    if (draft) await this.renderConfirm(res, id, draft, query, []);
   }
 
   @Post('confirm/:token')
@@ -140,10 +137,8 @@ export class ExceptionReportController {
     @Req() req: AppRequest,
     @Res() res: Response,
   ) {
-    const draft = await this.drafts.find(token, id, req.staff!.id);
-    if (!draft) throw new NotFoundException();
-    if (draft.used && draft.bulkActionId) return seeOther(res, this.urls.to('/admin/bulk-actions/', draft.bulkActionId));
-    if (isExpired(draft)) return this.renderExpired(res, id, draft, body);
+    const draft = await this.openDraft(res, id, token, req, body);
+    if (!draft) return;
     try {
       const bulkActionId = await this.bulk.confirm(draft);
       seeOther(res, this.urls.to('/admin/bulk-actions/', bulkActionId));
@@ -155,12 +150,35 @@ export class ExceptionReportController {
     }
   }
 
+  /**
+   * The signed-in person's draft behind a confirm link, still to be confirmed; null when the
+   * response is given already: the bulk action it started, or the page saying it has expired.
+   */
+  private async openDraft(
+    res: Response,
+    id: number,
+    token: string,
+    req: AppRequest,
+    values: Record<string, unknown>,
+  ): Promise<Draft | null> {
+    const draft = await this.drafts.find(token, id, req.staff!.id);
+    if (!draft) throw new NotFoundException();
+    if (draft.used && draft.bulkActionId) {
+      seeOther(res, this.urls.to('/admin/bulk-actions/', draft.bulkActionId));
+      return null;
+    }
+    if (isExpired(draft)) {
+      await this.renderExpired(res, id, draft, values);
+      return null;
+    }
+    return draft;
+  }
+
   private viewQuery(view: ReportView) {
     return {
       q: view.q,
       type: view.type ?? undefined,
-      sort: view.sort === 'learner' ? undefined : view.sort,
-      dir: view.dir === 'asc' ? undefined : view.dir,
+      ...sortParams(view, 'learner'),
     };
   }
 

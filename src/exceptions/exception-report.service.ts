@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetClause, PageQuery, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, rowKey } from '../common/keyset';
 import { PAGE_SIZE, parseListView } from '../common/listing';
-import { Sql, sql, SqlRunner } from '../database/sql';
+import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_TYPES, ExceptionType, isExceptionType } from './exception-rules';
 import { conditionFilter, filterSql, REALISTIC_DUE_SQL, ReportFilter, Selection, SelectionSummary, selectionSql } from './selection';
 
@@ -79,14 +79,14 @@ export class ExceptionReportService {
   /** One page of the report, read by keyset in the chosen order; limit+1 rows for "is there more". */
   async page(certificationId: number, view: ReportView, page: PageQuery): Promise<ReportRow[]> {
     const columns = [...SORTS[view.sort]];
-    const keyset = keysetClause(columns, view.dir, page);
+    const keyset = keysetSql(columns, view.dir, page);
     const rows = await this.db.rows<PageRow>(
       sql`select e.id, e.learner_id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.evidence, e.raised_at,
-              ${sql.raw(keyset.select)}
+              ${keyset.select}
          from exception e
          join learner l on l.id = e.learner_id
-        where ${filterSql(certificationId, view)} and ${new Sql(keyset.where, keyset.params)}
-        order by ${sql.raw(keyset.orderBy)}
+        where ${filterSql(certificationId, view)} and ${keyset.where}
+        order by ${keyset.orderBy}
         limit ${PAGE_SIZE + 1}`,
     );
     return rows.map((r) => ({

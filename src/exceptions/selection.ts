@@ -1,5 +1,5 @@
 import { Sql, sql } from '../database/sql';
-import { learnerMatches } from '../common/listing';
+import { learnerMatchesSql } from '../common/listing';
 import { ExceptionType } from './exception-rules';
 
 /** What the report shows and a condition selects: a search and a type filter. */
@@ -34,10 +34,7 @@ export interface SelectionSummary {
 export function filterSql(certificationId: number, filter: ReportFilter): Sql {
   const parts = [sql`e.certification_id = ${certificationId}`, sql`e.status = 'open'`];
   if (filter.type) parts.push(sql`e.type = ${filter.type}`);
-  if (filter.q) {
-    const search = learnerMatches('e.learner_id', filter.q);
-    parts.push(new Sql(search.sql, [search.param]));
-  }
+  if (filter.q) parts.push(learnerMatchesSql('e.learner_id', filter.q));
   return sql.join(parts, ' and ');
 }
 

@@ -1,28 +1,16 @@
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue, Process, Processor } from '@nestjs/bull';
 import type { Job, Queue } from 'bull';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
 import { MaintenanceService } from './maintenance.service';
 import { MAINTENANCE_QUEUE, PURGE_JOB, PURGE_SCHEDULE } from './queues';
-import { scheduleRepeatable, startSchedule } from './schedule';
+import { ScheduledProcessor } from './schedule';
 
 @Processor(MAINTENANCE_QUEUE)
-export class MaintenanceProcessor implements OnApplicationBootstrap {
-  private readonly logger = new Logger(MaintenanceProcessor.name);
-
+export class MaintenanceProcessor extends ScheduledProcessor {
   constructor(
     private readonly maintenance: MaintenanceService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
-  ) {}
-
-  async onApplicationBootstrap() {
-    await startSchedule(this.queue, PURGE_SCHEDULE, { nodeEnv: this.config.nodeEnv, logger: this.logger, schedule: () => this.schedule() });
-  }
-
-  async schedule() {
-    await scheduleRepeatable(this.queue, PURGE_SCHEDULE);
+    @InjectQueue(MAINTENANCE_QUEUE) queue: Queue,
+  ) {
+    super(queue, PURGE_SCHEDULE);
   }
 
   @Process(PURGE_JOB)

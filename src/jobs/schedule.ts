@@ -1,5 +1,7 @@
-import type { LoggerService } from '@nestjs/common';
+import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { JobOptions, Queue } from 'bull';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { restoreWhenRedisReconnects } from './redis-reconnect';
 
 /** A job that runs every `everyMs`, kept in Redis as a repeatable job so that any number of workers share one. */
@@ -24,23 +26,34 @@ export async function scheduleRepeatable(queue: Queue, schedule: RepeatableSched
   await queue.add(schedule.job, schedule.data ?? {}, { ...schedule.options, repeat: { every: schedule.everyMs }, jobId: schedule.id });
 }
 
-export interface StartScheduleOptions {
-  nodeEnv: string;
-  logger: LoggerService;
-  /** Put the schedule in Redis (and whatever else the processor owns there); must be safe to repeat. */
-  schedule: () => Promise<unknown>;
-  /** Extra work after Redis came back, beyond putting the schedule back. */
-  afterReconnect?: () => Promise<unknown>;
-}
-
 /**
- * What every processor does at start: put its schedule in Redis, and put it back whenever Redis
- * comes back (a Redis restarted without its data has forgotten every schedule).
+ * A processor with one repeatable schedule. At start it puts the schedule in Redis, and puts it
+ * back whenever Redis comes back (a Redis restarted without its data has forgotten every
+ * schedule). A processor extends it, hands its queue and schedule to `super`, and declares only
+ * its jobs.
  */
-export async function startSchedule(queue: Queue, schedule: RepeatableSchedule, options: StartScheduleOptions): Promise<void> {
-  if (schedule.changesData && options.nodeEnv === 'test') return;
-  await options.schedule();
-  const { afterReconnect } = options;
-  const restore = afterReconnect ? () => options.schedule().then(afterReconnect) : options.schedule;
-  restoreWhenRedisReconnects(queue, restore, options.logger);
+export abstract class ScheduledProcessor implements OnApplicationBootstrap {
+  protected readonly logger = new Logger(this.constructor.name);
+  @Inject(APP_CONFIG) private readonly config: AppConfig;
+
+  protected constructor(
+    private readonly queue: Queue,
+    private readonly repeatable: RepeatableSchedule,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.repeatable.changesData && this.config.nodeEnv === 'test') return;
+    await this.schedule();
+    restoreWhenRedisReconnects(this.queue, () => this.restore(), this.logger);
+  }
+
+  /** Puts the schedule in Redis (and whatever else the processor owns there); safe to repeat. */
+  async schedule(): Promise<void> {
+    await scheduleRepeatable(this.queue, this.repeatable);
+  }
+
+  /** What Redis gets back after it came back: the schedule, and whatever a processor adds. */
+  protected async restore(): Promise<void> {
+    await this.schedule();
+  }
 }

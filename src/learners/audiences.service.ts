@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { KeysetPage, likeContains, ListQuery, readPage } from '../common/listing';
+import { KeysetPage, likeContains, ListQuery, readKeysetPage } from '../common/listing';
 import { insertUnique, UniqueField, updateUnique } from '../common/entity-save';
 import { RuleError } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
-import { Sql, sql, SqlRunner } from '../database/sql';
+import { sql, SqlRunner } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
 import { Audience, AudienceMember, Learner } from './learner.entity';
 
@@ -60,12 +60,11 @@ export class AudiencesService {
     const search = query.q ? sql`lower(a.name) like ${likeContains(query.q)}` : sql`true`;
     // Audiences are made by hand, a few thousand at most: counting them is cheap.
     const count = await this.db.one<CountRow>(sql`select count(*)::int as n from audience a where ${search}`);
-    return readPage<AudienceRow>((text, params) => this.db.rows<AudienceRow>(new Sql(text, params)), {
+    return readKeysetPage<AudienceRow>(this.db, {
       total: count?.n ?? 0,
-      select: `select a.id, a.name, a.description, lower(a.name) as k_name,
+      select: (keyset) => sql`select a.id, a.name, a.description, lower(a.name) as k_name,
                  (select count(*) from audience_member m where m.audience_id = a.id)::int as member_count
-               from audience a where ${search.text} and {where} order by {orderBy}`,
-      params: [...search.params],
+               from audience a where ${search} and ${keyset.where} order by ${keyset.orderBy}`,
       keyColumns: ['lower(a.name)', 'a.id'],
       direction: 'asc',
       page: query.page,
@@ -92,13 +91,12 @@ export class AudiencesService {
   }
 
   members(audienceId: number, query: ListQuery): Promise<KeysetPage<MemberRow>> {
-    const search = query.q ? `lower(l.first_name || ' ' || l.last_name || ' ' || l.id_number) like ?` : 'true';
-    return readPage<MemberRow>((text, params) => this.db.rows<MemberRow>(new Sql(text, params)), {
-      select: `select l.id, l.id_number, l.first_name, l.last_name, l.email, m.added_at,
+    const search = query.q ? sql`lower(l.first_name || ' ' || l.last_name || ' ' || l.id_number) like ${likeContains(query.q)}` : sql`true`;
+    return readKeysetPage<MemberRow>(this.db, {
+      select: (keyset) => sql`select l.id, l.id_number, l.first_name, l.last_name, l.email, m.added_at,
                  lower(l.last_name) as k_last, lower(l.first_name) as k_first
                from audience_member m join learner l on l.id = m.learner_id
-               where m.audience_id = ? and ${search} and {where} order by {orderBy}`,
-      params: query.q ? [audienceId, likeContains(query.q)] : [audienceId],
+               where m.audience_id = ${audienceId} and ${search} and ${keyset.where} order by ${keyset.orderBy}`,
       keyColumns: ['lower(l.last_name)', 'lower(l.first_name)', 'l.id'],
       direction: 'asc',
       page: query.page,

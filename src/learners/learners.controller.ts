@@ -13,17 +13,13 @@ import { CurrentException, ExceptionAction, LearnerExceptionsService } from '../
 import { BulkActionDraftsService, Prepared } from '../exceptions/bulk-action-drafts.service';
 import { describeEvidence } from '../exceptions/evidence';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
-import { EXCEPTION_STATUS_LABELS as EXCEPTION_STATUS_WORDS, REPORT_STATE_LABELS } from '../reports/report-states';
 import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
 import { toDateTimeLocal } from './learner-rules';
 import { CompletionForm, LearnerForm } from './learners.dto';
 import { LearnersService, LearnerSort, MembershipHistoryRow } from './learners.service';
 import { Learner } from './learner.entity';
+import { EXCEPTION_STATUS_LABELS, REPORT_STATE_LABELS } from '../reports/report-states';
 import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
-
-/** A membership's state and exception status in the reports' words, looked up by the stored value. */
-const STATE_LABELS: Readonly<Record<string, string>> = REPORT_STATE_LABELS;
-const EXCEPTION_STATUS_LABELS: Readonly<Record<string, string>> = EXCEPTION_STATUS_WORDS;
 
 /** An exception's status in words: the report's words, plus Resolved (closed by membership sync). */
 const EXCEPTION_HISTORY_LABELS: Record<string, string> = { ...EXCEPTION_STATUS_LABELS, resolved: 'Resolved' };
@@ -390,9 +386,9 @@ export class LearnersController {
         certifications: certifications.map((c) => ({
           href: this.urls.to('/certifications/', c.id),
           name: c.full_name,
-          state: STATE_LABELS[c.state] ?? c.state,
+          state: REPORT_STATE_LABELS[c.state],
           dueAt: c.due_at,
-          exceptionStatus: EXCEPTION_STATUS_LABELS[c.exception_status] ?? c.exception_status,
+          exceptionStatus: EXCEPTION_STATUS_LABELS[c.exception_status],
         })),
         certificationCount: plural(certifications.length, 'certification'),
         memberships: membershipHistories(history, current, actions, learner.id, this.urls, { values, errors: errorMap(errors) }),

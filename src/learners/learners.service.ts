@@ -2,14 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { raw } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Direction } from '../common/keyset';
-import { KeysetPage, likeContains, ListQuery, readPage } from '../common/listing';
+import { KeysetPage, likeContains, ListQuery, readKeysetPage } from '../common/listing';
 import { insertUnique, UniqueField, updateUnique } from '../common/entity-save';
 import { RuleError } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
-import { Sql, sql, SqlRunner } from '../database/sql';
+import { sql, SqlRunner } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
 import { AssignmentService } from '../assignments/assignment.service';
 import { Course } from '../courses/course.entity';
+import type { MembershipState } from '../assignments/membership.entity';
+import type { ExceptionStatus } from '../reports/report-states';
 import { parseDateTimeLocal } from './learner-rules';
 import { Learner } from './learner.entity';
 
@@ -29,9 +31,9 @@ export interface LearnerRow {
 export interface LearnerCertificationRow {
   id: number;
   full_name: string;
-  state: string;
+  state: MembershipState;
   due_at: string | null;
-  exception_status: string;
+  exception_status: ExceptionStatus;
 }
 
 /**
@@ -106,12 +108,11 @@ export class LearnersService {
   list(query: ListQuery & { sort: LearnerSort; dir: Direction }): Promise<KeysetPage<LearnerRow>> {
     const key = SORT_KEYS[query.sort];
     // The search expression is the one of the trigram index learner_search_trgm.
-    const search = query.q ? `lower(first_name || ' ' || last_name || ' ' || id_number) like ?` : 'true';
-    return readPage<LearnerRow>((text, params) => this.db.rows<LearnerRow>(new Sql(text, params)), {
-      select: `select id, id_number, username, first_name, last_name, email, suspended,
+    const search = query.q ? sql`lower(first_name || ' ' || last_name || ' ' || id_number) like ${likeContains(query.q)}` : sql`true`;
+    return readKeysetPage<LearnerRow>(this.db, {
+      select: (keyset) => sql`select id, id_number, username, first_name, last_name, email, suspended,
                  lower(last_name) as k_last, lower(first_name) as k_first
-               from learner where ${search} and {where} order by {orderBy}`,
-      params: query.q ? [likeContains(query.q)] : [],
+               from learner where ${search} and ${keyset.where} order by ${keyset.orderBy}`,
       keyColumns: key.columns,
       direction: query.dir,
       page: query.page,

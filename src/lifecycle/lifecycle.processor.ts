@@ -1,30 +1,18 @@
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue, Process, Processor } from '@nestjs/bull';
 import type { Job, Queue } from 'bull';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
 import type { CompletionCheckJobData } from '../jobs/job-requests.service';
 import { COMPLETIONS_JOB, LIFECYCLE_QUEUE, STEPS_JOB, STEPS_SCHEDULE } from '../jobs/queues';
-import { scheduleRepeatable, startSchedule } from '../jobs/schedule';
+import { ScheduledProcessor } from '../jobs/schedule';
 import { CompletionCheckResult, LifecycleService, StepsResult } from './lifecycle.service';
 
 /** Completion checks on request, and every ten minutes the lifecycle steps plus a full check. */
 @Processor(LIFECYCLE_QUEUE)
-export class LifecycleProcessor implements OnApplicationBootstrap {
-  private readonly logger = new Logger(LifecycleProcessor.name);
-
+export class LifecycleProcessor extends ScheduledProcessor {
   constructor(
     private readonly lifecycle: LifecycleService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectQueue(LIFECYCLE_QUEUE) private readonly queue: Queue,
-  ) {}
-
-  async onApplicationBootstrap() {
-    await startSchedule(this.queue, STEPS_SCHEDULE, { nodeEnv: this.config.nodeEnv, logger: this.logger, schedule: () => this.schedule() });
-  }
-
-  async schedule() {
-    await scheduleRepeatable(this.queue, STEPS_SCHEDULE);
+    @InjectQueue(LIFECYCLE_QUEUE) queue: Queue,
+  ) {
+    super(queue, STEPS_SCHEDULE);
   }
 
   @Process(COMPLETIONS_JOB)

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { inTransaction, sql } from '../database/sql';
+import { inTransaction, Sql, sql } from '../database/sql';
 import { addPeriodSql } from './period';
 
 export interface CompletionCheckResult {
@@ -12,6 +12,29 @@ export interface CompletionCheckResult {
 export interface StepsResult {
   windowOpened: number;
   expired: number;
+}
+
+interface IdRow {
+  id: number;
+}
+
+/**
+ * One scheduled step: moves the memberships `where` selects with `set` (not while an exception is
+ * open or the membership is not assigned), and writes each moved one's history row once.
+ */
+function stepSql(step: { set: Sql; where: Sql; history: { path: string; state: string; event: string } }): Sql {
+  const { path, state, event } = step.history;
+  return sql`with moved as (
+     update membership set ${step.set}
+      where removed_at is null and ${step.where}
+        and exception_status not in ('open', 'not_assigned')
+     returning id, cycle, certified_at, expires_at
+   ), history as (
+     insert into membership_history (membership_id, cycle, path, state, certified_at, expires_at, event)
+     select id, cycle, ${path}, ${state}, certified_at, expires_at, ${event} from moved
+     on conflict (membership_id, cycle, event) do nothing
+   )
+   select id from moved`;
 }
 
 /**
@@ -46,7 +69,7 @@ export class LifecycleService {
     );
     const windowOpens = addPeriodSql('c.expires_at', 'c.window_period_amount', 'c.window_period_unit', '-');
     return inTransaction(this.em, async (db) => {
-      const rows = await db.rows<{ id: number }>(
+      const rows = await db.rows<IdRow>(
         sql`with candidate as (
            select m.id, m.learner_id, m.certification_id, m.current_path, m.state, m.path_started_at
              from membership m
@@ -119,32 +142,20 @@ export class LifecycleService {
   @CreateRequestContext()
   async runSteps(now: Date = new Date()): Promise<StepsResult> {
     return inTransaction(this.em, async (db) => {
-      const opened = await db.rows<{ id: number }>(
-        sql`with opened as (
-           update membership set state = 'window_open', current_path = 'recertification', path_started_at = ${now},
-                  cycle = cycle + 1, due_at = expires_at
-            where removed_at is null and state = 'certified' and window_opens_at <= ${now}
-              and exception_status not in ('open', 'not_assigned')
-           returning id, cycle, certified_at, expires_at
-         ), history as (
-           insert into membership_history (membership_id, cycle, path, state, certified_at, expires_at, event)
-           select id, cycle, 'recertification', 'window_open', certified_at, expires_at, 'window_opened' from opened
-           on conflict (membership_id, cycle, event) do nothing
-         )
-         select id from opened`,
+      const opened = await db.rows<IdRow>(
+        stepSql({
+          set: sql`state = 'window_open', current_path = 'recertification', path_started_at = ${now},
+                   cycle = cycle + 1, due_at = expires_at`,
+          where: sql`state = 'certified' and window_opens_at <= ${now}`,
+          history: { path: 'recertification', state: 'window_open', event: 'window_opened' },
+        }),
       );
-      const expired = await db.rows<{ id: number }>(
-        sql`with expired as (
-           update membership set state = 'expired', current_path = 'certification', path_started_at = ${now}
-            where removed_at is null and state in ('certified', 'window_open') and expires_at <= ${now}
-              and exception_status not in ('open', 'not_assigned')
-           returning id, cycle, certified_at, expires_at
-         ), history as (
-           insert into membership_history (membership_id, cycle, path, state, certified_at, expires_at, event)
-           select id, cycle, 'certification', 'expired', certified_at, expires_at, 'expired' from expired
-           on conflict (membership_id, cycle, event) do nothing
-         )
-         select id from expired`,
+      const expired = await db.rows<IdRow>(
+        stepSql({
+          set: sql`state = 'expired', current_path = 'certification', path_started_at = ${now}`,
+          where: sql`state in ('certified', 'window_open') and expires_at <= ${now}`,
+          history: { path: 'certification', state: 'expired', event: 'expired' },
+        }),
       );
       return { windowOpened: opened.length, expired: expired.length };
     });

@@ -1,10 +1,7 @@
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue, Process, Processor } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
 import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_TICK_SCHEDULE } from '../jobs/queues';
-import { scheduleRepeatable, startSchedule } from '../jobs/schedule';
+import { ScheduledProcessor } from '../jobs/schedule';
 import { MailRelayService } from './mail-relay.service';
 import { OutboxService } from './outbox.service';
 
@@ -13,27 +10,18 @@ import { OutboxService } from './outbox.service';
  * Redis, and whenever the outbox wakes it after a commit.
  */
 @Processor(MAIL_QUEUE)
-export class MailRelayProcessor implements OnApplicationBootstrap {
-  private readonly logger = new Logger(MailRelayProcessor.name);
-
+export class MailRelayProcessor extends ScheduledProcessor {
   constructor(
     private readonly relay: MailRelayService,
     private readonly outbox: OutboxService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectQueue(MAIL_QUEUE) private readonly queue: Queue,
-  ) {}
-
-  async onApplicationBootstrap() {
-    await startSchedule(this.queue, MAIL_TICK_SCHEDULE, {
-      nodeEnv: this.config.nodeEnv,
-      logger: this.logger,
-      schedule: () => this.schedule(),
-    });
+    @InjectQueue(MAIL_QUEUE) queue: Queue,
+  ) {
+    super(queue, MAIL_TICK_SCHEDULE);
   }
 
   /** The relay's tick; and whatever is waiting in the outbox goes out now, not at the next tick. */
   async schedule() {
-    await scheduleRepeatable(this.queue, MAIL_TICK_SCHEDULE);
+    await super.schedule();
     await this.outbox.wake();
   }
 

@@ -2,9 +2,9 @@ import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { renderPage } from '../common/http';
-import { streamCsv } from '../common/csv-export';
+import { csvRows, streamCsv } from '../common/csv-export';
 import { finishPage, pageQuery, PageLink } from '../common/keyset';
-import { PAGE_SIZE, sortHeader } from '../common/listing';
+import { PAGE_SIZE, sortHeader, sortParams } from '../common/listing';
 import { formatDate, plural } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { CertificationsService } from '../certifications/certifications.service';
@@ -56,20 +56,15 @@ export class CompletionReportController {
   private async download(id: number, query: Record<string, unknown>, res: Response) {
     const page = await this.certifications.page(id, 'completion'); // 404 for an unknown certification
     const view = parseCompletionView(query);
-    const report = this.report;
-    async function* pages() {
-      for await (const rows of report.allRows(id, view)) {
-        yield rows.map((row) => [
-          `${row.firstName} ${row.lastName}`,
-          row.idNumber,
-          REPORT_STATE_LABELS[row.state],
-          isoDate(row.dueAt),
-          isoDate(row.certifiedAt),
-          isoDate(row.expiresAt),
-        ]);
-      }
-    }
-    await streamCsv(res, `completion-report-${page.certification.shortName}.csv`, CSV_HEADER, pages());
+    const rows = csvRows(this.report.allRows(id, view), (row) => [
+      `${row.firstName} ${row.lastName}`,
+      row.idNumber,
+      REPORT_STATE_LABELS[row.state],
+      isoDate(row.dueAt),
+      isoDate(row.certifiedAt),
+      isoDate(row.expiresAt),
+    ]);
+    await streamCsv(res, `completion-report-${page.certification.shortName}.csv`, CSV_HEADER, rows);
   }
 
   /** The query string of a view, leaving out the defaults. */
@@ -77,8 +72,7 @@ export class CompletionReportController {
     return {
       q: view.q,
       state: view.state ?? undefined,
-      sort: view.sort === 'learner' ? undefined : view.sort,
-      dir: view.dir === 'asc' ? undefined : view.dir,
+      ...sortParams(view, 'learner'),
     };
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetSql, PageQuery, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
 import { Sql, sql, SqlRunner } from '../database/sql';
 import { REPORT_STATES, ReportState } from './report-states';
 import { learnerMatchesSql, PAGE_SIZE, parseListView } from '../common/listing';
@@ -96,15 +96,8 @@ export class CompletionReportService {
   }
 
   /** Every matching row in order, a keyset page at a time (for the CSV download). */
-  async *allRows(certificationId: number, view: CompletionView, pageSize = CSV_PAGE_SIZE): AsyncGenerator<CompletionRow[]> {
-    let after: CursorValue[] | null = null;
-    for (;;) {
-      const rows = await this.page(certificationId, view, { after, before: null }, pageSize);
-      const visible = rows.slice(0, pageSize);
-      if (visible.length > 0) yield visible;
-      if (rows.length <= pageSize) return;
-      after = visible[visible.length - 1].key;
-    }
+  allRows(certificationId: number, view: CompletionView, pageSize = CSV_PAGE_SIZE): AsyncGenerator<CompletionRow[]> {
+    return readAllPages((page, limit) => this.page(certificationId, view, page, limit), pageSize);
   }
 
   /**

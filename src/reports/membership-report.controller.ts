@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
-import { streamCsv } from '../common/csv-export';
+import { csvRows, streamCsv } from '../common/csv-export';
 import { pageQuery, PageLink, finishPage } from '../common/keyset';
 import { renderPage } from '../common/http';
 import { PAGE_SIZE, searchCaption, sortHeader } from '../common/listing';
@@ -128,17 +128,12 @@ export class MembershipReportController {
     const page = await this.certifications.page(id, 'membership');
     const view = parseView(query);
     const columns = columnsOf(view);
-    const report = this.report;
-    async function* pages() {
-      for await (const rows of report.allPages(id, view)) {
-        yield rows.map((row) => columns.map((column) => isoDate(column.value(row))));
-      }
-    }
+    const rows = csvRows(this.report.allPages(id, view), (row) => columns.map((column) => isoDate(column.value(row))));
     await streamCsv(
       res,
       `membership-report-${page.certification.shortName}.csv`,
       columns.map((c) => c.label),
-      pages(),
+      rows,
     );
   }
 }

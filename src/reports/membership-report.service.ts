@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetSql, PageQuery, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
 import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_STATUSES, ExceptionStatus, ReportState } from './report-states';
-import { learnerMatchesSql, parseListView } from '../common/listing';
+import { learnerMatchesSql, parseListView, sortParams } from '../common/listing';
 
 /** The columns the admin may tick, in the order the report shows them (DOMAIN.md §7). */
 export const OPTIONAL_COLUMNS = {
@@ -128,8 +128,7 @@ export function viewQuery(view: MembershipView): Record<string, string | undefin
     q: view.q || undefined,
     status: view.status ?? undefined,
     columns: view.columns.length > 0 ? view.columns.join(',') : undefined,
-    sort: view.sort === 'learner' ? undefined : view.sort,
-    dir: view.dir === 'asc' ? undefined : view.dir,
+    ...sortParams(view, 'learner'),
   };
 }
 
@@ -200,14 +199,7 @@ export class MembershipReportService {
   }
 
   /** Every matching row, a keyset page at a time, for the CSV download. */
-  async *allPages(certificationId: number, view: MembershipView, pageSize = 2000): AsyncGenerator<MembershipRow[]> {
-    let after: CursorValue[] | null = null;
-    for (;;) {
-      const rows = await this.page(certificationId, view, { after, before: null }, pageSize - 1);
-      if (rows.length === 0) return;
-      yield rows;
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1].key;
-    }
+  allPages(certificationId: number, view: MembershipView, pageSize = 2000): AsyncGenerator<MembershipRow[]> {
+    return readAllPages((page, limit) => this.page(certificationId, view, page, limit), pageSize);
   }
 }

@@ -1,4 +1,7 @@
-/** The states a report shows (DOMAIN.md §6 and §7), in the words the pages and CSVs use. */
+/**
+ * The states a report shows (DOMAIN.md §6 and §7), in the words the pages and CSVs use: a
+ * membership's own four states first, then those an exception or a dismissal puts in their place.
+ */
 export const REPORT_STATE_LABELS = {
   not_certified: 'Not certified',
   certified: 'Certified',
@@ -13,7 +16,7 @@ export type ReportState = keyof typeof REPORT_STATE_LABELS;
 
 export const REPORT_STATES = Object.keys(REPORT_STATE_LABELS) as ReportState[];
 
-/** The Exception status column reads exactly these words (DOMAIN.md §7). */
+/** A membership's exception status: the Exception status column reads exactly these words (DOMAIN.md §7). */
 export const EXCEPTION_STATUS_LABELS = {
   none: 'None',
   open: 'Open',

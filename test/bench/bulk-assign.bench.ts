@@ -1,7 +1,7 @@
 import { SORTS } from '../../src/exceptions/exception-report.service';
 import { filterSql } from '../../src/exceptions/selection';
 import { PAGE_SIZE } from '../../src/common/listing';
-import { keysetClause, PageQuery } from '../../src/common/keyset';
+import { keysetSql, PageQuery } from '../../src/common/keyset';
 import { startTestApp, TestApp, TestClient } from '../support/app';
 import { createExceptionFixture } from '../support/fixtures';
 import type { BenchContext } from './run';
@@ -310,16 +310,16 @@ async function measurePages(ctx: BenchContext, admin: TestClient, base: string, 
 
 /** The report's page query as ExceptionReportService.page builds it (same filter, keyset and order). */
 function pageSql(certificationId: number, page: PageQuery) {
-  const keyset = keysetClause([...SORTS.learner], 'asc', page);
+  const keyset = keysetSql(SORTS.learner, 'asc', page);
   const filter = filterSql(certificationId, { q: '', type: null });
   return {
     sql: `select e.id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.raised_at, e.learner_sort_name,
                  e.raised_at::text as raised_key
             from exception e join learner l on l.id = e.learner_id
-           where ${filter.text} and ${keyset.where}
-           order by ${keyset.orderBy}
+           where ${filter.text} and ${keyset.where.text}
+           order by ${keyset.orderBy.text}
            limit ?`,
-    params: [...filter.params, ...keyset.params, PAGE_SIZE + 1],
+    params: [...filter.params, ...keyset.where.params, PAGE_SIZE + 1],
   };
 }
 

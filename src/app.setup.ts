@@ -42,13 +42,13 @@ function sameOriginOnly(req: Request, res: Response, next: NextFunction) {
   }
   const origin = req.headers.origin;
   if (origin !== undefined) {
-    let host: string | null = null;
+    let from: URL | null = null;
     try {
-      host = origin === 'null' ? null : new URL(origin).host;
+      from = origin === 'null' ? null : new URL(origin);
     } catch {
-      host = null;
+      from = null;
     }
-    if (host === null || host !== req.headers.host) {
+    if (from === null || from.host !== req.headers.host || from.protocol !== `${req.protocol}:`) {
       return next(Object.assign(new Error('Cross-origin request refused'), { status: 403, code: 'ECROSSSITE' }));
     }
   }

@@ -43,6 +43,9 @@ export class AuthGuard implements CanActivate {
       throw new SignInRequired(true);
     }
     req.staff = staff;
+    // What a signed-in person sees is theirs alone: never kept by the browser, so Back after
+    // signing out shows nothing.
+    res.setHeader('Cache-Control', 'no-store');
     res.locals.currentStaff = { ...staff, isAdmin: staff.role === 'admin' };
 
     if (staff.role === 'admin') return true;

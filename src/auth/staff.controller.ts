@@ -74,7 +74,7 @@ export class StaffController {
       return this.renderEdit(res, staff, { ...form.values, disabled: form.values.disabled === 'yes' }, form.errors, 400);
     }
     try {
-      const updated = await this.staffService.update(id, req.staff!.id, form.value);
+      const updated = await this.staffService.update(id, req.staff!.id, form.value, req.sessionID);
       flash(req, `Staff account “${updated.displayName}” saved`);
       seeOther(res, this.urls.to('/admin/staff'));
     } catch (error) {

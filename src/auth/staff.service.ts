@@ -123,6 +123,7 @@ export class StaffService {
     id: number,
     actingStaffId: number,
     changes: { displayName: string; role: StaffRole; disabled: boolean; email?: string; password?: string },
+    keepSessionId: string | null = null,
   ): Promise<Staff> {
     return this.em.transactional(async (em) => {
       // Lock every admin row so that two admins demoting each other cannot leave none.
@@ -142,8 +143,10 @@ export class StaffService {
       staff.disabled = changes.disabled;
       staff.email = changes.email || null;
       if (changes.password) staff.passwordHash = await this.hashPassword(changes.password);
-      if (changes.disabled) {
-        await db.run(sql`delete from session where (sess->>'staffId')::int = ${id}`);
+      // Disabled, or a new password set by an administrator: the person's sessions end, all but
+      // the one making the change.
+      if (changes.disabled || changes.password) {
+        await db.run(sql`delete from session where (sess->>'staffId')::int = ${id} and sid is distinct from ${keepSessionId}`);
       }
       return staff;
     });

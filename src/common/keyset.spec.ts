@@ -5,6 +5,7 @@ describe('keyset paging', () => {
   it('round-trips a cursor and rejects tampered ones', () => {
     expect(decodeCursor(encodeCursor(['smith', 42]), 2)).toEqual(['smith', 42]);
     expect(decodeCursor(encodeCursor(['smith']), 2)).toBeNull();
+    expect(decodeCursor(encodeCursor(['a\u0000b', 42]), 2)).toBeNull();
     expect(decodeCursor('not base64 json', 2)).toBeNull();
     expect(decodeCursor(Buffer.from('[{"a":1},2]').toString('base64url'), 2)).toBeNull();
   });

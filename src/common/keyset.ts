@@ -32,7 +32,10 @@ export function decodeCursor(raw: unknown, length: number): CursorValue[] | null
     const values: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
     if (!Array.isArray(values) || values.length !== length) return null;
     const cursor: unknown[] = values;
-    if (!cursor.every((v): v is CursorValue => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) return null;
+    // PostgreSQL text cannot hold NUL.
+    const fits = (v: unknown): v is CursorValue =>
+      (typeof v === 'string' && !v.includes('\u0000')) || (typeof v === 'number' && Number.isFinite(v));
+    if (!cursor.every(fits)) return null;
     return cursor;
   } catch {
     return null;

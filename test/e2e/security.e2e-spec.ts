@@ -52,7 +52,37 @@ describe('security on every response and form', () => {
       .type('form')
       .send({ ...newStaff, _csrf: token });
     expect(nullOrigin.status).toBe(403);
+    // The same host under another scheme is another origin; the same scheme passes this check.
+    const otherScheme = await client.agent
+      .post('/admin/staff')
+      .set('Host', 'certex.test')
+      .set('Origin', 'https://certex.test')
+      .type('form')
+      .send({ ...newStaff, _csrf: token });
+    expect(otherScheme.status).toBe(403);
     expect(await staffCount(t)).toBe(before);
+    const sameScheme = await client.agent
+      .post('/admin/staff')
+      .set('Host', 'certex.test')
+      .set('Origin', 'http://certex.test')
+      .type('form')
+      .send({ ...newStaff, _csrf: token });
+    expect(sameScheme.status).not.toBe(403);
+  });
+
+  it('tells the browser to keep no signed-in response, so Back after signing out shows nothing', async () => {
+    const client = await t.signedIn('ada');
+    for (const path of ['/certifications', '/learners', '/admin/staff']) {
+      expect({ path, cacheControl: (await client.get(path)).headers['cache-control'] }).toEqual({ path, cacheControl: 'no-store' });
+    }
+  });
+
+  it('shows the first page for a page cursor holding a NUL character, which PostgreSQL text cannot hold', async () => {
+    const client = await t.signedIn('ada');
+    const cursor = Buffer.from(JSON.stringify(['\u0000', 1])).toString('base64url');
+    for (const path of ['/learners', '/courses', '/audiences', '/certifications', '/admin/mail']) {
+      expect({ path, status: (await client.get(`${path}?after=${cursor}`)).status }).toEqual({ path, status: 200 });
+    }
   });
 
   it('answers an id in a path that is no whole number from 1 to 2^53 − 1 with 404, never an error', async () => {

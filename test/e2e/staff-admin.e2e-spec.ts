@@ -61,6 +61,30 @@ describe('staff accounts', () => {
     await expect(t.signedIn('carol')).rejects.toThrow(/failed with 401/);
   });
 
+  it('ends the sessions of a person whose password an administrator changes, all but the changer’s own', async () => {
+    const admin = await t.signedIn('ada');
+    const daveId = await t.createStaff('dave', 'viewer', undefined, 'Dave');
+    const dave = await t.signedIn('dave');
+    const adaElsewhere = await t.signedIn('ada');
+    expect((await dave.get('/certifications')).status).toBe(200);
+    // A change without a new password leaves the sessions alone.
+    await admin.post(`/admin/staff/${daveId}`, { displayName: 'Dave D', role: 'viewer' });
+    expect((await dave.get('/certifications')).status).toBe(200);
+    const changed = await admin.post(`/admin/staff/${daveId}`, {
+      displayName: 'Dave D',
+      role: 'viewer',
+      password: 'a brand new long password',
+    });
+    expect(changed.status).toBe(303);
+    expect((await dave.get('/certifications')).status).toBe(303);
+    await expect(t.signedIn('dave', 'a brand new long password')).resolves.toBeTruthy();
+    // Ada changes her own password: her other session ends, the one she changed it from stays.
+    await admin.post(`/admin/staff/${adaId}`, { displayName: 'Ada', role: 'admin', password: 'ada has a new long password' });
+    expect((await admin.get('/certifications')).status).toBe(200);
+    expect((await adaElsewhere.get('/certifications')).status).toBe(303);
+    await admin.post(`/admin/staff/${adaId}`, { displayName: 'Ada', role: 'admin', password: TEST_PASSWORD });
+  });
+
   it('keeps at least one administrator: nobody can remove their own admin access', async () => {
     const admin = await t.signedIn('ada');
     const res = await admin.post(`/admin/staff/${adaId}`, { displayName: 'Ada', role: 'viewer' });

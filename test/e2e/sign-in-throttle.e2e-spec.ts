@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { failureDelayMs } from '../../src/auth/sign-in-throttle';
 import { csrfFrom, mainText, startTestApp, TestApp, TestClient, TEST_PASSWORD } from '../support/app';
 
@@ -114,5 +115,45 @@ describe('sign-in throttling', () => {
     expect(tries[4].ms).toBeLessThan(1900);
     // The right password starts the pair again.
     expect(await attemptsOn('slow', '203.0.113.40')).toBe(0);
+  });
+
+  it('lets a site administrator clear a person’s failed sign-ins on their staff page, audited; the person signs in at once', async () => {
+    const id = await t.createStaff('locked', 'viewer', TEST_PASSWORD, 'Locked Person');
+    const from = await From.address(t, '203.0.113.50');
+    await Promise.all(Array.from({ length: 5 }, (_, i) => from.signIn('locked', `wrong ${i}`)));
+    expect((await from.signIn('locked', TEST_PASSWORD)).status).toBe(429);
+
+    const admin = await t.signedIn('ada');
+    const page = await admin.get(`/admin/staff/${id}`);
+    expect(page.text).toContain(`action="/admin/staff/${id}/sign-in-throttle/clear"`);
+    expect(mainText(page.text)).toContain('Clear failed sign-in attempts');
+
+    const audit = jest.spyOn(Logger.prototype, 'log');
+    const cleared = await admin.post(`/admin/staff/${id}/sign-in-throttle/clear`);
+    expect(cleared.status).toBe(303);
+    expect(cleared.headers.location).toBe(`/admin/staff/${id}`);
+    expect(audit.mock.calls.map((call) => String(call[0]))).toContainEqual(
+      expect.stringMatching(new RegExp(`sign-in throttle cleared: staff_id=${id} username="locked" attempts=5 by_staff_id=\\d+`)),
+    );
+    audit.mockRestore();
+    expect(mainText((await admin.get(`/admin/staff/${id}`)).text)).toContain('Failed sign-in attempts for “Locked Person” cleared');
+
+    const again = await from.timedSignIn('locked', TEST_PASSWORD);
+    expect(again.status).toBe(303);
+    expect(again.ms).toBeLessThan(1000);
+  });
+
+  it('refuses the clearing to a viewer and without a token', async () => {
+    const id = await t.createStaff('stuck', 'viewer', TEST_PASSWORD, 'Stuck');
+    const from = await From.address(t, '203.0.113.60');
+    await Promise.all(Array.from({ length: 5 }, (_, i) => from.signIn('stuck', `wrong ${i}`)));
+
+    const viewer = await t.signedIn('vic');
+    expect((await viewer.post(`/admin/staff/${id}/sign-in-throttle/clear`)).status).toBe(403);
+    const admin = await t.signedIn('ada');
+    const noToken = await admin.agent.post(`/admin/staff/${id}/sign-in-throttle/clear`).type('form').send({});
+    expect(noToken.status).toBe(403);
+    expect(await attemptsOn('stuck', '203.0.113.60')).toBe(5);
+    expect((await from.signIn('stuck', TEST_PASSWORD)).status).toBe(429);
   });
 });

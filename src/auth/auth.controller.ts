@@ -42,7 +42,7 @@ export class AuthController {
     const result = await this.staffService.signIn(form.value.username, form.value.password, clientAddress(req));
     if (!result.ok) {
       const message = result.throttled
-        ? `Too many failed sign-in attempts. Wait ${FAILURE_WINDOW_MINUTES} minutes and try again.`
+        ? `Too many failed sign-in attempts from this address. Wait ${FAILURE_WINDOW_MINUTES} minutes and try again, or ask a site administrator to clear them.`
         : 'Enter a correct username and password';
       return this.renderLogin(
         res,

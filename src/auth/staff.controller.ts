@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Param, Post, Req, Res } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AppRequest, flash, orNotFound, renderPage, seeOther } from '../common/http';
@@ -9,6 +9,7 @@ import { AdminOnly } from './auth.decorators';
 import { CreateStaffForm, EditStaffForm } from './staff.dto';
 import { ROLE_LABELS, Staff } from './staff.entity';
 import { StaffRuleError, StaffService } from './staff.service';
+import { FAILURE_WINDOW_MINUTES, MAX_FAILURES_PER_USERNAME } from './session-policy';
 
 const ROLE_OPTIONS = Object.entries(ROLE_LABELS).map(([value, label]) => ({ value, label }));
 
@@ -18,6 +19,8 @@ function roleOptions(selected: unknown) {
 
 @Controller('admin/staff')
 export class StaffController {
+  private readonly logger = new Logger(StaffController.name);
+
   constructor(
     private readonly staffService: StaffService,
     private readonly urls: UrlBuilder,
@@ -85,6 +88,17 @@ export class StaffController {
     }
   }
 
+  @Post(':id/sign-in-throttle/clear')
+  async clearSignInThrottle(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
+    const staff = await this.load(id);
+    const cleared = await this.staffService.clearSignInThrottle(staff.username);
+    this.logger.log(
+      `sign-in throttle cleared: staff_id=${staff.id} username=${JSON.stringify(staff.username)} attempts=${cleared} by_staff_id=${req.staff!.id}`,
+    );
+    flash(req, `Failed sign-in attempts for “${staff.displayName}” cleared: they can sign in again at once`);
+    seeOther(res, this.urls.to('/admin/staff/', staff.id));
+  }
+
   private load(id: number): Promise<Staff> {
     return orNotFound(this.staffService.get(id));
   }
@@ -115,6 +129,10 @@ export class StaffController {
         title: pageTitle([`Edit ${staff.displayName}`, 'Staff'], errors.length > 0),
         heading: `Edit ${staff.displayName}`,
         action: this.urls.to('/admin/staff/', staff.id),
+        clearThrottleAction: this.urls.to('/admin/staff/', staff.id, '/sign-in-throttle/clear'),
+        personName: staff.displayName,
+        throttleLimit: MAX_FAILURES_PER_USERNAME,
+        throttleWindowMinutes: FAILURE_WINDOW_MINUTES,
         creating: false,
         username: staff.username,
         values: { displayName: values.displayName, disabled: values.disabled === true, email: values.email },

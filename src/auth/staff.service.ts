@@ -5,9 +5,8 @@ import * as argon2 from 'argon2';
 import type { SignedInStaff } from '../common/http';
 import { randomPassword } from '../config/config';
 import { sql, SqlRunner } from '../database/sql';
-import { LoginAttempt } from './login-attempt.entity';
 import { Staff, StaffRole } from './staff.entity';
-import { FAILURE_WINDOW_MINUTES, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USERNAME } from './session-policy';
+import { clearUsername, forgetPair, takeAttempt } from './sign-in-throttle';
 
 export type SignInResult = { ok: true; staff: SignedInStaff } | { ok: false; throttled: boolean };
 
@@ -26,12 +25,6 @@ export class StaffRuleError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Failed sign-ins within the window, by the username tried and by the address it came from. */
-interface RecentFailuresRow {
-  by_username: number;
-  by_address: number;
 }
 
 interface IdRow {
@@ -61,16 +54,9 @@ export class StaffService {
   }
 
   async signIn(username: string, password: string, address: string): Promise<SignInResult> {
-    const db = new SqlRunner(this.em);
-    const failures = await db.one<RecentFailuresRow>(
-      sql`select count(*) filter (where lower(username) = lower(${username}))::int as by_username,
-                 count(*) filter (where ip = ${address})::int as by_address
-            from login_attempt
-           where attempted_at > now() - make_interval(mins => ${FAILURE_WINDOW_MINUTES})`,
-    );
-    if ((failures?.by_username ?? 0) >= MAX_FAILURES_PER_USERNAME || (failures?.by_address ?? 0) >= MAX_FAILURES_PER_ADDRESS) {
-      return { ok: false, throttled: true };
-    }
+    const ticket = await takeAttempt(this.em, username, address);
+    if (!ticket.allowed) return { ok: false, throttled: true };
+    if (ticket.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, ticket.delayMs));
 
     const named = sql`lower(username) = lower(${username})`;
     const staff = await this.em
@@ -79,12 +65,14 @@ export class StaffService {
       .getSingleResult();
     this.dummyHash ??= this.hashPassword(randomPassword());
     const valid = await argon2.verify(staff?.passwordHash ?? (await this.dummyHash), password).catch(() => false);
-    if (!staff || !valid || staff.disabled) {
-      await this.em.insert(LoginAttempt, { username: username.slice(0, 100), ip: address, attemptedAt: new Date() });
-      return { ok: false, throttled: false };
-    }
-    await db.run(sql`delete from login_attempt where lower(username) = lower(${username})`);
+    if (!staff || !valid || staff.disabled) return { ok: false, throttled: false };
+    await forgetPair(new SqlRunner(this.em), username, address);
     return { ok: true, staff: toSignedIn(staff) };
+  }
+
+  /** Lets a person whose sign-ins are being slowed or refused try again at once, from any address. */
+  clearSignInThrottle(username: string): Promise<number> {
+    return clearUsername(new SqlRunner(this.em), username);
   }
 
   list(): Promise<Staff[]> {

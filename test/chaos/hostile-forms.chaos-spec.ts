@@ -186,6 +186,7 @@ const FORMS: Record<string, (d: HostileData) => Fields> = {
   '/account': () => ({ notifyExceptions: ['yes'], email: ['ada@example.org', ''] }),
   '/admin/staff': () => ({ username: ['newbie', 'sam', 'ada'], ...staffFields, password: ['a long enough password'] }),
   '/admin/staff/:id': () => ({ ...staffFields, disabled: ['yes', 'no'], password: ['', 'another long password'] }),
+  '/admin/staff/:id/sign-in-throttle/clear': () => ({}),
   '/audiences': () => ({ name: ['Day shift', 'Hostile audience'], description: ['', 'x'] }),
   '/audiences/:id': () => ({ name: ['Day shift', 'Hostile audience'], description: ['', 'x'] }),
   '/audiences/:id/members': () => ({ idNumber: ['HF000001', 'HF000003', 'NOPE'] }),

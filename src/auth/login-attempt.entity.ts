@@ -1,6 +1,6 @@
 import { BigIntType, Entity, PrimaryKey, Property } from '@mikro-orm/core';
 
-/** A failed sign-in, counted to throttle guessing; cleared by a successful one. */
+/** A sign-in attempt, counted before its password is checked to throttle guessing; a success clears those of its username and address. */
 @Entity({ tableName: 'login_attempt' })
 export class LoginAttempt {
   @PrimaryKey({ type: new BigIntType('number') })

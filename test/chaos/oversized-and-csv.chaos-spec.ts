@@ -173,6 +173,57 @@ describe('oversized requests and CSV files in the wrong shape', () => {
     });
   });
 
+  // A quote never closed, early in a 20 MB file: every byte after it is inside one quoted value.
+  // The file is read once, a piece at a time, so it is refused at once, naming the quote's line,
+  // and other requests are answered in the meantime.
+  it.each(Object.keys(UPLOADS) as Array<keyof typeof UPLOADS>)(
+    'refuses a 20 MB %s file with a stray quote in under 2 s, naming its line, while /health keeps answering',
+    async (kind) => {
+      const u = UPLOADS[kind];
+      const [first, ...rest] = u.row.split(',');
+      const path = await writeFile(
+        `stray-quote-${kind}.csv`,
+        (function* () {
+          yield u.header;
+          yield u.row;
+          yield [`"${first}`, ...rest].join(',');
+          for (let size = 0; size < 20 * MB; size += u.row.length + 1) yield u.row;
+        })(),
+      );
+      expect((await stat(path)).size).toBeGreaterThan(20 * MB);
+      const csrf = await token(u.path);
+      const health = t.client();
+      const waits: number[] = [];
+      let sending = true;
+      const poller = (async () => {
+        while (sending) {
+          const asked = Date.now();
+          expect((await health.agent.get(health.path('/health'))).status).toBe(200);
+          waits.push(Date.now() - asked);
+        }
+      })();
+      const started = Date.now();
+      let text: string;
+      try {
+        text = await refusedUnchanged(() => admin.agent.post(u.path).field('_csrf', csrf).attach('file', path), 400);
+      } finally {
+        sending = false;
+        await poller;
+      }
+      const seconds = (Date.now() - started) / 1000;
+      const slowest = waits.reduce((a, b) => Math.max(a, b), 0);
+      console.log(
+        `20 MB ${kind} file with a stray quote: refused in ${seconds.toFixed(2)} s; /health answered ${waits.length} times, slowest ${slowest} ms`,
+      );
+      expect(text).toContain('could not be read as CSV: a quoted value is not closed (line 3)');
+      expect(text).toContain('Check the quotes on that line');
+      expect(seconds).toBeLessThan(2);
+      expect(waits.length).toBeGreaterThan(0);
+      expect(slowest).toBeLessThan(500);
+    },
+    30_000,
+  );
+
   it('accepts the same upload once it is right (the refusals above were about the file)', async () => {
     const u = UPLOADS.completions;
     const res = await upload(u.path, Buffer.from(`\ufeff${u.header}\r\n${u.row}\r\n`));

@@ -8,7 +8,6 @@ import express from 'express';
 import session from 'express-session';
 import connectPgSimple from 'connect-pg-simple';
 import helmet from 'helmet';
-import multer from 'multer';
 import hbs from 'hbs';
 import { csrfSynchronisedProtection, generateToken } from './common/csrf';
 import { Pool } from 'pg';
@@ -19,7 +18,6 @@ import { takeFlash } from './common/http';
 import { mainNavigation } from './common/navigation';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { IDLE_TIMEOUT_MS } from './auth/session-policy';
-import { errorCode, errorMessage } from './common/error-fields';
 
 const FORM_BODY_LIMIT = '200kb';
 /** CSV uploads: 100,000 learners take about 10 MB; 110 MB leaves room for large completion files. */
@@ -147,16 +145,11 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
     if (req.body && typeof req.body === 'object') req.body = withoutNul<unknown>(req.body);
     next();
   });
-  // Uploads (CSV files) are parsed before the CSRF check, which reads _csrf from the body; only
-  // for signed-in staff, and only up to the size limit.
-  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: UPLOAD_LIMIT_BYTES, files: 1, fields: 20 } }).single('file');
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!req.is('multipart/form-data')) return next();
-    if (!req.session?.staffId) return next(Object.assign(new Error('Sign in to upload'), { status: 403 }));
-    upload(req, res, (error: unknown) => {
-      if (errorCode(error) === 'LIMIT_FILE_SIZE') return next(Object.assign(new Error('File too large'), { status: 413 }));
-      next(error ? Object.assign(error instanceof Error ? error : new Error(errorMessage(error)), { status: 400 }) : undefined);
-    });
+  // A multipart body (a CSV upload) is read only by its route, after the origin, CSRF and role
+  // checks (learners/csv-file.interceptor.ts): its form sends the CSRF token in the address.
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    if (req.is('multipart/form-data') && !req.session?.staffId) return next(Object.assign(new Error('Sign in to upload'), { status: 403 }));
+    next();
   });
   app.use(sameOriginOnly);
   app.use((req: Request, res: Response, next: NextFunction) =>

@@ -4,7 +4,7 @@ import { inTransaction, sql } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
 import { AssignmentService } from '../assignments/assignment.service';
 import { formatNumber, plural } from '../common/view-helpers';
-import { CsvColumn, ErrorList, isIsoDate, readCsvUpload, StagedRows, todayIso } from '../learners/csv-upload';
+import { CsvColumn, ErrorList, isIsoDate, readCsvUpload, StagedRows, UploadedCsv, todayIso } from '../learners/csv-upload';
 import type { ImportOutcome } from '../learners/learner-import.service';
 import { MESSAGES } from '../learners/learner-rules';
 
@@ -51,7 +51,7 @@ export class CompletionImportService {
    * are. Rows go to a temporary table as the file is read, so a file of millions of rows is never
    * held in memory; nothing else is written unless every row passes.
    */
-  async importCompletions(file: { buffer: Buffer } | undefined, staffId: number): Promise<ImportOutcome> {
+  async importCompletions(file: UploadedCsv | undefined, staffId: number): Promise<ImportOutcome> {
     const result = await inTransaction(this.em, async (db) => {
       const staged = new StagedRows(db, 'completion_import', 'line integer, id_number text, course text, completed_on text');
       await staged.create();

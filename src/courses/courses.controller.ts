@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { CsvFileUpload } from '../learners/csv-file.interceptor';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
@@ -67,6 +68,7 @@ export class CoursesController {
   }
 
   @Post('completions/upload')
+  @CsvFileUpload()
   async upload(@Req() req: AppRequest, @Res() res: Response) {
     answerUpload(req, res, this.uploadPage(), await this.imports.importCompletions(req.file, req.staff!.id));
   }

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { CsvFileUpload } from './csv-file.interceptor';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
@@ -122,6 +123,7 @@ export class AudiencesController {
   }
 
   @Post(':id/upload')
+  @CsvFileUpload()
   async upload(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
     const audience = await this.load(id);
     answerUpload(req, res, this.uploadPage(audience), await this.imports.importMembers(id, req.file));

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { CsvColumn, encodingProblem, readCsvUpload } from './csv-upload';
+import { CsvColumn, csvPieces, encodingProblem, readCsvUpload } from './csv-upload';
 
 const COLUMNS: CsvColumn[] = ['a', 'b', 'c'].map((name) => ({ name, required: true, description: name }));
 
@@ -70,5 +70,51 @@ describe('readCsvUpload', () => {
       /^The selected file must be a CSV file saved as UTF-8 text: line 3 has characters/,
     );
     expect(encodingProblem(Buffer.from('\ufeffa,b', 'utf16le'))).toMatch(/saved as UTF-16 .*Save it again as CSV UTF-8/);
+  });
+
+  it('names the line of a quote that is never closed, and reads a file with one in linear time', async () => {
+    const file = (rows: number) => {
+      const lines = ['a,b,c', '1,2,3', '4,"five,6'];
+      for (let i = 0; i < rows; i++) lines.push(`${i},value ${i},more ${i}`);
+      return Buffer.from(lines.join('\n'));
+    };
+    const time = async (buffer: Buffer) => {
+      const started = process.hrtime.bigint();
+      const result = await readCsvUpload({ buffer }, COLUMNS, () => undefined);
+      expect(result).toEqual({ ok: false, fileError: expect.stringContaining('a quoted value is not closed (line 3)') as string });
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    await time(file(10)); // warm up
+    const small = await time(file(200_000)); // about 4 MB
+    const large = await time(file(800_000)); // about 16 MB: a quadratic scan takes 16 times as long
+    expect(large / small).toBeLessThan(8);
+    expect(large).toBeLessThan(2000);
+  });
+
+  it('cuts the file into pieces at line breaks outside quotes, each byte looked at once', async () => {
+    const text = 'a,b,c\n1,"x\ny",3\n' + '4,5,6\n'.repeat(1000) + '7,"8",9\n';
+    const chunks = function* () {
+      for (let at = 0; at < text.length; at += 7) yield Buffer.from(text.slice(at, at + 7));
+    };
+    const pieces: Array<{ firstLine: number; text: string }> = [];
+    for await (const piece of csvPieces(chunks(), 100)) {
+      if ('unclosedQuoteAt' in piece) throw new Error('no quote is left open');
+      pieces.push({ firstLine: piece.firstLine, text: piece.piece.toString() });
+    }
+    expect(pieces.map((p) => p.text).join('')).toBe(text);
+    expect(pieces.length).toBeGreaterThan(10);
+    let line = 1;
+    for (const piece of pieces) {
+      expect(piece.firstLine).toBe(line);
+      expect(piece.text.endsWith('\n')).toBe(true);
+      line += piece.text.split('\n').length - 1;
+    }
+    const stray = function* () {
+      yield Buffer.from('a,b,c\n1,2,3\n');
+      yield Buffer.from('4,"5,6\n7,8,9\n');
+    };
+    const found = [];
+    for await (const piece of csvPieces(stray(), 4)) found.push(piece);
+    expect(found.at(-1)).toEqual({ unclosedQuoteAt: 3 });
   });
 });

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { SqlRunner, sql } from '../database/sql';
 
@@ -91,44 +92,147 @@ function firstLineNotUtf8(buffer: Buffer): number {
 
 /** Why the bytes are not a UTF-8 text file, in words that say how to fix it; null when they are. */
 export function encodingProblem(buffer: Buffer): string | null {
-  if ((buffer[0] === 0xff && buffer[1] === 0xfe) || (buffer[0] === 0xfe && buffer[1] === 0xff)) {
-    return `${NOT_UTF8}: this one is saved as UTF-16 (“Unicode text”). ${SAVE_AS_UTF8}`;
-  }
-  const signature = SIGNATURES.find(([bytes]) => bytes.every((byte, i) => buffer[i] === byte));
-  if (signature) return `${NOT_UTF8}: this one is ${signature[1]}, not a CSV file. ${SAVE_AS_UTF8}`;
-  if (buffer.indexOf(0) !== -1) return `${NOT_UTF8}: this one holds NUL characters, as UTF-16 and binary files do. ${SAVE_AS_UTF8}`;
-  if (!isUtf8(buffer)) {
-    return `${NOT_UTF8}: line ${firstLineNotUtf8(buffer)} has characters in another encoding (such as Windows-1252 or Latin-1). ${SAVE_AS_UTF8}`;
-  }
-  return null;
+  const check = new EncodingCheck();
+  check.add(buffer);
+  return check.problem();
 }
 
-/** How many times `byte` occurs in buffer[start, end). */
-function countByte(buffer: Buffer, byte: number, start: number, end: number): number {
+const PIECE_BYTES = 1024 * 1024;
+
+/** An uploaded file: in memory, or stored on disk by the upload middleware. */
+export type UploadedCsv = { buffer: Buffer } | { path: string; size: number };
+
+function uploadSize(file: UploadedCsv): number {
+  return 'buffer' in file ? file.buffer.length : file.size;
+}
+
+/** The file's bytes in chunks of about `size` bytes, read from disk a chunk at a time when it is stored there. */
+async function* chunksOf(file: UploadedCsv, size = PIECE_BYTES): AsyncGenerator<Buffer> {
+  if ('buffer' in file) {
+    for (let at = 0; at < file.buffer.length; at += size) yield file.buffer.subarray(at, at + size);
+    return;
+  }
+  for await (const chunk of createReadStream(file.path, { highWaterMark: size })) yield chunk as Buffer;
+}
+
+/** Lets other requests be answered between two pieces of a large file. */
+const nextTurn = () => new Promise<void>((done) => setImmediate(done));
+
+/** The bytes between two line breaks, checked as each chunk arrives (a multi-byte character never spans a line break). */
+class EncodingCheck {
+  private first: Buffer | null = null;
+  private rest: Buffer[] = [];
+  private restBytes = 0;
+  private line = 1;
+  private nul = false;
+  private badLine: number | null = null;
+
+  add(chunk: Buffer): void {
+    if (!this.first) this.first = chunk.subarray(0, 4);
+    else if (this.first.length < 4) this.first = Buffer.concat([this.first, chunk.subarray(0, 4 - this.first.length)]);
+    if (!this.nul && chunk.indexOf(0) !== -1) this.nul = true;
+    const newline = chunk.lastIndexOf(0x0a);
+    if (newline === -1) {
+      this.rest.push(chunk);
+      this.restBytes += chunk.length;
+      return;
+    }
+    const lines = Buffer.concat([...this.rest, chunk.subarray(0, newline + 1)], this.restBytes + newline + 1);
+    this.check(lines);
+    this.rest = [chunk.subarray(newline + 1)];
+    this.restBytes = chunk.length - newline - 1;
+  }
+
+  private check(lines: Buffer): void {
+    if (this.badLine === null && !isUtf8(lines)) this.badLine = this.line - 1 + firstLineNotUtf8(lines);
+    this.line += countByte(lines, 0x0a);
+  }
+
+  problem(): string | null {
+    if (this.restBytes > 0) this.check(Buffer.concat(this.rest, this.restBytes));
+    const start = this.first ?? Buffer.alloc(0);
+    if ((start[0] === 0xff && start[1] === 0xfe) || (start[0] === 0xfe && start[1] === 0xff)) {
+      return `${NOT_UTF8}: this one is saved as UTF-16 (“Unicode text”). ${SAVE_AS_UTF8}`;
+    }
+    const signature = SIGNATURES.find(([bytes]) => bytes.every((byte, i) => start[i] === byte));
+    if (signature) return `${NOT_UTF8}: this one is ${signature[1]}, not a CSV file. ${SAVE_AS_UTF8}`;
+    if (this.nul) return `${NOT_UTF8}: this one holds NUL characters, as UTF-16 and binary files do. ${SAVE_AS_UTF8}`;
+    if (this.badLine !== null) {
+      return `${NOT_UTF8}: line ${this.badLine} has characters in another encoding (such as Windows-1252 or Latin-1). ${SAVE_AS_UTF8}`;
+    }
+    return null;
+  }
+}
+
+async function encodingProblemOf(file: UploadedCsv): Promise<string | null> {
+  const check = new EncodingCheck();
+  for await (const chunk of chunksOf(file)) {
+    check.add(chunk);
+    await nextTurn();
+  }
+  return check.problem();
+}
+
+/** How many times `byte` occurs in the buffer (each search ends at the buffer's end). */
+function countByte(buffer: Buffer, byte: number): number {
   let count = 0;
-  for (let at = buffer.indexOf(byte, start); at !== -1 && at < end; at = buffer.indexOf(byte, at + 1)) count++;
+  for (let at = buffer.indexOf(byte); at !== -1; at = buffer.indexOf(byte, at + 1)) count++;
   return count;
 }
 
+/** A piece of the file that parses on its own, with the line it starts on; or the line of a quote never closed. */
+type Piece = { piece: Buffer; firstLine: number } | { unclosedQuoteAt: number };
+
 /**
  * The file in pieces of about `size` bytes, each ending at a line break outside any quoted value
- * (after an even number of quotes), so that each piece parses on its own; with the line it starts on.
+ * (after an even number of quotes), so that each piece parses on its own. Every byte is looked at
+ * once: a quote that is never closed is found at the end of the file, named by its line, without
+ * parsing the rest of the file as one value.
  */
-function* pieces(buffer: Buffer, size = 1024 * 1024): Generator<{ piece: Buffer; firstLine: number }> {
-  let line = 1;
-  for (let start = 0; start < buffer.length;) {
-    let end = start;
-    let quotes = 0;
-    do {
-      const newline = buffer.indexOf(0x0a, Math.max(end, Math.min(start + size, buffer.length) - 1));
-      const next = newline === -1 ? buffer.length : newline + 1;
-      quotes += countByte(buffer, 0x22, end, next);
-      end = next;
-    } while (quotes % 2 === 1 && end < buffer.length);
-    yield { piece: buffer.subarray(start, end), firstLine: line };
-    line += countByte(buffer, 0x0a, start, end);
-    start = end;
+export async function* csvPieces(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, size = PIECE_BYTES): AsyncGenerator<Piece> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let heldFirstLine = 1;
+  let newlines = 0; // in held
+  let cut = -1; // the end of the last line in held that ends outside quotes
+  let newlinesAtCut = 0;
+  let inQuotes = false;
+  let openedAt = 0; // the line of the quote that opened the current quoted value
+  for await (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      if (byte === 0x22) {
+        inQuotes = !inQuotes;
+        if (inQuotes) openedAt = heldFirstLine + newlines;
+      } else if (byte === 0x0a) {
+        newlines++;
+        if (!inQuotes) {
+          cut = heldBytes + i + 1;
+          newlinesAtCut = newlines;
+        }
+      }
+    }
+    held.push(chunk);
+    heldBytes += chunk.length;
+    if (heldBytes >= size && cut > 0) {
+      const all = Buffer.concat(held, heldBytes);
+      yield { piece: all.subarray(0, cut), firstLine: heldFirstLine };
+      held = [all.subarray(cut)];
+      heldBytes -= cut;
+      heldFirstLine += newlinesAtCut;
+      newlines -= newlinesAtCut;
+      cut = -1;
+    }
   }
+  if (inQuotes) yield { unclosedQuoteAt: openedAt };
+  else if (heldBytes > 0) yield { piece: Buffer.concat(held, heldBytes), firstLine: heldFirstLine };
+}
+
+function notCsv(reason: string, line: number | null): CsvFailure {
+  return {
+    ok: false,
+    fileError: `The selected file could not be read as CSV: ${reason}${line ? ` (line ${line})` : ''}. Check the quotes on that line, or save the file again as CSV from your spreadsheet program.`,
+  };
 }
 
 /**
@@ -140,23 +244,26 @@ function* pieces(buffer: Buffer, size = 1024 * 1024): Generator<{ piece: Buffer;
  * findings count only when there are none.
  */
 export async function readCsvUpload(
-  file: { buffer: Buffer } | undefined,
+  file: UploadedCsv | undefined,
   columns: CsvColumn[],
   eachRow: (row: CsvRow, header: string[]) => void | boolean | Promise<void | boolean>,
 ): Promise<CsvReadResult> {
-  if (!file || file.buffer.length === 0) {
+  if (!file || uploadSize(file) === 0) {
     return {
       ok: false,
       fileError: file ? 'The selected file is empty. Choose the CSV file with the header row and the data rows.' : 'Select a CSV file',
     };
   }
-  const problem = encodingProblem(file.buffer);
+  const problem = await encodingProblemOf(file);
   if (problem) return { ok: false, fileError: problem };
 
   const errors = new ErrorList();
   let header: string[] | null = null;
   let rows = 0;
-  for (const { piece, firstLine } of pieces(file.buffer)) {
+  for await (const next of csvPieces(chunksOf(file))) {
+    if ('unclosedQuoteAt' in next) return notCsv('a quoted value is not closed', next.unclosedQuoteAt);
+    const { piece, firstLine } = next;
+    await nextTurn();
     let records: string[][];
     try {
       records = parse(piece, { bom: true, relax_column_count: true });
@@ -164,10 +271,7 @@ export async function readCsvUpload(
       const error = caught as { lines?: unknown; code?: unknown } | null;
       const line = typeof error?.lines === 'number' ? firstLine + error.lines - 1 : null;
       const reason = error?.code === 'CSV_QUOTE_NOT_CLOSED' ? 'a quoted value is not closed' : 'it is not valid CSV';
-      return {
-        ok: false,
-        fileError: `The selected file could not be read as CSV: ${reason}${line ? ` (line ${line})` : ''}. Check the quotes on that line, or save the file again as CSV from your spreadsheet program.`,
-      };
+      return notCsv(reason, line);
     }
     let line = firstLine;
     for (const record of records) {

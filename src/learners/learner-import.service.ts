@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../common/rule-error';
 import { inTransaction, sql } from '../database/sql';
 import { formatNumber, plural } from '../common/view-helpers';
 import { JobRequests } from '../jobs/job-requests.service';
-import { CsvColumn, CsvFailure, ErrorList, readCsvUpload, StagedRows } from './csv-upload';
+import { CsvColumn, CsvFailure, ErrorList, readCsvUpload, StagedRows, UploadedCsv } from './csv-upload';
 import { learnerFieldProblem, MESSAGES } from './learner-rules';
 
 /** What an upload did: a message for the success banner, or why nothing was changed. */
@@ -75,7 +75,7 @@ export class LearnerImportService {
    * Learners: upsert by ID number. Every row is checked before anything is written; rows go to a
    * temporary table as the file is read, so a large file is never held in memory.
    */
-  async importLearners(file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
+  async importLearners(file: UploadedCsv | undefined): Promise<ImportOutcome> {
     try {
       const result = await inTransaction(this.em, async (db) => {
         const staged = new StagedRows(
@@ -154,7 +154,7 @@ export class LearnerImportService {
   }
 
   /** Audience members: adds the learners named by ID number, staged like learners. */
-  async importMembers(audienceId: number, file: { buffer: Buffer } | undefined): Promise<ImportOutcome> {
+  async importMembers(audienceId: number, file: UploadedCsv | undefined): Promise<ImportOutcome> {
     const result = await inTransaction(this.em, async (db) => {
       const staged = new StagedRows(db, 'member_import', 'line integer, id_number text');
       await staged.create();

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { CsvFileUpload } from './csv-file.interceptor';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
@@ -207,6 +208,7 @@ export class LearnersController {
   }
 
   @Post('upload')
+  @CsvFileUpload()
   async upload(@Req() req: AppRequest, @Res() res: Response) {
     answerUpload(req, res, this.uploadPage(), await this.imports.importLearners(req.file));
   }

@@ -30,8 +30,7 @@ async function upload(client: TestClient, path: string, content: string | Buffer
   const token = csrfFrom((await client.get(path)).text);
   const file = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
   return client.agent
-    .post(client.path(path))
-    .field('_csrf', token!)
+    .post(`${client.path(path)}?_csrf=${encodeURIComponent(token!)}`)
     .attach('file', file, { filename: 'file.csv', contentType: 'text/csv' });
 }
 

@@ -1,6 +1,10 @@
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { CsvColumn, csvPieces, encodingProblem, readCsvUpload } from './csv-upload';
 
+const MB = 1024 * 1024;
 const COLUMNS: CsvColumn[] = ['a', 'b', 'c'].map((name) => ({ name, required: true, description: name }));
 
 describe('readCsvUpload', () => {
@@ -77,6 +81,30 @@ describe('readCsvUpload', () => {
     for (let i = 0; i < 800_000; i++) lines.push(`${i},value ${i},more ${i}`);
     const result = await readCsvUpload({ buffer: Buffer.from(lines.join('\n')) }, COLUMNS, () => undefined);
     expect(result).toEqual({ ok: false, fileError: expect.stringContaining('a quoted value is not closed (line 3)') as string });
+  });
+
+  it('gives way to other work after each piece of a 20 MB file on disk, also when a stray quote leaves it one value', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'certex-csv-'));
+    try {
+      const path = join(dir, 'stray.csv');
+      const rows = Array.from({ length: 200_000 }, (_, i) => `${i},value ${i},more ${i}`).join('\n');
+      const copies = Math.ceil((20 * MB) / rows.length);
+      await writeFile(path, ['a,b,c\n1,2,3\n4,"five,6\n', ...Array.from({ length: copies }, () => rows + '\n')].join(''));
+      const { size } = await stat(path);
+      let turns = 0;
+      let reading = true;
+      const otherWork = () => {
+        turns++;
+        if (reading) setImmediate(otherWork);
+      };
+      setImmediate(otherWork);
+      const result = await readCsvUpload({ path, size }, COLUMNS, () => undefined).finally(() => (reading = false));
+      expect(result).toEqual({ ok: false, fileError: expect.stringContaining('a quoted value is not closed (line 3)') as string });
+      // Read twice (the encoding check, then the values) a megabyte at a time: other work ran between every two pieces.
+      expect(turns).toBeGreaterThanOrEqual(2 * Math.floor(size / MB));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('cuts the file into pieces at line breaks outside quotes, each byte looked at once', async () => {

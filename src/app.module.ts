@@ -6,6 +6,7 @@ import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { ormConfig } from './database/mikro-orm.config';
 import { AuthController } from './auth/auth.controller';
+import { SignInSessions } from './auth/sign-in-sessions';
 import { AuthGuard } from './auth/auth.guard';
 import { StaffController } from './auth/staff.controller';
 import { StaffService } from './auth/staff.service';
@@ -53,6 +54,7 @@ export class AppModule {
       controllers: [AuthController, StaffController, HealthController],
       providers: [
         StaffService,
+        SignInSessions,
         MaintenanceService,
         SessionPool,
         ...workerOnly(config.processRole, MaintenanceProcessor),

@@ -4,9 +4,9 @@ import { AppRequest, clientAddress, renderPage, seeOther } from '../common/http'
 import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
 import { pageTitle } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
-import { generateToken } from '../common/csrf';
 import { Public, ViewerMayPost } from './auth.decorators';
 import { SignInForm } from './staff.dto';
+import { SignInSessions } from './sign-in-sessions';
 import { StaffService } from './staff.service';
 import { FAILURE_WINDOW_MINUTES } from './session-policy';
 
@@ -14,6 +14,7 @@ import { FAILURE_WINDOW_MINUTES } from './session-policy';
 export class AuthController {
   constructor(
     private readonly staffService: StaffService,
+    private readonly sessions: SignInSessions,
     private readonly urls: UrlBuilder,
   ) {}
 
@@ -41,6 +42,9 @@ export class AuthController {
     }
     const result = await this.staffService.signIn(form.value.username, form.value.password, clientAddress(req));
     if (!result.ok) {
+      this.sessions.refused(req, 'password', result.throttled ? 'throttled' : 'wrong-username-or-password', {
+        username: form.value.username,
+      });
       const message = result.throttled
         ? `Too many failed sign-in attempts from this address. Wait ${FAILURE_WINDOW_MINUTES} minutes and try again, or ask a site administrator to clear them.`
         : 'Enter a correct username and password';
@@ -50,15 +54,7 @@ export class AuthController {
         result.throttled ? 429 : 401,
       );
     }
-    // A new session id at sign-in, so that an id planted before sign-in is worthless.
-    await new Promise<void>((done, fail) =>
-      req.session.regenerate((error: unknown) =>
-        error ? fail(error instanceof Error ? error : new Error('The session could not be regenerated', { cause: error })) : done(),
-      ),
-    );
-    req.session.staffId = result.staff.id;
-    req.session.signedInAt = Date.now();
-    generateToken(req, true);
+    await this.sessions.start(req, result.staff.id, 'password');
     seeOther(res, this.safeNext(next));
   }
 

@@ -2,6 +2,15 @@ import { Entity, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 
 export type StaffRole = 'admin' | 'viewer';
 
+/** How a person signs in: a password kept by Certex, the organisation's OpenID provider, or its authenticating proxy. */
+export type SignInMethod = 'password' | 'oidc' | 'proxy';
+
+export const SIGN_IN_METHOD_LABELS: Record<SignInMethod, string> = {
+  password: 'Password',
+  oidc: 'Single sign-on',
+  proxy: 'Intranet sign-on (proxy)',
+};
+
 export const ROLE_LABELS: Record<StaffRole, string> = {
   admin: 'Site administrator',
   viewer: 'Viewer',
@@ -22,8 +31,22 @@ export class Staff {
   @Property({ type: 'string', length: 20 })
   role: StaffRole = 'viewer';
 
-  @Property({ type: 'string', hidden: true })
-  passwordHash!: string;
+  /** Null for a person who signs in only through single sign-on or the proxy. */
+  @Property({ type: 'string', hidden: true, nullable: true })
+  passwordHash: string | null = null;
+
+  /** The identity provider (OIDC issuer URL, or `proxy`) and its subject: how an external sign-in finds the account. */
+  @Property({ type: 'text', nullable: true })
+  identityIssuer: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  identitySubject: string | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  lastSignedInAt: Date | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  lastSignInMethod: SignInMethod | null = null;
 
   @Property({ type: 'boolean' })
   disabled = false;

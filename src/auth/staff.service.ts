@@ -4,8 +4,9 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import * as argon2 from 'argon2';
 import type { SignedInStaff } from '../common/http';
 import { randomPassword } from '../config/config';
-import { sql, SqlRunner } from '../database/sql';
-import { Staff, StaffRole } from './staff.entity';
+import { inTransaction, sql, SqlRunner } from '../database/sql';
+import { ExternalIdentity, ExternalSignInResult, GroupRoles, roleFromGroups, usernameBase } from './external-identity';
+import { SignInMethod, Staff, StaffRole } from './staff.entity';
 import { clearUsername, forgetPair, takeAttempt } from './sign-in-throttle';
 
 export type SignInResult = { ok: true; staff: SignedInStaff } | { ok: false; throttled: boolean };
@@ -68,6 +69,58 @@ export class StaffService {
     if (!staff || !valid || staff.disabled) return { ok: false, throttled: false };
     await forgetPair(new SqlRunner(this.em), username, address);
     return { ok: true, staff: toSignedIn(staff) };
+  }
+
+  /**
+   * Finds the account of a person the identity provider vouches for, by issuer and subject only
+   * (never by email or username: two people with one email stay two accounts), creating it on the
+   * first sign-in, and sets its role from the groups every time. In neither group: refused, and
+   * nothing is created or changed.
+   */
+  signInExternal(identity: ExternalIdentity, roles: GroupRoles): Promise<ExternalSignInResult> {
+    const role = roleFromGroups(identity.groups, roles);
+    if (!role) return Promise.resolve({ ok: false, reason: 'not-allowed' });
+    return inTransaction(this.em, async (db, em) => {
+      // Two first sign-ins of one person at once create one account.
+      await db.run(sql`select pg_advisory_xact_lock(hashtextextended(${`identity:${identity.issuer}\n${identity.subject}`}, 0))`);
+      const known = await em.findOne(Staff, { identityIssuer: identity.issuer, identitySubject: identity.subject });
+      if (known?.disabled) return { ok: false, reason: 'disabled' };
+      if (known) {
+        known.role = role;
+        return { ok: true, staffId: known.id, role, created: false };
+      }
+      const username = await this.freeUsername(db, usernameBase(identity));
+      const staff = em.create(Staff, {
+        username,
+        displayName: identity.name?.trim().slice(0, 200) || username,
+        role,
+        email: identity.email?.trim().slice(0, 254) || null,
+        passwordHash: null,
+        identityIssuer: identity.issuer,
+        identitySubject: identity.subject,
+        disabled: false,
+        notifyExceptions: true,
+        createdAt: new Date(),
+      });
+      await em.flush();
+      return { ok: true, staffId: staff.id, role, created: true };
+    });
+  }
+
+  /** `base`, or `base-2`, `base-3`… : the first no account has (usernames compare without case). */
+  private async freeUsername(db: SqlRunner, base: string): Promise<string> {
+    const taken = await db.rows<{ username: string }>(
+      sql`select lower(username) as username from staff where lower(username) = lower(${base}) or lower(username) like lower(${base}) || '-%'`,
+    );
+    const names = new Set(taken.map((row) => row.username));
+    let candidate = base;
+    for (let n = 2; names.has(candidate.toLowerCase()); n++) candidate = `${base}-${n}`;
+    return candidate;
+  }
+
+  /** When and how the person last signed in, for Admin › Staff. */
+  async recordSignIn(id: number, method: SignInMethod): Promise<void> {
+    await new SqlRunner(this.em).run(sql`update staff set last_signed_in_at = now(), last_sign_in_method = ${method} where id = ${id}`);
   }
 
   /** Lets a person whose sign-ins are being slowed or refused try again at once, from any address. */

@@ -5,5 +5,7 @@ declare module 'express-session' {
     staffId: number;
     signedInAt: number;
     flash: string;
+    /** How this session was signed in: sign-out ends the provider's session too after single sign-on. */
+    signInMethod: 'password' | 'oidc' | 'proxy';
   }
 }

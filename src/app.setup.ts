@@ -14,10 +14,10 @@ import { Pool } from 'pg';
 import { AppConfig, embeddingAllowed } from './config/config';
 import { UrlBuilder } from './common/url';
 import { viewHelpers } from './common/view-helpers';
-import { takeFlash } from './common/http';
+import { AppRequest, takeFlash } from './common/http';
 import { mainNavigation } from './common/navigation';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
-import { IDLE_TIMEOUT_MS } from './auth/session-policy';
+import { IDLE_TIMEOUT_MS, SESSION_REFRESH_MS } from './auth/session-policy';
 
 const FORM_BODY_LIMIT = '200kb';
 /** CSV uploads: 100,000 learners take about 10 MB; 110 MB leaves room for large completion files. */
@@ -61,6 +61,18 @@ function withoutNul<T>(value: T): T {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withoutNul(inner)])) as T;
   }
   return value;
+}
+
+/**
+ * The idle timeout without a database write on every request: a signed-in session is saved again
+ * (a new expiry in the store and in the cookie) when its last save is more than a minute old, so a
+ * page costs no session write while the person keeps working, and an idle session ends 29 to 30
+ * minutes after their last request.
+ */
+function keepSessionAlive(req: Request, _res: Response, next: NextFunction): void {
+  const session = (req as AppRequest).session;
+  if (session?.staffId && Date.now() - (session.savedAt ?? 0) >= SESSION_REFRESH_MS) session.savedAt = Date.now();
+  next();
 }
 
 /** Registers views/partials/*.hbs by file name (hbs's own loader would turn dashes into underscores). */
@@ -121,11 +133,12 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   const PgStore = connectPgSimple(session);
   const sessionMiddleware = session({
     name: 'certex.sid',
-    store: new PgStore({ pool: sessionPool, tableName: 'session', pruneSessionInterval: false }),
+    // Written when something in it changed, never merely touched: see keepSessionAlive.
+    store: new PgStore({ pool: sessionPool, tableName: 'session', pruneSessionInterval: false, disableTouch: true }),
     secret: config.sessionSecret,
     resave: false,
     saveUninitialized: false,
-    rolling: true,
+    rolling: false,
     cookie: {
       httpOnly: true,
       // A portal on another site can only keep the session inside its frame with SameSite=None,
@@ -139,6 +152,7 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   });
   const healthPath = urls.to('/health');
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === healthPath ? next() : sessionMiddleware(req, res, next)));
+  app.use(keepSessionAlive);
   app.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 5000 }));
   app.use(express.json({ limit: FORM_BODY_LIMIT }));
   app.use((req: Request, _res: Response, next: NextFunction) => {

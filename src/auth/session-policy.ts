@@ -1,5 +1,7 @@
 export const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
 export const ABSOLUTE_TIMEOUT_MS = 8 * 60 * 60 * 1000;
+/** A session in use is saved again (its idle timeout starts again) at most this often. */
+export const SESSION_REFRESH_MS = 60 * 1000;
 
 /**
  * Password checks allowed in the window for one username from one address. Counted per pair, so

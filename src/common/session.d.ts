@@ -5,6 +5,8 @@ declare module 'express-session' {
     staffId: number;
     signedInAt: number;
     flash: string;
+    /** When the session was last saved: see keepSessionAlive. */
+    savedAt: number;
     /** How this session was signed in: sign-out ends the provider's session too after single sign-on. */
     signInMethod: 'password' | 'oidc' | 'proxy';
   }

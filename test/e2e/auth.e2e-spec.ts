@@ -94,6 +94,39 @@ describe('staff sign-in and sessions', () => {
     expect(res.headers.location).toContain('ended=timeout');
   });
 
+  it('writes a session in use at most once a minute: pages cost no session write, and the idle timeout moves on', async () => {
+    const client = await t.signedIn('vic');
+    await client.get('/certifications');
+    const row = async () =>
+      (
+        await t.db.query<{ version: string; expire: Date }>(
+          `select xmin::text as version, expire from session where sess->>'staffId' = (select id::text from staff where username = 'vic')`,
+        )
+      ).rows;
+    const [saved] = await row();
+    for (let i = 0; i < 3; i++) {
+      const res = await client.get('/certifications');
+      expect(res.status).toBe(200);
+      expect(res.headers['set-cookie']).toBeUndefined();
+    }
+    expect(await row()).toEqual([saved]);
+
+    // Last saved two minutes ago, ending in a minute: the next page saves it again for 30 minutes.
+    await t.db.query(
+      `update session set expire = now() + interval '1 minute',
+              sess = jsonb_set(sess::jsonb, '{savedAt}', to_jsonb((extract(epoch from now()) * 1000 - 120000)::bigint))::json
+        where sess->>'staffId' = (select id::text from staff where username = 'vic')`,
+    );
+    const res = await client.get('/certifications');
+    expect(res.status).toBe(200);
+    expect(String(res.headers['set-cookie'])).toMatch(/^certex\.sid=.*Expires=/);
+    const [renewed] = await row();
+    const minutesLeft = (
+      await t.db.query<{ m: number }>(`select extract(epoch from $1::timestamp - now()::timestamp) / 60 as m`, [renewed.expire])
+    ).rows[0].m;
+    expect(Number(minutesLeft)).toBeGreaterThan(29);
+  });
+
   it('keeps a sign-in next path local to the app', async () => {
     const client = t.client();
     await client.get('/login');

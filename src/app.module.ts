@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module';
 import { ormConfig } from './database/mikro-orm.config';
 import { AuthController } from './auth/auth.controller';
 import { SignInSessions } from './auth/sign-in-sessions';
+import { WorkerHealth } from './health/worker-health';
 import { AuthGuard } from './auth/auth.guard';
 import { StaffController } from './auth/staff.controller';
 import { StaffService } from './auth/staff.service';
@@ -57,6 +58,7 @@ export class AppModule {
         SignInSessions,
         MaintenanceService,
         SessionPool,
+        WorkerHealth,
         ...workerOnly(config.processRole, MaintenanceProcessor),
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorPageFilter },

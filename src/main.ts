@@ -5,6 +5,7 @@ import { Logger } from '@nestjs/common';
 import { AppConfig, ConfigError, loadConfig } from './config/config';
 import { ServiceUnavailableError } from './database/database';
 import { createApp, ensureFirstAdmin, loadDemoData, prepareServices } from './bootstrap';
+import { WorkerHealth } from './health/worker-health';
 import { closeWaitingServer, startWaitingServer, WaitedService } from './waiting-server';
 import { errorCode, errorFields, errorMessage } from './common/error-fields';
 
@@ -58,7 +59,8 @@ async function main() {
   await ensureFirstAdmin(app, config);
   if (config.demoData && (await loadDemoData(app))) logger.log('Loaded the demo data');
   if (config.processRole === 'worker') {
-    logger.log('Worker started: processing queues and schedules');
+    const port = await app.get(WorkerHealth).listen(config.workerHealthPort);
+    logger.log(`Worker started: processing queues and schedules; health at http://localhost:${port}${config.basePath}/health`);
     return;
   }
   if (waitingServer) await closeWaitingServer(waitingServer);
@@ -69,6 +71,7 @@ async function main() {
 
 main().catch((error) => {
   if (error instanceof ServiceUnavailableError) fail(error.message, 3);
-  if (errorCode(error) === 'EADDRINUSE') fail(`port ${String(errorFields(error).port)} is already in use: set PORT to a free port.`, 3);
+  if (errorCode(error) === 'EADDRINUSE')
+    fail(`port ${String(errorFields(error).port)} is already in use: set PORT (WORKER_HEALTH_PORT for a worker) to a free port.`, 3);
   fail(`could not start: ${errorMessage(error)}`, 1);
 });

@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { UrlBuilder } from '../common/url';
 import { AppConfig } from './config';
+import { WorkerRegistry } from '../jobs/worker-registry';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -19,7 +20,10 @@ export function registerOnce(module: Type, config: AppConfig, make: () => Omit<D
   return dynamic;
 }
 
-/** The settings and the URL builder: imported by every module that reads either. */
+/**
+ * The settings, the URL builder and the registry of the queues this process works on: imported by
+ * every module that reads the settings (every module with a processor does).
+ */
 @Module({})
 export class ConfigModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -27,8 +31,9 @@ export class ConfigModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: UrlBuilder, useValue: new UrlBuilder(config.basePath, config.publicOrigin) },
+        WorkerRegistry,
       ],
-      exports: [APP_CONFIG, UrlBuilder],
+      exports: [APP_CONFIG, UrlBuilder, WorkerRegistry],
     }));
   }
 }

@@ -7,6 +7,7 @@ describe('settings from the environment', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/certex',
       redisUrl: 'redis://127.0.0.1:6379',
       port: 3000,
+      workerHealthPort: 3001,
       basePath: '',
       frameAncestors: ["'self'"],
       smtpUrl: null,
@@ -48,6 +49,7 @@ describe('settings from the environment', () => {
 
   it.each([
     [{ PORT: '70000' }, 'PORT'],
+    [{ WORKER_HEALTH_PORT: 'x' }, 'WORKER_HEALTH_PORT'],
     [{ BASE_PATH: '/a b' }, 'BASE_PATH'],
     [{ FRAME_ANCESTORS: 'javascript:alert(1)' }, 'FRAME_ANCESTORS'],
     [{ SMTP_URL: 'http://mail' }, 'SMTP_URL'],

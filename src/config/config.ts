@@ -10,6 +10,8 @@ export interface AppConfig {
   redisUrl: string;
   redisPrefix: string;
   port: number;
+  /** Where a PROCESS_ROLE=worker process answers GET /health about its queues and schedules. */
+  workerHealthPort: number;
   basePath: string;
   frameAncestors: string[];
   smtpUrl: string | null;
@@ -63,14 +65,18 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string | null, prot
   return raw;
 }
 
+function portSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name] ?? String(fallback);
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new ConfigError(`${name} must be a whole number from 0 to 65535, not "${raw}".`);
+  return Number(raw);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const nodeEnv = env.NODE_ENV || 'development';
   const production = nodeEnv === 'production';
 
-  const portRaw = env.PORT ?? '3000';
-  if (!/^\d+$/.test(portRaw) || Number(portRaw) > 65535) {
-    throw new ConfigError(`PORT must be a whole number from 0 to 65535, not "${portRaw}".`);
-  }
+  const port = portSetting(env, 'PORT', 3000);
+  const workerHealthPort = portSetting(env, 'WORKER_HEALTH_PORT', 3001);
 
   const basePath = (env.BASE_PATH ?? '').replace(/\/+$/, '');
   if (basePath !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(basePath)) {
@@ -126,7 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`BULK_CHUNK_SIZE must be a whole number from 1 to 50000, not "${chunkRaw}".`);
   }
 
-  const publicUrlRaw = env.PUBLIC_URL || `http://localhost:${portRaw}`;
+  const publicUrlRaw = env.PUBLIC_URL || `http://localhost:${port}`;
   let publicOrigin: string;
   try {
     const parsed = new URL(publicUrlRaw);
@@ -157,7 +163,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: url(env, 'DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:'])!,
     redisUrl: url(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:'])!,
     redisPrefix,
-    port: Number(portRaw),
+    port,
+    workerHealthPort,
     basePath,
     frameAncestors,
     smtpUrl: url(env, 'SMTP_URL', null, ['smtp:', 'smtps:']),

@@ -3,6 +3,7 @@ import type { JobOptions, Queue } from 'bull';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { restoreWhenRedisReconnects } from './redis-reconnect';
+import { WorkerRegistry } from './worker-registry';
 
 /** A job that runs every `everyMs`, kept in Redis as a repeatable job so that any number of workers share one. */
 export interface RepeatableSchedule {
@@ -35,6 +36,7 @@ export async function scheduleRepeatable(queue: Queue, schedule: RepeatableSched
 export abstract class ScheduledProcessor implements OnApplicationBootstrap {
   protected readonly logger = new Logger(this.constructor.name);
   @Inject(APP_CONFIG) private readonly config: AppConfig;
+  @Inject(WorkerRegistry) private readonly registry: WorkerRegistry;
 
   protected constructor(
     private readonly queue: Queue,
@@ -42,7 +44,9 @@ export abstract class ScheduledProcessor implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.repeatable.changesData && this.config.nodeEnv === 'test') return;
+    const scheduled = !(this.repeatable.changesData && this.config.nodeEnv === 'test');
+    this.registry.add({ queue: this.queue, schedule: this.repeatable, scheduled });
+    if (!scheduled) return;
     await this.schedule();
     restoreWhenRedisReconnects(this.queue, () => this.restore(), this.logger);
   }

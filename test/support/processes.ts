@@ -57,6 +57,8 @@ export function startCertex(env: Record<string, string>, readyTimeoutMs = 30000)
       NODE_ENV: 'test',
       LOG_FORMAT: 'json',
       DEMO_DATA: 'false',
+      // A worker's health port: any free one, as several workers run at once.
+      WORKER_HEALTH_PORT: '0',
       PGAPPNAME: appName,
       ...env,
     },

@@ -365,6 +365,7 @@ describe('the accessibility sweep', () => {
     expect(wrong?.status()).toBe(401);
     await check(visitor, '/login (wrong password)');
     await visit(visitor, '/login', 'session ended', { query: '?ended=timeout' });
+    await visit(visitor, '/signed-out', 'signed out');
 
     // Nothing yet: every list empty, every form blank.
     ids['/admin/staff/'] = ids.adaId = (await q(`select id from staff where username = 'ada'`))[0].id;

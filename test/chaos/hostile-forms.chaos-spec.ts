@@ -80,6 +80,7 @@ const paging: Fields = { after: cursor, before: cursor, page: ['last', '2'], fro
 const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/': () => ({}),
   '/login': () => ({ next: ['/certifications', '//evil.example/', 'https://evil.example/', '/\\evil.example'], ended: ['timeout'] }),
+  '/signed-out': () => ({}),
   '/health': () => ({}),
   '/account': () => ({}),
   '/admin/bulk-actions': (d) => ({ before: [String(d.bulkAction + 1), '0'], from: ['51', '0', '1e3'] }),

@@ -141,4 +141,34 @@ describe('sessions under control on Admin › Staff', () => {
     const { rows } = await t.db.query(`select disabled from staff where id = $1`, [lenId]);
     expect(rows[0].disabled).toBe(true);
   });
+
+  it('logs a password sign-in, a wrong password and a throttled attempt, one structured line each', async () => {
+    const id = await t.createStaff('max', 'viewer', TEST_PASSWORD, 'Max');
+    const ok = await logged('sign-in:', () => t.signedIn('max'));
+    expect(ok.info).toEqual([
+      expect.stringMatching(new RegExp(`^sign-in: outcome="signed-in" method="password" staff_id=${id} address="[^"]+"$`)),
+    ]);
+    expect(ok.warn).toEqual([]);
+
+    const visitor = t.client();
+    await visitor.get('/login');
+    const wrong = await logged('sign-in:', async () => {
+      expect((await visitor.post('/login', { username: 'max', password: 'not the password' })).status).toBe(401);
+    });
+    expect(wrong.warn).toEqual([
+      expect.stringMatching(
+        /^sign-in: outcome="refused" method="password" reason="wrong-username-or-password" username="max" address="[^"]+"$/,
+      ),
+    ]);
+    expect(wrong.info).toEqual([]);
+
+    for (let i = 0; i < 4; i++) await visitor.post('/login', { username: 'max', password: `wrong ${i}` });
+    const throttled = await logged('sign-in:', async () => {
+      expect((await visitor.post('/login', { username: 'max', password: TEST_PASSWORD })).status).toBe(429);
+    });
+    expect(throttled.warn).toEqual([
+      expect.stringMatching(/^sign-in: outcome="refused" method="password" reason="throttled" username="max" address="[^"]+"$/),
+    ]);
+    expect(throttled.info).toEqual([]);
+  });
 });

@@ -8,6 +8,8 @@ import { ormConfig } from './database/mikro-orm.config';
 import { AuthController } from './auth/auth.controller';
 import { SignInSessions } from './auth/sign-in-sessions';
 import { WorkerHealth } from './health/worker-health';
+import { ProxySignIn } from './auth/proxy-sign-in';
+import { SignedOutController } from './auth/signed-out.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { StaffController } from './auth/staff.controller';
 import { StaffService } from './auth/staff.service';
@@ -52,10 +54,11 @@ export class AppModule {
         AssignmentsModule.register(config),
         LifecycleModule.register(config),
       ],
-      controllers: [AuthController, StaffController, HealthController],
+      controllers: [AuthController, StaffController, SignedOutController, HealthController],
       providers: [
         StaffService,
         SignInSessions,
+        ProxySignIn,
         MaintenanceService,
         SessionPool,
         WorkerHealth,

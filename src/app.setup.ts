@@ -18,6 +18,7 @@ import { AppRequest, takeFlash } from './common/http';
 import { mainNavigation } from './common/navigation';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { IDLE_TIMEOUT_MS, SESSION_REFRESH_MS } from './auth/session-policy';
+import { ProxySignIn } from './auth/proxy-sign-in';
 
 const FORM_BODY_LIMIT = '200kb';
 /** CSV uploads: 100,000 learners take about 10 MB; 110 MB leaves room for large completion files. */
@@ -87,7 +88,11 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   const urls = new UrlBuilder(config.basePath);
   const expressApp = app.getHttpAdapter().getInstance();
   expressApp.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For and -Proto are believed from a TLS proxy on this machine, and from the
+  // authenticating proxy (AUTH_PROXY_ADDRESSES) whose word Certex takes for who the person is anyway,
+  // so that logs and sign-in throttling see the client's address. The proxy's own header is judged
+  // by the connection's peer address alone (auth/proxy-sign-in.ts), never by these.
+  app.set('trust proxy', ['loopback', ...(config.authProxy?.addresses ?? []).map(({ address, prefix }) => `${address}/${prefix}`)]);
   // PostgreSQL text cannot hold a NUL character: it is dropped from every query string and form
   // value as they are read, so that no input can reach the database with one.
   app.set('query parser', (query: string) => withoutNul(querystring.parse(query)));
@@ -152,6 +157,9 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   });
   const healthPath = urls.to('/health');
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === healthPath ? next() : sessionMiddleware(req, res, next)));
+  // Before the CSRF check and the guard: a person the authenticating proxy names is signed in first.
+  const proxySignIn = app.get(ProxySignIn).middleware();
+  if (proxySignIn) app.use(proxySignIn);
   app.use(keepSessionAlive);
   app.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 5000 }));
   app.use(express.json({ limit: FORM_BODY_LIMIT }));

@@ -7,6 +7,7 @@ import { UrlBuilder } from '../common/url';
 import { Public, ViewerMayPost } from './auth.decorators';
 import { SignInForm } from './staff.dto';
 import { SignInSessions } from './sign-in-sessions';
+import { signedOutPath } from './proxy-sign-in';
 import { StaffService } from './staff.service';
 import { FAILURE_WINDOW_MINUTES } from './session-policy';
 
@@ -61,9 +62,10 @@ export class AuthController {
   @ViewerMayPost()
   @Post('logout')
   async logout(@Req() req: AppRequest, @Res() res: Response) {
+    const method = req.session.signInMethod;
     await new Promise<void>((done) => req.session.destroy(() => done()));
     res.clearCookie('certex.sid', { path: this.urls.basePath || '/' });
-    seeOther(res, this.urls.to('/login'));
+    seeOther(res, this.urls.to(signedOutPath(method)));
   }
 
   private safeNext(next: unknown): string {

@@ -10,7 +10,7 @@ import { StaffService } from './staff.service';
 /** A field of a sign-in log line: printed as key=value, strings quoted. */
 type LogValue = string | number | boolean | null;
 
-function logLine(event: string, fields: Record<string, LogValue>): string {
+export function logLine(event: string, fields: Record<string, LogValue>): string {
   const parts = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
   return [event, ...parts].join(' ');
 }

@@ -7,14 +7,26 @@ import { pageTitle } from '../common/view-helpers';
 import { UrlBuilder } from '../common/url';
 import { AdminOnly } from './auth.decorators';
 import { CreateStaffForm, EditStaffForm } from './staff.dto';
-import { ROLE_LABELS, Staff } from './staff.entity';
+import { ROLE_LABELS, SIGN_IN_METHOD_LABELS, Staff } from './staff.entity';
 import { StaffRuleError, StaffService } from './staff.service';
 import { FAILURE_WINDOW_MINUTES, MAX_FAILURES_PER_USERNAME } from './session-policy';
+import { signedOutPath } from './proxy-sign-in';
 
 const ROLE_OPTIONS = Object.entries(ROLE_LABELS).map(([value, label]) => ({ value, label }));
 
 function roleOptions(selected: unknown) {
   return ROLE_OPTIONS.map((option) => ({ ...option, selected: option.value === selected }));
+}
+
+/**
+ * How a person signs in: how they last did; never signed in, how their account can (an identity
+ * provider's account through single sign-on or the proxy, otherwise a password).
+ */
+export function signInMethodLabel(staff: Pick<Staff, 'lastSignInMethod' | 'identityIssuer' | 'passwordHash'>): string {
+  if (staff.lastSignInMethod) return SIGN_IN_METHOD_LABELS[staff.lastSignInMethod];
+  if (staff.identityIssuer === 'proxy') return SIGN_IN_METHOD_LABELS.proxy;
+  if (staff.identityIssuer) return SIGN_IN_METHOD_LABELS.oidc;
+  return staff.passwordHash ? SIGN_IN_METHOD_LABELS.password : 'None';
 }
 
 @Controller('admin/staff')
@@ -37,6 +49,8 @@ export class StaffController {
         displayName: member.displayName,
         role: ROLE_LABELS[member.role],
         status: member.disabled ? 'Disabled' : 'Active',
+        signInMethod: signInMethodLabel(member),
+        lastSignedInAt: member.lastSignedInAt,
         editHref: this.urls.to('/admin/staff/', member.id),
       })),
     });
@@ -99,6 +113,25 @@ export class StaffController {
     seeOther(res, this.urls.to('/admin/staff/', staff.id));
   }
 
+  /** Signs the person out everywhere; an administrator ending their own sessions is signed out too. */
+  @Post(':id/sessions/end')
+  async endSessions(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
+    const staff = await this.load(id);
+    const ended = await this.staffService.endSessions(staff.id);
+    this.logger.log(
+      `sessions ended: staff_id=${staff.id} username=${JSON.stringify(staff.username)} sessions=${ended} by_staff_id=${req.staff!.id}`,
+    );
+    if (staff.id === req.staff!.id) {
+      const method = req.session.signInMethod;
+      // Destroyed, not just deleted: otherwise the end of this request would store it again.
+      await new Promise<void>((done) => req.session.destroy(() => done()));
+      res.clearCookie('certex.sid', { path: this.urls.basePath || '/' });
+      return seeOther(res, this.urls.to(signedOutPath(method)));
+    }
+    flash(req, `All sessions of ${staff.displayName} ended`);
+    seeOther(res, this.urls.to('/admin/staff/', staff.id));
+  }
+
   private load(id: number): Promise<Staff> {
     return orNotFound(this.staffService.get(id));
   }
@@ -130,6 +163,11 @@ export class StaffController {
         heading: `Edit ${staff.displayName}`,
         action: this.urls.to('/admin/staff/', staff.id),
         clearThrottleAction: this.urls.to('/admin/staff/', staff.id, '/sign-in-throttle/clear'),
+        endSessionsAction: this.urls.to('/admin/staff/', staff.id, '/sessions/end'),
+        signInMethod: signInMethodLabel(staff),
+        lastSignedInAt: staff.lastSignedInAt,
+        signsInThroughProxy: staff.identityIssuer === 'proxy',
+        ownAccount: staff.id === (res.req as AppRequest).staff?.id,
         personName: staff.displayName,
         throttleLimit: MAX_FAILURES_PER_USERNAME,
         throttleWindowMinutes: FAILURE_WINDOW_MINUTES,

@@ -123,6 +123,14 @@ export class StaffService {
     await new SqlRunner(this.em).run(sql`update staff set last_signed_in_at = now(), last_sign_in_method = ${method} where id = ${id}`);
   }
 
+  /**
+   * Ends every session of a person, on every browser and machine: each is sent to sign in on its
+   * next request. Answers how many sessions there were.
+   */
+  endSessions(id: number): Promise<number> {
+    return new SqlRunner(this.em).run(sql`delete from session where (sess->>'staffId')::int = ${id}`);
+  }
+
   /** Lets a person whose sign-ins are being slowed or refused try again at once, from any address. */
   clearSignInThrottle(username: string): Promise<number> {
     return clearUsername(new SqlRunner(this.em), username);

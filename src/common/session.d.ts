@@ -9,5 +9,8 @@ declare module 'express-session' {
     savedAt: number;
     /** How this session was signed in: sign-out ends the provider's session too after single sign-on. */
     signInMethod: 'password' | 'oidc' | 'proxy';
+    /** After a proxy sign-in: whom the proxy named and their groups, to notice another person or changed groups. */
+    proxySubject: string;
+    proxyGroups: string;
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigError, embeddingAllowed, loadConfig, redactUrl } from './config';
+import { ConfigError, embeddingAllowed, loadConfig, proxyAddressList, redactUrl } from './config';
 
 describe('settings from the environment', () => {
   it('has working defaults for one machine', () => {
@@ -69,6 +69,96 @@ describe('settings from the environment', () => {
   ])('refuses %j with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${name} `));
+  });
+
+  describe('authenticating proxy (AUTH_PROXY_*)', () => {
+    const proxy = {
+      AUTH_PROXY_HEADER: 'X-Remote-User',
+      AUTH_PROXY_GROUPS_HEADER: 'X-Remote-Groups',
+      AUTH_PROXY_ADDRESSES: '10.0.0.5, 192.168.10.0/24 ::1,fd00:1::/64',
+      AUTH_PROXY_ADMIN_GROUP: 'certex-admins',
+      AUTH_PROXY_VIEWER_GROUP: 'certex-viewers',
+    };
+
+    it('is off unless AUTH_PROXY_HEADER is set', () => {
+      expect(loadConfig({}).authProxy).toBeNull();
+    });
+
+    it('reads the headers in lower case, the addresses and the groups', () => {
+      const config = loadConfig({ ...proxy, AUTH_PROXY_NAME_HEADER: 'X-Remote-Name', AUTH_PROXY_EMAIL_HEADER: 'X-Remote-Email' });
+      expect(config.authProxy).toEqual({
+        header: 'x-remote-user',
+        groupsHeader: 'x-remote-groups',
+        nameHeader: 'x-remote-name',
+        emailHeader: 'x-remote-email',
+        addresses: [
+          { address: '10.0.0.5', prefix: 32, family: 'ipv4' },
+          { address: '192.168.10.0', prefix: 24, family: 'ipv4' },
+          { address: '::1', prefix: 128, family: 'ipv6' },
+          { address: 'fd00:1::', prefix: 64, family: 'ipv6' },
+        ],
+        adminGroup: 'certex-admins',
+        viewerGroup: 'certex-viewers',
+      });
+    });
+
+    it('believes exactly the listed addresses and ranges, IPv4 also as IPv4-mapped IPv6', () => {
+      const list = proxyAddressList(loadConfig(proxy).authProxy!.addresses);
+      const believed = (address: string) => list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+      expect(['10.0.0.5', '::ffff:10.0.0.5', '192.168.10.0', '192.168.10.255', '::1', 'fd00:1::abcd'].map(believed)).toEqual([
+        true,
+        true,
+        true,
+        true,
+        true,
+        true,
+      ]);
+      expect(['10.0.0.6', '192.168.11.1', '::2', 'fd00:2::1', '::ffff:10.0.0.6'].map(believed)).toEqual([
+        false,
+        false,
+        false,
+        false,
+        false,
+      ]);
+    });
+
+    it('takes the OIDC groups when no proxy groups are set, and its own over them', () => {
+      const shared = {
+        ...proxy,
+        AUTH_PROXY_ADMIN_GROUP: '',
+        AUTH_PROXY_VIEWER_GROUP: '',
+        OIDC_ADMIN_GROUP: 'sso-admins',
+        OIDC_VIEWER_GROUP: 'sso-viewers',
+      };
+      expect(loadConfig(shared).authProxy).toMatchObject({ adminGroup: 'sso-admins', viewerGroup: 'sso-viewers' });
+      expect(loadConfig({ ...shared, AUTH_PROXY_VIEWER_GROUP: 'proxy-viewers' }).authProxy).toMatchObject({
+        adminGroup: 'sso-admins',
+        viewerGroup: 'proxy-viewers',
+      });
+    });
+
+    it.each([
+      [{ AUTH_PROXY_HEADER: 'X Remote User' }, 'AUTH_PROXY_HEADER'],
+      [{ AUTH_PROXY_ADDRESSES: '' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_ADDRESSES: ' , ' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_ADDRESSES: 'proxy.example.org' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_ADDRESSES: '10.0.0.300' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_ADDRESSES: '10.0.0.0/33' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_ADDRESSES: 'fd00::/129' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_ADDRESSES: '10.0.0.0/8/8' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_ADDRESSES: '10.0.0.0/x' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_ADDRESSES: '0.0.0.0/0' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_ADDRESSES: '::/0' }, 'AUTH_PROXY_ADDRESSES'],
+      [{ AUTH_PROXY_GROUPS_HEADER: '' }, 'AUTH_PROXY_GROUPS_HEADER'],
+      [{ AUTH_PROXY_GROUPS_HEADER: 'x-remote-user' }, 'AUTH_PROXY_GROUPS_HEADER'],
+      [{ AUTH_PROXY_NAME_HEADER: 'X-Name:' }, 'AUTH_PROXY_NAME_HEADER'],
+      [{ AUTH_PROXY_ADMIN_GROUP: '', AUTH_PROXY_VIEWER_GROUP: ' ' }, 'AUTH_PROXY_ADMIN_GROUP'],
+      [{ AUTH_PROXY_HEADER: '' }, 'AUTH_PROXY_ADDRESSES'],
+    ])('refuses %j with a message naming the variable', (change, name) => {
+      const env = { ...proxy, ...change };
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(new RegExp(`^${name} `));
+    });
   });
 
   it('never prints a password from a URL', () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import { isPlainAddress } from '../notifications/mail-text';
 
 export type ProcessRole = 'all' | 'web' | 'worker';
@@ -34,6 +35,8 @@ export interface AppConfig {
   adminNoticeIntervalMinutes: number;
   /** At start, how long to wait for PostgreSQL and Redis to become reachable before giving up. */
   serviceWaitSeconds: number;
+  /** Sign-in by an authenticating reverse proxy's header (AUTH_PROXY_*); null when not used. */
+  authProxy: AuthProxyConfig | null;
 }
 
 /** A setting that cannot be used; the message names the variable and what is expected. */
@@ -181,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mailFrom,
     adminNoticeIntervalMinutes: Number(intervalRaw),
     serviceWaitSeconds: Number(waitRaw),
+    authProxy: authProxyConfig(env),
   };
 }
 
@@ -202,4 +206,120 @@ export function randomPassword(): string {
 /** Whether the app may be shown inside frames of origins other than its own. */
 export function embeddingAllowed(config: AppConfig): boolean {
   return config.frameAncestors.some((source) => source !== "'self'" && source !== "'none'");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authenticating reverse proxy (AUTH_PROXY_*): a proxy in front of Certex that has already signed
+// the person in (Kerberos, Shibboleth, a gateway) names them in a header. Certex believes that
+// header only on connections from the listed addresses.
+
+/** One entry of AUTH_PROXY_ADDRESSES: an address (prefix 32 or 128) or a CIDR range. */
+export interface ProxyAddress {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+export interface AuthProxyConfig {
+  /** Header names, in lower case as Node gives them. */
+  header: string;
+  groupsHeader: string;
+  nameHeader: string | null;
+  emailHeader: string | null;
+  /** The TCP peers whose headers are believed. */
+  addresses: ProxyAddress[];
+  /** Group names that make a site administrator and a viewer (AUTH_PROXY_*_GROUP, else OIDC_*_GROUP). */
+  adminGroup: string | null;
+  viewerGroup: string | null;
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+function headerName(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  if (!HEADER_NAME.test(raw)) throw new ConfigError(`${name} must be an HTTP header name such as X-Remote-User, not "${env[name]}".`);
+  return raw.toLowerCase();
+}
+
+/** `10.1.2.3`, `10.1.0.0/16`, `::1`, `fd00::/8`: checked by Node's own address parser. */
+export function parseProxyAddresses(raw: string, name = 'AUTH_PROXY_ADDRESSES'): ProxyAddress[] {
+  const entries = raw
+    .split(/[\s,]+/)
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  if (entries.length === 0) {
+    throw new ConfigError(`${name} must list the proxy's addresses or ranges, such as 10.0.0.5, 10.0.1.0/24 or fd00::/64.`);
+  }
+  return entries.map((entry) => {
+    const [address, prefixRaw, ...rest] = entry.split('/');
+    const version = isIP(address);
+    if (version === 0 || rest.length > 0 || (prefixRaw !== undefined && !/^\d{1,3}$/.test(prefixRaw))) {
+      throw new ConfigError(`${name} must hold IPv4 or IPv6 addresses or CIDR ranges such as 10.0.1.0/24, not "${entry}".`);
+    }
+    const family = version === 4 ? 'ipv4' : 'ipv6';
+    const prefix = prefixRaw === undefined ? (version === 4 ? 32 : 128) : Number(prefixRaw);
+    if (prefix === 0) throw new ConfigError(`${name} must not hold "${entry}": it would believe the header from every address.`);
+    try {
+      new BlockList().addSubnet(address, prefix, family);
+    } catch {
+      throw new ConfigError(`${name} has a range whose prefix is too long for its address: "${entry}".`);
+    }
+    return { address, prefix, family };
+  });
+}
+
+/** The listed proxies as a Node BlockList, to check a connection's peer address against. */
+export function proxyAddressList(addresses: readonly ProxyAddress[]): BlockList {
+  const list = new BlockList();
+  for (const { address, prefix, family } of addresses) list.addSubnet(address, prefix, family);
+  return list;
+}
+
+function authProxyConfig(env: NodeJS.ProcessEnv): AuthProxyConfig | null {
+  const header = headerName(env, 'AUTH_PROXY_HEADER');
+  if (!header) {
+    const stray = ['AUTH_PROXY_ADDRESSES', 'AUTH_PROXY_GROUPS_HEADER', 'AUTH_PROXY_NAME_HEADER', 'AUTH_PROXY_EMAIL_HEADER'].find((name) =>
+      env[name]?.trim(),
+    );
+    if (stray) throw new ConfigError(`${stray} is set but AUTH_PROXY_HEADER is not: set the header the proxy names the person in.`);
+    return null;
+  }
+  const addressesRaw = env.AUTH_PROXY_ADDRESSES?.trim();
+  if (!addressesRaw) {
+    throw new ConfigError(
+      'AUTH_PROXY_ADDRESSES must be set with AUTH_PROXY_HEADER: the addresses or ranges of the proxy whose header Certex believes.',
+    );
+  }
+  const groupsHeader = headerName(env, 'AUTH_PROXY_GROUPS_HEADER');
+  if (!groupsHeader) {
+    throw new ConfigError('AUTH_PROXY_GROUPS_HEADER must be set with AUTH_PROXY_HEADER: roles come from the groups the proxy sends.');
+  }
+  const group = (name: string) => env[name]?.trim() || null;
+  const adminGroup = group('AUTH_PROXY_ADMIN_GROUP') ?? group('OIDC_ADMIN_GROUP');
+  const viewerGroup = group('AUTH_PROXY_VIEWER_GROUP') ?? group('OIDC_VIEWER_GROUP');
+  if (!adminGroup && !viewerGroup) {
+    throw new ConfigError(
+      'AUTH_PROXY_ADMIN_GROUP or AUTH_PROXY_VIEWER_GROUP must be set with AUTH_PROXY_HEADER (or OIDC_ADMIN_GROUP, OIDC_VIEWER_GROUP): nobody could sign in.',
+    );
+  }
+  const nameHeader = headerName(env, 'AUTH_PROXY_NAME_HEADER');
+  const emailHeader = headerName(env, 'AUTH_PROXY_EMAIL_HEADER');
+  for (const [name, value] of [
+    ['AUTH_PROXY_GROUPS_HEADER', groupsHeader],
+    ['AUTH_PROXY_NAME_HEADER', nameHeader],
+    ['AUTH_PROXY_EMAIL_HEADER', emailHeader],
+  ] as const) {
+    if (value && value === header) throw new ConfigError(`${name} must name another header than AUTH_PROXY_HEADER.`);
+  }
+  return {
+    header,
+    groupsHeader,
+    nameHeader,
+    emailHeader,
+    addresses: parseProxyAddresses(addressesRaw),
+    adminGroup,
+    viewerGroup,
+  };
 }

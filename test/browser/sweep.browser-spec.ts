@@ -365,6 +365,7 @@ describe('the accessibility sweep', () => {
     expect(wrong?.status()).toBe(401);
     await check(visitor, '/login (wrong password)');
     await visit(visitor, '/login', 'session ended', { query: '?ended=timeout' });
+    await visit(visitor, '/signed-out', 'signed out');
 
     // Nothing yet: every list empty, every form blank.
     ids['/admin/staff/'] = ids.adaId = (await q(`select id from staff where username = 'ada'`))[0].id;
@@ -538,6 +539,12 @@ describe('the accessibility sweep', () => {
       }
     }
     await visit(admin, '/learners', 'nothing found', { query: '?q=nobody-at-all' });
+    // A person's page after their sessions were ended: the success banner above how they sign in.
+    await visit(admin, '/admin/staff/:id', 'never signed in');
+    await admin.getByRole('button', { name: 'End all sessions' }).click();
+    await admin.waitForURL(b.baseUrl + fillPath('/admin/staff/:id', param));
+    expect(await admin.locator('main').innerText()).toContain('All sessions of Sam Sample ended');
+    await check(admin, '/admin/staff/:id (sessions ended)');
     for (const route of [
       '/certifications/:id',
       '/certifications/:id/content',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isPlainAddress } from '../notifications/mail-text';
+import { canonicalTimeZone } from '../common/time-zone';
 
 export type ProcessRole = 'all' | 'web' | 'worker';
 
@@ -32,6 +33,11 @@ export interface AppConfig {
   adminNoticeIntervalMinutes: number;
   /** At start, how long to wait for PostgreSQL and Redis to become reachable before giving up. */
   serviceWaitSeconds: number;
+  /**
+   * The site's IANA time zone: dates typed as dates are days of this zone, learners' and
+   * administrators' emails show it, and so does every page for a person who chose no zone of their own.
+   */
+  siteTimeZone: string;
 }
 
 /** A setting that cannot be used; the message names the variable and what is expected. */
@@ -151,6 +157,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`SERVICE_WAIT_SECONDS must be a whole number of seconds from 0 to 86400, not "${waitRaw}".`);
   }
 
+  const zoneRaw = env.SITE_TIMEZONE?.trim() || 'UTC';
+  const siteTimeZone = canonicalTimeZone(zoneRaw);
+  if (siteTimeZone === null) {
+    throw new ConfigError(`SITE_TIMEZONE must be an IANA time zone name such as Europe/London or UTC, not "${zoneRaw}".`);
+  }
+
   return {
     nodeEnv,
     production,
@@ -174,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mailFrom,
     adminNoticeIntervalMinutes: Number(intervalRaw),
     serviceWaitSeconds: Number(waitRaw),
+    siteTimeZone,
   };
 }
 

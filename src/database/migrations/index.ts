@@ -8,6 +8,7 @@ import { Migration20261128050000_membership_counts } from './Migration2026112805
 import { Migration20261130010000_reopen } from './Migration20261130010000_reopen';
 import { Migration20261130030000_notices_and_job_keys } from './Migration20261130030000_notices_and_job_keys';
 import { Migration20261130040000_bulk_item_keys } from './Migration20261130040000_bulk_item_keys';
+import { Migration20261130100000_time_zones } from './Migration20261130100000_time_zones';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261130010000_reopen', class: Migration20261130010000_reopen },
   { name: 'Migration20261130030000_notices_and_job_keys', class: Migration20261130030000_notices_and_job_keys },
   { name: 'Migration20261130040000_bulk_item_keys', class: Migration20261130040000_bulk_item_keys },
+  { name: 'Migration20261130100000_time_zones', class: Migration20261130100000_time_zones },
 ];

@@ -14,7 +14,7 @@ import { Pool } from 'pg';
 import { AppConfig, embeddingAllowed } from './config/config';
 import { UrlBuilder } from './common/url';
 import { viewHelpers } from './common/view-helpers';
-import { AppRequest, takeFlash } from './common/http';
+import { AppRequest, setReaderZone, takeFlash } from './common/http';
 import { mainNavigation } from './common/navigation';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { IDLE_TIMEOUT_MS, SESSION_REFRESH_MS } from './auth/session-policy';
@@ -108,6 +108,8 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     res.locals.cspNonce = randomBytes(16).toString('base64');
+    // The site's zone; the auth guard puts a signed-in person's own zone in its place.
+    setReaderZone(res, config.siteTimeZone);
     next();
   });
   app.use(

@@ -5,6 +5,7 @@ import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { StaffService } from './auth/staff.service';
 import { AppConfig } from './config/config';
+import { APP_CONFIG } from './config/config.module';
 import { checkRedis, ensureDatabase, migrate } from './database/database';
 import { SessionPool } from './database/session-pool';
 import { importLegacyExceptions, insertDemoData, isEmpty } from './database/seeders/demo';
@@ -49,7 +50,7 @@ export async function ensureFirstAdmin(app: NestExpressApplication, config: AppC
 export async function loadDemoData(app: NestExpressApplication): Promise<boolean> {
   const em = app.get(MikroORM).em.fork() as EntityManager;
   if (!(await isEmpty(em))) return false;
-  await insertDemoData(em);
+  await insertDemoData(em, app.get<AppConfig>(APP_CONFIG).siteTimeZone);
   await app.get(MembershipSyncService).syncAll('demo data');
   await app.get(LifecycleService).completionCheck(null);
   await app.get(LifecycleService).runSteps(new Date());

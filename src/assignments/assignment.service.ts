@@ -1,4 +1,7 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { endOfDay } from '../common/time-zone';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { PageQuery } from '../common/keyset';
 import { KeysetPage, readKeysetPage } from '../common/listing';
@@ -44,11 +47,12 @@ const EVENT_WORDS: Record<DueEvent, string> = {
   course_completion: 'completion of course',
 };
 
-/** A due date rule in words: "None", "Fixed: 31 Mar 2027", "3 months after hire date". */
+/** A due date rule in words: "None", "Fixed: 31 Mar 2027" (in the reader's zone), "3 months after hire date". */
 export function dueRuleText(
   rule: Pick<AssignmentRow, 'dueRule' | 'dueFixedAt' | 'dueAmount' | 'dueUnit' | 'dueEvent' | 'dueCourseShortName'>,
+  zone: string,
 ): string {
-  if (rule.dueRule === 'fixed') return `Fixed: ${formatDate(rule.dueFixedAt)}`;
+  if (rule.dueRule === 'fixed') return `Fixed: ${formatDate(rule.dueFixedAt, zone)}`;
   if (rule.dueRule === 'relative' && rule.dueAmount && rule.dueUnit && rule.dueEvent) {
     const event = rule.dueEvent === 'course_completion' ? `completion of course «${rule.dueCourseShortName}»` : EVENT_WORDS[rule.dueEvent];
     return `${plural(rule.dueAmount, rule.dueUnit)} after ${event}`;
@@ -85,6 +89,7 @@ export class AssignmentService {
     private readonly em: EntityManager,
     private readonly jobs: JobRequests,
     private readonly urls: UrlBuilder,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.db = new SqlRunner(em);
   }
@@ -140,7 +145,7 @@ export class AssignmentService {
       learnerId,
       audienceId: input.audienceId,
       createdBy: staffId,
-      ...dueRuleFields(input),
+      ...dueRuleFields(input, this.config.siteTimeZone),
     });
     try {
       await em.persist(assignment).flush();
@@ -173,7 +178,7 @@ export class AssignmentService {
     await this.checkDueCourse(input);
     const assignment = await this.em.findOne(Assignment, { id: assignmentId, certificationId });
     if (!assignment) throw new NotFoundException();
-    this.em.assign(assignment, dueRuleFields(input));
+    this.em.assign(assignment, dueRuleFields(input, this.config.siteTimeZone));
     await this.em.flush();
     await this.jobs.requestSync(certificationId, 'assignment changed');
   }
@@ -214,11 +219,11 @@ export class AssignmentService {
   }
 }
 
-/** The columns of a due date rule; a fixed date is midnight UTC of that day. */
-function dueRuleFields(input: DueRuleInput) {
+/** The columns of a due date rule; a fixed date is the end of that day in the site's zone. */
+function dueRuleFields(input: DueRuleInput, siteZone: string) {
   return {
     dueRule: input.dueRule,
-    dueFixedAt: input.dueDate === null ? null : new Date(`${input.dueDate}T00:00:00Z`),
+    dueFixedAt: input.dueDate === null ? null : endOfDay(input.dueDate, siteZone),
     dueAmount: input.dueAmount,
     dueUnit: input.dueUnit,
     dueEvent: input.dueEvent,

@@ -1,10 +1,13 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { localDate } from '../common/time-zone';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { radioOptions, renderFormPage, selectOptions, submitForm } from '../common/form-page';
 import { FieldError } from '../common/forms';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, readerZone, renderPage, seeOther } from '../common/http';
 import { pageQuery } from '../common/keyset';
 import { UrlBuilder } from '../common/url';
 import { PERIOD_UNITS, UNIT_LABELS } from '../certifications/certifications.dto';
@@ -32,6 +35,7 @@ export class AssignmentsController {
     private readonly assignments: AssignmentService,
     private readonly courseSets: CourseSetsService,
     private readonly urls: UrlBuilder,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -47,7 +51,7 @@ export class AssignmentsController {
       addHref: this.urls.to(`/certifications/${id}/assignments/new`),
       assignments: rows.map((row) => ({
         who: this.who(row),
-        dueRule: dueRuleText(row),
+        dueRule: dueRuleText(row, readerZone(res)),
         covers: row.covers,
         editHref: this.urls.to(`/certifications/${id}/assignments/${row.id}/edit`),
         removeHref: this.urls.to(`/certifications/${id}/assignments/${row.id}/remove`),
@@ -84,7 +88,7 @@ export class AssignmentsController {
   async editForm(@Param('id', IdPipe) id: number, @Param('assignmentId', IdPipe) assignmentId: number, @Res() res: Response) {
     const page = await this.certifications.page(id, 'assignments');
     const assignment = await this.assignments.get(id, assignmentId);
-    await this.renderEditForm(res, page, assignment, dueRuleValues(assignment), []);
+    await this.renderEditForm(res, page, assignment, dueRuleValues(assignment, this.config.siteTimeZone), []);
   }
 
   @Post(':assignmentId/edit')
@@ -161,7 +165,7 @@ export class AssignmentsController {
       heading: 'Change a due date rule',
       action: this.urls.to(`/certifications/${page.certification.id}/assignments/${assignment.id}/edit`),
       submitLabel: 'Save due date rule',
-      assigned: { ...this.who(assignment), currentRule: dueRuleText(assignment) },
+      assigned: { ...this.who(assignment), currentRule: dueRuleText(assignment, readerZone(res)) },
     });
   }
 
@@ -186,6 +190,7 @@ export class AssignmentsController {
         units: selectOptions('dueUnit', PERIOD_UNITS, UNIT_LABELS, values),
         events: selectOptions('dueEvent', DUE_EVENTS, DUE_EVENT_LABELS, values),
         courses: courses.map((c) => ({ ...c, selected: String(c.id) === String(values.dueCourseId) })),
+        dueDateHint: `For a fixed date: due by the end of that day in ${this.config.siteTimeZone}. For example 2027-03-31.`,
       },
       values,
       errors,
@@ -193,11 +198,14 @@ export class AssignmentsController {
   }
 }
 
-/** The stored rule as the form's answers; the fields the rule does not use get the add form's defaults. */
-function dueRuleValues(row: AssignmentRow): Record<string, unknown> {
+/**
+ * The stored rule as the form's answers; the fields the rule does not use get the add form's
+ * defaults. A fixed due date is the day of the site's zone it was typed as.
+ */
+function dueRuleValues(row: AssignmentRow, siteZone: string): Record<string, unknown> {
   return {
     dueRule: row.dueRule,
-    dueDate: row.dueFixedAt ? new Date(row.dueFixedAt).toISOString().slice(0, 10) : '',
+    dueDate: row.dueFixedAt ? localDate(new Date(row.dueFixedAt), siteZone) : '',
     dueAmount: row.dueAmount === null ? '' : String(row.dueAmount),
     dueUnit: row.dueUnit ?? 'month',
     dueEvent: row.dueEvent ?? 'assignment',

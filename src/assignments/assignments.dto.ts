@@ -83,7 +83,7 @@ export class AssignmentForm extends DueRuleForm {
 
 export interface DueRuleInput {
   dueRule: DueRule;
-  /** yyyy-mm-dd, stored as midnight UTC of that day. */
+  /** yyyy-mm-dd, stored as the end of that day in the site's time zone. */
   dueDate: string | null;
   dueAmount: number | null;
   dueUnit: PeriodUnit | null;

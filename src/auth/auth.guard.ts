@@ -1,8 +1,10 @@
-import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
 import { ABSOLUTE_TIMEOUT_MS } from './session-policy';
-import type { AppRequest } from '../common/http';
+import { AppRequest, setReaderZone } from '../common/http';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { ADMIN_ONLY, PUBLIC_ROUTE, VIEWER_MAY_POST } from './auth.decorators';
 import { StaffService } from './staff.service';
 
@@ -21,6 +23,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly staffService: StaffService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -47,6 +50,7 @@ export class AuthGuard implements CanActivate {
     // signing out shows nothing.
     res.setHeader('Cache-Control', 'no-store');
     res.locals.currentStaff = { ...staff, isAdmin: staff.role === 'admin' };
+    setReaderZone(res, staff.timeZone ?? this.config.siteTimeZone);
 
     if (staff.role === 'admin') return true;
     if (flag(ADMIN_ONLY)) throw new ForbiddenException('Only a site administrator can do this.');

@@ -57,6 +57,10 @@ export class Staff {
   @Property({ type: 'boolean' })
   notifyExceptions = true;
 
+  /** The IANA time zone this person reads and types times in; null for the site's (SITE_TIMEZONE). */
+  @Property({ type: 'string', length: 64, nullable: true })
+  timeZone: string | null = null;
+
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
 }

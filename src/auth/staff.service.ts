@@ -33,7 +33,7 @@ interface IdRow {
 }
 
 function toSignedIn(staff: Staff): SignedInStaff {
-  return { id: staff.id, username: staff.username, displayName: staff.displayName, role: staff.role };
+  return { id: staff.id, username: staff.username, displayName: staff.displayName, role: staff.role, timeZone: staff.timeZone };
 }
 
 @Injectable()

@@ -1,5 +1,21 @@
 import type { Response } from 'express';
 import { stringify } from 'csv-stringify';
+import { localDate } from './time-zone';
+
+/**
+ * A moment as a CSV date column holds it: its day (YYYY-MM-DD) in the reader's zone, which the
+ * column's header names (zonedHeader); empty when there is none.
+ */
+export function csvDate(value: Date | string | null | undefined, zone: string): string {
+  if (value === null || value === undefined || value === '') return '';
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? '' : localDate(date, zone);
+}
+
+/** The header of a date column, naming the zone its days are in: "Due date (Europe/London)". */
+export function zonedHeader(label: string, zone: string): string {
+  return `${label} (${zone})`;
+}
 
 /**
  * A cell made safe for spreadsheets: text that starts with = + - @ (or a tab or carriage return)

@@ -1,12 +1,15 @@
 import { NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
+import { zoneLabel } from './time-zone';
 
 export interface SignedInStaff {
   id: number;
   username: string;
   displayName: string;
   role: 'admin' | 'viewer';
+  /** The person's own time zone, or null for the site's. */
+  timeZone: string | null;
 }
 
 export type AppRequest = Request & { staff?: SignedInStaff; session: Request['session'] & Partial<SessionData> };
@@ -55,4 +58,20 @@ export async function orNotFound<T>(lookup: Promise<T | null | undefined>): Prom
 export function listedOrNotFound<T extends string>(values: readonly T[], value: unknown): T {
   if (!values.includes(value as T)) throw new NotFoundException();
   return value as T;
+}
+
+/**
+ * The zone this response shows times in: every page names it in the footer, and the `date` and
+ * `datetime` helpers read it from the render data. The site's zone, or a signed-in person's own.
+ */
+export function setReaderZone(res: Response, zone: string): void {
+  res.locals.timeZone = zone;
+  res.locals.timeZoneLabel = zoneLabel(zone);
+}
+
+/** The zone set by setReaderZone for this response. */
+export function readerZone(res: Response): string {
+  const zone: unknown = res.locals.timeZone;
+  if (typeof zone !== 'string') throw new Error('the reader’s time zone was not set for this response');
+  return zone;
 }

@@ -1,16 +1,28 @@
-import type { HelperDelegate } from 'handlebars';
+import type { HelperDelegate, HelperOptions } from 'handlebars';
 import { UrlBuilder } from './url';
 
-const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
-const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
-  day: 'numeric',
-  month: 'short',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  timeZone: 'UTC',
-});
 const NUMBER = new Intl.NumberFormat('en-GB');
+
+const dateFormats = new Map<string, { date: Intl.DateTimeFormat; dateTime: Intl.DateTimeFormat }>();
+function formatsFor(zone: string) {
+  let formats = dateFormats.get(zone);
+  if (!formats) {
+    formats = {
+      date: new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: zone }),
+      dateTime: new Intl.DateTimeFormat('en-GB', {
+        day: 'numeric',
+        month: 'short',
+        year: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+        timeZone: zone,
+        timeZoneName: 'short',
+      }),
+    };
+    dateFormats.set(zone, formats);
+  }
+  return formats;
+}
 
 function toDate(value: unknown): Date | null {
   if (value === null || value === undefined || value === '') return null;
@@ -18,14 +30,23 @@ function toDate(value: unknown): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-export function formatDate(value: unknown): string {
+/** "5 Mar 2026": the day of the moment in the zone (a YYYY-MM-DD text is that calendar date as it is). */
+export function formatDate(value: unknown, zone: string): string {
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return formatsFor('UTC').date.format(new Date(`${value}T00:00:00Z`));
   const date = toDate(value);
-  return date ? DATE.format(date) : '';
+  return date ? formatsFor(zone).date.format(date) : '';
 }
 
-export function formatDateTime(value: unknown): string {
+/** "5 Mar 2026, 14:30 GMT": the moment on the zone's clock, with the zone's short name. */
+export function formatDateTime(value: unknown, zone: string): string {
   const date = toDate(value);
-  return date ? DATE_TIME.format(date) + ' UTC' : '';
+  return date ? formatsFor(zone).dateTime.format(date) : '';
+}
+
+/** The reader's time zone, as the request put it in the render data (res.locals.timeZone). */
+export function zoneOf(options: HelperOptions | undefined): string {
+  const root = (options?.data as { root?: { timeZone?: unknown } } | undefined)?.root;
+  return typeof root?.timeZone === 'string' ? root.timeZone : 'UTC';
 }
 
 export function formatNumber(value: unknown): string {
@@ -50,8 +71,8 @@ export function viewHelpers(urls: UrlBuilder): Record<string, HelperDelegate> {
     eq: (a: unknown, b: unknown) => a === b,
     or: (...list: unknown[]) => args(list).some(Boolean),
     and: (...list: unknown[]) => args(list).every(Boolean),
-    date: (value: unknown) => formatDate(value),
-    datetime: (value: unknown) => formatDateTime(value),
+    date: (value: unknown, options: HelperOptions) => formatDate(value, zoneOf(options)),
+    datetime: (value: unknown, options: HelperOptions) => formatDateTime(value, zoneOf(options)),
     number: (value: unknown) => formatNumber(value),
     plural: (count: number, singular: string, pluralForm: unknown) =>
       plural(count, singular, typeof pluralForm === 'string' ? pluralForm : undefined),

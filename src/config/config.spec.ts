@@ -17,6 +17,7 @@ describe('settings from the environment', () => {
       adminNoticeIntervalMinutes: 60,
       bulkChunkSize: 5000,
       adminEmail: null,
+      siteTimeZone: 'UTC',
     });
     expect(embeddingAllowed(config)).toBe(false);
   });
@@ -160,6 +161,21 @@ describe('settings from the environment', () => {
       expect(() => loadConfig(env)).toThrow(new RegExp(`^${name} `));
     });
   });
+
+  it('reads SITE_TIMEZONE as an IANA zone name, spelt as the runtime spells it', () => {
+    expect(loadConfig({ SITE_TIMEZONE: 'Asia/Kathmandu' }).siteTimeZone).toBe('Asia/Kathmandu');
+    expect(loadConfig({ SITE_TIMEZONE: ' europe/london ' }).siteTimeZone).toBe('Europe/London');
+    expect(loadConfig({ SITE_TIMEZONE: 'Asia/Kolkata' }).siteTimeZone).toBe('Asia/Kolkata');
+    expect(loadConfig({ SITE_TIMEZONE: '' }).siteTimeZone).toBe('UTC');
+  });
+
+  it.each(['Mars/Olympus', '+05:00', 'UTC+1', 'Europe/London; drop table staff', 'x'.repeat(70)])(
+    'refuses SITE_TIMEZONE=%s with a message naming the variable',
+    (zone) => {
+      expect(() => loadConfig({ SITE_TIMEZONE: zone })).toThrow(ConfigError);
+      expect(() => loadConfig({ SITE_TIMEZONE: zone })).toThrow(/^SITE_TIMEZONE must be an IANA time zone name/);
+    },
+  );
 
   it('never prints a password from a URL', () => {
     expect(redactUrl('postgres://me:secret@db:5432/certex')).toBe('postgres://me:***@db:5432/certex');

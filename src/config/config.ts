@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { isPlainAddress } from '../notifications/mail-text';
+import { canonicalTimeZone } from '../common/time-zone';
 
 export type ProcessRole = 'all' | 'web' | 'worker';
 
@@ -37,6 +38,11 @@ export interface AppConfig {
   serviceWaitSeconds: number;
   /** Sign-in by an authenticating reverse proxy's header (AUTH_PROXY_*); null when not used. */
   authProxy: AuthProxyConfig | null;
+  /**
+   * The site's IANA time zone: dates typed as dates are days of this zone, learners' and
+   * administrators' emails show it, and so does every page for a person who chose no zone of their own.
+   */
+  siteTimeZone: string;
 }
 
 /** A setting that cannot be used; the message names the variable and what is expected. */
@@ -160,6 +166,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`SERVICE_WAIT_SECONDS must be a whole number of seconds from 0 to 86400, not "${waitRaw}".`);
   }
 
+  const zoneRaw = env.SITE_TIMEZONE?.trim() || 'UTC';
+  const siteTimeZone = canonicalTimeZone(zoneRaw);
+  if (siteTimeZone === null) {
+    throw new ConfigError(`SITE_TIMEZONE must be an IANA time zone name such as Europe/London or UTC, not "${zoneRaw}".`);
+  }
+
   return {
     nodeEnv,
     production,
@@ -185,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminNoticeIntervalMinutes: Number(intervalRaw),
     serviceWaitSeconds: Number(waitRaw),
     authProxy: authProxyConfig(env),
+    siteTimeZone,
   };
 }
 

@@ -1,17 +1,25 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { inTransaction, sql } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
 import { AssignmentService } from '../assignments/assignment.service';
 import { formatNumber, plural } from '../common/view-helpers';
-import { CsvColumn, ErrorList, isIsoDate, readCsvUpload, StagedRows, UploadedCsv, todayIso } from '../learners/csv-upload';
+import { CsvColumn, ErrorList, isIsoDate, readCsvUpload, StagedRows, UploadedCsv } from '../learners/csv-upload';
+import { todayIn } from '../common/time-zone';
+import { startOfDaySql } from '../lifecycle/period';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import type { ImportOutcome } from '../learners/learner-import.service';
 import { MESSAGES } from '../learners/learner-rules';
 
 export const COMPLETION_CSV_COLUMNS: CsvColumn[] = [
   { name: 'id_number', required: true, description: 'The ID number of a learner Certex already has.' },
   { name: 'course', required: true, description: 'The short name of a course Certex already has.' },
-  { name: 'completed_on', required: true, description: 'The date the learner completed the course, written YYYY-MM-DD; today or earlier.' },
+  {
+    name: 'completed_on',
+    required: true,
+    description: 'The day the learner completed the course in the site’s time zone, written YYYY-MM-DD; today or earlier.',
+  },
 ];
 
 /** Above this many learners the completion check looks at everyone instead of a list of ids. */
@@ -44,6 +52,7 @@ export class CompletionImportService {
     private readonly em: EntityManager,
     private readonly jobs: JobRequests,
     private readonly assignments: AssignmentService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -56,7 +65,7 @@ export class CompletionImportService {
       const staged = new StagedRows(db, 'completion_import', 'line integer, id_number text, course text, completed_on text');
       await staged.create();
       const errors = new ErrorList();
-      const today = todayIso();
+      const today = todayIn(this.config.siteTimeZone);
       const read = await readCsvUpload(file, COMPLETION_CSV_COLUMNS, ({ line, values }) => {
         const { id_number, course, completed_on } = values;
         if (!id_number) errors.add(line, 'id_number', MESSAGES.idNumberMissing);
@@ -99,7 +108,7 @@ export class CompletionImportService {
       }
       const [inserted] = await db.rows<InsertedCompletionsRow>(sql`with inserted as (
            insert into course_completion (learner_id, course_id, completed_at, source, recorded_by)
-           select l.id, c.id, f.completed_on::timestamp at time zone 'UTC', 'csv', ${staffId}
+           select l.id, c.id, ${startOfDaySql(sql.raw('f.completed_on'), this.config.siteTimeZone)}, 'csv', ${staffId}
              from completion_import f
              join learner l on l.id_number = f.id_number
              join course c on lower(c.short_name) = lower(f.course)

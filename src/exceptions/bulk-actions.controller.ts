@@ -1,10 +1,10 @@
 import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
-import { AppRequest, renderPage, seeOther } from '../common/http';
+import { AppRequest, readerZone, renderPage, seeOther } from '../common/http';
 import { errorMap, FieldError, fieldError } from '../common/forms';
 import { BulkActionDraftsService } from './bulk-action-drafts.service';
-import { csvRows, streamCsv } from '../common/csv-export';
+import { csvDate, csvRows, streamCsv, zonedHeader } from '../common/csv-export';
 import { finishPage, PageLink, pageQuery } from '../common/keyset';
 import { PAGE_SIZE, searchCaption, searchTerm } from '../common/listing';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
@@ -21,8 +21,13 @@ const FINISHED = new Set(['completed', 'completed_with_failures', 'failed']);
  */
 const NO_SCRIPT_REFRESH_SECONDS = 15;
 const OUTCOME_LABELS: Record<ChangedLearnerRow['outcome'], string> = { applied: 'Applied' };
-const CHANGED_CSV_HEADER = ['Learner', 'ID number', 'Outcome', 'Due date before', 'Due date after'];
-const isoDate = (value: Date | null) => (value ? new Date(value).toISOString().slice(0, 10) : '');
+const changedCsvHeader = (zone: string) => [
+  'Learner',
+  'ID number',
+  'Outcome',
+  zonedHeader('Due date before', zone),
+  zonedHeader('Due date after', zone),
+];
 
 export interface ProgressView {
   id: number;
@@ -63,7 +68,7 @@ export class BulkActionsController {
         certification: row.certificationName,
         selection: row.selectionLabel,
         by: row.createdByName,
-        at: formatDateTime(row.createdAt),
+        at: formatDateTime(row.createdAt, readerZone(res)),
         state: STATE_LABELS[row.state],
         progress: `${row.processed.toLocaleString('en-GB')} / ${row.total.toLocaleString('en-GB')}`,
       })),
@@ -122,7 +127,7 @@ export class BulkActionsController {
     const failures = progress.finished && status.failed > 0 ? await this.bulk.failures(id) : [];
     const stopRefreshing = query.refresh === 'off';
     const refreshing = !progress.finished && !stopRefreshing;
-    const changed = await this.changedLearners(id, status, query);
+    const changed = await this.changedLearners(id, status, query, readerZone(res));
     const stopHref = this.urls.withQuery(`/admin/bulk-actions/${id}`, { refresh: 'off' });
     const resumeHref = this.urls.to('/admin/bulk-actions/', id);
     renderPage(
@@ -136,8 +141,8 @@ export class BulkActionsController {
         selectionLabel: status.selectionLabel,
         reason: status.reason,
         by: status.createdByName,
-        at: formatDateTime(status.createdAt),
-        finishedAt: status.finishedAt ? formatDateTime(status.finishedAt) : null,
+        at: formatDateTime(status.createdAt, readerZone(res)),
+        finishedAt: status.finishedAt ? formatDateTime(status.finishedAt, readerZone(res)) : null,
         outcomes: [
           { label: 'Applied', text: plural(status.applied, 'learner') },
           { label: 'Already handled', text: plural(status.alreadyHandled, 'learner') },
@@ -174,17 +179,18 @@ export class BulkActionsController {
   async changedCsv(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     await this.load(id);
     const q = searchTerm(query.q);
+    const zone = readerZone(res);
     const rows = csvRows(this.items.allChangedLearners(id, q), (row) => [
       `${row.firstName} ${row.lastName}`,
       row.idNumber,
       OUTCOME_LABELS[row.outcome],
-      isoDate(row.dueBefore),
-      isoDate(row.dueAfter),
+      csvDate(row.dueBefore, zone),
+      csvDate(row.dueAfter, zone),
     ]);
-    await streamCsv(res, `bulk-action-${id}-learners.csv`, CHANGED_CSV_HEADER, rows);
+    await streamCsv(res, `bulk-action-${id}-learners.csv`, changedCsvHeader(zone), rows);
   }
 
-  private async changedLearners(id: number, status: BulkActionStatus, query: Record<string, unknown>) {
+  private async changedLearners(id: number, status: BulkActionStatus, query: Record<string, unknown>, zone: string) {
     const q = searchTerm(query.q);
     const pq = pageQuery(query, CHANGED_LEARNER_KEY_COLUMNS);
     const base = `/admin/bulk-actions/${id}`;
@@ -205,8 +211,8 @@ export class BulkActionsController {
         href: this.urls.to('/learners/', row.learnerId),
         idNumber: row.idNumber,
         outcome: OUTCOME_LABELS[row.outcome],
-        dueBefore: row.dueBefore ? formatDate(row.dueBefore) : 'None',
-        dueAfter: row.dueAfter ? formatDate(row.dueAfter) : 'None',
+        dueBefore: row.dueBefore ? formatDate(row.dueBefore, zone) : 'None',
+        dueAfter: row.dueAfter ? formatDate(row.dueAfter, zone) : 'None',
       })),
       pagination: paged.pagination,
     };

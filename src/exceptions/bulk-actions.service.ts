@@ -9,7 +9,7 @@ import { lockCertification } from '../database/locks';
 import { LearnerMessagesService } from '../notifications/learner-messages.service';
 import { ACTION_STATUS, ActionName, BulkActionName, fittingTypes, refusal } from './exception-rules';
 import { ExceptionReportService } from './exception-report.service';
-import { REALISTIC_DUE_SQL, selectionSql } from './selection';
+import { realisticDueSql, selectionSql } from './selection';
 import { Draft } from './bulk-action-drafts.service';
 import { reopenRefusalSql } from './reopen-rules';
 import { BulkActionQueriesService, BulkActionStatus } from './bulk-action-queries.service';
@@ -202,7 +202,7 @@ export class BulkActionsService {
       let applied: number[];
       if (action.name === 'reopen') applied = await reopenChunk(db, action, chunk);
       else {
-        const handled = await handleChunk(db, action, action.name, chunk);
+        const handled = await handleChunk(db, action, action.name, chunk, this.config.siteTimeZone);
         applied = handled.exceptionIds;
         if (action.name === 'assign' || action.name === 'assign_realistic') {
           await this.learnerMessages.writeDueFor(em, handled.membershipIds);
@@ -278,6 +278,7 @@ async function handleChunk(
   action: ChunkAction,
   name: BulkActionName,
   chunk: number[],
+  siteZone: string,
 ): Promise<{ exceptionIds: number[]; membershipIds: number[] }> {
   const status = ACTION_STATUS[name];
   const handled = await db.rows<HandledRow>(
@@ -296,7 +297,7 @@ async function handleChunk(
        update membership m
           set exception_status = ${status},
               assigned_at = case when ${assigns} then now() else m.assigned_at end,
-              due_at = case when ${name === 'assign_realistic'} then ${REALISTIC_DUE_SQL} else m.due_at end,
+              due_at = case when ${name === 'assign_realistic'} then ${realisticDueSql(siteZone)} else m.due_at end,
               completion_recorded = case when ${name === 'dismiss'} then false else m.completion_recorded end
          from membership prev, certification c
         where m.id = any(${membershipIds}::int[]) and prev.id = any(${membershipIds}::int[]) and prev.id = m.id

@@ -1,4 +1,7 @@
-import { daysLeft, describeEvidence } from './evidence';
+import { daysLeft } from '../common/time-zone';
+import { describeEvidence as describeIn } from './evidence';
+
+const describeEvidence = (type: string, evidence: unknown, now: Date, stored = '') => describeIn(type, evidence, now, stored, 'UTC');
 
 describe('describeEvidence', () => {
   const now = new Date('2026-11-24T12:00:00Z');
@@ -70,8 +73,16 @@ describe('describeEvidence', () => {
   });
 
   it('counts whole days rounded down, as the sync does', () => {
-    expect(daysLeft(new Date('2026-11-25T11:59:59Z'), now)).toBe(0);
-    expect(daysLeft(new Date('2026-11-25T12:00:00Z'), now)).toBe(1);
-    expect(daysLeft(new Date('2026-11-24T11:59:59Z'), now)).toBe(-1);
+    expect(daysLeft(new Date('2026-11-25T11:59:59Z'), now, 'UTC')).toBe(0);
+    expect(daysLeft(new Date('2026-11-25T12:00:00Z'), now, 'UTC')).toBe(1);
+    expect(daysLeft(new Date('2026-11-24T11:59:59Z'), now, 'UTC')).toBe(-1);
+  });
+
+  it('counts the days left and names the due date in the reader’s zone', () => {
+    // The end of 3 Dec in New York is 04:59:59.999 on 4 Dec in UTC.
+    const due = { dueAt: '2026-12-04T04:59:59.999Z', minimumDays: 1 };
+    const at = new Date('2026-12-04T02:00:00Z'); // 21:00 on 3 Dec in New York
+    expect(describeIn('time_allowance', due, at, '', 'America/New_York')).toBe('Due 3 Dec 2026: 0 days left, 1 needed (1 short)');
+    expect(describeIn('time_allowance', due, at, '', 'Asia/Kathmandu')).toBe('Due 4 Dec 2026: 0 days left, 1 needed (1 short)');
   });
 });

@@ -1,6 +1,5 @@
+import { daysLeft } from '../common/time-zone';
 import { formatDate } from '../common/view-helpers';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 type Evidence = Record<string, unknown>;
 
@@ -23,22 +22,14 @@ function days(n: number): string {
   return `${n} ${n === 1 ? 'day' : 'days'}`;
 }
 
-/**
- * Whole days from `now` to the due date, rounded down: the same count the sync uses when it
- * compares the time left with the minimum time.
- */
-export function daysLeft(dueAt: Date, now: Date): number {
-  return Math.floor((dueAt.getTime() - now.getTime()) / DAY_MS);
-}
-
-function timeAllowance(evidence: Evidence, now: Date): string | null {
+function timeAllowance(evidence: Evidence, now: Date, zone: string): string | null {
   const due = typeof evidence.dueAt === 'string' || evidence.dueAt instanceof Date ? new Date(evidence.dueAt) : null;
   const minimum = wholeNumber(evidence.minimumDays);
   if (!due || Number.isNaN(due.getTime()) || minimum === null) return null;
-  const left = daysLeft(due, now);
+  const left = daysLeft(due, now, zone);
   const when = left < 0 ? `overdue by ${days(-left)}` : `${days(left)} left`;
   const short = minimum - left;
-  return `Due ${formatDate(due)}: ${when}, ${minimum} needed${short > 0 ? ` (${short} short)` : ''}`;
+  return `Due ${formatDate(due, zone)}: ${when}, ${minimum} needed${short > 0 ? ` (${short} short)` : ''}`;
 }
 
 function duplicateCourse(evidence: Evidence): string | null {
@@ -58,13 +49,14 @@ function completionTimeUnknown(evidence: Evidence): string | null {
 /**
  * The one line of evidence shown with an exception, worked out from its evidence when the page is
  * shown: the days left of a time allowance count from `now`, not from when the exception was
- * raised. An unknown cause, or evidence that does not hold what its type needs (an imported
- * exception), is described by the summary stored with it.
+ * raised, in whole days of the reader's zone (the due date shown in it too). An unknown cause, or
+ * evidence that does not hold what its type needs (an imported exception), is described by the
+ * summary stored with it.
  */
-export function describeEvidence(type: string, evidence: unknown, now: Date = new Date(), storedSummary = ''): string {
+export function describeEvidence(type: string, evidence: unknown, now: Date, storedSummary: string, zone: string): string {
   const fields: Evidence = evidence && typeof evidence === 'object' && !Array.isArray(evidence) ? (evidence as Evidence) : {};
   let line: string | null = null;
-  if (type === 'time_allowance') line = timeAllowance(fields, now);
+  if (type === 'time_allowance') line = timeAllowance(fields, now, zone);
   else if (type === 'duplicate_course') line = duplicateCourse(fields);
   else if (type === 'completion_time_unknown') line = completionTimeUnknown(fields);
   if (line) return line;

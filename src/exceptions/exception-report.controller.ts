@@ -1,7 +1,9 @@
-import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
-import { AppRequest, renderPage, seeOther } from '../common/http';
+import { AppRequest, readerZone, renderPage, seeOther } from '../common/http';
 import { FieldError, errorMap, fieldError } from '../common/forms';
 import { finishPage, pageQuery, PageLink } from '../common/keyset';
 import { PAGE_SIZE, sortHeader, sortParams } from '../common/listing';
@@ -54,6 +56,7 @@ export class ExceptionReportController {
     private readonly bulkQueries: BulkActionQueriesService,
     private readonly drafts: BulkActionDraftsService,
     private readonly urls: UrlBuilder,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -227,8 +230,8 @@ export class ExceptionReportController {
           learnerHref: this.urls.to('/learners/', row.learnerId),
           idNumber: row.idNumber,
           typeLabel: TYPE_LABELS[row.type],
-          summary: describeEvidence(row.type, row.evidence, new Date(), row.summary),
-          raised: formatDate(row.raisedAt),
+          summary: describeEvidence(row.type, row.evidence, new Date(), row.summary, readerZone(res)),
+          raised: formatDate(row.raisedAt, readerZone(res)),
           ticked: answers.ticked.includes(row.id),
         })),
         pagination: paged.pagination,
@@ -320,7 +323,8 @@ export class ExceptionReportController {
       );
     }
     const summary = await this.report.summarise(id, draft.selection);
-    const preview = draft.action === 'assign_realistic' ? await this.report.realisticPreview(id, draft.selection) : [];
+    const preview =
+      draft.action === 'assign_realistic' ? await this.report.realisticPreview(id, draft.selection, this.config.siteTimeZone) : [];
     renderPage(
       res,
       'exceptions/confirm',
@@ -333,8 +337,8 @@ export class ExceptionReportController {
         preview: preview.map((row) => ({
           name: `${row.firstName} ${row.lastName}`,
           idNumber: row.idNumber,
-          currentDue: row.currentDue ? formatDate(row.currentDue) : 'None',
-          newDue: formatDate(row.newDue),
+          currentDue: row.currentDue ? formatDate(row.currentDue, readerZone(res)) : 'None',
+          newDue: formatDate(row.newDue, readerZone(res)),
         })),
         previewMore:
           preview.length > 0 && summary.total > preview.length ? `and ${plural(summary.total - preview.length, 'more learner')}` : null,

@@ -4,7 +4,7 @@ import { CursorValue, Direction, keysetSql, PageQuery, rowKey } from '../common/
 import { PAGE_SIZE, parseListView } from '../common/listing';
 import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_TYPES, ExceptionType, isExceptionType } from './exception-rules';
-import { conditionFilter, filterSql, REALISTIC_DUE_SQL, ReportFilter, Selection, SelectionSummary, selectionSql } from './selection';
+import { conditionFilter, filterSql, realisticDueSql, ReportFilter, Selection, SelectionSummary, selectionSql } from './selection';
 
 export const SORTS = {
   learner: ['e.learner_sort_name', 'e.id'],
@@ -145,10 +145,10 @@ export class ExceptionReportService {
   }
 
   /** The first learners of a selection with their current and realistic due dates (confirmation preview). */
-  async realisticPreview(certificationId: number, selection: Selection, limit = 10): Promise<RealisticPreviewRow[]> {
+  async realisticPreview(certificationId: number, selection: Selection, siteZone: string, limit = 10): Promise<RealisticPreviewRow[]> {
     return this.db.rows<RealisticPreviewRow>(
       sql`select l.first_name as "firstName", l.last_name as "lastName", l.id_number as "idNumber", m.due_at as "currentDue",
-              ${REALISTIC_DUE_SQL} as "newDue"
+              ${realisticDueSql(siteZone)} as "newDue"
          from exception e
          join membership m on m.id = e.membership_id
          join certification c on c.id = e.certification_id

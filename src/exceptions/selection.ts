@@ -1,5 +1,6 @@
 import { Sql, sql } from '../database/sql';
 import { learnerMatchesSql } from '../common/listing';
+import { shiftSql } from '../lifecycle/period';
 import { ExceptionType } from './exception-rules';
 
 /** What the report shows and a condition selects: a search and a type filter. */
@@ -57,5 +58,10 @@ export function selectionSql(certificationId: number, selection: Selection): Sql
 const REALISTIC_DAYS_SQL = sql.raw(`(case m.current_path when 'recertification' then c.recertification_min_days
   else c.certification_min_days end) + c.realistic_buffer_days`);
 
-/** The realistic due date of membership `m` in certification `c`; never earlier than the due date it has. */
-export const REALISTIC_DUE_SQL = sql`greatest(m.due_at, now() + make_interval(days => ${REALISTIC_DAYS_SQL}))`;
+/**
+ * The realistic due date of membership `m` in certification `c`; never earlier than the due date it
+ * has. The days are days of the site's calendar (a day across a change of clocks is 23 or 25 hours).
+ */
+export function realisticDueSql(siteZone: string): Sql {
+  return sql`greatest(m.due_at, ${shiftSql(sql`now()`, sql`make_interval(days => ${REALISTIC_DAYS_SQL})`, siteZone)})`;
+}

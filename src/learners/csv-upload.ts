@@ -377,8 +377,3 @@ export function isIsoDate(value: string): boolean {
   const date = new Date(Date.UTC(year, month - 1, day));
   return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
-
-/** Today in UTC as YYYY-MM-DD, for "not in the future" checks. */
-export function todayIso(now = new Date()): string {
-  return now.toISOString().slice(0, 10);
-}

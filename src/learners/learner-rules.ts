@@ -1,5 +1,6 @@
 import { ValidateBy, ValidationOptions } from 'class-validator';
-import { isIsoDate, todayIso } from './csv-upload';
+import { parseLocalDateTime } from '../common/time-zone';
+import { isIsoDate } from './csv-upload';
 
 /** The rules for a learner's fields, shared by the form and the CSV upload so both say the same. */
 export const ID_NUMBER_PATTERN = /^[A-Za-z0-9._/-]+$/;
@@ -21,6 +22,7 @@ export const MESSAGES = {
   emailLength: 'Email address must be 254 characters or fewer',
   emailFormat: 'Enter an email address like name@example.org',
   hireDateFormat: 'Hire date must be a real date written YYYY-MM-DD, like 2024-03-31',
+  firstLogin: 'First login must be a real date and time, not in the future, like 2024-03-31T09:30',
   suspendedFormat: 'Suspended must be yes or no',
 };
 
@@ -59,42 +61,13 @@ export function IsIsoDate(options?: ValidationOptions) {
   return ValidateBy({ name: 'isIsoDate', validator: { validate: (value) => typeof value === 'string' && isIsoDate(value) } }, options);
 }
 
-/** A YYYY-MM-DD date that is today or earlier (UTC). */
-export function NotFutureDate(options?: ValidationOptions) {
-  return ValidateBy(
-    { name: 'notFutureDate', validator: { validate: (value) => typeof value === 'string' && value <= todayIso() } },
-    options,
-  );
-}
-
-const DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
-
-/** A datetime-local value (YYYY-MM-DDTHH:MM, read as UTC) as a Date, or null when it is not one. */
-export function parseDateTimeLocal(value: string): Date | null {
-  const match = DATE_TIME.exec(value);
-  if (!match || !isIsoDate(match[1])) return null;
-  const [hours, minutes, seconds] = [Number(match[2]), Number(match[3]), Number(match[4] ?? 0)];
-  if (hours > 23 || minutes > 59 || seconds > 59) return null;
-  return new Date(`${match[1]}T${match[2]}:${match[3]}:${String(seconds).padStart(2, '0')}Z`);
-}
-
-export function IsPastDateTime(options?: ValidationOptions) {
+/** A datetime-local value (YYYY-MM-DDTHH:MM): the form only; the zone it is read in is the reader's. */
+export function IsDateTimeLocal(options?: ValidationOptions) {
   return ValidateBy(
     {
-      name: 'isPastDateTime',
-      validator: {
-        validate: (value) => {
-          const date = typeof value === 'string' ? parseDateTimeLocal(value) : null;
-          return date !== null && date.getTime() <= Date.now();
-        },
-      },
+      name: 'isDateTimeLocal',
+      validator: { validate: (value) => typeof value === 'string' && parseLocalDateTime(value, 'UTC') !== null },
     },
     options,
   );
-}
-
-/** A Date as a datetime-local value in UTC. */
-export function toDateTimeLocal(value: Date | string | null): string {
-  if (!value) return '';
-  return new Date(value).toISOString().slice(0, 16);
 }

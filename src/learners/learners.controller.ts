@@ -1,11 +1,13 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { CsvFileUpload } from './csv-file.interceptor';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
 import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
-import { AppRequest, flash, orNotFound, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, orNotFound, readerZone, renderPage, seeOther } from '../common/http';
 import { Direction } from '../common/keyset';
 import { listQuery, searchCaption, sortHeader } from '../common/listing';
 import { UrlBuilder } from '../common/url';
@@ -15,7 +17,8 @@ import { BulkActionDraftsService, Prepared } from '../exceptions/bulk-action-dra
 import { describeEvidence } from '../exceptions/evidence';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
 import { LEARNER_CSV_COLUMNS, LearnerImportService } from './learner-import.service';
-import { toDateTimeLocal } from './learner-rules';
+import { todayIn, toLocalDateTime } from '../common/time-zone';
+import { isIsoDate } from './csv-upload';
 import { CompletionForm, LearnerForm } from './learners.dto';
 import { LearnersService, LearnerSort, MembershipHistoryRow } from './learners.service';
 import { Learner } from './learner.entity';
@@ -38,6 +41,7 @@ function membershipHistories(
   learnerId: number,
   urls: UrlBuilder,
   answers: { values: Record<string, unknown>; errors: Record<string, string> },
+  zone: string,
 ) {
   const memberships: Array<{
     id: number;
@@ -60,16 +64,16 @@ function membershipHistories(
         removedAt: row.removed_at,
         exceptions: [],
         exceptionCount: '',
-        current: now ? currentView(now, row.full_name, learnerId, urls, answers) : null,
+        current: now ? currentView(now, row.full_name, learnerId, urls, answers, zone) : null,
         actions: actions
           .filter((a) => a.membershipId === row.membership_id)
           .map((a) => ({
-            actedAt: formatDateTime(a.actedAt),
+            actedAt: formatDateTime(a.actedAt, zone),
             by: a.staffName ?? 'Certex (automatic)',
             action: ACTION_LABELS[a.action] ?? a.action,
             change: `${EXCEPTION_HISTORY_LABELS[a.statusBefore] ?? a.statusBefore} → ${EXCEPTION_HISTORY_LABELS[a.statusAfter] ?? a.statusAfter}`,
             reason: a.reason || 'No reason given',
-            due: `${a.dueBefore ? formatDate(a.dueBefore) : 'None'} → ${a.dueAfter ? formatDate(a.dueAfter) : 'None'}`,
+            due: `${a.dueBefore ? formatDate(a.dueBefore, zone) : 'None'} → ${a.dueAfter ? formatDate(a.dueAfter, zone) : 'None'}`,
             bulkHref: a.bulkActionId ? urls.to('/admin/bulk-actions/', a.bulkActionId) : null,
             bulkLabel: a.bulkActionId ? `Bulk action ${a.bulkActionId}` : null,
           })),
@@ -98,6 +102,7 @@ function currentView(
   learnerId: number,
   urls: UrlBuilder,
   answers: { values: Record<string, unknown>; errors: Record<string, string> },
+  zone: string,
 ) {
   const id = exception.exceptionId;
   const base = `/learners/${learnerId}/exceptions/${id}`;
@@ -108,7 +113,7 @@ function currentView(
     open: exception.status === 'open',
     heading: exception.status === 'open' ? `Open exception in ${certificationName}` : `Handled exception in ${certificationName}`,
     type: TYPE_LABELS[exception.type] ?? exception.type,
-    summary: describeEvidence(exception.type, exception.evidence, new Date(), exception.summary),
+    summary: describeEvidence(exception.type, exception.evidence, new Date(), exception.summary, zone),
     raisedAt: exception.raisedAt,
     status: EXCEPTION_HISTORY_LABELS[exception.status] ?? exception.status,
     actionOptions: BULK_ACTIONS.filter((action) => actionFits(action, exception.type)).map((action) => ({
@@ -150,6 +155,7 @@ export class LearnersController {
     private readonly exceptions: LearnerExceptionsService,
     private readonly drafts: BulkActionDraftsService,
     private readonly urls: UrlBuilder,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -193,7 +199,7 @@ export class LearnersController {
       LearnerForm,
       body,
       async (learner) => {
-        const id = await this.learners.create(learner);
+        const id = await this.learners.create(learner, readerZone(res));
         flash(req, `Learner ${learner.firstName} ${learner.lastName} added`);
         seeOther(res, this.urls.to('/learners/', id));
       },
@@ -247,7 +253,7 @@ export class LearnersController {
         lastName: learner.lastName,
         email: learner.email,
         hireDate: learner.hireDate ?? '',
-        firstLogin: toDateTimeLocal(learner.firstLoginAt),
+        firstLogin: learner.firstLoginAt ? toLocalDateTime(learner.firstLoginAt, readerZone(res)) : '',
         suspended: learner.suspended,
       },
       [],
@@ -261,7 +267,7 @@ export class LearnersController {
       LearnerForm,
       body,
       async (changed) => {
-        await this.learners.update(id, changed);
+        await this.learners.update(id, changed, readerZone(res));
         flash(req, `Learner ${changed.firstName} ${changed.lastName} saved`);
         seeOther(res, this.urls.to('/learners/', id));
       },
@@ -278,12 +284,30 @@ export class LearnersController {
   ) {
     const learner = await this.load(id);
     const form = validateForm(CompletionForm, body);
-    if (!form.ok) return this.renderShow(res, learner, form.values, form.errors);
-    const result = await this.learners.recordCompletion(id, Number(form.value.courseId), form.value.completedOn, req.staff!.id);
+    // A day of the site's calendar: today there is the latest a completion can be.
+    const typed = typeof body.completedOn === 'string' ? body.completedOn.trim() : '';
+    const future =
+      isIsoDate(typed) && typed > todayIn(this.config.siteTimeZone)
+        ? [fieldError('completedOn', 'Completion date must be today or in the past')]
+        : [];
+    if (!form.ok) {
+      const dateRefused = form.errors.some((e) => e.field === 'completedOn');
+      return this.renderShow(res, learner, form.values, dateRefused ? form.errors : [...form.errors, ...future]);
+    }
+    if (future.length > 0) return this.renderShow(res, learner, { ...form.value }, future);
+    const result = await this.learners.recordCompletion(
+      id,
+      Number(form.value.courseId),
+      form.value.completedOn,
+      req.staff!.id,
+      this.config.siteTimeZone,
+    );
     if (result === 'no-course') return this.renderShow(res, learner, { ...form.value }, [fieldError('courseId', 'Select a course')]);
     flash(
       req,
-      result ? `Course completion recorded on ${formatDate(form.value.completedOn)}` : 'This course completion was already recorded',
+      result
+        ? `Course completion recorded on ${formatDate(form.value.completedOn, this.config.siteTimeZone)}`
+        : 'This course completion was already recorded',
     );
     seeOther(res, this.urls.to('/learners/', id));
   }
@@ -354,7 +378,14 @@ export class LearnersController {
     renderFormPage(
       res,
       'learners/form',
-      { title: pageTitle([heading, 'Learners'], errors.length > 0), heading, creating: !learner, action: home, backHref: home },
+      {
+        title: pageTitle([heading, 'Learners'], errors.length > 0),
+        heading,
+        creating: !learner,
+        action: home,
+        backHref: home,
+        firstLoginHint: `Date and time in ${readerZone(res)}, for example 2024-03-31T09:30`,
+      },
       { ...values, suspended: 'suspended' in values && (values.suspended === true || values.suspended === 'yes') },
       errors,
     );
@@ -370,6 +401,7 @@ export class LearnersController {
       this.exceptions.actions(learner.id),
     ]);
     const name = `${learner.firstName} ${learner.lastName}`;
+    const zone = readerZone(res);
     renderFormPage(
       res,
       'learners/show',
@@ -380,7 +412,7 @@ export class LearnersController {
           idNumber: learner.idNumber,
           username: learner.username,
           email: learner.email,
-          hireDate: learner.hireDate ? formatDate(learner.hireDate) : 'Not known',
+          hireDate: learner.hireDate ? formatDate(learner.hireDate, zone) : 'Not known',
           firstLogin: learner.firstLoginAt,
           status: learner.suspended ? 'Suspended' : 'Active',
           editHref: this.urls.to('/learners/', learner.id, '/edit'),
@@ -393,7 +425,7 @@ export class LearnersController {
           exceptionStatus: EXCEPTION_STATUS_LABELS[c.exception_status],
         })),
         certificationCount: plural(certifications.length, 'certification'),
-        memberships: membershipHistories(history, current, actions, learner.id, this.urls, { values, errors: errorMap(errors) }),
+        memberships: membershipHistories(history, current, actions, learner.id, this.urls, { values, errors: errorMap(errors) }, zone),
         completions: completions.map((c) => ({
           course: `${c.full_name} (${c.short_name})`,
           completedAt: c.completed_at,
@@ -406,6 +438,7 @@ export class LearnersController {
           selected: String(c.id) === values.courseId,
         })),
         completionAction: this.urls.to('/learners/', learner.id, '/completions'),
+        siteTimeZone: this.config.siteTimeZone,
       },
       { ...values, completedOn: values.completedOn ?? '' },
       errors,

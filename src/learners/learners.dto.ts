@@ -2,7 +2,7 @@ import { Expose, Transform } from 'class-transformer';
 import { IsNotEmpty, Matches, ValidateIf } from 'class-validator';
 import { MaxLength } from '../common/forms';
 import { trim, trimOrEmpty } from '../common/form-transforms';
-import { EMAIL_PATTERN, ID_NUMBER_PATTERN, IsIsoDate, IsPastDateTime, MESSAGES, NotFutureDate, USERNAME_PATTERN } from './learner-rules';
+import { EMAIL_PATTERN, ID_NUMBER_PATTERN, IsDateTimeLocal, IsIsoDate, MESSAGES, USERNAME_PATTERN } from './learner-rules';
 
 export class LearnerForm {
   @Expose()
@@ -47,7 +47,8 @@ export class LearnerForm {
   @Expose()
   @Transform(trim)
   @ValidateIf((form: LearnerForm) => !!form.firstLogin)
-  @IsPastDateTime({ message: 'First login must be a real date and time, not in the future, like 2024-03-31T09:30' })
+  // Read in the reader's zone, and checked not to be in the future, when saved.
+  @IsDateTimeLocal({ message: MESSAGES.firstLogin })
   firstLogin: string;
 
   @Expose()
@@ -62,7 +63,7 @@ export class CompletionForm {
 
   @Expose()
   @Transform(trim)
-  @NotFutureDate({ message: 'Completion date must be today or in the past' })
+  // Not after today in the site's zone: checked by the controller, which knows the zone.
   @IsIsoDate({ message: 'Completion date must be a real date, like 2024-03-31' })
   @IsNotEmpty({ message: 'Enter the completion date' })
   completedOn: string;

@@ -12,7 +12,9 @@ import { AssignmentService } from '../assignments/assignment.service';
 import { Course } from '../courses/course.entity';
 import type { MembershipState } from '../assignments/membership.entity';
 import type { ExceptionStatus } from '../reports/report-states';
-import { parseDateTimeLocal } from './learner-rules';
+import { parseLocalDateTime } from '../common/time-zone';
+import { startOfDaySql } from '../lifecycle/period';
+import { MESSAGES } from './learner-rules';
 import { Learner } from './learner.entity';
 
 /** A learner in the list, with its sort keys as PostgreSQL lowers them. */
@@ -125,25 +127,27 @@ export class LearnersService {
     return this.em.findOne(Learner, id);
   }
 
-  async create(input: LearnerInput): Promise<number> {
+  /** `zone`: the time zone the first login was typed in (the reader's). */
+  async create(input: LearnerInput, zone: string): Promise<number> {
+    const values = this.values(input, zone);
     await this.checkUnique(input, null);
-    const learner = await insertUnique(
-      this.em,
-      Learner,
-      { ...this.values(input), createdAt: new Date(), updatedAt: new Date() },
-      ID_UNIQUE,
-    );
+    const learner = await insertUnique(this.em, Learner, { ...values, createdAt: new Date(), updatedAt: new Date() }, ID_UNIQUE);
     await this.jobs.requestSync(null, 'learner created');
     return learner.id;
   }
 
-  async update(id: number, input: LearnerInput): Promise<void> {
+  async update(id: number, input: LearnerInput, zone: string): Promise<void> {
+    const values = this.values(input, zone);
     await this.checkUnique(input, id);
-    await updateUnique(this.em, Learner, id, { ...this.values(input), updatedAt: new Date() }, ID_UNIQUE);
+    await updateUnique(this.em, Learner, id, { ...values, updatedAt: new Date() }, ID_UNIQUE);
     await this.jobs.requestSync(null, 'learner changed');
   }
 
-  private values(input: LearnerInput) {
+  private values(input: LearnerInput, zone: string) {
+    const firstLoginAt = input.firstLogin ? parseLocalDateTime(input.firstLogin, zone) : null;
+    if (input.firstLogin && (firstLoginAt === null || firstLoginAt.getTime() > Date.now())) {
+      throw new RuleError('firstLogin', MESSAGES.firstLogin);
+    }
     return {
       idNumber: input.idNumber,
       username: input.username,
@@ -151,7 +155,7 @@ export class LearnersService {
       lastName: input.lastName,
       email: input.email,
       hireDate: input.hireDate || null,
-      firstLoginAt: input.firstLogin ? parseDateTimeLocal(input.firstLogin) : null,
+      firstLoginAt,
       suspended: input.suspended,
     };
   }
@@ -208,11 +212,17 @@ export class LearnersService {
   }
 
   /** Records a completion by an administrator; false when the same completion was already recorded. */
-  async recordCompletion(learnerId: number, courseId: number, completedOn: string, staffId: number): Promise<boolean | 'no-course'> {
+  async recordCompletion(
+    learnerId: number,
+    courseId: number,
+    completedOn: string,
+    staffId: number,
+    siteZone: string,
+  ): Promise<boolean | 'no-course'> {
     if ((await this.em.count(Course, { id: courseId })) === 0) return 'no-course';
     const inserted = await this.db.rows<IdRow>(
       sql`insert into course_completion (learner_id, course_id, completed_at, source, recorded_by)
-          values (${learnerId}, ${courseId}, (${completedOn}::date)::timestamp at time zone 'UTC', 'admin', ${staffId})
+          values (${learnerId}, ${courseId}, ${startOfDaySql(sql`${completedOn}::date`, siteZone)}, 'admin', ${staffId})
           on conflict (learner_id, course_id, completed_at) do nothing
           returning id`,
     );

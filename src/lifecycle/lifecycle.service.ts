@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { inTransaction, Sql, sql } from '../database/sql';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { addPeriodSql } from './period';
 
 export interface CompletionCheckResult {
@@ -46,6 +48,7 @@ export class LifecycleService {
   constructor(
     private readonly orm: MikroORM,
     private readonly em: EntityManager,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -66,8 +69,9 @@ export class LifecycleService {
             then m.expires_at else p.certified_at end`,
       'cert.active_period_amount',
       'cert.active_period_unit',
+      this.config.siteTimeZone,
     );
-    const windowOpens = addPeriodSql('c.expires_at', 'c.window_period_amount', 'c.window_period_unit', '-');
+    const windowOpens = addPeriodSql('c.expires_at', 'c.window_period_amount', 'c.window_period_unit', this.config.siteTimeZone, '-');
     return inTransaction(this.em, async (db) => {
       const rows = await db.rows<IdRow>(
         sql`with candidate as (
@@ -110,12 +114,12 @@ export class LifecycleService {
                                 join candidate c on c.id = gd.membership_id
                                where ps.certification_id = c.certification_id and ps.path = c.current_path)
          ), computed as (
-           select m.id, p.certified_at, ${sql.raw(expires)} as expires_at, cert.window_period_amount, cert.window_period_unit
+           select m.id, p.certified_at, ${expires} as expires_at, cert.window_period_amount, cert.window_period_unit
              from complete p
              join membership m on m.id = p.membership_id
              join certification cert on cert.id = m.certification_id
          ), x as (
-           select c.*, ${sql.raw(windowOpens)} as window_opens_at from computed c
+           select c.*, ${windowOpens} as window_opens_at from computed c
          ), certified as (
            update membership m
               set state = 'certified', certified_at = x.certified_at, expires_at = x.expires_at, window_opens_at = x.window_opens_at

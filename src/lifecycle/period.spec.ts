@@ -1,3 +1,4 @@
+import { endOfDay, startOfDay } from '../common/time-zone';
 import { addPeriod, describePeriod, periodIntervalSql, subtractPeriod } from './period';
 
 const at = (iso: string) => new Date(iso);
@@ -38,5 +39,39 @@ describe('period arithmetic (as PostgreSQL adds intervals in UTC)', () => {
     expect(describePeriod(1, 'month')).toBe('1 month');
     expect(describePeriod(3, 'week')).toBe('3 weeks');
     expect(periodIntervalSql('a', 'u')).toContain(`months => case when u = 'month' then a else 0 end`);
+  });
+});
+
+describe('period arithmetic on the calendar of a time zone, across changes of clocks', () => {
+  it('adds a day as a calendar day of 23 or 25 hours, keeping the wall-clock time', () => {
+    // 12:00 GMT on 28 Mar + 1 day = 12:00 BST on 29 Mar (23 hours later).
+    expect(addPeriod(at('2026-03-28T12:00:00Z'), 1, 'day', 'Europe/London').toISOString()).toBe('2026-03-29T11:00:00.000Z');
+    expect(addPeriod(endOfDay('2026-03-28', 'Europe/London'), 1, 'day', 'Europe/London')).toEqual(endOfDay('2026-03-29', 'Europe/London'));
+    expect(addPeriod(endOfDay('2026-10-24', 'Europe/London'), 1, 'day', 'Europe/London')).toEqual(endOfDay('2026-10-25', 'Europe/London'));
+    // UTC arithmetic would land an hour off the end of the day.
+    expect(addPeriod(endOfDay('2026-03-28', 'Europe/London'), 1, 'day').toISOString()).toBe('2026-03-29T23:59:59.999Z');
+  });
+
+  it('adds weeks and months to the end of a day in New York across 8 Mar and 1 Nov', () => {
+    const ny = 'America/New_York';
+    expect(addPeriod(endOfDay('2026-02-08', ny), 1, 'month', ny)).toEqual(endOfDay('2026-03-08', ny));
+    expect(addPeriod(endOfDay('2026-03-01', ny), 1, 'week', ny)).toEqual(endOfDay('2026-03-08', ny));
+    expect(addPeriod(endOfDay('2026-10-25', ny), 1, 'week', ny)).toEqual(endOfDay('2026-11-01', ny));
+    expect(addPeriod(endOfDay('2025-11-01', ny), 1, 'year', ny).toISOString()).toBe('2026-11-02T04:59:59.999Z');
+  });
+
+  it('opens a window (expiry minus the window period) at the same wall-clock time in Sydney across 5 Apr and 4 Oct', () => {
+    const syd = 'Australia/Sydney';
+    expect(subtractPeriod(endOfDay('2026-10-10', syd), 1, 'week', syd)).toEqual(endOfDay('2026-10-03', syd));
+    expect(subtractPeriod(endOfDay('2026-10-10', syd), 1, 'week', syd).toISOString()).toBe('2026-10-03T13:59:59.999Z');
+    expect(subtractPeriod(startOfDay('2026-05-05', syd), 1, 'month', syd)).toEqual(startOfDay('2026-04-05', syd));
+    expect(addPeriod(startOfDay('2025-04-05', syd), 1, 'year', syd).toISOString()).toBe('2026-04-04T13:00:00.000Z');
+    expect(addPeriod(startOfDay('2026-09-04', syd), 1, 'month', syd).toISOString()).toBe('2026-10-03T14:00:00.000Z');
+  });
+
+  it('clamps month ends in the zone as in UTC', () => {
+    const ny = 'America/New_York';
+    expect(addPeriod(endOfDay('2027-01-31', ny), 1, 'month', ny)).toEqual(endOfDay('2027-02-28', ny));
+    expect(addPeriod(endOfDay('2028-02-29', ny), 1, 'year', ny)).toEqual(endOfDay('2029-02-28', ny));
   });
 });

@@ -28,6 +28,8 @@ export interface StaffAccount {
   role: 'admin' | 'viewer';
   email: string | null;
   notifyExceptions: boolean;
+  /** The person's own time zone; null for the site's. */
+  timeZone: string | null;
 }
 
 /**
@@ -57,8 +59,16 @@ export class AdminNoticeService {
   async account(staffId: number): Promise<StaffAccount | null> {
     const staff = await this.em.findOne(Staff, staffId);
     if (!staff) return null;
-    const { id, username, displayName, role, email, notifyExceptions } = staff;
-    return { id, username, displayName, role, email, notifyExceptions };
+    const { id, username, displayName, role, email, notifyExceptions, timeZone } = staff;
+    return { id, username, displayName, role, email, notifyExceptions, timeZone };
+  }
+
+  /** A person's own time zone (null: the site's), for anyone signed in. */
+  async saveTimeZone(staffId: number, timeZone: string | null): Promise<void> {
+    const staff = await this.em.findOne(Staff, staffId);
+    if (!staff) return;
+    staff.timeZone = timeZone;
+    await this.em.flush();
   }
 
   /** An administrator's own notice settings. */

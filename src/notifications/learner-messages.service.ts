@@ -17,15 +17,22 @@ export interface SweepResult {
 /** A removed learner's unenrolment message is sent only this soon after removal, never for old history. */
 const UNENROLMENT_WITHIN_DAYS = 7;
 
-/** The placeholders' values, as SQL over membership m, learner l, certification c. */
+/**
+ * The placeholders' values, as SQL over membership m, learner l, certification c, and zone (the
+ * site's time zone, a bound parameter): dates are days of the site's zone.
+ */
 const VALUES = {
   learner_first_name: 'l.first_name',
   learner_full_name: "l.first_name || ' ' || l.last_name",
   certification_name: 'c.full_name',
-  due_date: "coalesce(to_char(m.due_at at time zone 'UTC', 'FMDD FMMonth YYYY'), '')",
-  expiry_date: "coalesce(to_char(m.expires_at at time zone 'UTC', 'FMDD FMMonth YYYY'), '')",
+  due_date: "coalesce(to_char(m.due_at at time zone zone.name, 'FMDD FMMonth YYYY'), '')",
+  expiry_date: "coalesce(to_char(m.expires_at at time zone zone.name, 'FMDD FMMonth YYYY'), '')",
   link: 'link.value',
 };
+
+/** `moment` − `days` days on the site's calendar (`zone.name`), as SQL. */
+const daysBefore = (moment: Sql, days: Sql) =>
+  sql`((${moment}) at time zone zone.name - make_interval(days => ${days})) at time zone zone.name`;
 
 /**
  * Which learner messages are due, as one SELECT over memberships × enabled templates. A message is
@@ -34,12 +41,13 @@ const VALUES = {
  * moment is a state, not an event, so a sweep that missed one (or a learner assigned late, through
  * Assign on the exception report) still sends it, once. `link` is the {link} placeholder's value.
  */
-const dueMessages = (link: string, membershipFilter: Sql, now: Date) => sql`
+const dueMessages = (link: string, membershipFilter: Sql, now: Date, siteZone: string) => sql`
   with t as materialized (
     select certification_id, kind, offset_days,
            ${sql.raw(compileTemplateSql('subject'))} as subject, ${sql.raw(compileTemplateSql('body'))} as body
       from message_template where enabled),
-  link as materialized (select ${link}::text as value)
+  link as materialized (select ${link}::text as value),
+  zone as materialized (select ${siteZone}::text as name)
   select t.kind || ':' || m.id || case when t.kind = 'unenrolment' then '' else ':' || m.cycle end as message_key,
          t.kind, l.email as to_address, l.first_name || ' ' || l.last_name as to_name,
          ${sql.raw(fillCompiledSql('t.subject', VALUES))} as subject,
@@ -50,22 +58,23 @@ const dueMessages = (link: string, membershipFilter: Sql, now: Date) => sql`
     join certification c on c.id = m.certification_id
     join t on t.certification_id = m.certification_id
    cross join link
+   cross join zone
    where ${membershipFilter}
      and m.assigned_at is not null
      and m.exception_status in ('none', 'assigned', 'assigned_realistic')
      and not l.suspended
      and l.email <> ''
      and case t.kind
-           when 'unenrolment' then m.removed_at is not null and m.removed_at > ${now}::timestamptz - make_interval(days => ${UNENROLMENT_WITHIN_DAYS})
+           when 'unenrolment' then m.removed_at is not null and m.removed_at > ${daysBefore(sql`${now}::timestamptz`, sql`${UNENROLMENT_WITHIN_DAYS}`)}
            else m.removed_at is null and case t.kind
              when 'enrolment' then m.state = 'not_certified' and m.certified_at is null
              when 'due_soon' then m.state = 'not_certified' and m.due_at is not null
-                                  and ${now}::timestamptz >= m.due_at - make_interval(days => t.offset_days)
+                                  and ${now}::timestamptz >= ${daysBefore(sql`m.due_at`, sql`t.offset_days`)}
              when 'overdue' then m.state = 'not_certified' and m.due_at is not null and ${now}::timestamptz > m.due_at
              when 'certified' then m.state = 'certified'
              when 'window_open' then m.state = 'window_open'
              when 'window_closing' then m.state = 'window_open' and m.expires_at is not null
-                                        and ${now}::timestamptz >= m.expires_at - make_interval(days => t.offset_days)
+                                        and ${now}::timestamptz >= ${daysBefore(sql`m.expires_at`, sql`t.offset_days`)}
              when 'failed_to_recertify' then m.state = 'expired'
              else false
            end
@@ -93,7 +102,10 @@ export class LearnerMessagesService {
   async writeDueFor(em: EntityManager, membershipIds: readonly number[], now: Date = new Date()): Promise<number> {
     if (membershipIds.length === 0) return 0;
     await MessageTemplatesService.ensureDefaults(new SqlRunner(em), null);
-    const rows = await this.outbox.write(em, dueMessages(this.urls.absolute('/'), sql`m.id = any(${membershipIds}::int[])`, now));
+    const rows = await this.outbox.write(
+      em,
+      dueMessages(this.urls.absolute('/'), sql`m.id = any(${membershipIds}::int[])`, now, this.config.siteTimeZone),
+    );
     return rows.length;
   }
 
@@ -111,7 +123,9 @@ export class LearnerMessagesService {
       const to = from + chunk - 1;
       const rows = await this.em
         .fork()
-        .transactional((em) => this.outbox.write(em, dueMessages(link, sql`m.id between ${from} and ${to}`, now)));
+        .transactional((em) =>
+          this.outbox.write(em, dueMessages(link, sql`m.id between ${from} and ${to}`, now, this.config.siteTimeZone)),
+        );
       for (const row of rows) {
         written[row.kind] = (written[row.kind] ?? 0) + 1;
         total++;

@@ -3,7 +3,7 @@ import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config';
-import { AppRequest, flash, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, readerZone, renderPage, seeOther } from '../common/http';
 import { listQuery } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { formatDateTime, pageTitle, plural } from '../common/view-helpers';
@@ -51,7 +51,7 @@ export class MailLogController {
         selected: value === state,
       })),
       caption: this.caption(state, list.q),
-      messages: page.rows.map((row) => this.listRow(row)),
+      messages: page.rows.map((row) => this.listRow(row, readerZone(res))),
       pagination: page.pagination,
     });
   }
@@ -62,7 +62,7 @@ export class MailLogController {
     if (!message) throw new NotFoundException();
     renderPage(res, 'mail/show', {
       title: pageTitle([message.subject || '(no subject)', 'Mail log']),
-      message: this.detail(message),
+      message: this.detail(message, readerZone(res)),
       retryAction: message.state === 'failed' ? this.urls.to('/admin/mail/', id, '/retry') : null,
       backHref: this.urls.to('/admin/mail'),
     });
@@ -81,7 +81,7 @@ export class MailLogController {
     return q ? `${what} matching “${q}”` : what;
   }
 
-  private listRow(row: Omit<MailRow, 'kCreated'>) {
+  private listRow(row: Omit<MailRow, 'kCreated'>, zone: string) {
     return {
       href: this.urls.to('/admin/mail/', row.id),
       to: row.toName ? `${row.toName} <${row.toAddress}>` : row.toAddress,
@@ -91,14 +91,14 @@ export class MailLogController {
       failed: row.state === 'failed',
       attempts: row.attempts,
       lastError: row.lastError ?? '',
-      createdAt: formatDateTime(row.createdAt),
-      sentAt: formatDateTime(row.sentAt),
+      createdAt: formatDateTime(row.createdAt, zone),
+      sentAt: formatDateTime(row.sentAt, zone),
     };
   }
 
-  private detail(message: OutboxMail) {
+  private detail(message: OutboxMail, zone: string) {
     return {
-      ...this.listRow(message),
+      ...this.listRow(message, zone),
       from: this.config.mailFrom,
       toAddress: message.toAddress,
       toName: message.toName ?? '',
@@ -106,7 +106,7 @@ export class MailLogController {
       kind: message.kind,
       attemptsText:
         message.state === 'pending' && message.attempts > 0
-          ? `${message.attempts} of ${MAIL_MAX_ATTEMPTS}; next attempt ${formatDateTime(message.nextAttemptAt)}`
+          ? `${message.attempts} of ${MAIL_MAX_ATTEMPTS}; next attempt ${formatDateTime(message.nextAttemptAt, zone)}`
           : String(message.attempts),
       bodyText: message.bodyText,
       // Shown as source text only: the page never renders markup from a message.

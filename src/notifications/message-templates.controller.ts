@@ -1,4 +1,6 @@
-import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
@@ -21,6 +23,7 @@ export class MessageTemplatesController {
     private readonly certifications: CertificationsService,
     private readonly templates: MessageTemplatesService,
     private readonly urls: UrlBuilder,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -97,8 +100,8 @@ export class MessageTemplatesController {
       learner_first_name: 'Sam',
       learner_full_name: 'Sam Example',
       certification_name: page.certification.fullName,
-      due_date: messageDate(new Date(Date.now() + 30 * 86400000)),
-      expiry_date: messageDate(new Date(Date.now() + 365 * 86400000)),
+      due_date: messageDate(new Date(Date.now() + 30 * 86400000), this.config.siteTimeZone),
+      expiry_date: messageDate(new Date(Date.now() + 365 * 86400000), this.config.siteTimeZone),
       link: this.urls.absolute('/'),
     };
     renderFormPage(

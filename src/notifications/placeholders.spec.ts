@@ -29,9 +29,11 @@ describe('placeholders', () => {
     expect(unknownPlaceholders('Hi {learner_first_name}, see {link}')).toEqual([]);
   });
 
-  it('writes dates with the full month name in UTC', () => {
-    expect(messageDate(new Date('2026-12-05T23:30:00Z'))).toBe('5 December 2026');
-    expect(messageDate(null)).toBe('');
+  it('writes dates with the full month name, as days of the site zone', () => {
+    expect(messageDate(new Date('2026-12-05T23:30:00Z'), 'UTC')).toBe('5 December 2026');
+    expect(messageDate(new Date('2026-12-05T23:30:00Z'), 'Europe/Berlin')).toBe('6 December 2026');
+    expect(messageDate(new Date('2026-12-05T23:30:00Z'), 'America/New_York')).toBe('5 December 2026');
+    expect(messageDate(null, 'UTC')).toBe('');
   });
 
   it('builds the SQL fill from every placeholder, without a "?" (the query builder would take it for a parameter)', () => {

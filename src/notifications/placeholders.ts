@@ -30,10 +30,10 @@ export function unknownPlaceholders(text: string): string[] {
   return unknown;
 }
 
-/** A date as the messages show it: "5 December 2026" (UTC), the same as the SQL fill. */
-export function messageDate(value: Date | null): string {
+/** A date as the messages show it: "5 December 2026" in the site's zone, the same as the SQL fill. */
+export function messageDate(value: Date | null, siteZone: string): string {
   if (!value) return '';
-  return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(value);
+  return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: siteZone }).format(value);
 }
 
 /**

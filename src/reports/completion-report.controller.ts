@@ -1,8 +1,8 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
-import { renderPage } from '../common/http';
-import { csvRows, streamCsv } from '../common/csv-export';
+import { readerZone, renderPage } from '../common/http';
+import { csvDate, csvRows, streamCsv, zonedHeader } from '../common/csv-export';
 import { finishPage, pageQuery, PageLink } from '../common/keyset';
 import { PAGE_SIZE, sortHeader, sortParams } from '../common/listing';
 import { formatDate, plural } from '../common/view-helpers';
@@ -27,12 +27,15 @@ const SORT_LABELS: Record<CompletionSort, string> = {
   expires: 'Expires on',
 };
 
-const CSV_HEADER = ['Learner', 'ID number', 'State', 'Due date', 'Certified on', 'Expires on'];
-
-/** A date as YYYY-MM-DD (UTC) for the CSV, or empty. */
-function isoDate(value: Date | null): string {
-  return value ? new Date(value).toISOString().slice(0, 10) : '';
-}
+/** The CSV's header: its date columns are days of the reader's zone, which they name. */
+const csvHeader = (zone: string) => [
+  'Learner',
+  'ID number',
+  'State',
+  zonedHeader('Due date', zone),
+  zonedHeader('Certified on', zone),
+  zonedHeader('Expires on', zone),
+];
 
 @Controller('certifications/:id')
 export class CompletionReportController {
@@ -56,15 +59,16 @@ export class CompletionReportController {
   private async download(id: number, query: Record<string, unknown>, res: Response) {
     const page = await this.certifications.page(id, 'completion'); // 404 for an unknown certification
     const view = parseCompletionView(query);
+    const zone = readerZone(res);
     const rows = csvRows(this.report.allRows(id, view), (row) => [
       `${row.firstName} ${row.lastName}`,
       row.idNumber,
       REPORT_STATE_LABELS[row.state],
-      isoDate(row.dueAt),
-      isoDate(row.certifiedAt),
-      isoDate(row.expiresAt),
+      csvDate(row.dueAt, zone),
+      csvDate(row.certifiedAt, zone),
+      csvDate(row.expiresAt, zone),
     ]);
-    await streamCsv(res, `completion-report-${page.certification.shortName}.csv`, CSV_HEADER, rows);
+    await streamCsv(res, `completion-report-${page.certification.shortName}.csv`, csvHeader(zone), rows);
   }
 
   /** The query string of a view, leaving out the defaults. */
@@ -119,9 +123,9 @@ export class CompletionReportController {
         name: `${row.firstName} ${row.lastName}`,
         idNumber: row.idNumber,
         stateLabel: REPORT_STATE_LABELS[row.state],
-        due: formatDate(row.dueAt),
-        certified: formatDate(row.certifiedAt),
-        expires: formatDate(row.expiresAt),
+        due: formatDate(row.dueAt, readerZone(res)),
+        certified: formatDate(row.certifiedAt, readerZone(res)),
+        expires: formatDate(row.expiresAt, readerZone(res)),
       })),
       pagination: paged.pagination,
     });

@@ -1,9 +1,9 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
-import { csvRows, streamCsv } from '../common/csv-export';
+import { csvDate, csvRows, streamCsv, zonedHeader } from '../common/csv-export';
 import { pageQuery, PageLink, finishPage } from '../common/keyset';
-import { renderPage } from '../common/http';
+import { readerZone, renderPage } from '../common/http';
 import { PAGE_SIZE, searchCaption, sortHeader } from '../common/listing';
 import { UrlBuilder } from '../common/url';
 import { formatDate } from '../common/view-helpers';
@@ -26,18 +26,21 @@ import {
 interface Column {
   label: string;
   sort?: SortKey;
-  /** The cell as text; `date` cells are shown formatted on the page and as YYYY-MM-DD in the CSV. */
+  /**
+   * The cell as text, or a moment: shown as a date of the reader's zone on the page, and as its day
+   * (YYYY-MM-DD) in that zone in the CSV, whose header names the zone.
+   */
   value: (row: MembershipRow) => string | Date | null;
+  /** A column of moments. */
+  date?: boolean;
 }
-
-const isoDate = (value: unknown) => (value instanceof Date ? value.toISOString().slice(0, 10) : (value ?? ''));
 
 const DEFAULT_COLUMNS: Column[] = [
   { label: 'Learner', sort: 'learner', value: (r) => `${r.firstName} ${r.lastName}` },
   { label: 'ID number', sort: 'idnumber', value: (r) => r.idNumber },
   { label: 'Assigned by', value: (r) => r.assignedBy },
-  { label: 'Assigned on', sort: 'assigned', value: (r) => r.assignedAt },
-  { label: 'Due date', sort: 'due', value: (r) => r.dueAt },
+  { label: 'Assigned on', sort: 'assigned', value: (r) => r.assignedAt, date: true },
+  { label: 'Due date', sort: 'due', value: (r) => r.dueAt, date: true },
 ];
 
 const CHOSEN_COLUMNS: Record<OptionalColumn, Column> = {
@@ -50,13 +53,13 @@ const CHOSEN_COLUMNS: Record<OptionalColumn, Column> = {
     label: OPTIONAL_COLUMNS.exception_type,
     value: (r) => (r.exceptionType ? (TYPE_LABELS[r.exceptionType as ExceptionType] ?? r.exceptionType) : ''),
   },
-  exception_handled_on: { label: OPTIONAL_COLUMNS.exception_handled_on, value: (r) => r.handledAt },
+  exception_handled_on: { label: OPTIONAL_COLUMNS.exception_handled_on, value: (r) => r.handledAt, date: true },
   // An exception handled without a person was resolved by membership sync.
   handled_by: { label: OPTIONAL_COLUMNS.handled_by, value: (r) => r.handledBy ?? (r.handledAt ? 'Certex (automatic)' : '') },
   reason: { label: OPTIONAL_COLUMNS.reason, value: (r) => r.reason ?? '' },
   state: { label: OPTIONAL_COLUMNS.state, sort: 'state', value: (r) => REPORT_STATE_LABELS[r.reportState] ?? r.reportState },
-  certified_on: { label: OPTIONAL_COLUMNS.certified_on, sort: 'certified', value: (r) => r.certifiedAt },
-  expires_on: { label: OPTIONAL_COLUMNS.expires_on, sort: 'expires', value: (r) => r.expiresAt },
+  certified_on: { label: OPTIONAL_COLUMNS.certified_on, sort: 'certified', value: (r) => r.certifiedAt, date: true },
+  expires_on: { label: OPTIONAL_COLUMNS.expires_on, sort: 'expires', value: (r) => r.expiresAt, date: true },
   email: { label: OPTIONAL_COLUMNS.email, value: (r) => r.email },
 };
 
@@ -111,7 +114,7 @@ export class MembershipReportController {
         return {
           learner,
           learnerHref: this.urls.to('/learners/', row.learnerId),
-          cells: rest.map((value) => (value instanceof Date ? formatDate(value) : (value ?? ''))),
+          cells: rest.map((value) => (value instanceof Date ? formatDate(value, readerZone(res)) : (value ?? ''))),
         };
       }),
       pagination: paged.pagination,
@@ -128,11 +131,17 @@ export class MembershipReportController {
     const page = await this.certifications.page(id, 'membership');
     const view = parseView(query);
     const columns = columnsOf(view);
-    const rows = csvRows(this.report.allPages(id, view), (row) => columns.map((column) => isoDate(column.value(row))));
+    const zone = readerZone(res);
+    const rows = csvRows(this.report.allPages(id, view), (row) =>
+      columns.map((column) => {
+        const value = column.value(row);
+        return column.date ? csvDate(value, zone) : (value ?? '');
+      }),
+    );
     await streamCsv(
       res,
       `membership-report-${page.certification.shortName}.csv`,
-      columns.map((c) => c.label),
+      columns.map((c) => (c.date ? zonedHeader(c.label, zone) : c.label)),
       rows,
     );
   }

@@ -185,6 +185,7 @@ const reportView: Fields = { q: ['HF', ''], type: EXCEPTION_TYPES, sort: SORTS, 
 /** The fields each form posts (see its controller and DTO), for every POST route of the app. */
 const FORMS: Record<string, (d: HostileData) => Fields> = {
   '/account': () => ({ notifyExceptions: ['yes'], email: ['ada@example.org', ''] }),
+  '/account/time-zone': () => ({ timeZone: ['', 'Asia/Kathmandu', 'Europe/London', 'UTC', 'europe/london', '+05:45', 'Mars/Olympus'] }),
   '/admin/staff': () => ({ username: ['newbie', 'sam', 'ada'], ...staffFields, password: ['a long enough password'] }),
   '/admin/staff/:id': () => ({ ...staffFields, disabled: ['yes', 'no'], password: ['', 'another long password'] }),
   '/admin/staff/:id/sign-in-throttle/clear': () => ({}),

@@ -226,7 +226,7 @@ describe('editing an assignment', () => {
       due_fixed: '2031-06-30',
     });
     expect(await all(`select id, learner_id from membership where certification_id = $1 order by id`, [cert])).toEqual(before);
-    for (const l of team) expect((await membership(cert, l.id)).due_at.toISOString()).toBe('2031-06-30T00:00:00.000Z');
+    for (const l of team) expect((await membership(cert, l.id)).due_at.toISOString()).toBe('2031-06-30T23:59:59.999Z');
 
     const page = await admin.get(res.headers.location);
     const text = mainText(page.text);
@@ -252,7 +252,7 @@ describe('editing an assignment', () => {
       due_course_id: course,
     });
     // The learners have not completed the course, but the due date they have stays.
-    for (const l of team) expect((await membership(cert, l.id)).due_at.toISOString()).toBe('2031-06-30T00:00:00.000Z');
+    for (const l of team) expect((await membership(cert, l.id)).due_at.toISOString()).toBe('2031-06-30T23:59:59.999Z');
   });
 
   it('a later fixed date re-checks an open time allowance exception and a not-assigned membership', async () => {

@@ -227,7 +227,8 @@ describe('certification Assignments tab', () => {
         learner_id: learners.E200,
         audience_id: null,
         due_rule: 'fixed',
-        due_fixed: '2027-03-31 00:00',
+        // the end of that day in the site's zone (UTC here)
+        due_fixed: '2027-03-31 23:59',
         due_amount: null,
         due_unit: null,
         due_event: null,

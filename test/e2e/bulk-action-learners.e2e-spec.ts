@@ -172,7 +172,7 @@ describe('a bulk action’s page lists the learners it changed', () => {
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     expect(csv.headers['content-disposition']).toContain(`bulk-action-${bulkActionId}-learners.csv`);
     const lines: string[][] = parse(csv.text);
-    expect(lines[0]).toEqual(['Learner', 'ID number', 'Outcome', 'Due date before', 'Due date after']);
+    expect(lines[0]).toEqual(['Learner', 'ID number', 'Outcome', 'Due date before (UTC)', 'Due date after (UTC)']);
     expect(lines).toHaveLength(120);
     const audit = await t.db.query(
       `select l.id_number, to_char(a.due_before at time zone 'UTC', 'YYYY-MM-DD') as before, to_char(a.due_after at time zone 'UTC', 'YYYY-MM-DD') as after

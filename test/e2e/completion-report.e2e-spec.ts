@@ -411,7 +411,7 @@ describe('the Completion report tab', () => {
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="completion-report-FIRE.csv"/);
     const table = csvRows(res.text);
-    expect(table[0]).toEqual(['Learner', 'ID number', 'State', 'Due date', 'Certified on', 'Expires on']);
+    expect(table[0]).toEqual(['Learner', 'ID number', 'State', 'Due date (UTC)', 'Certified on (UTC)', 'Expires on (UTC)']);
     const expected = [...bulkIds.not_certified, 'A001', 'A008', 'A011'].sort().reverse();
     expect(table.slice(1).map((r) => r[1])).toEqual(expected);
     expect(table.slice(1).every((r) => r[2] === 'Not certified')).toBe(true);

@@ -53,6 +53,8 @@ function csvRows(text: string): string[][] {
 }
 
 const DEFAULT_HEADERS = ['Learner', 'ID number', 'Assigned by', 'Assigned on', 'Due date'];
+/** The CSV's headers name the zone its dates are days of (the site's, UTC, here). */
+const CSV_DEFAULT_HEADERS = ['Learner', 'ID number', 'Assigned by', 'Assigned on (UTC)', 'Due date (UTC)'];
 
 async function waitForFinish(t: TestApp, bulkActionId: number, timeoutMs = 30000) {
   const deadline = Date.now() + timeoutMs;
@@ -159,7 +161,7 @@ describe('the Membership report tab', () => {
       ST000006: ['', 'Certified', '10 Jan 2026', '10 Jan 2027'],
     });
     const datedCsv = csvRows((await viewer.get(`${base}.csv?columns=exception_handled_on,state,certified_on,expires_on&sort=state`)).text);
-    expect(datedCsv[0]).toEqual([...DEFAULT_HEADERS, 'Exception handled on', 'State', 'Certified on', 'Expires on']);
+    expect(datedCsv[0]).toEqual([...CSV_DEFAULT_HEADERS, 'Exception handled on (UTC)', 'State', 'Certified on (UTC)', 'Expires on (UTC)']);
     // Sorted by the stored state: certified, completion_not_recorded, exception_pending, not_assigned, not_certified.
     expect(datedCsv.slice(1).map((r) => [r[1], ...r.slice(5)])).toEqual([
       ['ST000006', '', 'Certified', '2026-01-10', '2027-01-10'],
@@ -175,7 +177,7 @@ describe('the Membership report tab', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const lines = csvRows(csv.text);
-    expect(lines[0]).toEqual([...DEFAULT_HEADERS, 'Exception status']);
+    expect(lines[0]).toEqual([...CSV_DEFAULT_HEADERS, 'Exception status']);
     expect(Object.fromEntries(lines.slice(1).map((r) => [r[1], r[5]]))).toEqual(expected);
   });
 
@@ -313,7 +315,7 @@ describe('the Membership report tab', () => {
       expect(csv.status).toBe(200);
       expect(csv.headers['content-disposition']).toMatch(/attachment; filename="membership-report-Cert-PG.csv"/);
       const lines = csvRows(csv.text);
-      expect(lines[0]).toEqual([...DEFAULT_HEADERS, 'Exception status', 'Email']);
+      expect(lines[0]).toEqual([...CSV_DEFAULT_HEADERS, 'Exception status', 'Email']);
       expect(lines.slice(1).map((r) => r[1])).toEqual(seen);
       for (const line of lines.slice(1)) {
         expect(line[5]).toBe('Open');

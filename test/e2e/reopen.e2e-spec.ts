@@ -101,7 +101,7 @@ describe('handling one learner, the history of actions, and reopening', () => {
     const text = mainText(page.text);
     expect(text).toContain('Actions on exceptions in Cert LH certification');
     expect(text).toContain('Ada Lovelace Set realistic due date and assign Open → Assigned with realistic due date Joined late');
-    expect(text).toContain(`${formatDate(before.due_at)} → ${formatDate(after.due_at)}`);
+    expect(text).toContain(`${formatDate(before.due_at, 'UTC')} → ${formatDate(after.due_at, 'UTC')}`);
     expect(page.text).toContain(`href="/admin/bulk-actions/${bulkId}"`);
     expect(text).toContain('Reopen exception');
   });

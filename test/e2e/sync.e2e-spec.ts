@@ -6,6 +6,7 @@ import { MembershipSyncProcessor } from '../../src/assignments/sync/membership-s
 import { JobRequests } from '../../src/jobs/job-requests.service';
 import { MEMBERSHIP_SYNC_QUEUE, SYNC_SCHEDULE } from '../../src/jobs/queues';
 import { addPeriod } from '../../src/lifecycle/period';
+import { endOfDay, localDate, startOfDay } from '../../src/common/time-zone';
 import { startTestApp, TestApp } from '../support/app';
 
 const DAY = 24 * 3600 * 1000;
@@ -102,8 +103,8 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
     const result = await sync(cert);
     expect(result!.stats.added).toBe(1);
     const m = await membership(cert, l);
-    // 31 Jan 2026 + 2 years (midnight UTC) is later than 100 days from now
-    expect(m.due_at.toISOString()).toBe('2028-01-31T00:00:00.000Z');
+    // 31 Jan 2026 + 2 years (the end of that day, in the site's zone UTC) is later than 100 days from now
+    expect(m.due_at.toISOString()).toBe('2028-01-31T23:59:59.999Z');
     expect(m.exception_status).toBe('none');
     expect(m.assigned_at).not.toBeNull();
     const sources = await all(`select assignment_id from membership_source where membership_id = $1 order by assignment_id`, [m.id]);
@@ -151,7 +152,7 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
     expect((await membership(cert, a)).due_at.getTime()).toBe(ma.due_at.getTime());
   });
 
-  it('agrees with the TypeScript period arithmetic on month ends and leap years', async () => {
+  it('agrees with the TypeScript period arithmetic on month ends and leap years, due at the end of the day', async () => {
     const cert = await certification('Month ends');
     const cases: Array<[string, number, string]> = [
       ['2026-01-31', 1, 'month'],
@@ -170,7 +171,7 @@ describe('membership sync and exception detection (DOMAIN.md §2)', () => {
     await sync(cert);
     for (let i = 0; i < cases.length; i++) {
       const [hire, amount, unit] = cases[i];
-      const expected = addPeriod(new Date(`${hire}T00:00:00Z`), amount, unit as any);
+      const expected = endOfDay(localDate(addPeriod(startOfDay(hire, 'UTC'), amount, unit as any), 'UTC'), 'UTC');
       expect((await membership(cert, ids[i])).due_at.toISOString()).toBe(expected.toISOString());
     }
   });

@@ -26,13 +26,26 @@ export interface TestApp {
 
 export const TEST_PASSWORD = 'correct horse battery staple';
 
+export interface TestAppOptions {
+  /**
+   * PostgreSQL's TimeZone for every session on the test database (ALTER DATABASE … SET timezone),
+   * to show that nothing depends on it.
+   */
+  databaseTimeZone?: string;
+}
+
 /** Starts the whole app on a fresh database copied from the migrated template. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const runId = process.env.CERTEX_TEST_RUN;
   if (!runId) throw new Error('CERTEX_TEST_RUN is not set: run the tests through jest (globalSetup)');
   const suffix = randomBytes(4).toString('hex');
   const name = `certex_t_${runId}_${suffix}`;
-  await withServer((client) => client.query(`create database "${name}" template "${templateName(runId)}"`));
+  await withServer(async (client) => {
+    await client.query(`create database "${name}" template "${templateName(runId)}"`);
+    if (options.databaseTimeZone) {
+      await client.query(`alter database "${name}" set timezone to '${options.databaseTimeZone.replace(/'/g, "''")}'`);
+    }
+  });
 
   const config = loadConfig({
     NODE_ENV: 'test',

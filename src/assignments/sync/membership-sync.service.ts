@@ -1,6 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CreateRequestContext, EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { addPeriodSql, addPeriodToDateSql } from '../../lifecycle/period';
+import { addPeriodSql, addPeriodToDateSql, daysLeftSql } from '../../lifecycle/period';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
 import { AdminNoticeOutcome, AdminNoticeService } from '../../notifications/admin-notice.service';
 import { CourseSetsService } from '../../certifications/course-sets.service';
 import { JobRequests } from '../../jobs/job-requests.service';
@@ -46,6 +48,7 @@ export class MembershipSyncService {
     private readonly notices: AdminNoticeService,
     private readonly courseSets: CourseSetsService,
     private readonly jobs: JobRequests,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @CreateRequestContext()
@@ -141,15 +144,19 @@ export class MembershipSyncService {
    * sync_target: one row per learner with the latest known due date (or unknown / none).
    */
   private async buildCover(q: SqlRunner, id: number) {
-    const relativeDue = `case c.due_event
-        when 'assignment' then ${addPeriodSql('coalesce(m.added_at, now())', 'c.due_amount', 'c.due_unit')}
-        when 'hire' then ${addPeriodToDateSql('l.hire_date', 'c.due_amount', 'c.due_unit')}
-        when 'first_login' then ${addPeriodSql('l.first_login_at', 'c.due_amount', 'c.due_unit')}
+    // Day and month arithmetic on the site zone's calendar. A due date counted from a date (the
+    // hire date) is the end of that day, as a fixed due date typed as a date is.
+    const zone = this.config.siteTimeZone;
+    const relativeDue = sql`case c.due_event
+        when 'assignment' then ${addPeriodSql('coalesce(m.added_at, now())', 'c.due_amount', 'c.due_unit', zone)}
+        when 'hire' then ${addPeriodToDateSql('l.hire_date', 'c.due_amount', 'c.due_unit', zone)}
+        when 'first_login' then ${addPeriodSql('l.first_login_at', 'c.due_amount', 'c.due_unit', zone)}
         when 'course_completion' then ${addPeriodSql(
           `(select max(cc.completed_at) from course_completion cc
              where cc.learner_id = c.learner_id and cc.course_id = c.due_course_id)`,
           'c.due_amount',
           'c.due_unit',
+          zone,
         )}
       end`;
     await q.run(sql`create temp table sync_cover on commit drop as
@@ -163,7 +170,7 @@ export class MembershipSyncService {
        )
        select c.learner_id, c.assignment_id, c.due_rule,
               (c.due_rule = 'relative' and c.due_event = 'first_login' and l.first_login_at is null) as future,
-              case c.due_rule when 'fixed' then c.due_fixed_at when 'relative' then ${sql.raw(relativeDue)} end as due_at
+              case c.due_rule when 'fixed' then c.due_fixed_at when 'relative' then ${relativeDue} end as due_at
          from covered c
          join learner l on l.id = c.learner_id
          left join membership m on m.certification_id = ${id} and m.learner_id = c.learner_id and m.removed_at is null`);
@@ -245,6 +252,9 @@ export class MembershipSyncService {
 
   /** sync_problem: the first matching check per learner, in the order duplicate → unknown → time allowance. */
   private async detectProblems(q: SqlRunner, id: number) {
+    // Whole days left on the site zone's calendar (a 23- or 25-hour day counts as one).
+    const zone = this.config.siteTimeZone;
+    const daysLeft = daysLeftSql(sql.raw('k.due_at'), sql.raw('now()'), zone);
     await q.run(sql`create temp table sync_problem on commit drop as
        with overlap as (
          select mine.path as this_path, other.certification_id as other_id, other.path as other_path,
@@ -268,13 +278,12 @@ export class MembershipSyncService {
          select k.learner_id, k.due_at, d.other_id, d.other_name, d.names, d.full_names,
                 ua.due_amount, ua.due_unit, ua.due_event, uc.full_name as due_course_name,
                 case k.path when 'recertification' then cert.recertification_min_days else cert.certification_min_days end as min_days,
-                floor(extract(epoch from (k.due_at - now())) / 86400)::int as days_left,
+                ${daysLeft} as days_left,
                 case
                   when d.learner_id is not null then 'duplicate_course'
                   when k.due_status = 'unknown' and k.due_at is null then 'completion_time_unknown'
-                  when k.due_at is not null and k.due_at - now() <
-                       make_interval(days => case k.path when 'recertification' then cert.recertification_min_days
-                                                          else cert.certification_min_days end)
+                  when k.due_at is not null and ${daysLeft} <
+                       case k.path when 'recertification' then cert.recertification_min_days else cert.certification_min_days end
                     then 'time_allowance'
                 end as type
            from sync_check k
@@ -302,7 +311,7 @@ export class MembershipSyncService {
               case type
                 when 'duplicate_course' then 'Shares ' || array_to_string(full_names, ', ') || ' with «' || other_name || '»'
                 when 'completion_time_unknown' then rule_words || ': ' || missing_words
-                else 'Due ' || to_char(due_at at time zone 'UTC', 'FMDD Mon YYYY') || ': ' || left_words || ', ' ||
+                else 'Due ' || to_char(due_at at time zone ${zone}::text, 'FMDD Mon YYYY') || ': ' || left_words || ', ' ||
                      min_days || ' needed (' || (min_days - days_left) || ' short)'
               end as summary
          from worded`);

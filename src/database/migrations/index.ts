@@ -9,6 +9,7 @@ import { Migration20261130010000_reopen } from './Migration20261130010000_reopen
 import { Migration20261130030000_notices_and_job_keys } from './Migration20261130030000_notices_and_job_keys';
 import { Migration20261130040000_bulk_item_keys } from './Migration20261130040000_bulk_item_keys';
 import { Migration20261130090000_staff_identity } from './Migration20261130090000_staff_identity';
+import { Migration20261130100000_time_zones } from './Migration20261130100000_time_zones';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261130030000_notices_and_job_keys', class: Migration20261130030000_notices_and_job_keys },
   { name: 'Migration20261130040000_bulk_item_keys', class: Migration20261130040000_bulk_item_keys },
   { name: 'Migration20261130090000_staff_identity', class: Migration20261130090000_staff_identity },
+  { name: 'Migration20261130100000_time_zones', class: Migration20261130100000_time_zones },
 ];

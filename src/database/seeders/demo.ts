@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { inTransaction, sql, SqlRunner } from '../sql';
 import { totalMinimumDays } from '../../certifications/minimum-time';
+import { todaySql } from '../../lifecycle/period';
 
 /**
  * Demo data for a first start: realistic certifications, several hundred learners, audiences and
@@ -211,7 +212,8 @@ export async function isEmpty(em: EntityManager): Promise<boolean> {
   return Number(row?.n ?? 0) === 0;
 }
 
-export async function insertDemoData(em: EntityManager): Promise<void> {
+/** `siteZone`: hire dates count back from today in the site's time zone, not the database session's. */
+export async function insertDemoData(em: EntityManager, siteZone: string): Promise<void> {
   await inTransaction(em, async (db) => {
     // Learners: every 4th hired recently (new starters), some without a hire date or a first login.
     await db.run(sql`
@@ -222,8 +224,8 @@ export async function insertDemoData(em: EntityManager): Promise<void> {
               (${LAST_NAMES}::text[])[1 + (n * 13) % ${LAST_NAMES.length}],
               'user' || n || '@example.org',
               case when n % 40 = 0 then null
-                   when n % 4 = 0 then current_date - (5 + n % 60)
-                   else current_date - (200 + n * 3) end,
+                   when n % 4 = 0 then ${todaySql(siteZone)} - (5 + n % 60)
+                   else ${todaySql(siteZone)} - (200 + n * 3) end,
               case when n % 25 = 0 then null else now() - make_interval(days => n % 90) end,
               n % 97 = 0
          from generate_series(1, ${DEMO_LEARNERS}) as n`);

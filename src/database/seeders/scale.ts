@@ -21,6 +21,8 @@ export interface ScaleOptions {
   noHirePercent: number;
   /** … also assigned to another certification sharing a course (duplicate course). */
   duplicatePercent: number;
+  /** The site's time zone: hire dates count back from today there. UTC unless given. */
+  siteZone?: string;
 }
 
 export interface ScaleData {
@@ -78,6 +80,7 @@ export function newTag(): string {
 /** Every insert is one set-based statement (generate_series); nothing is built row by row in Node. */
 export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise<ScaleData> {
   const { learners, tag, shortPercent, noHirePercent, duplicatePercent } = options;
+  const siteZone = options.siteZone ?? 'UTC';
   const client = await pool.connect();
   const one = async <Row extends QueryResultRow>(text: string, params: unknown[] = []): Promise<Row> =>
     (await client.query<Row>(text, params)).rows[0];
@@ -94,13 +97,13 @@ export async function buildScaleData(pool: Pool, options: ScaleOptions): Promise
                 ($3::text[])[1 + (g / 7) % array_length($3::text[], 1)],
                 'scale.' || lower($1) || '.' || g || '@example.org',
                 case when g % 100 < $5 then null
-                     when g % 100 < $5 + $6 then current_date - 80
-                     else current_date - (g % 30) end,
+                     when g % 100 < $5 + $6 then (now() at time zone $7::text)::date - 80
+                     else (now() at time zone $7::text)::date - (g % 30) end,
                 now() - (g % 365) * interval '1 day'
            from generate_series(1, $4::int) g
          returning id
        ) select min(id) as first, max(id) as last from inserted`,
-      [tag, FIRST_NAMES, LAST_NAMES, learners, noHirePercent, shortPercent],
+      [tag, FIRST_NAMES, LAST_NAMES, learners, noHirePercent, shortPercent, siteZone],
     );
     const audienceId = (
       await one<IdRow>(`insert into audience (name, description) values ($1, 'Every learner of the scale data set') returning id`, [
@@ -225,6 +228,7 @@ async function main() {
     duplicatePercent: argument(args, 'duplicate', 5),
   };
   const config = loadConfig();
+  options.siteZone = config.siteTimeZone;
   const started = Date.now();
   process.stdout.write(`Building scale data (tag ${options.tag}) in ${redactUrl(config.databaseUrl)}\n`);
   await ensureDatabase(config.databaseUrl);

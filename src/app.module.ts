@@ -7,6 +7,8 @@ import { ConfigModule } from './config/config.module';
 import { ormConfig } from './database/mikro-orm.config';
 import { AuthController } from './auth/auth.controller';
 import { SignInSessions } from './auth/sign-in-sessions';
+import { OidcController } from './auth/oidc.controller';
+import { OidcService } from './auth/oidc.service';
 import { AuthGuard } from './auth/auth.guard';
 import { StaffController } from './auth/staff.controller';
 import { StaffService } from './auth/staff.service';
@@ -51,10 +53,11 @@ export class AppModule {
         AssignmentsModule.register(config),
         LifecycleModule.register(config),
       ],
-      controllers: [AuthController, StaffController, HealthController],
+      controllers: [AuthController, StaffController, HealthController, OidcController],
       providers: [
         StaffService,
         SignInSessions,
+        OidcService,
         MaintenanceService,
         SessionPool,
         ...workerOnly(config.processRole, MaintenanceProcessor),

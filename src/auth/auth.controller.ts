@@ -9,6 +9,7 @@ import { SignInForm } from './staff.dto';
 import { SignInSessions } from './sign-in-sessions';
 import { StaffService } from './staff.service';
 import { FAILURE_WINDOW_MINUTES } from './session-policy';
+import { OidcService } from './oidc.service';
 
 @Controller()
 export class AuthController {
@@ -16,6 +17,7 @@ export class AuthController {
     private readonly staffService: StaffService,
     private readonly sessions: SignInSessions,
     private readonly urls: UrlBuilder,
+    private readonly oidc: OidcService,
   ) {}
 
   @Public()
@@ -72,10 +74,20 @@ export class AuthController {
 
   private renderLogin(res: Response, model: Record<string, unknown>, status = 200) {
     const errors = (model.errors as FieldError[] | undefined) ?? [];
+    const sso = this.oidc.enabled;
+    const ssoHref = sso ? this.urls.withQuery('/auth/oidc/start', { next: model.next as string | undefined }) : null;
     renderPage(
       res,
       'auth/login',
-      { title: pageTitle(['Sign in'], errors.length > 0), ...model, errors, fieldErrors: errorMap(errors) },
+      {
+        title: pageTitle(['Sign in'], errors.length > 0),
+        ...model,
+        sso,
+        ssoHref,
+        localSignIn: true,
+        errors,
+        fieldErrors: errorMap(errors),
+      },
       status,
     );
   }

@@ -7,5 +7,9 @@ declare module 'express-session' {
     flash: string;
     /** How this session was signed in: sign-out ends the provider's session too after single sign-on. */
     signInMethod: 'password' | 'oidc' | 'proxy';
+    /** A single sign-on under way: the state, nonce and PKCE verifier its callback must match, and where to go next. */
+    oidcPending: { state: string; nonce: string; codeVerifier: string; next: string };
+    /** The provider's ID token of a single sign-on session, sent back as id_token_hint at sign-out. */
+    oidcIdToken: string;
   }
 }

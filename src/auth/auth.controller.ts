@@ -30,7 +30,8 @@ export class AuthController {
   @Get('login')
   loginPage(@Req() req: AppRequest, @Res() res: Response, @Query('next') next?: string, @Query('ended') ended?: string) {
     if (req.session?.staffId) return seeOther(res, this.safeNext(next));
-    const notice = ended === 'timeout' ? 'Your session ended. Sign in again to continue.' : undefined;
+    const notice =
+      ended === 'timeout' ? 'Your session ended. Sign in again to continue.' : ended === 'signed-out' ? 'You have signed out.' : undefined;
     this.renderLogin(res, { next: this.urls.isLocal(next) ? next : '', notice });
   }
 
@@ -63,9 +64,11 @@ export class AuthController {
   @ViewerMayPost()
   @Post('logout')
   async logout(@Req() req: AppRequest, @Res() res: Response) {
+    // After single sign-on the provider's session ends too, or the next sign-in would pass unasked.
+    const providerSignOut = req.session.signInMethod === 'oidc' ? await this.oidc.endSessionUrl(req.session.oidcIdToken) : null;
     await new Promise<void>((done) => req.session.destroy(() => done()));
     res.clearCookie('certex.sid', { path: this.urls.basePath || '/' });
-    seeOther(res, this.urls.to('/login'));
+    seeOther(res, providerSignOut ?? this.urls.to('/login'));
   }
 
   private safeNext(next: unknown): string {

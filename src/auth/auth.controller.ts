@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppRequest, clientAddress, renderPage, seeOther } from '../common/http';
 import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
@@ -9,7 +9,11 @@ import { SignInForm } from './staff.dto';
 import { SignInSessions } from './sign-in-sessions';
 import { StaffService } from './staff.service';
 import { FAILURE_WINDOW_MINUTES } from './session-policy';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
 import { OidcService } from './oidc.service';
+
+const LOCAL_SIGN_IN_OFF = 'Signing in with a Certex password is switched off. Sign in with single sign-on instead.';
 
 @Controller()
 export class AuthController {
@@ -18,6 +22,7 @@ export class AuthController {
     private readonly sessions: SignInSessions,
     private readonly urls: UrlBuilder,
     private readonly oidc: OidcService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Public()
@@ -39,6 +44,11 @@ export class AuthController {
   @Post('login')
   async login(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const next = this.urls.isLocal(body.next) ? body.next : '';
+    if (!this.config.localSignIn) {
+      // Refused before anything is checked or counted: no password is tried while sign-in with one is off.
+      this.sessions.refused(req, 'password', 'local-sign-in-off');
+      return this.renderLogin(res, { next, notice: LOCAL_SIGN_IN_OFF }, 403);
+    }
     const form = validateForm(SignInForm, body);
     if (!form.ok) {
       return this.renderLogin(res, { next, username: form.values.username, errors: form.errors }, 400);
@@ -87,7 +97,7 @@ export class AuthController {
         ...model,
         sso,
         ssoHref,
-        localSignIn: true,
+        localSignIn: this.config.localSignIn,
         errors,
         fieldErrors: errorMap(errors),
       },

@@ -125,11 +125,12 @@ export async function freePort(): Promise<number> {
  */
 export async function startOidcTestApp(
   env: Record<string, string> = {},
-  options: ProviderOptions & { issuer?: string; provider?: null } = {},
+  options: ProviderOptions & { issuer?: string; provider?: null; host?: string } = {},
 ): Promise<OidcTestApp> {
   const listening = createServer();
   await new Promise<void>((done) => listening.listen(0, '127.0.0.1', done));
-  const origin = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+  // The host people (and the browser) use: 127.0.0.1 unless told, e.g. localhost to share a site with a portal.
+  const origin = `http://${options.host ?? '127.0.0.1'}:${(listening.address() as AddressInfo).port}`;
   const basePath = (env.BASE_PATH ?? '').replace(/\/+$/, '');
   const provider = options.provider === null ? null : await startTestProvider([certexClient(origin, basePath)], options);
   const t = await startTestApp({

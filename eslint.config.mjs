@@ -11,6 +11,16 @@ export default tseslint.config(
     },
   },
   {
+    // Plain ES modules run by Node itself (the test OpenID provider): no TypeScript project, so
+    // no type-aware rules.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', URLSearchParams: 'readonly' },
+    },
+  },
+  {
     // Tests read rows through pg, whose results are untyped by design; what they assert is typed
     // by the expectations themselves.
     files: ['test/**/*.ts', 'src/**/*.spec.ts'],

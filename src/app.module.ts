@@ -10,6 +10,8 @@ import { SignInSessions } from './auth/sign-in-sessions';
 import { WorkerHealth } from './health/worker-health';
 import { ProxySignIn } from './auth/proxy-sign-in';
 import { SignedOutController } from './auth/signed-out.controller';
+import { OidcController } from './auth/oidc.controller';
+import { OidcService } from './auth/oidc.service';
 import { AuthGuard } from './auth/auth.guard';
 import { StaffController } from './auth/staff.controller';
 import { StaffService } from './auth/staff.service';
@@ -54,11 +56,12 @@ export class AppModule {
         AssignmentsModule.register(config),
         LifecycleModule.register(config),
       ],
-      controllers: [AuthController, StaffController, SignedOutController, HealthController],
+      controllers: [AuthController, StaffController, SignedOutController, HealthController, OidcController],
       providers: [
         StaffService,
         SignInSessions,
         ProxySignIn,
+        OidcService,
         MaintenanceService,
         SessionPool,
         WorkerHealth,

@@ -123,7 +123,9 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
           imgSrc: ["'self'", 'data:'],
           fontSrc: ["'self'"],
           connectSrc: ["'self'"],
-          formAction: ["'self'"],
+          // Signing out after single sign-on is a form answered with a redirect to the provider,
+          // which Chromium holds to form-action as well.
+          formAction: ["'self'", ...(config.oidc ? [new URL(config.oidc.issuerUrl).origin] : [])],
           frameAncestors: config.frameAncestors,
           baseUri: ["'none'"],
           objectSrc: ["'none'"],

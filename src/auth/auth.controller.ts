@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppRequest, clientAddress, renderPage, seeOther } from '../common/http';
 import { errorMap, FieldError, fieldError, validateForm } from '../common/forms';
@@ -10,6 +10,11 @@ import { SignInSessions } from './sign-in-sessions';
 import { signedOutPath } from './proxy-sign-in';
 import { StaffService } from './staff.service';
 import { FAILURE_WINDOW_MINUTES } from './session-policy';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { OidcService } from './oidc.service';
+
+const LOCAL_SIGN_IN_OFF = 'Signing in with a Certex password is switched off. Sign in with single sign-on instead.';
 
 @Controller()
 export class AuthController {
@@ -17,6 +22,8 @@ export class AuthController {
     private readonly staffService: StaffService,
     private readonly sessions: SignInSessions,
     private readonly urls: UrlBuilder,
+    private readonly oidc: OidcService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Public()
@@ -29,7 +36,8 @@ export class AuthController {
   @Get('login')
   loginPage(@Req() req: AppRequest, @Res() res: Response, @Query('next') next?: string, @Query('ended') ended?: string) {
     if (req.session?.staffId) return seeOther(res, this.safeNext(next));
-    const notice = ended === 'timeout' ? 'Your session ended. Sign in again to continue.' : undefined;
+    const notice =
+      ended === 'timeout' ? 'Your session ended. Sign in again to continue.' : ended === 'signed-out' ? 'You have signed out.' : undefined;
     this.renderLogin(res, { next: this.urls.isLocal(next) ? next : '', notice });
   }
 
@@ -37,6 +45,11 @@ export class AuthController {
   @Post('login')
   async login(@Req() req: AppRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const next = this.urls.isLocal(body.next) ? body.next : '';
+    if (!this.config.localSignIn) {
+      // Refused before anything is checked or counted: no password is tried while sign-in with one is off.
+      this.sessions.refused(req, 'password', 'local-sign-in-off');
+      return this.renderLogin(res, { next, notice: LOCAL_SIGN_IN_OFF }, 403);
+    }
     const form = validateForm(SignInForm, body);
     if (!form.ok) {
       return this.renderLogin(res, { next, username: form.values.username, errors: form.errors }, 400);
@@ -63,9 +76,11 @@ export class AuthController {
   @Post('logout')
   async logout(@Req() req: AppRequest, @Res() res: Response) {
     const method = req.session.signInMethod;
+    // After single sign-on the provider's session ends too, or the next sign-in would pass unasked.
+    const providerSignOut = method === 'oidc' ? await this.oidc.endSessionUrl(req.session.oidcIdToken) : null;
     await new Promise<void>((done) => req.session.destroy(() => done()));
     res.clearCookie('certex.sid', { path: this.urls.basePath || '/' });
-    seeOther(res, this.urls.to(signedOutPath(method)));
+    seeOther(res, providerSignOut ?? this.urls.to(signedOutPath(method)));
   }
 
   private safeNext(next: unknown): string {
@@ -74,10 +89,20 @@ export class AuthController {
 
   private renderLogin(res: Response, model: Record<string, unknown>, status = 200) {
     const errors = (model.errors as FieldError[] | undefined) ?? [];
+    const sso = this.oidc.enabled;
+    const ssoHref = sso ? this.urls.withQuery('/auth/oidc/start', { next: model.next as string | undefined }) : null;
     renderPage(
       res,
       'auth/login',
-      { title: pageTitle(['Sign in'], errors.length > 0), ...model, errors, fieldErrors: errorMap(errors) },
+      {
+        title: pageTitle(['Sign in'], errors.length > 0),
+        ...model,
+        sso,
+        ssoHref,
+        localSignIn: this.config.localSignIn,
+        errors,
+        fieldErrors: errorMap(errors),
+      },
       status,
     );
   }

@@ -180,4 +180,83 @@ describe('settings from the environment', () => {
   it('never prints a password from a URL', () => {
     expect(redactUrl('postgres://me:secret@db:5432/certex')).toBe('postgres://me:***@db:5432/certex');
   });
+
+  describe('single sign-on (OIDC_*) and LOCAL_SIGN_IN', () => {
+    const oidc = {
+      PUBLIC_URL: 'https://certex.example.org',
+      OIDC_ISSUER_URL: 'https://login.example.org/realms/staff',
+      OIDC_CLIENT_ID: 'certex',
+      OIDC_CLIENT_SECRET: 's3cret',
+      OIDC_ADMIN_GROUP: 'certex-admins',
+    };
+
+    it('is off by default, and password sign-in on', () => {
+      expect(loadConfig({})).toMatchObject({ oidc: null, localSignIn: true });
+    });
+
+    it('reads the provider, the client, the groups and their claim', () => {
+      expect(
+        loadConfig({ ...oidc, OIDC_VIEWER_GROUP: 'certex-viewers', OIDC_GROUPS_CLAIM: 'roles', LOCAL_SIGN_IN: 'false' }),
+      ).toMatchObject({
+        localSignIn: false,
+        oidc: {
+          issuerUrl: 'https://login.example.org/realms/staff',
+          clientId: 'certex',
+          clientSecret: 's3cret',
+          adminGroup: 'certex-admins',
+          viewerGroup: 'certex-viewers',
+          groupsClaim: 'roles',
+          scopes: 'openid profile email',
+          allowHttp: true,
+        },
+      });
+      expect(loadConfig({ ...oidc, OIDC_ADMIN_GROUP: '', OIDC_VIEWER_GROUP: 'certex-viewers' }).oidc).toMatchObject({
+        adminGroup: null,
+        viewerGroup: 'certex-viewers',
+        groupsClaim: 'groups',
+      });
+      expect(loadConfig({ ...oidc, OIDC_SCOPES: 'openid  profile email groups' }).oidc?.scopes).toBe('openid profile email groups');
+    });
+
+    it('allows a plain-http provider outside production only', () => {
+      expect(loadConfig({ ...oidc, OIDC_ISSUER_URL: 'http://127.0.0.1:4000' }).oidc?.allowHttp).toBe(true);
+      const production = { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) };
+      expect(loadConfig({ ...production, ...oidc }).oidc?.allowHttp).toBe(false);
+      expect(() => loadConfig({ ...production, ...oidc, OIDC_ISSUER_URL: 'http://login.example.org' })).toThrow(
+        /^OIDC_ISSUER_URL must start with https:\/\/, not "http:\/\/"/,
+      );
+    });
+
+    it.each([
+      [{ OIDC_ISSUER_URL: '' }, 'OIDC_ISSUER_URL', /must be set too.*\(set: OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ADMIN_GROUP\)/],
+      [{ OIDC_CLIENT_ID: '' }, 'OIDC_CLIENT_ID', /must be set too/],
+      [{ OIDC_CLIENT_SECRET: '  ' }, 'OIDC_CLIENT_SECRET', /must be set too/],
+      [{ OIDC_ADMIN_GROUP: '' }, 'OIDC_ADMIN_GROUP', /or OIDC_VIEWER_GROUP must be set.*nobody could sign in/],
+      [{ OIDC_VIEWER_GROUP: 'certex-admins' }, 'OIDC_VIEWER_GROUP', /must differ/],
+      [{ OIDC_ISSUER_URL: 'login.example.org' }, 'OIDC_ISSUER_URL', /issuer URL/],
+      [{ OIDC_ISSUER_URL: 'ftp://login.example.org' }, 'OIDC_ISSUER_URL', /https:\/\//],
+      [{ OIDC_ISSUER_URL: 'https://login.example.org/?tenant=x' }, 'OIDC_ISSUER_URL', /without a query/],
+      [{ OIDC_GROUPS_CLAIM: 'my groups' }, 'OIDC_GROUPS_CLAIM', /claim name/],
+      [{ OIDC_SCOPES: 'profile email' }, 'OIDC_SCOPES', /openid among them/],
+      [{ PUBLIC_URL: '' }, 'PUBLIC_URL', /auth\/oidc\/callback/],
+      [{ LOCAL_SIGN_IN: 'perhaps' }, 'LOCAL_SIGN_IN', /true or false/],
+    ])('refuses %j with a message naming %s', (change, name, message) => {
+      const env = { ...oidc, ...change };
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(new RegExp(`^${name} `));
+      expect(() => loadConfig(env)).toThrow(message);
+    });
+
+    it('refuses a lone OIDC setting rather than quietly leaving single sign-on off', () => {
+      expect(() => loadConfig({ OIDC_GROUPS_CLAIM: 'roles' })).toThrow(/^OIDC_ISSUER_URL must be set too/);
+      expect(() => loadConfig({ OIDC_VIEWER_GROUP: 'certex-viewers' })).toThrow(/^OIDC_ISSUER_URL must be set too/);
+    });
+
+    it('refuses LOCAL_SIGN_IN=false when nobody could sign in, and allows it with single sign-on or the proxy header', () => {
+      expect(() => loadConfig({ LOCAL_SIGN_IN: 'false' })).toThrow(/^LOCAL_SIGN_IN=false needs single sign-on .* nobody could sign in/);
+      expect(() => loadConfig({ LOCAL_SIGN_IN: 'false', AUTH_PROXY_HEADER: ' ' })).toThrow(/^LOCAL_SIGN_IN=false/);
+      expect(loadConfig({ LOCAL_SIGN_IN: 'false', AUTH_PROXY_HEADER: 'X-Remote-User' }).localSignIn).toBe(false);
+      expect(loadConfig({ ...oidc, LOCAL_SIGN_IN: 'off' }).localSignIn).toBe(false);
+    });
+  });
 });

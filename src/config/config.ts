@@ -43,6 +43,11 @@ export interface AppConfig {
    * administrators' emails show it, and so does every page for a person who chose no zone of their own.
    */
   siteTimeZone: string;
+  // Single sign-on: see singleSignOnSettings below.
+  /** Sign-in with an OpenID provider; null when it is not set up. */
+  oidc: OidcSettings | null;
+  /** Whether staff may sign in with a Certex password (LOCAL_SIGN_IN); false leaves single sign-on alone. */
+  localSignIn: boolean;
 }
 
 /** A setting that cannot be used; the message names the variable and what is expected. */
@@ -198,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     serviceWaitSeconds: Number(waitRaw),
     authProxy: authProxyConfig(env),
     siteTimeZone,
+    ...singleSignOnSettings(env, production),
   };
 }
 
@@ -335,4 +341,105 @@ function authProxyConfig(env: NodeJS.ProcessEnv): AuthProxyConfig | null {
     adminGroup,
     viewerGroup,
   };
+}
+// ---- Single sign-on (OpenID Connect) and LOCAL_SIGN_IN ------------------------------------------
+
+/** How Certex signs people in through the organisation's OpenID provider. */
+export interface OidcSettings {
+  /** The provider's issuer URL; its discovery document is read from `/.well-known/openid-configuration` below it. */
+  issuerUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** Members of this group become site administrators; of the viewer group, viewers. At least one is set. */
+  adminGroup: string | null;
+  viewerGroup: string | null;
+  /** The claim (in the ID token or from userinfo) that lists the person's groups. */
+  groupsClaim: string;
+  /** The scopes asked for: `openid` and those that bring the profile, email and groups claims. */
+  scopes: string;
+  /** Plain http to the provider: allowed outside production only (a provider on the developer's machine). */
+  allowHttp: boolean;
+}
+
+const OIDC_VARIABLES = [
+  'OIDC_ISSUER_URL',
+  'OIDC_CLIENT_ID',
+  'OIDC_CLIENT_SECRET',
+  'OIDC_ADMIN_GROUP',
+  'OIDC_VIEWER_GROUP',
+  'OIDC_GROUPS_CLAIM',
+  'OIDC_SCOPES',
+] as const;
+
+function oidcSettings(env: NodeJS.ProcessEnv, production: boolean): OidcSettings | null {
+  const value = (name: (typeof OIDC_VARIABLES)[number]) => env[name]?.trim() || null;
+  const given = OIDC_VARIABLES.filter((name) => value(name) !== null);
+  if (given.length === 0) return null;
+  const needs = 'single sign-on needs OIDC_ISSUER_URL, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_ADMIN_GROUP or OIDC_VIEWER_GROUP';
+  for (const name of ['OIDC_ISSUER_URL', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const) {
+    if (value(name) === null) throw new ConfigError(`${name} must be set too: ${needs} (set: ${given.join(', ')}).`);
+  }
+  const adminGroup = value('OIDC_ADMIN_GROUP');
+  const viewerGroup = value('OIDC_VIEWER_GROUP');
+  if (adminGroup === null && viewerGroup === null) {
+    throw new ConfigError(`OIDC_ADMIN_GROUP or OIDC_VIEWER_GROUP must be set: ${needs}; with neither, nobody could sign in.`);
+  }
+  if (adminGroup !== null && adminGroup === viewerGroup) {
+    throw new ConfigError(`OIDC_VIEWER_GROUP must differ from OIDC_ADMIN_GROUP ("${adminGroup}").`);
+  }
+
+  const issuerRaw = value('OIDC_ISSUER_URL')!;
+  let issuer: URL;
+  try {
+    issuer = new URL(issuerRaw);
+  } catch {
+    throw new ConfigError(
+      `OIDC_ISSUER_URL must be the provider's issuer URL, such as https://login.example.org/realms/staff, not "${issuerRaw}".`,
+    );
+  }
+  const allowHttp = !production;
+  if (issuer.protocol !== 'https:' && !(allowHttp && issuer.protocol === 'http:')) {
+    throw new ConfigError(
+      `OIDC_ISSUER_URL must start with https://${allowHttp ? ' (or http:// outside production)' : ''}, not "${issuer.protocol}//".`,
+    );
+  }
+  if (issuer.search || issuer.hash || issuer.username || issuer.password) {
+    throw new ConfigError(`OIDC_ISSUER_URL must be the issuer URL alone, without a query, fragment or credentials: "${issuerRaw}".`);
+  }
+
+  const groupsClaim = value('OIDC_GROUPS_CLAIM') ?? 'groups';
+  if (!/^[\x21-\x7e]{1,200}$/.test(groupsClaim)) {
+    throw new ConfigError(`OIDC_GROUPS_CLAIM must be a claim name such as groups, without spaces, not "${env.OIDC_GROUPS_CLAIM}".`);
+  }
+  const scopes = (value('OIDC_SCOPES') ?? 'openid profile email').split(/\s+/);
+  if (!scopes.includes('openid') || scopes.some((scope) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope))) {
+    throw new ConfigError(`OIDC_SCOPES must be scopes separated by spaces, openid among them, not "${env.OIDC_SCOPES}".`);
+  }
+  if (!env.PUBLIC_URL) {
+    throw new ConfigError(
+      'PUBLIC_URL must be set with single sign-on: the provider sends people back to PUBLIC_URL + BASE_PATH + /auth/oidc/callback.',
+    );
+  }
+  return {
+    issuerUrl: issuerRaw,
+    clientId: value('OIDC_CLIENT_ID')!,
+    clientSecret: value('OIDC_CLIENT_SECRET')!,
+    adminGroup,
+    viewerGroup,
+    groupsClaim,
+    scopes: scopes.join(' '),
+    allowHttp,
+  };
+}
+
+/** OIDC_* and LOCAL_SIGN_IN: password sign-in may be switched off only when another way in remains. */
+function singleSignOnSettings(env: NodeJS.ProcessEnv, production: boolean): Pick<AppConfig, 'oidc' | 'localSignIn'> {
+  const oidc = oidcSettings(env, production);
+  const localSignIn = bool(env, 'LOCAL_SIGN_IN', true);
+  if (!localSignIn && oidc === null && !env.AUTH_PROXY_HEADER?.trim()) {
+    throw new ConfigError(
+      'LOCAL_SIGN_IN=false needs single sign-on (OIDC_ISSUER_URL and the other OIDC_ settings) or AUTH_PROXY_HEADER: otherwise nobody could sign in.',
+    );
+  }
+  return { oidc, localSignIn };
 }

@@ -191,7 +191,8 @@ describe('the accessibility sweep', () => {
 
   beforeAll(async () => {
     [portal, strangerPortal] = await Promise.all([startPortal(), startPortal()]);
-    b = await startBrowserApp({ BASE_PATH, FRAME_ANCESTORS: portal.origin }, { host: 'localhost' });
+    // With single sign-on set up (a real OpenID provider in its own process): its button and pages are swept too.
+    b = await startBrowserApp({ BASE_PATH, FRAME_ANCESTORS: portal.origin }, { host: 'localhost', singleSignOn: {} });
     appOrigin = new URL(b.baseUrl).origin;
     await b.createStaff('ada', 'admin', undefined, 'Ada Admin');
     await b.createStaff('vic', 'viewer', undefined, 'Vic Viewer');
@@ -366,6 +367,24 @@ describe('the accessibility sweep', () => {
     await check(visitor, '/login (wrong password)');
     await visit(visitor, '/login', 'session ended', { query: '?ended=timeout' });
     await visit(visitor, '/signed-out', 'signed out');
+
+    // Single sign-on: the notice after signing out at the provider, a callback with no sign-in under
+    // way, and the page of a person the provider vouches for who is in neither group.
+    await visit(visitor, '/login', 'signed out at the provider', { query: '?ended=signed-out' });
+    await visit(visitor, '/auth/oidc/callback', 'no sign-in under way', { query: '?code=x&state=y', status: 400 });
+    await b.provider!.setAccount('nora', { name: 'Nora Nobody', groups: ['somewhere-else'] });
+    await visitor.goto(`${b.baseUrl}/login`);
+    await visitor.getByRole('link', { name: 'Sign in with single sign-on' }).click();
+    await visitor.waitForURL((url) => url.href.startsWith(`${b.provider!.issuer}/interaction/`));
+    await visitor.getByLabel('Account').fill('nora');
+    const [notAllowed] = await Promise.all([
+      visitor.waitForResponse((response) => response.url().startsWith(`${b.baseUrl}/auth/oidc/callback`)),
+      visitor.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
+    expect(notAllowed.status()).toBe(403);
+    await visitor.waitForLoadState();
+    visited.add('/auth/oidc/start');
+    await check(visitor, '/auth/oidc/callback (not allowed to use Certex)');
 
     // Nothing yet: every list empty, every form blank.
     ids['/admin/staff/'] = ids.adaId = (await q(`select id from staff where username = 'ada'`))[0].id;

@@ -18,6 +18,7 @@ import {
   refused,
 } from '../support/hostile';
 import { startWithStaff } from '../support/pages';
+import { ADMIN_GROUP, certexClient, CLIENT_ID, CLIENT_SECRET, startTestProvider, TestProvider } from '../support/oidc';
 import { appRoutes, AppRoute, changedTables, databaseSnapshot, fillPath } from '../support/routes';
 
 /**
@@ -35,6 +36,9 @@ import { appRoutes, AppRoute, changedTables, databaseSnapshot, fillPath } from '
  */
 
 type Fields = Record<string, Plausible>;
+
+/** Where the provider would send people back to; never reached, the callback is requested directly. */
+const PUBLIC_URL = 'http://certex.test';
 
 /** Runs per property; HOSTILE_RUNS_SCALE=5 (say) searches longer, HOSTILE_SEED=… replays a failure. */
 const SCALE = Number(process.env.HOSTILE_RUNS_SCALE ?? 1);
@@ -79,7 +83,19 @@ const paging: Fields = { after: cursor, before: cursor, page: ['last', '2'], fro
 /** The query parameters each page reads (see its controller), for every GET route of the app. */
 const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/': () => ({}),
-  '/login': () => ({ next: ['/certifications', '//evil.example/', 'https://evil.example/', '/\\evil.example'], ended: ['timeout'] }),
+  '/login': () => ({
+    next: ['/certifications', '//evil.example/', 'https://evil.example/', '/\\evil.example'],
+    ended: ['timeout', 'signed-out'],
+  }),
+  // Single sign-on, tried by a visitor (see VISITOR_PAGES): the callback after a real start.
+  '/auth/oidc/start': () => ({ next: ['/certifications', '//evil.example/', 'https://evil.example/', '/\\evil.example'] }),
+  '/auth/oidc/callback': () => ({
+    code: ['abc', ''],
+    state: ['x', ''],
+    error: ['access_denied', 'server_error'],
+    error_description: ['The person cancelled'],
+    iss: ['http://127.0.0.1'],
+  }),
   '/signed-out': () => ({}),
   '/health': () => ({}),
   '/account': () => ({}),
@@ -281,7 +297,11 @@ function summary(res: { status: number; text?: string; headers: Record<string, s
   return `${res.status} ${res.headers['content-type'] ?? ''} ${res.headers.location ? `-> ${res.headers.location} ` : ''}${at >= 0 ? `…${text.slice(Math.max(0, at - 120), at + 40)}…` : text.slice(0, 200)}`;
 }
 
+/** Pages that a signed-in person never reaches (they are sent on at once): tried by a visitor instead. */
+const VISITOR_PAGES = new Set(['/auth/oidc/start', '/auth/oidc/callback']);
+
 describe('hostile input to every form and every query string', () => {
+  let provider: TestProvider;
   let t: TestApp;
   let admin: TestClient;
   let data: HostileData;
@@ -289,13 +309,25 @@ describe('hostile input to every form and every query string', () => {
   let token: string;
 
   beforeAll(async () => {
-    ({ t, admin } = await startWithStaff({ PROCESS_ROLE: 'web' }));
+    // Single sign-on set up against a real provider, so that its pages run as they would.
+    provider = await startTestProvider([certexClient(PUBLIC_URL, '')]);
+    ({ t, admin } = await startWithStaff({
+      PROCESS_ROLE: 'web',
+      PUBLIC_URL,
+      OIDC_ISSUER_URL: provider.issuer,
+      OIDC_CLIENT_ID: CLIENT_ID,
+      OIDC_CLIENT_SECRET: CLIENT_SECRET,
+      OIDC_ADMIN_GROUP: ADMIN_GROUP,
+    }));
     data = await arrangeHostileData(t, admin);
     await t.createStaff('leo', 'viewer', undefined, 'Leo Leaving');
     routes = appRoutes(t.app);
     token = csrfFrom((await admin.get('/certifications')).text)!;
   }, 60_000);
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await provider?.stop();
+  });
 
   const path = (route: string) => fillPath(route, (name, p) => arrangedParam(data, name, p));
 
@@ -305,15 +337,17 @@ describe('hostile input to every form and every query string', () => {
     if (res.status >= 500) found.push(`${what}: ${res.status}`);
     if (reflectsMarker(res)) found.push(`${what}: the marker came back unescaped`);
     const location = res.headers.location;
-    if (location !== undefined && (!location.startsWith('/') || location.startsWith('//')))
+    // Single sign-on's start leads to the provider, and only there.
+    const toProvider = location?.startsWith(`${provider.issuer}/auth?`);
+    if (location !== undefined && !toProvider && (!location.startsWith('/') || location.startsWith('//')))
       found.push(`${what}: redirects off the site to ${location}`);
     return found;
   }
 
   /** A page view: no 5xx, no raw marker, and nothing changed. */
-  async function checkGet(url: string) {
+  async function checkGet(url: string, client: TestClient = admin) {
     const before = await databaseSnapshot(t.db);
-    const res = await admin.agent.get(url).timeout(DEADLINE);
+    const res = await client.agent.get(url).timeout(DEADLINE);
     const found = problems(`GET ${url}`, res);
     const changed = changedTables(before, await databaseSnapshot(t.db));
     if (changed.length > 0) found.push(`GET ${url} changed ${changed.join(', ')}`);
@@ -356,7 +390,12 @@ describe('hostile input to every form and every query string', () => {
     it('answers any query string without a 5xx or a raw marker, and changes nothing', async () => {
       const fields = hostileFields(PAGES[route](data));
       await assertProperty(
-        fc.asyncProperty(fields, (pairs: Pair[]) => checkGet(path(route) + (pairs.length ? '?' + encodePairs(pairs) : ''))),
+        fc.asyncProperty(fields, async (pairs: Pair[]) => {
+          const client = VISITOR_PAGES.has(route) ? t.client() : admin;
+          // A callback arrives after a sign-in was started, with a state and a PKCE verifier waiting.
+          if (route === '/auth/oidc/callback') expect((await client.agent.get(path('/auth/oidc/start'))).status).toBe(303);
+          await checkGet(path(route) + (pairs.length ? '?' + encodePairs(pairs) : ''), client);
+        }),
         RUNS.page,
       );
     });

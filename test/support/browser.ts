@@ -7,11 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { startTestApp, TestApp, TEST_PASSWORD } from './app';
+import { ProviderOptions, startOidcTestApp, TestProvider } from './oidc';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export interface BrowserApp extends TestApp {
   baseUrl: string;
+  /** The test OpenID provider, when started with singleSignOn. */
+  provider?: TestProvider;
   browser: Browser;
   /** A new browser context (own cookies); JavaScript can be switched off. */
   context(options?: { javaScriptEnabled?: boolean }): Promise<BrowserContext>;
@@ -24,10 +27,24 @@ export interface BrowserApp extends TestApp {
  * The app listening on a local port, and Debian's Chromium driven by playwright-core. The browser
  * reaches it at `host` (127.0.0.1 unless told, e.g. `localhost` to share a site with a portal).
  */
-export async function startBrowserApp(env: Record<string, string> = {}, options: { host?: string } = {}): Promise<BrowserApp> {
-  const t = await startTestApp(env);
-  await t.app.listen(0, '127.0.0.1');
-  const { port } = t.app.getHttpServer().address() as AddressInfo;
+export async function startBrowserApp(
+  env: Record<string, string> = {},
+  options: { host?: string; singleSignOn?: ProviderOptions } = {},
+): Promise<BrowserApp> {
+  let t: TestApp;
+  let port: number;
+  let provider: TestProvider | undefined;
+  if (options.singleSignOn) {
+    // With a test OpenID provider: PUBLIC_URL must name the port, so it is taken before the app starts.
+    const oidc = await startOidcTestApp(env, { ...options.singleSignOn, host: options.host });
+    ({ provider } = oidc);
+    port = (oidc.listening.address() as AddressInfo).port;
+    t = oidc;
+  } else {
+    t = await startTestApp(env);
+    await t.app.listen(0, '127.0.0.1');
+    port = (t.app.getHttpServer().address() as AddressInfo).port;
+  }
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -44,6 +61,7 @@ export async function startBrowserApp(env: Record<string, string> = {}, options:
   const baseUrl = `http://${options.host ?? '127.0.0.1'}:${port}${t.config.basePath}`;
   const app: BrowserApp = {
     ...t,
+    provider,
     baseUrl,
     browser,
     context: (options = {}) => browser.newContext({ baseURL: baseUrl, javaScriptEnabled: options.javaScriptEnabled ?? true }),

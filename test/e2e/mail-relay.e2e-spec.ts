@@ -110,7 +110,8 @@ describe('the outbox relay', () => {
           expect(wake).not.toHaveBeenCalled();
         }),
       );
-      await sleep(20);
+      // The wake-up follows the commit on a later turn: waited for, however loaded the machine.
+      for (const giveUpAt = Date.now() + 10_000; wake.mock.calls.length === 0 && Date.now() < giveUpAt;) await sleep(10);
       expect(wake).toHaveBeenCalledTimes(1);
       wake.mockClear();
       await expect(

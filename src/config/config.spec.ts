@@ -128,6 +128,10 @@ describe('settings from the environment', () => {
         ...proxy,
         AUTH_PROXY_ADMIN_GROUP: '',
         AUTH_PROXY_VIEWER_GROUP: '',
+        PUBLIC_URL: 'https://certex.example.org',
+        OIDC_ISSUER_URL: 'https://login.example.org/realms/staff',
+        OIDC_CLIENT_ID: 'certex',
+        OIDC_CLIENT_SECRET: 's3cret',
         OIDC_ADMIN_GROUP: 'sso-admins',
         OIDC_VIEWER_GROUP: 'sso-viewers',
       };
@@ -255,7 +259,13 @@ describe('settings from the environment', () => {
     it('refuses LOCAL_SIGN_IN=false when nobody could sign in, and allows it with single sign-on or the proxy header', () => {
       expect(() => loadConfig({ LOCAL_SIGN_IN: 'false' })).toThrow(/^LOCAL_SIGN_IN=false needs single sign-on .* nobody could sign in/);
       expect(() => loadConfig({ LOCAL_SIGN_IN: 'false', AUTH_PROXY_HEADER: ' ' })).toThrow(/^LOCAL_SIGN_IN=false/);
-      expect(loadConfig({ LOCAL_SIGN_IN: 'false', AUTH_PROXY_HEADER: 'X-Remote-User' }).localSignIn).toBe(false);
+      const proxy = {
+        AUTH_PROXY_HEADER: 'X-Remote-User',
+        AUTH_PROXY_GROUPS_HEADER: 'X-Remote-Groups',
+        AUTH_PROXY_ADDRESSES: '10.0.0.5',
+        AUTH_PROXY_ADMIN_GROUP: 'certex-admins',
+      };
+      expect(loadConfig({ LOCAL_SIGN_IN: 'false', ...proxy }).localSignIn).toBe(false);
       expect(loadConfig({ ...oidc, LOCAL_SIGN_IN: 'off' }).localSignIn).toBe(false);
     });
   });

@@ -31,7 +31,7 @@ let started = 0;
  * Starts a worker-only process (PROCESS_ROLE=worker) on the same database, Redis and queue prefix
  * as a test app, so that it takes the jobs the test app queues.
  */
-export function startWorker(config: AppConfig, env: Record<string, string> = {}, readyTimeoutMs = 30000): CertexProcess {
+export function startWorker(config: AppConfig, env: Record<string, string> = {}, readyTimeoutMs = 45_000): CertexProcess {
   return startCertex(
     {
       PROCESS_ROLE: 'worker',
@@ -48,7 +48,7 @@ export function startWorker(config: AppConfig, env: Record<string, string> = {},
  * Starts `src/main.ts` as the start command does, with these settings. `ready` resolves once it
  * says it is serving (web, all) or started (worker).
  */
-export function startCertex(env: Record<string, string>, readyTimeoutMs = 30000): CertexProcess {
+export function startCertex(env: Record<string, string>, readyTimeoutMs = 45_000): CertexProcess {
   const appName = `certex-test-${env.PROCESS_ROLE ?? 'all'}-${process.pid}-${++started}`;
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
     cwd: ROOT,

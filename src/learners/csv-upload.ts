@@ -173,10 +173,10 @@ async function encodingProblemOf(file: UploadedCsv): Promise<string | null> {
   return check.problem();
 }
 
-/** How many times `byte` occurs in the buffer (each search ends at the buffer's end). */
+/** How many times `byte` occurs in the buffer: one pass, which beats a native search per line in files of short lines. */
 function countByte(buffer: Buffer, byte: number): number {
   let count = 0;
-  for (let at = buffer.indexOf(byte); at !== -1; at = buffer.indexOf(byte, at + 1)) count++;
+  for (let i = 0; i < buffer.length; i++) if (buffer[i] === byte) count++;
   return count;
 }
 

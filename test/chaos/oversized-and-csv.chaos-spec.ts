@@ -177,7 +177,7 @@ describe('oversized requests and CSV files in the wrong shape', () => {
   // and other requests are answered in the meantime. (That the reading itself gives way to other
   // work a piece at a time is shown without a clock in csv-upload.spec.ts.)
   it.each(Object.keys(UPLOADS) as Array<keyof typeof UPLOADS>)(
-    'refuses a 20 MB %s file with a stray quote in under 2 s, naming its line, while /health keeps answering',
+    'refuses a 20 MB %s file with a stray quote within seconds, naming its line, while /health keeps answering',
     async (kind) => {
       const u = UPLOADS[kind];
       const [first, ...rest] = u.row.split(',');
@@ -222,7 +222,9 @@ describe('oversized requests and CSV files in the wrong shape', () => {
       );
       expect(text).toContain('could not be read as CSV: a quoted value is not closed (line 3)');
       expect(text).toContain('Check the quotes on that line');
-      expect(seconds).toBeLessThan(2);
+      // Read alone, the file takes 0.1–0.3 s and the whole request about 1 s; this bound leaves room
+      // for the suite's other projects on two cores. A scan that is not linear took 251 s here.
+      expect(seconds).toBeLessThan(5);
       expect(waits.length).toBeGreaterThanOrEqual(5);
     },
     30_000,

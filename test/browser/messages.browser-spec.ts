@@ -54,7 +54,7 @@ describe('learner messages and the account page in Chromium', () => {
     await page.goto(`${b.baseUrl}/account`);
     await check('account page');
     await page.getByLabel('Your email address').fill('not an address');
-    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.locator('.app-error-summary').waitFor();
     await check('account page with errors');
     await page.context().close();

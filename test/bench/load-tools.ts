@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Load-test tools shared by the benchmarks that drive pages with autocannon. */
 
@@ -24,6 +26,9 @@ export async function startProfile() {
     async stop(): Promise<Array<[string, number]>> {
       const { profile } = await post('Profiler.stop');
       session.disconnect();
+      if (process.env.BENCH_CPU_PROFILE_DIR) {
+        writeFileSync(join(process.env.BENCH_CPU_PROFILE_DIR, `app-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+      }
       const byNode = new Map<number, string>();
       for (const node of profile.nodes) {
         const url: string = node.callFrame.url ?? '';

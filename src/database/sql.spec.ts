@@ -24,4 +24,10 @@ describe('the sql tag', () => {
     expect(sql.join(parts, ' and ')).toEqual(new Sql('a = ? and b = ? and c is null', [1, 2]));
     expect(sql`order by ${sql.raw('e.raised_at')} desc`.text).toBe('order by e.raised_at desc');
   });
+
+  it('numbers the placeholders for PostgreSQL, and refuses a text whose placeholders and parameters disagree', () => {
+    const query = sql`select id from exception where certification_id = ${7} and type = any(${['a', 'b']}::text[]) limit ${50}`;
+    expect(query.numberedText).toBe('select id from exception where certification_id = $1 and type = any($2::text[]) limit $3');
+    expect(() => new Sql('select ?', []).numberedText).toThrow(/1 placeholders for 0 parameters/);
+  });
 });

@@ -13,6 +13,18 @@ export class Sql {
     readonly text: string,
     readonly params: readonly unknown[],
   ) {}
+
+  /**
+   * The text with `$1`, `$2`… for the placeholders, as PostgreSQL takes it. Every `?` is a
+   * placeholder, as it is for the query builder: SQL that needs a literal question mark is not
+   * written in Certex.
+   */
+  get numberedText(): string {
+    let index = 0;
+    const text = this.text.replace(/\?/g, () => `$${++index}`);
+    if (index !== this.params.length) throw new Error(`a statement has ${index} placeholders for ${this.params.length} parameters`);
+    return text;
+  }
 }
 
 export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
@@ -48,15 +60,30 @@ function parameter(value: unknown): unknown {
   throw new TypeError('An array parameter must hold only numbers or only strings');
 }
 
+/** What the runner needs of a pg connection, as the pool behind the query builder hands it out. */
+interface PgConnection {
+  query(config: { text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+/** The query builder's pool of connections, or the one connection of a transaction. */
+interface ConnectionSource {
+  acquireConnection(): Promise<PgConnection>;
+  releaseConnection(connection: PgConnection): Promise<void>;
+}
+
 /**
  * The one way Certex runs set-based SQL: through the EntityManager it is given, inside that
  * manager's transaction when it has one. Rows come back as the caller's named row type.
+ *
+ * A statement goes to PostgreSQL as it is, its parameters bound apart from the text, on a
+ * connection of the ORM's own pool (or its transaction's connection): the ORM's query path
+ * formats every value into the text and costs more than a report page's own statements.
  */
 export class SqlRunner {
   constructor(private readonly em: EntityManager) {}
 
-  rows<Row extends object>(query: Sql): Promise<Row[]> {
-    return this.em.getConnection().execute<Row[]>(query.text, query.params as unknown[], 'all', this.em.getTransactionContext());
+  async rows<Row extends object>(query: Sql): Promise<Row[]> {
+    return (await this.send(query)).rows as Row[];
   }
 
   async one<Row extends object>(query: Sql): Promise<Row | undefined> {
@@ -66,24 +93,19 @@ export class SqlRunner {
 
   /** Runs a statement for its effect; the number of rows it touched. */
   async run(query: Sql): Promise<number> {
-    const result = await this.em
-      .getConnection()
-      .execute<{ affectedRows: number }>(query.text, query.params as unknown[], 'run', this.em.getTransactionContext());
-    return result.affectedRows;
+    return (await this.send(query)).rowCount ?? 0;
   }
 
-  /**
-   * For a large parameter (a batch of rows as JSON): the parameters travel apart from the text,
-   * where `rows` copies each into the statement, which costs more than the database's own work.
-   */
-  async bound<Row extends object>(query: Sql): Promise<Row[]> {
-    const raw = this.em
-      .getConnection()
-      .getKnex()
-      .raw(query.text, query.params as never[]);
+  private async send(query: Sql) {
     const transaction = this.em.getTransactionContext<Knex.Transaction>();
-    const result = (await (transaction ? raw.transacting(transaction) : raw)) as { rows: Row[] };
-    return result.rows;
+    const source = (transaction ?? this.em.getConnection().getKnex()).client as unknown as ConnectionSource;
+    const text = query.numberedText;
+    const connection = await source.acquireConnection();
+    try {
+      return await connection.query({ text, values: query.params as unknown[] });
+    } finally {
+      await source.releaseConnection(connection);
+    }
   }
 }
 

@@ -344,7 +344,7 @@ export class StagedRows {
     if (this.batch.length === 0) return;
     const json = JSON.stringify(this.batch);
     this.batch = [];
-    await this.db.bound(
+    await this.db.run(
       sql`insert into ${sql.raw(this.table)} select * from jsonb_to_recordset(${json}::jsonb) as f(${sql.raw(this.columns)})`,
     );
   }

@@ -6,7 +6,6 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import session from 'express-session';
-import connectPgSimple from 'connect-pg-simple';
 import helmet from 'helmet';
 import hbs from 'hbs';
 import { csrfSynchronisedProtection, generateToken } from './common/csrf';
@@ -19,6 +18,7 @@ import { mainNavigation } from './common/navigation';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { IDLE_TIMEOUT_MS, SESSION_REFRESH_MS } from './auth/session-policy';
 import { ProxySignIn } from './auth/proxy-sign-in';
+import { SessionStore } from './auth/session-store';
 
 const FORM_BODY_LIMIT = '200kb';
 /** CSV uploads: 100,000 learners take about 10 MB; 110 MB leaves room for large completion files. */
@@ -139,11 +139,10 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   );
   app.useStaticAssets(PUBLIC_DIR, { prefix: urls.to('/assets/'), maxAge: config.production ? '1h' : 0 });
 
-  const PgStore = connectPgSimple(session);
   const sessionMiddleware = session({
     name: 'certex.sid',
     // Written when something in it changed, never merely touched: see keepSessionAlive.
-    store: new PgStore({ pool: sessionPool, tableName: 'session', pruneSessionInterval: false, disableTouch: true }),
+    store: new SessionStore(sessionPool),
     secret: config.sessionSecret,
     resave: false,
     saveUninitialized: false,

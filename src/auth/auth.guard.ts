@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ADMIN_ONLY, PUBLIC_ROUTE, VIEWER_MAY_POST } from './auth.decorators';
 import { StaffService } from './staff.service';
+import { staffReadWithSession } from './session-store';
 
 /** Thrown when a page needs a signed-in person; the error filter sends them to sign in. */
 export class SignInRequired extends Error {
@@ -40,7 +41,8 @@ export class AuthGuard implements CanActivate {
       throw new SignInRequired(true);
     }
 
-    const staff = await this.staffService.findActive(session.staffId);
+    const readWithSession = staffReadWithSession(session, session.staffId);
+    const staff = readWithSession === undefined ? await this.staffService.findActive(session.staffId) : readWithSession;
     if (!staff) {
       await new Promise<void>((done) => session.destroy(() => done()));
       throw new SignInRequired(true);

@@ -50,8 +50,10 @@ export class StaffService {
   }
 
   async findActive(id: number): Promise<SignedInStaff | null> {
-    const staff = await this.em.findOne(Staff, { id, disabled: false });
-    return staff ? toSignedIn(staff) : null;
+    const staff = await new SqlRunner(this.em).one<SignedInStaff>(
+      sql`select id, username, display_name as "displayName", role, time_zone as "timeZone" from staff where id = ${id} and not disabled`,
+    );
+    return staff ?? null;
   }
 
   async signIn(username: string, password: string, address: string): Promise<SignInResult> {

@@ -94,6 +94,20 @@ describe('staff sign-in and sessions', () => {
     expect(res.headers.location).toContain('ended=timeout');
   });
 
+  it('reads the person with their session at every page: a changed role or a disabled account counts at the next page', async () => {
+    await t.createStaff('rhea', 'viewer', TEST_PASSWORD, 'Rhea');
+    const client = await t.signedIn('rhea');
+    expect((await client.get('/admin/staff/new')).status).toBe(403);
+
+    await t.db.query(`update staff set role = 'admin' where username = 'rhea'`);
+    expect((await client.get('/admin/staff/new')).status).toBe(200);
+
+    await t.db.query(`update staff set disabled = true where username = 'rhea'`);
+    const res = await client.get('/certifications');
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toContain('/login');
+  });
+
   it('writes a session in use at most once a minute: pages cost no session write, and the idle timeout moves on', async () => {
     const client = await t.signedIn('vic');
     await client.get('/certifications');

@@ -1,15 +1,17 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { EntityDTO, wrap } from '@mikro-orm/core';
+import type { EntityDTO } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { PageQuery } from '../common/keyset';
 import { KeysetPage, readKeysetPage } from '../common/listing';
 import { isUniqueViolation, RuleError } from '../common/rule-error';
 import { UrlBuilder } from '../common/url';
 import { pageTitle } from '../common/view-helpers';
-import { sql, SqlRunner } from '../database/sql';
+import { entityColumns } from '../database/entity-columns';
+import { Sql, sql, SqlRunner } from '../database/sql';
 import { Certification as CertificationEntity } from './certification.entity';
 import { CertificationTab, certificationTabs, TabLink, TAB_NAMES } from './certification-tabs';
 import type { CertificationInput } from './certifications.dto';
+import type { ExceptionType } from '../exceptions/exception-rules';
 
 /** A certification as its pages read it: a plain copy, so a failed save leaves what the page shows. */
 export type Certification = EntityDTO<CertificationEntity>;
@@ -28,12 +30,10 @@ export interface CertificationPage {
   certification: Certification;
   tabs: TabLink[];
   openExceptions: number;
+  /** The open exceptions by type, types with none left out. */
+  openByType: Partial<Record<ExceptionType, number>>;
   /** "Tab – Certification full name – Certex", with "Error: " when the page shows form errors. */
   title(hasErrors?: boolean, tabLabel?: string): string;
-}
-
-interface CountRow {
-  n: number;
 }
 
 /** Which of the two unique values another certification already has. */
@@ -48,6 +48,7 @@ const ID_NUMBER_TAKEN = 'There is already a certification with this ID number';
 @Injectable()
 export class CertificationsService {
   private readonly db: SqlRunner;
+  private certificationColumns: Sql | null = null;
 
   constructor(
     private readonly em: EntityManager,
@@ -75,25 +76,29 @@ export class CertificationsService {
   }
 
   async get(id: number): Promise<Certification | null> {
-    const certification = await this.em.findOne(CertificationEntity, id);
-    return certification ? wrap(certification).toPOJO() : null;
+    return (await this.db.one<Certification>(sql`select ${this.columns()} from certification c where c.id = ${id}`)) ?? null;
   }
 
-  async openExceptionCount(id: number): Promise<number> {
-    const row = await this.db.one<CountRow>(
-      sql`select coalesce(sum(n), 0)::int as n from exception_open_count where certification_id = ${id}`,
-    );
-    return row?.n ?? 0;
+  private columns(): Sql {
+    this.certificationColumns ??= entityColumns(this.em, CertificationEntity, 'c');
+    return this.certificationColumns;
   }
 
   /** Loads a certification for one of its tabs (404 when there is none). Later tabs use this too. */
   async page(id: number, tab: CertificationTab): Promise<CertificationPage> {
-    const certification = await this.get(id);
-    if (!certification) throw new NotFoundException();
-    const openExceptions = await this.openExceptionCount(id);
+    const row = await this.db.one<Certification & { openByType: Partial<Record<ExceptionType, number>> }>(
+      sql`select ${this.columns()},
+                 (select coalesce(json_object_agg(o.type, o.n), '{}') from exception_open_count o
+                   where o.certification_id = c.id and o.n > 0) as "openByType"
+            from certification c where c.id = ${id}`,
+    );
+    if (!row) throw new NotFoundException();
+    const { openByType, ...certification } = row;
+    const openExceptions = Object.values(openByType).reduce((sum, n) => sum + n, 0);
     return {
       certification,
       openExceptions,
+      openByType,
       tabs: certificationTabs(this.urls, certification, tab, openExceptions),
       title: (hasErrors = false, tabLabel = TAB_NAMES[tab]) => pageTitle([tabLabel, certification.fullName], hasErrors),
     };

@@ -193,18 +193,20 @@ export class ExceptionReportController {
     errors: FieldError[],
     status = 200,
   ) {
-    const page = await this.certifications.page(id, 'exceptions');
     const view = parseView(query);
     const base = `/certifications/${id}/exceptions`;
     const viewQuery = this.viewQuery(view);
     const pq = pageQuery(query, SORTS[view.sort]);
-    const [rows, searchCounts, unfinished] = await Promise.all([
+    const [page, rows, searchCounts, unfinished] = await Promise.all([
+      this.certifications.page(id, 'exceptions'),
       this.report.page(id, view, pq),
-      this.report.countsByType(id, { q: view.q, type: null }),
+      // Without a search, the open counts the page header reads are the counts by type.
+      view.q ? this.report.countsByType(id, { q: view.q, type: null }) : null,
       this.bulkQueries.unfinished(id),
     ]);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
-    const visibleCounts = view.type ? { [view.type]: searchCounts[view.type] ?? 0 } : searchCounts;
+    const counts = searchCounts ?? page.openByType;
+    const visibleCounts = view.type ? { [view.type]: counts[view.type] ?? 0 } : counts;
     const matching = Object.values(visibleCounts).reduce((n, c) => n + (c ?? 0), 0);
     const paged = finishPage(rows, PAGE_SIZE, pq, (row) => row.key, hrefFor, matching);
     const presentTypes = EXCEPTION_TYPES.filter((type) => (visibleCounts[type] ?? 0) > 0);

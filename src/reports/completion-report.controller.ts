@@ -81,12 +81,15 @@ export class CompletionReportController {
   }
 
   private async renderReport(res: Response, id: number, query: Record<string, unknown>) {
-    const page = await this.certifications.page(id, 'completion');
     const view = parseCompletionView(query);
     const base = `/certifications/${id}/completion`;
     const viewQuery = this.viewQuery(view);
     const pq = pageQuery(query, COMPLETION_SORTS[view.sort]);
-    const [rows, counts] = await Promise.all([this.report.page(id, view, pq), this.report.countsByState(id, view.q)]);
+    const [page, rows, counts] = await Promise.all([
+      this.certifications.page(id, 'completion'),
+      this.report.page(id, view, pq),
+      this.report.countsByState(id, view.q),
+    ]);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
     const total = REPORT_STATES.reduce((n, state) => n + counts[state], 0);
     const matching = view.state ? counts[view.state] : total;

@@ -78,13 +78,13 @@ export class MembershipReportController {
 
   @Get('membership')
   async show(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
-    const page = await this.certifications.page(id, 'membership');
     const view = parseView(query);
     const base = `/certifications/${id}/membership`;
     const keep = viewQuery(view);
     const pq = pageQuery(query, SORTS[view.sort].columns);
     const filtered = Boolean(view.q || view.status);
-    const [rows, total] = await Promise.all([
+    const [page, rows, total] = await Promise.all([
+      this.certifications.page(id, 'membership'),
       this.report.page(id, view, pq, PAGE_SIZE),
       // Only the whole list has a kept count; a search or filter would have to count its rows.
       filtered ? Promise.resolve(null) : this.report.keptTotal(id),

@@ -10,7 +10,7 @@ import { startTestApp, TEST_PASSWORD } from '../support/app';
 import { createExceptionFixture } from '../support/fixtures';
 import { signInOverHttp } from '../support/http-sign-in';
 import { idle, LoadResult, runAutocannon } from './load-tools';
-import { timed } from './measure';
+import { median, timed } from './measure';
 import { statementKey } from './statement-timer';
 import type { BenchContext } from './run';
 
@@ -21,11 +21,12 @@ import type { BenchContext } from './run';
  * statement that reads the page's rows (first page and ?page=last) is captured from one real
  * request; the floor is a bare Express + Handlebars + pg server (no session, no sign-in, no
  * counts) that runs exactly that statement with the same values and renders its rows as a table.
- * autocannon drives the floor and then the real page, each after a warm-up, at the same
+ * autocannon drives the floor and the real page in turns, after a warm-up of each, at the same
  * connections for the same time; the ratio of requests/s is the figure that does not move with the
  * machine's speed.
  */
 const WARM_UP_SECONDS = 5;
+const TURNS = 4;
 
 interface CapturedStatement {
   text: string;
@@ -119,8 +120,13 @@ export default async function floorBench(ctx: BenchContext) {
       for (const p of floorPaths) await fetchPage(floorOrigin + p, '', `${label} floor`);
       const pagePaths = [t.config.basePath + path, `${t.config.basePath}${path}?page=last`];
 
-      const floorResult = await measure(floorOrigin, floorPaths, [''], connections, seconds, t.db);
-      const pageResult = await measure(origin, pagePaths, [cookie], connections, seconds, t.db);
+      const { floor: floorResult, page: pageResult } = await measureInTurns(
+        { url: floorOrigin, paths: floorPaths, cookies: [''] },
+        { url: origin, paths: pagePaths, cookies: [cookie] },
+        connections,
+        seconds,
+        t.db,
+      );
       const floorRps = floorResult.requests / floorResult.durationS;
       const pageRps = pageResult.requests / pageResult.durationS;
       ctx.figure(`${label}: floor (Express + Handlebars + pg, the same rows query)`, describe(floorResult));
@@ -143,17 +149,64 @@ function cellText(value: unknown): string {
   return value === null || value === undefined ? '' : JSON.stringify(value);
 }
 
-function describe(result: LoadResult): string {
+function describe(result: TurnsResult): string {
   const errors = result.non2xx + result.errors + result.timeouts;
-  return `${(result.requests / result.durationS).toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms${errors ? `, ${errors} errors` : ''}`;
+  return `${(result.requests / result.durationS).toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms (slowest turn), app CPU ${(result.appCpuMs / result.requests).toFixed(2)} ms a request${errors ? `, ${errors} errors` : ''}`;
 }
 
-async function measure(url: string, paths: string[], cookies: string[], connections: number, seconds: number, db: Pool) {
-  await runAutocannon({ url, paths, cookies, connections, seconds: WARM_UP_SECONDS });
+interface Target {
+  url: string;
+  paths: string[];
+  cookies: string[];
+}
+
+interface TurnsResult extends LoadResult {
+  appCpuMs: number;
+}
+
+/**
+ * Floor and page in turns (TURNS slices of seconds/TURNS each, one after the other), so that a
+ * change in the machine's speed during the run falls on both alike; the slices are added up.
+ */
+async function measureInTurns(floor: Target, page: Target, connections: number, seconds: number, db: Pool) {
+  await runAutocannon({ ...floor, connections, seconds: WARM_UP_SECONDS });
+  await runAutocannon({ ...page, connections, seconds: WARM_UP_SECONDS });
   await idle(db);
-  const result = await runAutocannon({ url, paths, cookies, connections, seconds });
-  await idle(db);
-  return result;
+  const slices: { floor: TurnsResult[]; page: TurnsResult[] } = {
+    floor: [],
+    page: [],
+  };
+  for (let turn = 0; turn < TURNS; turn++) {
+    for (const which of ['floor', 'page'] as const) {
+      const before = process.cpuUsage();
+      const result = await runAutocannon({
+        ...(which === 'floor' ? floor : page),
+        connections,
+        seconds: Math.max(1, Math.round(seconds / TURNS)),
+      });
+      const cpu = process.cpuUsage(before);
+      slices[which].push({ ...result, appCpuMs: (cpu.user + cpu.system) / 1000 });
+      await idle(db);
+    }
+  }
+  return { floor: addUp(slices.floor), page: addUp(slices.page) };
+}
+
+function addUp(slices: TurnsResult[]): TurnsResult {
+  const sum = (pick: (r: TurnsResult) => number) => slices.reduce((n, r) => n + pick(r), 0);
+  return {
+    ...slices[0],
+    requests: sum((r) => r.requests),
+    durationS: sum((r) => r.durationS),
+    p50: median(slices.map((r) => r.p50)),
+    p95: Math.max(...slices.map((r) => r.p95)),
+    p99: Math.max(...slices.map((r) => r.p99)),
+    max: Math.max(...slices.map((r) => r.max)),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    appCpuMs: sum((r) => r.appCpuMs),
+  };
 }
 
 async function fetchPage(url: string, cookie: string, label: string): Promise<void> {

@@ -21,6 +21,17 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS run by Node itself before any TypeScript can load (the tests' require hook).
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly' },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Tests read rows through pg, whose results are untyped by design; what they assert is typed
     // by the expectations themselves.
     files: ['test/**/*.ts', 'src/**/*.spec.ts'],

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import request from 'supertest';
 import { csrfFrom } from '../support/app';
 import { databaseUrl, templateName, TEST_REDIS_URL } from '../support/databases';
+import { MAIN_ARGS } from '../support/processes';
 
 function freePort(): Promise<number> {
   return new Promise((done) => {
@@ -24,7 +25,7 @@ function start(
   onOutput?: (stdout: string, kill: () => void) => void,
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+    const child = spawn(process.execPath, MAIN_ARGS, {
       cwd: ROOT,
       env: { PATH: process.env.PATH, NODE_ENV: 'test', LOG_FORMAT: 'json', REDIS_URL: TEST_REDIS_URL, DEMO_DATA: 'false', ...env },
     });

@@ -4,6 +4,13 @@ import type { AppConfig } from '../../src/config/config';
 
 const ROOT = resolve(__dirname, '../..');
 
+/**
+ * The arguments that start `src/main.ts` from the project's directory, as the start command does
+ * after building: TypeScript compiled file by file with the project's tsconfig, results kept
+ * between processes (test/support/transpile-cache.cjs).
+ */
+export const MAIN_ARGS = ['-r', resolve(__dirname, 'transpile-cache.cjs'), 'src/main.ts'];
+
 /** A Certex process started as the start command does (`src/main.ts`), for tests that stop or kill it. */
 export interface CertexProcess {
   readonly pid: number;
@@ -50,7 +57,7 @@ export function startWorker(config: AppConfig, env: Record<string, string> = {},
  */
 export function startCertex(env: Record<string, string>, readyTimeoutMs = 45_000): CertexProcess {
   const appName = `certex-test-${env.PROCESS_ROLE ?? 'all'}-${process.pid}-${++started}`;
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+  const child = spawn(process.execPath, MAIN_ARGS, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

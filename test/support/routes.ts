@@ -83,10 +83,12 @@ export function expressRoutes(app: NestExpressApplication, method: 'get' | 'post
  * test can prove a refused request changed nothing at all.
  */
 export async function databaseSnapshot(db: Pool): Promise<Record<string, string>> {
+  // pg_tables lists the same base tables as information_schema.tables, without its privilege
+  // checks: a few milliseconds less per snapshot, and the property tests take two per request.
   const { rows: tables } = await db.query(
-    `select table_name from information_schema.tables
-      where table_schema = 'public' and table_type = 'BASE TABLE' and table_name not in ('session', 'login_attempt')
-      order by table_name`,
+    `select tablename as table_name from pg_tables
+      where schemaname = 'public' and tablename not in ('session', 'login_attempt')
+      order by tablename`,
   );
   const sql = tables
     .map(

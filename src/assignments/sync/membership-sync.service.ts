@@ -27,8 +27,8 @@ export interface SyncStats {
 
 export interface SyncResult {
   stats: SyncStats;
-  /** Exceptions raised by this run. */
-  raisedExceptionIds: number[];
+  /** The sync_run row of this run; every exception it raised carries it (exception.sync_run_id). */
+  syncRunId: number;
   /** The administrators' notice of those exceptions, written in the same transaction. */
   notice: AdminNoticeOutcome;
 }
@@ -116,7 +116,7 @@ export class MembershipSyncService {
                              where m.certification_id = ${id} and m.learner_id = t.learner_id and m.removed_at is null)`);
       await q.run(sql`analyze sync_check`);
       await this.detectProblems(q, id);
-      const applied = await this.applyChecks(q, id);
+      const applied = await this.applyChecks(q, id, Number(run.id));
       const sources = await this.syncSources(q, id);
 
       const stats: SyncStats = {
@@ -134,8 +134,8 @@ export class MembershipSyncService {
       };
       await q.run(sql`update sync_run set finished_at = clock_timestamp(), stats = ${JSON.stringify(stats)}::jsonb where id = ${run.id}`);
       // The administrators' notice commits with the exceptions it is about.
-      const notice = await this.notices.notifyInTransaction(tem, id, applied.raisedIds);
-      return { stats, raisedExceptionIds: applied.raisedIds, notice };
+      const notice = await this.notices.notifyInTransaction(tem, id, Number(run.id));
+      return { stats, syncRunId: Number(run.id), notice };
     });
   }
 
@@ -319,7 +319,7 @@ export class MembershipSyncService {
     await q.run(sql`analyze sync_problem`);
   }
 
-  private async applyChecks(q: SqlRunner, id: number) {
+  private async applyChecks(q: SqlRunner, id: number, runId: number) {
     // New memberships: assigned now unless a problem was found.
     await q.run(sql`with inserted as (
          insert into membership (certification_id, learner_id, due_at, added_at, assigned_at, exception_status, path_started_at)
@@ -334,14 +334,14 @@ export class MembershipSyncService {
        update sync_check k set membership_id = i.id from inserted i where k.learner_id = i.learner_id and k.kind = 'new'`);
     const [{ added }] = await q.rows<{ added: string }>(sql`select count(*) as added from sync_check where kind = 'new'`);
 
-    const raisedRows = await q.rows<{ type: ExceptionType; ids: string[] }>(sql`with raised as (
-         insert into exception (membership_id, certification_id, learner_id, type, evidence, summary)
-         select k.membership_id, ${id}, k.learner_id, p.type, p.evidence, p.summary
+    const raisedRows = await q.rows<{ type: ExceptionType; n: number }>(sql`with raised as (
+         insert into exception (membership_id, certification_id, learner_id, type, evidence, summary, sync_run_id)
+         select k.membership_id, ${id}, k.learner_id, p.type, p.evidence, p.summary, ${runId}::bigint
            from sync_check k join sync_problem p on p.learner_id = k.learner_id
           where k.kind in ('new', 'recheck_not_assigned')
-         returning id, type
+         returning type
        )
-       select type, array_agg(id order by id) as ids from raised group by type`);
+       select type, count(*)::int as n from raised group by type`);
 
     // A not-assigned membership whose due date grew: a problem opens a new exception, none assigns it.
     await q.run(sql`update membership m
@@ -369,12 +369,8 @@ export class MembershipSyncService {
        returning m.id`);
 
     const raised: Partial<Record<ExceptionType, number>> = {};
-    const raisedIds: number[] = [];
-    for (const row of raisedRows) {
-      raised[row.type] = row.ids.length;
-      for (const exceptionId of row.ids) raisedIds.push(Number(exceptionId));
-    }
-    return { added: Number(added), raised, raisedIds, updated: updated.length, resolved: resolved.length };
+    for (const row of raisedRows) raised[row.type] = row.n;
+    return { added: Number(added), raised, updated: updated.length, resolved: resolved.length };
   }
 
   /** membership_source: which assignments bring each active member (a removed membership keeps its rows). */

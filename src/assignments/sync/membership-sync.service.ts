@@ -206,9 +206,10 @@ export class MembershipSyncService {
        select t.learner_id, null, 'new', t.due_at, t.due_status, t.unknown_assignment_id, 'certification'
          from sync_target t
         where not exists (select 1 from membership m
-                           where m.certification_id = ${id} and m.learner_id = t.learner_id and m.removed_at is null)`);
+                           where m.certification_id = ${id} and m.learner_id = t.learner_id and m.removed_at is null
+                             and ${inRange('m.learner_id', range)})`);
     await q.run(sql`analyze sync_check`);
-    await this.detectProblems(q, id);
+    await this.detectProblems(q, id, range);
     const applied = await this.applyChecks(q, id, runId, range);
     const sources = await this.syncSources(q);
     return {
@@ -259,8 +260,9 @@ export class MembershipSyncService {
               (c.due_rule = 'relative' and c.due_event = 'first_login' and l.first_login_at is null) as future,
               case c.due_rule when 'fixed' then c.due_fixed_at when 'relative' then ${relativeDue} end as due_at
          from covered c
-         join learner l on l.id = c.learner_id
-         left join membership m on m.certification_id = ${id} and m.learner_id = c.learner_id and m.removed_at is null`);
+         join learner l on l.id = c.learner_id and ${inRange('l.id', range)}
+         left join membership m on m.certification_id = ${id} and m.learner_id = c.learner_id and m.removed_at is null
+                               and ${inRange('m.learner_id', range)}`);
     await q.run(sql`create index on sync_cover (learner_id, assignment_id)`);
     await q.run(sql`analyze sync_cover`);
     await q.run(sql`create temp table sync_target on commit drop as
@@ -340,7 +342,7 @@ export class MembershipSyncService {
   }
 
   /** sync_problem: the first matching check per learner, in the order duplicate → unknown → time allowance. */
-  private async detectProblems(q: SqlRunner, id: number) {
+  private async detectProblems(q: SqlRunner, id: number, range: LearnerRange) {
     // Whole days left on the site zone's calendar (a 23- or 25-hour day counts as one).
     const zone = this.config.siteTimeZone;
     const daysLeft = daysLeftSql(sql.raw('k.due_at'), sql.raw('now()'), zone);
@@ -360,6 +362,7 @@ export class MembershipSyncService {
          select distinct on (k.learner_id) k.learner_id, o.other_id, oc.full_name as other_name, o.names, o.full_names
            from sync_check k
            join membership m2 on m2.learner_id = k.learner_id and m2.removed_at is null and m2.certification_id <> ${id}
+                              and ${inRange('m2.learner_id', range)}
            join overlap o on o.other_id = m2.certification_id and o.other_path = m2.current_path and o.this_path = k.path
            join certification oc on oc.id = o.other_id
           order by k.learner_id, o.other_id
@@ -417,7 +420,7 @@ export class MembershipSyncService {
                 case when p.learner_id is null then 'none' else 'open' end,
                 now(), ${LEARNER_SORT_NAME}, l.id_number
            from sync_check k
-           join learner l on l.id = k.learner_id
+           join learner l on l.id = k.learner_id and ${inRange('l.id', range)}
            left join sync_problem p on p.learner_id = k.learner_id
           where k.kind = 'new'`);
     // The range's active members, new ones included, for the exceptions and sources below.
@@ -434,7 +437,7 @@ export class MembershipSyncService {
            from sync_check k
            join sync_problem p on p.learner_id = k.learner_id
            join sync_member m on m.learner_id = k.learner_id
-           join learner l on l.id = k.learner_id
+           join learner l on l.id = k.learner_id and ${inRange('l.id', range)}
           where k.kind in ('new', 'recheck_not_assigned')
          returning type
        )
@@ -490,6 +493,11 @@ export class MembershipSyncService {
   }
 }
 
+/**
+ * `column` (a learner id) in the chunk's range. Every large table a chunk's statement reads (learner,
+ * membership, audience_member) is bounded by it, so that a chunk reads its own rows, never a
+ * whole table (the planner hashes all of a table it cannot bound).
+ */
 function inRange(column: string, range: LearnerRange): Sql {
   return sql`${sql.raw(column)} > ${range.after} and ${sql.raw(column)} <= ${range.through}`;
 }

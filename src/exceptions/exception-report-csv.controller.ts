@@ -6,7 +6,7 @@ import { IdPipe } from '../common/id.pipe';
 import { CertificationsService } from '../certifications/certifications.service';
 import { describeEvidence } from './evidence';
 import { TYPE_LABELS } from './exception-rules';
-import { ExceptionReportService, parseView } from './exception-report.service';
+import { ExceptionReportService, parseView, ReportRow } from './exception-report.service';
 
 /**
  * The Exception report's CSV: every open exception the report's search, type filter and order
@@ -26,11 +26,24 @@ export class ExceptionReportCsvController {
     const view = parseView(query);
     const zone = readerZone(res);
     const now = new Date();
+    // Many exceptions share their evidence (a due date, a rule, the courses shared): each distinct
+    // one is worked out once per download.
+    const details = new Map<string, string>();
+    const describe = (row: ReportRow) => {
+      const key = `${row.type}\u0000${row.summary}\u0000${JSON.stringify(row.evidence)}`;
+      let text = details.get(key);
+      if (text === undefined) {
+        text = describeEvidence(row.type, row.evidence, now, row.summary, zone);
+        if (details.size >= 10_000) details.clear();
+        details.set(key, text);
+      }
+      return text;
+    };
     const rows = csvRows(this.report.allRows(id, view), (row) => [
       `${row.firstName} ${row.lastName}`,
       row.idNumber,
       TYPE_LABELS[row.type],
-      describeEvidence(row.type, row.evidence, now, row.summary, zone),
+      describe(row),
       csvDate(row.raisedAt, zone),
     ]);
     const header = ['Learner', 'ID number', 'Issue', 'Details', zonedHeader('Raised', zone)];

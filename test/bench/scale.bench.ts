@@ -14,8 +14,8 @@ import { StatementTimer } from './statement-timer';
  * - the membership sync of that certification, as the worker runs it: duration, peak RSS growth of
  *   this process, where its time went by statement, and the administrators' notice it wrote;
  * - the hourly sync (every certification, nothing changed) and the scheduled notice job;
- * - the Exception report (first page, last page, Raised newest first, a surname search, a type
- *   filter), the Completion and the Membership report (first and last page): median of timed GETs,
+ * - the Exception report (first page, last page, Raised newest first, a search for a full name and
+ *   one for a surname, a type filter), the Completion and the Membership report (first and last page): median of timed GETs,
  *   signed in, through HTTP;
  * - the Exception report's and the Completion report's CSV of every row: time and RSS growth, the
  *   lines counted as they stream in (the client keeps nothing).
@@ -127,6 +127,7 @@ export default async function scaleBench(ctx: BenchContext) {
       ['Exception report: first page', exceptions],
       ['Exception report: last page', lastHref ? decode(lastHref) : `${exceptions}?page=last`],
       ['Exception report: sorted by Raised, newest first', `${exceptions}?sort=raised&dir=desc`],
+      ['Exception report: search for a full name (1 learner in 320)', `${exceptions}?q=ada%20okafor`],
       ['Exception report: search for a surname (1 learner in 20)', `${exceptions}?q=okafor`],
       ['Exception report: type filter (duplicate course)', `${exceptions}?type=duplicate_course`],
       ['Completion report: first page', `/certifications/${certificationId}/completion`],

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
-import { stringify } from 'csv-stringify';
-import { localDate } from './time-zone';
+import { stringify } from 'csv-stringify/sync';
+import { wallClock } from './time-zone';
 
 /**
  * A moment as a CSV date column holds it: its day (YYYY-MM-DD) in the reader's zone, which the
@@ -9,7 +9,32 @@ import { localDate } from './time-zone';
 export function csvDate(value: Date | string | null | undefined, zone: string): string {
   if (value === null || value === undefined || value === '') return '';
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? '' : localDate(date, zone);
+  const time = date.getTime();
+  return Number.isNaN(time) ? '' : new Date(time + zoneOffset(time, zone)).toISOString().slice(0, 10);
+}
+
+const QUARTER_HOUR = 15 * 60 * 1000;
+const offsets = new Map<string, number>();
+
+/**
+ * The zone's offset at an instant, in ms. A million-row download asks for it a million times, and
+ * the zone's clock changes at most on a quarter hour: the offset is read once per quarter hour
+ * (both its ends agreeing) and remembered, the Intl formatter asked only otherwise.
+ */
+function zoneOffset(time: number, zone: string): number {
+  const start = Math.floor(time / QUARTER_HOUR) * QUARTER_HOUR;
+  const key = `${zone} ${start}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    const atStart = wallClock(new Date(start), zone) - start;
+    const end = start + QUARTER_HOUR - 1;
+    const atEnd = wallClock(new Date(end), zone) - end;
+    if (atStart !== atEnd) return wallClock(new Date(time), zone) - time;
+    if (offsets.size >= 100_000) offsets.clear();
+    offset = atStart;
+    offsets.set(key, offset);
+  }
+  return offset;
 }
 
 /** The header of a date column, naming the zone its days are in: "Due date (Europe/London)". */
@@ -34,23 +59,33 @@ export function safeCell(value: unknown): string {
 
 /**
  * Streams a CSV download: the header, then every row that `pages` yields (page by page, so that
- * a 100,000-row report never sits in memory), honouring back-pressure.
+ * a million-row report never sits in memory), each page written as one piece of text, honouring
+ * back-pressure; the next page is read while the client takes this one.
  */
 export async function streamCsv(res: Response, filename: string, header: string[], pages: AsyncIterable<unknown[][]>): Promise<void> {
   res.status(200);
   res.setHeader('Content-Type', 'text/csv; charset=utf-8');
   res.setHeader('Content-Disposition', `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '-')}"`);
   res.setHeader('Cache-Control', 'no-store');
-  const csv = stringify();
-  csv.pipe(res);
-  const write = (row: unknown[]) =>
-    csv.write(row.map(safeCell)) ? Promise.resolve() : new Promise<void>((done) => csv.once('drain', () => done()));
-  await write(header);
+  // A client that goes away ends the download: nothing more is read.
+  const gone = new Promise<void>((done) => res.once('close', () => done()));
+  let drained: Promise<void> = Promise.resolve();
+  const write = async (rows: unknown[][]) => {
+    await drained;
+    if (res.destroyed) return;
+    if (!res.write(stringify(rows.map((row) => row.map(safeCell))))) {
+      drained = Promise.race([new Promise<void>((done) => res.once('drain', () => done())), gone]);
+    }
+  };
+  await write([header]);
   for await (const page of pages) {
-    for (const row of page) await write(row);
+    await write(page);
+    if (res.destroyed) return;
   }
-  csv.end();
-  await new Promise<void>((done) => res.once('finish', () => done()));
+  await drained;
+  if (res.destroyed) return;
+  res.end();
+  await Promise.race([new Promise<void>((done) => (res.writableFinished ? done() : res.once('finish', () => done()))), gone]);
 }
 
 /** Each page's rows as CSV rows, for `streamCsv`. */

@@ -62,6 +62,8 @@ describe('settings from the environment', () => {
     [{ ADMIN_EMAIL: 'a@example.org, b@example.org' }, 'ADMIN_EMAIL'],
     [{ ADMIN_EMAIL: 'Admin <admin@example.org>' }, 'ADMIN_EMAIL'],
     [{ BULK_CHUNK_SIZE: '0' }, 'BULK_CHUNK_SIZE'],
+    [{ SYNC_CHUNK_SIZE: '0' }, 'SYNC_CHUNK_SIZE'],
+    [{ SYNC_CHUNK_SIZE: '1000001' }, 'SYNC_CHUNK_SIZE'],
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
     [{ MAIL_FROM: 'Certex\r\nBcc: x@y <a@b>' }, 'MAIL_FROM'],
     [{ ADMIN_NOTICE_INTERVAL_MINUTES: 'hourly' }, 'ADMIN_NOTICE_INTERVAL_MINUTES'],

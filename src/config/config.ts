@@ -28,6 +28,8 @@ export interface AppConfig {
   logFormat: 'json' | 'text';
   /** Exceptions a bulk action handles per transaction. */
   bulkChunkSize: number;
+  /** Learners a membership sync handles per transaction. */
+  syncChunkSize: number;
   /** The address people reach Certex at (scheme, host, port), for links in emails. */
   publicOrigin: string;
   /** Mail from address. */
@@ -145,6 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!/^\d+$/.test(chunkRaw) || Number(chunkRaw) < 1 || Number(chunkRaw) > 50000) {
     throw new ConfigError(`BULK_CHUNK_SIZE must be a whole number from 1 to 50000, not "${chunkRaw}".`);
   }
+  const syncChunkRaw = env.SYNC_CHUNK_SIZE || '50000';
+  if (!/^\d+$/.test(syncChunkRaw) || Number(syncChunkRaw) < 1 || Number(syncChunkRaw) > 1000000) {
+    throw new ConfigError(`SYNC_CHUNK_SIZE must be a whole number from 1 to 1000000, not "${syncChunkRaw}".`);
+  }
 
   const publicUrlRaw = env.PUBLIC_URL || `http://localhost:${port}`;
   let publicOrigin: string;
@@ -197,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demoData: bool(env, 'DEMO_DATA', !production),
     logFormat,
     bulkChunkSize: Number(chunkRaw),
+    syncChunkSize: Number(syncChunkRaw),
     publicOrigin,
     mailFrom,
     adminNoticeIntervalMinutes: Number(intervalRaw),

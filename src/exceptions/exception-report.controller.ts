@@ -222,6 +222,7 @@ export class ExceptionReportController {
         tabs: page.tabs,
         certificationName: page.certification.fullName,
         reportHref: this.urls.to(base),
+        csvHref: this.urls.withQuery(`${base}.csv`, viewQuery),
         bulkAction: this.urls.to(base, '/bulk'),
         view: { q: view.q, sort: view.sort, dir: view.dir, type: view.type ?? '' },
         typeOptions: EXCEPTION_TYPES.map((type) => ({ value: type, label: TYPE_LABELS[type], selected: view.type === type })),

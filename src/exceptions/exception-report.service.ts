@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetSql, PageQuery, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
 import { PAGE_SIZE, parseListView } from '../common/listing';
 import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_TYPES, ExceptionType, isExceptionType } from './exception-rules';
@@ -13,6 +13,8 @@ export const SORTS = {
   raised: ['e.raised_at', 'e.id'],
 } as const;
 export type SortKey = keyof typeof SORTS;
+
+const CSV_PAGE_SIZE = 2000;
 
 export interface ReportView extends ReportFilter {
   sort: SortKey;
@@ -77,7 +79,7 @@ export class ExceptionReportService {
   }
 
   /** One page of the report, read by keyset in the chosen order; limit+1 rows for "is there more". */
-  async page(certificationId: number, view: ReportView, page: PageQuery): Promise<ReportRow[]> {
+  async page(certificationId: number, view: ReportView, page: PageQuery, limit = PAGE_SIZE): Promise<ReportRow[]> {
     const columns = [...SORTS[view.sort]];
     const keyset = keysetSql(columns, view.dir, page);
     const rows = await this.db.rows<PageRow>(
@@ -87,7 +89,7 @@ export class ExceptionReportService {
          join learner l on l.id = e.learner_id
         where ${filterSql(certificationId, view)} and ${keyset.where}
         order by ${keyset.orderBy}
-        limit ${PAGE_SIZE + 1}`,
+        limit ${limit + 1}`,
     );
     return rows.map((r) => ({
       id: Number(r.id),
@@ -101,6 +103,11 @@ export class ExceptionReportService {
       raisedAt: r.raised_at,
       key: rowKey(r, columns.length),
     }));
+  }
+
+  /** Every row of the report in its order, a page at a time (the CSV download). */
+  allRows(certificationId: number, view: ReportView, pageSize = CSV_PAGE_SIZE): AsyncGenerator<ReportRow[]> {
+    return readAllPages((page, limit) => this.page(certificationId, view, page, limit), pageSize);
   }
 
   /** Open exceptions by type under a filter (the Select options and the "N selected" sentence). */

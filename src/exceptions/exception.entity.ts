@@ -45,6 +45,10 @@ export class CertificationException {
   @Property({ type: new BigIntType('number'), nullable: true })
   bulkActionId: number | null = null;
 
+  /** The membership sync run that raised it (null for an imported exception). */
+  @Property({ type: new BigIntType('number'), nullable: true })
+  syncRunId: number | null = null;
+
   /** Kept by a trigger from the learner. */
   @Property({ type: 'text', persist: false })
   learnerSortName?: string;

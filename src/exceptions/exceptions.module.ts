@@ -12,6 +12,7 @@ import { BulkActionsService } from './bulk-actions.service';
 import { BulkActionItemsService } from './bulk-action-items';
 import { BulkActionQueriesService } from './bulk-action-queries.service';
 import { ExceptionReportController } from './exception-report.controller';
+import { ExceptionReportCsvController } from './exception-report-csv.controller';
 import { ExceptionRecordsModule } from './exception-records.module';
 
 @Module({})
@@ -29,7 +30,7 @@ export class ExceptionsModule {
           settings: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 20 },
         }),
       ],
-      controllers: [ExceptionReportController, BulkActionsController],
+      controllers: [ExceptionReportController, ExceptionReportCsvController, BulkActionsController],
       providers: [
         BulkActionsService,
         BulkActionQueriesService,

@@ -29,13 +29,19 @@ export interface SelectionSummary {
 }
 
 /**
- * SQL conditions on `e` (an exception) for a certification's open exceptions under a filter. The
- * search uses the learner trigram index, then the open-exception indexes do the rest.
+ * SQL conditions on `e` (an exception) for a certification's open exceptions under a filter. A
+ * search finds its learners first (learner trigram index), then their memberships of the
+ * certification and those memberships' open exceptions, as one array worked out before the rest:
+ * a surname's learners sit together in name order, and reading the report's name index until
+ * enough of them turn up would walk most of a million rows.
  */
 export function filterSql(certificationId: number, filter: ReportFilter): Sql {
   const parts = [sql`e.certification_id = ${certificationId}`, sql`e.status = 'open'`];
   if (filter.type) parts.push(sql`e.type = ${filter.type}`);
-  if (filter.q) parts.push(learnerMatchesSql('e.learner_id', filter.q));
+  if (filter.q) {
+    parts.push(sql`e.membership_id = any(array(select m.id from membership m
+      where m.certification_id = ${certificationId} and m.removed_at is null and ${learnerMatchesSql('m.learner_id', filter.q)}))`);
+  }
   return sql.join(parts, ' and ');
 }
 

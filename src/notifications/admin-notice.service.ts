@@ -81,25 +81,33 @@ export class AdminNoticeService {
   }
 
   @CreateRequestContext()
-  async notifyNewExceptions(certificationId: number, raisedExceptionIds: number[]): Promise<AdminNoticeOutcome> {
-    return this.em.transactional((em) => this.notifyInTransaction(em, certificationId, raisedExceptionIds));
+  async notifyNewExceptions(certificationId: number, syncRunId: number): Promise<AdminNoticeOutcome> {
+    return this.em.transactional((em) => this.notifyInTransaction(em, certificationId, syncRunId));
   }
 
   /**
-   * The notice written in the caller's transaction: membership sync calls this in the transaction
-   * that raised the exceptions, so that the exceptions and their notice (or its pending mark)
-   * commit together.
+   * The notice of what sync run `syncRunId` raised, written in the caller's transaction: membership
+   * sync calls this in the transaction that ends the run, so that the notice (or its pending mark)
+   * commits with it. The run's exceptions are found by their sync_run_id, never listed in Node; an
+   * earlier run of the certification that stopped between its chunks (never finished) counts as
+   * part of this one, so that what it raised is told too.
    */
-  async notifyInTransaction(em: EntityManager, certificationId: number, raisedExceptionIds: number[]): Promise<AdminNoticeOutcome> {
-    if (raisedExceptionIds.length === 0) return { sent: 0, skipped: 'nothing_raised' };
+  async notifyInTransaction(em: EntityManager, certificationId: number, syncRunId: number): Promise<AdminNoticeOutcome> {
     const db = new SqlRunner(em);
+    const runs = sql`(select ${syncRunId}::bigint union all
+                      select r.id from sync_run r where r.certification_id = ${certificationId} and r.finished_at is null and r.id < ${syncRunId})`;
+    const anyRaised = await db.one<{ raised: boolean }>(sql`
+      select exists (select 1 from exception e where e.sync_run_id in ${runs} and e.certification_id = ${certificationId}) as raised`);
+    if (!anyRaised?.raised) return { sent: 0, skipped: 'nothing_raised' };
     const notice = await this.lockNotice(db, certificationId);
     if (!notice) return { sent: 0, skipped: 'no_certification' };
-    const raised = await db.one<{ open: number; untold: number }>(sql`
-      select count(*)::int as open, count(*) filter (where id > ${notice.toldThrough})::int as untold
-        from exception where id = any(${raisedExceptionIds}::bigint[]) and certification_id = ${certificationId} and status = 'open'`);
-    if (!raised || raised.open === 0) return { sent: 0, skipped: 'none_open' };
-    if (raised.untold === 0) return { sent: 0, skipped: 'already_told' };
+    const raised = await db.one<{ open: boolean; untold: boolean }>(sql`
+      select exists (select 1 from exception e where e.sync_run_id in ${runs} and e.certification_id = ${certificationId}
+                        and e.status = 'open') as open,
+             exists (select 1 from exception e where e.sync_run_id in ${runs} and e.certification_id = ${certificationId}
+                        and e.status = 'open' and e.id > ${notice.toldThrough}) as untold`);
+    if (!raised?.open) return { sent: 0, skipped: 'none_open' };
+    if (!raised.untold) return { sent: 0, skipped: 'already_told' };
     if (notice.recent) {
       await db.run(sql`update admin_notice set pending_since = coalesce(pending_since, now()) where certification_id = ${certificationId}`);
       return { sent: 0, deferred: 'interval' };

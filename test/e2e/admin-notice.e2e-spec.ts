@@ -83,7 +83,8 @@ describe('the administrators’ notice of new exceptions', () => {
   /** The sync writes the notice itself, in its own transaction. */
   async function syncAndNotify(certificationId: number) {
     const result = await sync.syncCertification(certificationId, 'test');
-    return { raised: result!.raisedExceptionIds, notice: result!.notice };
+    const raised = await t.db.query<{ id: string }>(`select id from exception where sync_run_id = $1 order by id`, [result!.syncRunId]);
+    return { raised: raised.rows.map((r) => Number(r.id)), runId: result!.syncRunId, notice: result!.notice };
   }
 
   const notices_ = async (certificationId: number) =>
@@ -161,27 +162,29 @@ describe('the administrators’ notice of new exceptions', () => {
     expect(forB.notice).toMatchObject({ sent: 1 });
     // A worker delivering the same run again, twice at once, adds nothing.
     const outcomes = await Promise.all([
-      notices.notifyNewExceptions(a, forA.raisedExceptionIds),
-      notices.notifyNewExceptions(a, forA.raisedExceptionIds),
-      notices.notifyNewExceptions(b, forB.raisedExceptionIds),
+      notices.notifyNewExceptions(a, forA.syncRunId),
+      notices.notifyNewExceptions(a, forA.syncRunId),
+      notices.notifyNewExceptions(b, forB.syncRunId),
     ]);
     expect(outcomes.every((o) => o.sent === 0)).toBe(true);
     expect(await notices_(a)).toHaveLength(1);
     expect(await notices_(b)).toHaveLength(1);
     // Even with the interval over, the same run never notifies twice (the key names the run).
     await t.db.query(`update admin_notice set sent_at = '-infinity' where certification_id = $1`, [a]);
-    await notices.notifyNewExceptions(a, forA.raisedExceptionIds);
+    await notices.notifyNewExceptions(a, forA.syncRunId);
     expect(await notices_(a)).toHaveLength(1);
   });
 
   it('sends nothing when the run raised nothing, or its exceptions were all handled already', async () => {
     const c = await certification('Quiet');
-    expect(await notices.notifyNewExceptions(c, [])).toEqual({ sent: 0, skipped: 'nothing_raised' });
+    const empty = await sync.syncCertification(c, 'test');
+    expect(empty!.notice).toEqual({ sent: 0, skipped: 'nothing_raised' });
+    expect(await notices.notifyNewExceptions(c, empty!.syncRunId)).toEqual({ sent: 0, skipped: 'nothing_raised' });
     await assignLearners(c, 1, 0);
     const result = await sync.syncCertification(c, 'test');
     expect(result!.notice).toMatchObject({ sent: 1 });
-    await t.db.query(`update exception set status = 'dismissed' where id = any($1::bigint[])`, [result!.raisedExceptionIds]);
-    expect(await notices.notifyNewExceptions(c, result!.raisedExceptionIds)).toEqual({ sent: 0, skipped: 'none_open' });
+    await t.db.query(`update exception set status = 'dismissed' where sync_run_id = $1`, [result!.syncRunId]);
+    expect(await notices.notifyNewExceptions(c, result!.syncRunId)).toEqual({ sent: 0, skipped: 'none_open' });
     expect(await notices_(c)).toHaveLength(1);
     const quiet = await sync.syncCertification(c, 'test');
     expect(quiet!.notice).toEqual({ sent: 0, skipped: 'nothing_raised' });
@@ -346,7 +349,7 @@ describe('the administrators’ notice of new exceptions', () => {
     expect(rows[1].body_text).toContain('Open exceptions (1):\nTime allowance: 1');
     expect(rows[1].body_text).toContain('names you as a recipient of its exception notices');
     expect(rows[1].body_text).not.toContain('/account');
-    expect(await notices.notifyNewExceptions(c, run.raised)).toEqual({ sent: 0, skipped: 'already_told' });
+    expect(await notices.notifyNewExceptions(c, run.runId)).toEqual({ sent: 0, skipped: 'already_told' });
 
     // The notice that waited for the interval goes to them too, once each.
     await assignLearners(c, 1, 0);

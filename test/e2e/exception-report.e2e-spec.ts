@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { createExceptionFixture, ExceptionFixture } from '../support/fixtures';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
 
@@ -124,6 +125,50 @@ describe('the Exception report tab', () => {
     expect(res.status).toBe(200);
     expect(res.text).not.toContain('name="ids"');
     expect(res.text).not.toContain('>Continue<');
+  });
+
+  it("downloads every matching open exception as CSV, in the report's order, with its search and filter", async () => {
+    const base = `/certifications/${f.certificationId}/exceptions`;
+    const res = await admin.get(`${base}.csv`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="exception-report-[A-Za-z0-9._-]+\.csv"/);
+    const table: string[][] = parse(res.text);
+    expect(table[0]).toEqual(['Learner', 'ID number', 'Issue', 'Details', 'Raised (UTC)']);
+    expect(table).toHaveLength(74);
+    // Every open exception once, in name order.
+    expect(new Set(table.slice(1).map((r) => r[1])).size).toBe(73);
+    expect(table[1]).toEqual([
+      'Pat L000001',
+      'L000001',
+      'Time allowance',
+      'time_allowance evidence',
+      expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+    ]);
+    expect(table.slice(1).map((r) => r[1])).toEqual(
+      table
+        .slice(1)
+        .map((r) => r[1])
+        .sort(),
+    );
+
+    const filtered: string[][] = parse((await admin.get(`${base}.csv?type=duplicate_course&sort=idnumber&dir=desc`)).text);
+    expect(filtered.slice(1).map((r) => r[1])).toEqual(['L000067', 'L000066', 'L000065', 'L000064', 'L000063', 'L000062', 'L000061']);
+    expect(filtered.slice(1).every((r) => r[2] === 'Duplicate course')).toBe(true);
+
+    // The page's Download CSV link carries the view.
+    const page = await admin.get(`${base}?q=L00006&type=completion_time_unknown`);
+    const csvLink = /href="([^"]+)" download>Download CSV/
+      .exec(page.text)![1]
+      .replace(/&amp;/g, '&')
+      .replace(/&#x3D;/g, '=');
+    expect(csvLink).toBe(`${base}.csv?q=L00006&type=completion_time_unknown`);
+    const searched: string[][] = parse((await admin.get(csvLink)).text);
+    expect(searched.slice(1).map((r) => r[1])).toEqual(['L000068', 'L000069']);
+
+    const viewer = await t.signedIn('vic');
+    expect((await viewer.get(`${base}.csv`)).status).toBe(200);
+    expect((await admin.get('/certifications/999999/exceptions.csv')).status).toBe(404);
   });
 
   it('shows the first page for a tampered cursor instead of an error', async () => {

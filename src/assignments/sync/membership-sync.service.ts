@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AdminNoticeOutcome, AdminNoticeService } from '../../notifications/admin-notice.service';
 import { CourseSetsService } from '../../certifications/course-sets.service';
 import { JobRequests } from '../../jobs/job-requests.service';
-import { inTransaction, sql, SqlRunner } from '../../database/sql';
+import { inTransaction, Sql, sql, SqlRunner } from '../../database/sql';
 import { lockCertification } from '../../database/locks';
 import { ExceptionType } from '../../exceptions/exception-rules';
 
@@ -27,16 +27,35 @@ export interface SyncStats {
 
 export interface SyncResult {
   stats: SyncStats;
-  /** Exceptions raised by this run. */
-  raisedExceptionIds: number[];
-  /** The administrators' notice of those exceptions, written in the same transaction. */
+  /** The sync_run row of this run; every exception it raised carries it (exception.sync_run_id). */
+  syncRunId: number;
+  /** Transactions the learners were handled in (one per chunk of SYNC_CHUNK_SIZE learners). */
+  chunks: number;
+  /** The administrators' notice of the exceptions this run raised. */
   notice: AdminNoticeOutcome;
 }
 
+/** A chunk's learners: learner ids above `after`, up to and including `through`. */
+interface LearnerRange {
+  after: number;
+  through: number;
+}
+
+const LAST_LEARNER_ID = 2147483647;
+
+/** A learner's sort key as the learner triggers keep it on memberships and exceptions (learner `l`). */
+const LEARNER_SORT_NAME = sql.raw(`lower(l.last_name || ' ' || l.first_name)`);
+
+type ChunkStats = Omit<SyncStats, 'certificationId'>;
+
 /**
- * Membership sync (DOMAIN.md §2): works out, set-based and in one transaction per certification,
- * which learners the assignments cover and their due dates, adds, updates and removes
- * memberships, and raises or re-checks exceptions.
+ * Membership sync (DOMAIN.md §2): works out, set-based, which learners the assignments cover and
+ * their due dates, adds, updates and removes memberships, and raises or re-checks exceptions.
+ *
+ * A certification's learners are handled in chunks of learner ids (SYNC_CHUNK_SIZE learners), each
+ * chunk whole in one transaction under the certification's lock: every rule of the sync is about
+ * one learner's memberships, so a chunk is complete on its own, and nothing of size n is held in
+ * Node or in one transaction. The administrators' notice then finds in SQL what the run raised.
  */
 @Injectable()
 export class MembershipSyncService {
@@ -94,56 +113,125 @@ export class MembershipSyncService {
   }
 
   private async syncInTransaction(em: EntityManager, certificationId: number, reason: string): Promise<SyncResult | null> {
-    return inTransaction(em, async (q, tem) => {
-      const id = certificationId;
-
-      // Two workers never sync the same certification at once, nor while a bulk action changes it.
-      await lockCertification(q, id);
+    const id = certificationId;
+    const start = await inTransaction(em, async (q) => {
       const exists = await q.one<{ id: number }>(sql`select id from certification where id = ${id}`);
       if (!exists) return null;
       const run = (await q.one<{ id: string }>(
         sql`insert into sync_run (certification_id, reason, started_at) values (${id}, ${reason.slice(0, 100)}, clock_timestamp()) returning id`,
       ))!;
+      return { runId: Number(run.id), ranges: await this.chunkRanges(q, id) };
+    });
+    if (!start) return null;
+    const { runId } = start;
 
-      await this.buildCover(q, id);
-      const removal = (await this.removeUncovered(q, id))!;
-      const growth = (await this.growDueDates(q, id))!;
-      const openRechecks = (await this.recheckOpen(q, id))!;
-      await q.run(sql`insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
-         select t.learner_id, null, 'new', t.due_at, t.due_status, t.unknown_assignment_id, 'certification'
-           from sync_target t
-          where not exists (select 1 from membership m
-                             where m.certification_id = ${id} and m.learner_id = t.learner_id and m.removed_at is null)`);
-      await q.run(sql`analyze sync_check`);
-      await this.detectProblems(q, id);
-      const applied = await this.applyChecks(q, id);
-      const sources = await this.syncSources(q, id);
+    const total: ChunkStats = {
+      added: 0,
+      removed: 0,
+      due_updated: 0,
+      rechecked: 0,
+      rechecked_open: 0,
+      exceptions_raised: {},
+      exceptions_updated: 0,
+      exceptions_resolved: 0,
+      sources_added: 0,
+      sources_removed: 0,
+    };
+    for (const range of start.ranges) {
+      const chunk = await inTransaction(em.fork(), (q) => this.syncChunk(q, id, runId, range));
+      if (!chunk) return null;
+      addStats(total, chunk);
+    }
+    const chunks = start.ranges.length;
 
-      const stats: SyncStats = {
-        certificationId: id,
-        added: applied.added,
-        removed: Number(removal.removed),
-        due_updated: Number(growth.due_updated),
-        rechecked: Number(growth.rechecked),
-        rechecked_open: Number(openRechecks.rechecked),
-        exceptions_raised: applied.raised,
-        exceptions_updated: applied.updated,
-        exceptions_resolved: applied.resolved + Number(removal.closed),
-        sources_added: sources.added,
-        sources_removed: sources.removed,
-      };
-      await q.run(sql`update sync_run set finished_at = clock_timestamp(), stats = ${JSON.stringify(stats)}::jsonb where id = ${run.id}`);
-      // The administrators' notice commits with the exceptions it is about.
-      const notice = await this.notices.notifyInTransaction(tem, id, applied.raisedIds);
-      return { stats, raisedExceptionIds: applied.raisedIds, notice };
+    const stats: SyncStats = { certificationId: id, ...total };
+    return inTransaction(em.fork(), async (q, tem) => {
+      await lockCertification(q, id);
+      await q.run(sql`update sync_run set finished_at = clock_timestamp(), stats = ${JSON.stringify({ ...stats, chunks })}::jsonb
+                       where id = ${runId}`);
+      // The notice finds what the run raised by its sync_run id (and what an earlier run that
+      // stopped between its chunks raised), and commits with the run's end.
+      const notice = await this.notices.notifyInTransaction(tem, id, runId);
+      return { stats, syncRunId: runId, chunks, notice };
     });
   }
 
   /**
-   * sync_cover: one row per (learner, covering assignment) with that assignment's due date;
-   * sync_target: one row per learner with the latest known due date (or unknown / none).
+   * The run's chunks: a certification whose members and covered learners fit in one chunk is one
+   * range (every learner id); a larger one is cut at every `size`-th of its learner ids, members
+   * and covered learners together (a few numbers per million learners). The ranges cover every id,
+   * so a learner who joins or leaves meanwhile still falls in exactly one of them.
    */
-  private async buildCover(q: SqlRunner, id: number) {
+  private async chunkRanges(q: SqlRunner, id: number): Promise<LearnerRange[]> {
+    const size = this.config.syncChunkSize;
+    const [{ n }] = await q.rows<{ n: string }>(sql`select
+         coalesce((select sum(n) from membership_state_count where certification_id = ${id}), 0)
+         + (select count(*) from assignment a where a.certification_id = ${id} and a.kind = 'learner')
+         + (select count(*) from assignment a join audience_member am on am.audience_id = a.audience_id
+             where a.certification_id = ${id} and a.kind = 'audience') as n`);
+    if (Number(n) <= size) return [{ after: 0, through: LAST_LEARNER_ID }];
+    const cuts = await q.rows<{ learner_id: number }>(sql`select learner_id from (
+         select learner_id, row_number() over (order by learner_id) as n from (
+           select m.learner_id from membership m where m.certification_id = ${id} and m.removed_at is null
+           union
+           select a.learner_id from assignment a where a.certification_id = ${id} and a.kind = 'learner'
+           union
+           select am.learner_id from assignment a join audience_member am on am.audience_id = a.audience_id
+            where a.certification_id = ${id} and a.kind = 'audience'
+         ) learners
+       ) numbered
+       where n % ${size} = 0 order by learner_id`);
+    const ranges: LearnerRange[] = [];
+    let after = 0;
+    for (const { learner_id } of cuts) {
+      ranges.push({ after, through: learner_id });
+      after = learner_id;
+    }
+    ranges.push({ after, through: LAST_LEARNER_ID });
+    return ranges;
+  }
+
+  /** One chunk of the certification's learners, in the caller's transaction. Null when the certification is gone. */
+  private async syncChunk(q: SqlRunner, id: number, runId: number, range: LearnerRange): Promise<ChunkStats | null> {
+    // Two workers never sync the same learners of a certification at once, nor while a bulk action changes it.
+    await lockCertification(q, id);
+    const exists = await q.one<{ id: number }>(sql`select id from certification where id = ${id}`);
+    if (!exists) return null;
+
+    await this.buildCover(q, id, range);
+    const removal = (await this.removeUncovered(q, id, range))!;
+    const growth = (await this.growDueDates(q, id, range))!;
+    const openRechecks = (await this.recheckOpen(q, id, range))!;
+    await q.run(sql`insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
+       select t.learner_id, null, 'new', t.due_at, t.due_status, t.unknown_assignment_id, 'certification'
+         from sync_target t
+        where not exists (select 1 from membership m
+                           where m.certification_id = ${id} and m.learner_id = t.learner_id and m.removed_at is null
+                             and ${inRange('m.learner_id', range)})`);
+    await q.run(sql`analyze sync_check`);
+    await this.detectProblems(q, id, range);
+    const applied = await this.applyChecks(q, id, runId, range);
+    const sources = await this.syncSources(q);
+    return {
+      added: applied.added,
+      removed: Number(removal.removed),
+      due_updated: Number(growth.due_updated),
+      rechecked: Number(growth.rechecked),
+      rechecked_open: Number(openRechecks.rechecked),
+      exceptions_raised: applied.raised,
+      exceptions_updated: applied.updated,
+      exceptions_resolved: applied.resolved + Number(removal.closed),
+      sources_added: sources.added,
+      sources_removed: sources.removed,
+    };
+  }
+
+  /**
+   * sync_cover: one row per (learner, covering assignment) with that assignment's due date;
+   * sync_target: one row per learner with the latest known due date (or unknown / none); both for
+   * the learners of `range`.
+   */
+  private async buildCover(q: SqlRunner, id: number, range: LearnerRange) {
     // Day and month arithmetic on the site zone's calendar. A due date counted from a date (the
     // hire date) is the end of that day, as a fixed due date typed as a date is.
     const zone = this.config.siteTimeZone;
@@ -162,18 +250,19 @@ export class MembershipSyncService {
     await q.run(sql`create temp table sync_cover on commit drop as
        with covered as (
          select a.id as assignment_id, a.learner_id, a.due_rule, a.due_fixed_at, a.due_amount, a.due_unit, a.due_event, a.due_course_id
-           from assignment a where a.certification_id = ${id} and a.kind = 'learner'
+           from assignment a where a.certification_id = ${id} and a.kind = 'learner' and ${inRange('a.learner_id', range)}
          union all
          select a.id, am.learner_id, a.due_rule, a.due_fixed_at, a.due_amount, a.due_unit, a.due_event, a.due_course_id
            from assignment a join audience_member am on am.audience_id = a.audience_id
-          where a.certification_id = ${id} and a.kind = 'audience'
+          where a.certification_id = ${id} and a.kind = 'audience' and ${inRange('am.learner_id', range)}
        )
        select c.learner_id, c.assignment_id, c.due_rule,
               (c.due_rule = 'relative' and c.due_event = 'first_login' and l.first_login_at is null) as future,
               case c.due_rule when 'fixed' then c.due_fixed_at when 'relative' then ${relativeDue} end as due_at
          from covered c
-         join learner l on l.id = c.learner_id
-         left join membership m on m.certification_id = ${id} and m.learner_id = c.learner_id and m.removed_at is null`);
+         join learner l on l.id = c.learner_id and ${inRange('l.id', range)}
+         left join membership m on m.certification_id = ${id} and m.learner_id = c.learner_id and m.removed_at is null
+                               and ${inRange('m.learner_id', range)}`);
     await q.run(sql`create index on sync_cover (learner_id, assignment_id)`);
     await q.run(sql`analyze sync_cover`);
     await q.run(sql`create temp table sync_target on commit drop as
@@ -191,10 +280,10 @@ export class MembershipSyncService {
   }
 
   /** Learners no longer covered leave; the row stays as history and its open exception is closed. */
-  private removeUncovered(q: SqlRunner, id: number) {
+  private removeUncovered(q: SqlRunner, id: number, range: LearnerRange) {
     return q.one<{ removed: string; closed: string }>(sql`with removed as (
          update membership m set removed_at = now()
-          where m.certification_id = ${id} and m.removed_at is null
+          where m.certification_id = ${id} and m.removed_at is null and ${inRange('m.learner_id', range)}
             and not exists (select 1 from sync_target t where t.learner_id = m.learner_id)
          returning m.id
        ), closed as (
@@ -209,11 +298,12 @@ export class MembershipSyncService {
    * A due date only grows. Memberships whose due date grew are re-checked when their exception is
    * open or not assigned and they are not certified, window open or expired.
    */
-  private growDueDates(q: SqlRunner, id: number) {
+  private growDueDates(q: SqlRunner, id: number, range: LearnerRange) {
     return q.one<{ due_updated: string; rechecked: string }>(sql`with grown as (
          update membership m set due_at = t.due_at
            from sync_target t
           where m.certification_id = ${id} and m.removed_at is null and m.learner_id = t.learner_id
+            and ${inRange('m.learner_id', range)}
             and t.due_status = 'known' and (m.due_at is null or t.due_at > m.due_at)
          returning m.id, m.learner_id, m.exception_status, m.state, m.due_at, m.current_path
        ), rechecks as (
@@ -233,17 +323,18 @@ export class MembershipSyncService {
    * time, another certification's content or memberships, a completion a due date counts from).
    * An unknown cause, brought in by import, cannot be checked again and stays as it is.
    */
-  private recheckOpen(q: SqlRunner, id: number) {
+  private recheckOpen(q: SqlRunner, id: number, range: LearnerRange) {
     return q.one<{ rechecked: string }>(sql`with rechecks as (
          insert into sync_check (learner_id, membership_id, kind, due_at, due_status, unknown_assignment_id, path)
          select m.learner_id, m.id, 'recheck_open', m.due_at,
                 case when m.due_at is not null then 'known' else t.due_status end,
                 t.unknown_assignment_id, m.current_path
-           from exception e
-           join membership m on m.id = e.membership_id
+           from membership m
+           join exception e on e.membership_id = m.id and e.status = 'open'
            join sync_target t on t.learner_id = m.learner_id
-          where e.certification_id = ${id} and e.status = 'open' and e.type <> 'unknown'
-            and m.removed_at is null and m.state not in ('certified', 'window_open', 'expired')
+          where m.certification_id = ${id} and m.removed_at is null and ${inRange('m.learner_id', range)}
+            and m.state not in ('certified', 'window_open', 'expired')
+            and e.certification_id = ${id} and e.type <> 'unknown'
          on conflict (learner_id) do nothing
          returning 1
        )
@@ -251,7 +342,7 @@ export class MembershipSyncService {
   }
 
   /** sync_problem: the first matching check per learner, in the order duplicate → unknown → time allowance. */
-  private async detectProblems(q: SqlRunner, id: number) {
+  private async detectProblems(q: SqlRunner, id: number, range: LearnerRange) {
     // Whole days left on the site zone's calendar (a 23- or 25-hour day counts as one).
     const zone = this.config.siteTimeZone;
     const daysLeft = daysLeftSql(sql.raw('k.due_at'), sql.raw('now()'), zone);
@@ -271,6 +362,7 @@ export class MembershipSyncService {
          select distinct on (k.learner_id) k.learner_id, o.other_id, oc.full_name as other_name, o.names, o.full_names
            from sync_check k
            join membership m2 on m2.learner_id = k.learner_id and m2.removed_at is null and m2.certification_id <> ${id}
+                              and ${inRange('m2.learner_id', range)}
            join overlap o on o.other_id = m2.certification_id and o.other_path = m2.current_path and o.this_path = k.path
            join certification oc on oc.id = o.other_id
           order by k.learner_id, o.other_id
@@ -316,32 +408,40 @@ export class MembershipSyncService {
               end as summary
          from worded`);
     await q.run(sql`create unique index on sync_problem (learner_id)`);
-    await q.run(sql`analyze sync_problem`);
   }
 
-  private async applyChecks(q: SqlRunner, id: number) {
-    // New memberships: assigned now unless a problem was found.
-    await q.run(sql`with inserted as (
-         insert into membership (certification_id, learner_id, due_at, added_at, assigned_at, exception_status, path_started_at)
+  private async applyChecks(q: SqlRunner, id: number, runId: number, range: LearnerRange) {
+    // New memberships: assigned now unless a problem was found. The learner's sort keys are given
+    // here, read in one join, rather than looked up row by row by the insert trigger.
+    const added = await q.run(sql`insert into membership (certification_id, learner_id, due_at, added_at, assigned_at, exception_status,
+                                                   path_started_at, learner_sort_name, learner_id_number)
          select ${id}, k.learner_id, k.due_at, now(),
                 case when p.learner_id is null then now() end,
                 case when p.learner_id is null then 'none' else 'open' end,
-                now()
-           from sync_check k left join sync_problem p on p.learner_id = k.learner_id
-          where k.kind = 'new'
-         returning id, learner_id
-       )
-       update sync_check k set membership_id = i.id from inserted i where k.learner_id = i.learner_id and k.kind = 'new'`);
-    const [{ added }] = await q.rows<{ added: string }>(sql`select count(*) as added from sync_check where kind = 'new'`);
+                now(), ${LEARNER_SORT_NAME}, l.id_number
+           from sync_check k
+           join learner l on l.id = k.learner_id and ${inRange('l.id', range)}
+           left join sync_problem p on p.learner_id = k.learner_id
+          where k.kind = 'new'`);
+    // The range's active members, new ones included, for the exceptions and sources below.
+    await q.run(sql`create temp table sync_member on commit drop as
+       select m.id, m.learner_id from membership m
+        where m.certification_id = ${id} and m.removed_at is null and ${inRange('m.learner_id', range)}`);
+    await q.run(sql`create unique index on sync_member (learner_id)`);
+    await q.run(sql`analyze sync_member`);
 
-    const raisedRows = await q.rows<{ type: ExceptionType; ids: string[] }>(sql`with raised as (
-         insert into exception (membership_id, certification_id, learner_id, type, evidence, summary)
-         select k.membership_id, ${id}, k.learner_id, p.type, p.evidence, p.summary
-           from sync_check k join sync_problem p on p.learner_id = k.learner_id
+    const raisedRows = await q.rows<{ type: ExceptionType; n: number }>(sql`with raised as (
+         insert into exception (membership_id, certification_id, learner_id, type, evidence, summary, sync_run_id,
+                                learner_sort_name, learner_id_number)
+         select m.id, ${id}, k.learner_id, p.type, p.evidence, p.summary, ${runId}::bigint, ${LEARNER_SORT_NAME}, l.id_number
+           from sync_check k
+           join sync_problem p on p.learner_id = k.learner_id
+           join sync_member m on m.learner_id = k.learner_id
+           join learner l on l.id = k.learner_id and ${inRange('l.id', range)}
           where k.kind in ('new', 'recheck_not_assigned')
-         returning id, type
+         returning type
        )
-       select type, array_agg(id order by id) as ids from raised group by type`);
+       select type, count(*)::int as n from raised group by type`);
 
     // A not-assigned membership whose due date grew: a problem opens a new exception, none assigns it.
     await q.run(sql`update membership m
@@ -352,12 +452,11 @@ export class MembershipSyncService {
 
     // An open exception re-checked: still a problem → updated in place; none → resolved and assigned.
     // The days left in the evidence move every day; only a changed cause rewrites the row.
-    const updated = await q.rows<{ id: string }>(sql`update exception e set type = p.type, evidence = p.evidence, summary = p.summary
+    const updated = await q.run(sql`update exception e set type = p.type, evidence = p.evidence, summary = p.summary
          from sync_check k join sync_problem p on p.learner_id = k.learner_id
         where k.kind = 'recheck_open' and e.membership_id = k.membership_id and e.status = 'open'
-          and (e.type <> p.type or e.evidence - 'daysLeft' - 'shortfallDays' <> p.evidence - 'daysLeft' - 'shortfallDays')
-       returning e.id`);
-    const resolved = await q.rows<{ id: number }>(sql`with resolved as (
+          and (e.type <> p.type or e.evidence - 'daysLeft' - 'shortfallDays' <> p.evidence - 'daysLeft' - 'shortfallDays')`);
+    const resolved = await q.run(sql`with resolved as (
          update exception e set status = 'resolved', handled_at = now(), reason = 'Re-checked: the cause no longer applies'
            from sync_check k
           where k.kind = 'recheck_open' and e.membership_id = k.membership_id and e.status = 'open'
@@ -365,36 +464,52 @@ export class MembershipSyncService {
          returning e.membership_id
        )
        update membership m set exception_status = 'none', assigned_at = now()
-         from resolved r where m.id = r.membership_id and m.exception_status = 'open'
-       returning m.id`);
+         from resolved r where m.id = r.membership_id and m.exception_status = 'open'`);
 
     const raised: Partial<Record<ExceptionType, number>> = {};
-    const raisedIds: number[] = [];
-    for (const row of raisedRows) {
-      raised[row.type] = row.ids.length;
-      for (const exceptionId of row.ids) raisedIds.push(Number(exceptionId));
-    }
-    return { added: Number(added), raised, raisedIds, updated: updated.length, resolved: resolved.length };
+    for (const row of raisedRows) raised[row.type] = row.n;
+    return { added: Number(added), raised, updated, resolved };
   }
 
-  /** membership_source: which assignments bring each active member (a removed membership keeps its rows). */
-  private async syncSources(q: SqlRunner, id: number) {
-    const removed = await q.rows<{ n: string }>(sql`with gone as (
-         delete from membership_source s using membership m
-          where s.membership_id = m.id and m.certification_id = ${id} and m.removed_at is null
-            and not exists (select 1 from sync_cover c
-                             where c.learner_id = m.learner_id and c.assignment_id = s.assignment_id and not c.future)
-         returning 1
-       ) select count(*) as n from gone`);
-    const added = await q.rows<{ n: string }>(sql`with added as (
-         insert into membership_source (membership_id, assignment_id)
-         select m.id, c.assignment_id
-           from sync_cover c
-           join membership m on m.certification_id = ${id} and m.learner_id = c.learner_id and m.removed_at is null
-          where not c.future
-         on conflict do nothing
-         returning 1
-       ) select count(*) as n from added`);
-    return { added: Number(added[0].n), removed: Number(removed[0].n) };
+  /**
+   * membership_source: which assignments bring each active member of the range (a removed
+   * membership keeps its rows). Both statements join sync_member, the range's members read once
+   * (the membership table's statistics do not know yet the rows this transaction added, and a
+   * join on it is planned as if there were none).
+   */
+  private async syncSources(q: SqlRunner) {
+    const removed = await q.run(sql`delete from membership_source s using sync_member m
+        where s.membership_id = m.id
+          and not exists (select 1 from sync_cover c
+                           where c.learner_id = m.learner_id and c.assignment_id = s.assignment_id and not c.future)`);
+    const added = await q.run(sql`insert into membership_source (membership_id, assignment_id)
+       select m.id, c.assignment_id
+         from sync_cover c
+         join sync_member m on m.learner_id = c.learner_id
+        where not c.future
+          and not exists (select 1 from membership_source s where s.membership_id = m.id and s.assignment_id = c.assignment_id)
+       on conflict do nothing`);
+    return { added, removed };
+  }
+}
+
+/**
+ * `column` (a learner id) in the chunk's range. Every large table a chunk's statement reads (learner,
+ * membership, audience_member) is bounded by it, so that a chunk reads its own rows, never a
+ * whole table (the planner hashes all of a table it cannot bound).
+ */
+function inRange(column: string, range: LearnerRange): Sql {
+  return sql`${sql.raw(column)} > ${range.after} and ${sql.raw(column)} <= ${range.through}`;
+}
+
+function addStats(total: ChunkStats, chunk: ChunkStats): void {
+  for (const key of Object.keys(total) as Array<keyof ChunkStats>) {
+    if (key === 'exceptions_raised') {
+      for (const [type, n] of Object.entries(chunk.exceptions_raised) as Array<[ExceptionType, number]>) {
+        total.exceptions_raised[type] = (total.exceptions_raised[type] ?? 0) + n;
+      }
+    } else {
+      total[key] += chunk[key];
+    }
   }
 }

@@ -10,6 +10,8 @@ import { Migration20261130030000_notices_and_job_keys } from './Migration2026113
 import { Migration20261130040000_bulk_item_keys } from './Migration20261130040000_bulk_item_keys';
 import { Migration20261130090000_staff_identity } from './Migration20261130090000_staff_identity';
 import { Migration20261130100000_time_zones } from './Migration20261130100000_time_zones';
+import { Migration20261130110000_sync_run_exceptions } from './Migration20261130110000_sync_run_exceptions';
+import { Migration20261130111000_learner_keys_given } from './Migration20261130111000_learner_keys_given';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -25,4 +27,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261130040000_bulk_item_keys', class: Migration20261130040000_bulk_item_keys },
   { name: 'Migration20261130090000_staff_identity', class: Migration20261130090000_staff_identity },
   { name: 'Migration20261130100000_time_zones', class: Migration20261130100000_time_zones },
+  { name: 'Migration20261130110000_sync_run_exceptions', class: Migration20261130110000_sync_run_exceptions },
+  { name: 'Migration20261130111000_learner_keys_given', class: Migration20261130111000_learner_keys_given },
 ];

@@ -24,6 +24,7 @@ const NARROW = { width: 320, height: 640 };
 const NOT_PAGES: Record<string, string> = {
   '/health': 'JSON status of PostgreSQL and Redis',
   '/admin/bulk-actions/:id/status': 'JSON progress, polled by the progress page',
+  '/certifications/:id/exceptions.csv': 'CSV download',
   '/certifications/:id/completion.csv': 'CSV download',
   '/certifications/:id/membership.csv': 'CSV download',
   '/admin/bulk-actions/:id/learners.csv': 'CSV download',

@@ -124,6 +124,7 @@ const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/certifications/:id/content/sets/new': () => ({ path: ['certification', 'recertification'] }),
   '/certifications/:id/content/sets/:setId/edit': () => ({}),
   '/certifications/:id/exceptions': () => ({ q: ['HF', 'Pat'], type: EXCEPTION_TYPES, sort: SORTS, dir: DIRS, ...paging }),
+  '/certifications/:id/exceptions.csv': () => ({ q: ['HF', 'Pat'], type: EXCEPTION_TYPES, sort: SORTS, dir: DIRS }),
   '/certifications/:id/exceptions/confirm/:token': () => ({
     q: ['HF'],
     type: EXCEPTION_TYPES,

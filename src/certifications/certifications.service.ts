@@ -12,6 +12,7 @@ import { Certification as CertificationEntity } from './certification.entity';
 import { CertificationTab, certificationTabs, TabLink, TAB_NAMES } from './certification-tabs';
 import type { CertificationInput } from './certifications.dto';
 import type { ExceptionType } from '../exceptions/exception-rules';
+import type { ReportState } from '../reports/report-states';
 
 /** A certification as its pages read it: a plain copy, so a failed save leaves what the page shows. */
 export type Certification = EntityDTO<CertificationEntity>;
@@ -32,6 +33,8 @@ export interface CertificationPage {
   openExceptions: number;
   /** The open exceptions by type, types with none left out. */
   openByType: Partial<Record<ExceptionType, number>>;
+  /** The active members by report state, states with none left out. */
+  membersByState: Partial<Record<ReportState, number>>;
   /** "Tab – Certification full name – Certex", with "Error: " when the page shows form errors. */
   title(hasErrors?: boolean, tabLabel?: string): string;
 }
@@ -86,19 +89,22 @@ export class CertificationsService {
 
   /** Loads a certification for one of its tabs (404 when there is none). Later tabs use this too. */
   async page(id: number, tab: CertificationTab): Promise<CertificationPage> {
-    const row = await this.db.one<Certification & { openByType: Partial<Record<ExceptionType, number>> }>(
+    const row = await this.db.one<Certification & Pick<CertificationPage, 'openByType' | 'membersByState'>>(
       sql`select ${this.columns()},
                  (select coalesce(json_object_agg(o.type, o.n), '{}') from exception_open_count o
-                   where o.certification_id = c.id and o.n > 0) as "openByType"
+                   where o.certification_id = c.id and o.n > 0) as "openByType",
+                 (select coalesce(json_object_agg(s.report_state, s.n), '{}') from membership_state_count s
+                   where s.certification_id = c.id and s.n > 0) as "membersByState"
             from certification c where c.id = ${id}`,
     );
     if (!row) throw new NotFoundException();
-    const { openByType, ...certification } = row;
+    const { openByType, membersByState, ...certification } = row;
     const openExceptions = Object.values(openByType).reduce((sum, n) => sum + n, 0);
     return {
       certification,
       openExceptions,
       openByType,
+      membersByState,
       tabs: certificationTabs(this.urls, certification, tab, openExceptions),
       title: (hasErrors = false, tabLabel = TAB_NAMES[tab]) => pageTitle([tabLabel, certification.fullName], hasErrors),
     };

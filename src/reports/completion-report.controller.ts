@@ -16,7 +16,7 @@ import {
   CompletionView,
   parseCompletionView,
 } from './completion-report.service';
-import { REPORT_STATE_LABELS, REPORT_STATES } from './report-states';
+import { countsForEveryState, REPORT_STATE_LABELS, REPORT_STATES } from './report-states';
 
 const SORT_LABELS: Record<CompletionSort, string> = {
   learner: 'Learner',
@@ -85,11 +85,12 @@ export class CompletionReportController {
     const base = `/certifications/${id}/completion`;
     const viewQuery = this.viewQuery(view);
     const pq = pageQuery(query, COMPLETION_SORTS[view.sort]);
-    const [page, rows, counts] = await Promise.all([
+    const [page, rows, searchCounts] = await Promise.all([
       this.certifications.page(id, 'completion'),
       this.report.page(id, view, pq),
-      this.report.countsByState(id, view.q),
+      view.q ? this.report.searchCountsByState(id, view.q) : null,
     ]);
+    const counts = searchCounts ?? countsForEveryState(page.membersByState);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
     const total = REPORT_STATES.reduce((n, state) => n + counts[state], 0);
     const matching = view.state ? counts[view.state] : total;

@@ -137,13 +137,6 @@ export class MembershipReportService {
   constructor(private readonly em: EntityManager) {}
 
   /** Active memberships of the certification, from the counts the triggers keep (membership_state_count). */
-  async keptTotal(certificationId: number): Promise<number> {
-    const row = await new SqlRunner(this.em).one<{ n: number }>(
-      sql`select coalesce(sum(n), 0)::int as n from membership_state_count where certification_id = ${certificationId}`,
-    );
-    return Number(row?.n ?? 0);
-  }
-
   /** One keyset page of active memberships (read `limit` + 1 rows to know whether there is more). */
   async page(certificationId: number, view: MembershipView, page: PageQuery, limit: number): Promise<MembershipRow[]> {
     const columns = [...SORTS[view.sort].columns];

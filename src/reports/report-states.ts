@@ -29,3 +29,8 @@ export const EXCEPTION_STATUS_LABELS = {
 export type ExceptionStatus = keyof typeof EXCEPTION_STATUS_LABELS;
 
 export const EXCEPTION_STATUSES = Object.keys(EXCEPTION_STATUS_LABELS) as ExceptionStatus[];
+
+/** Counts by state with every state present, those with none as 0. */
+export function countsForEveryState(counts: Partial<Record<ReportState, number>>): Record<ReportState, number> {
+  return Object.fromEntries(REPORT_STATES.map((state) => [state, counts[state] ?? 0])) as Record<ReportState, number>;
+}

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { IdPipe } from '../common/id.pipe';
+import { BigIdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AppRequest, readerZone, renderPage, seeOther } from '../common/http';
 import { errorMap, FieldError, fieldError } from '../common/forms';
@@ -92,13 +92,13 @@ export class BulkActionsController {
   }
 
   @Get(':id')
-  async show(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async show(@Param('id', BigIdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     await this.renderShow(res, id, query, {}, []);
   }
 
   /** Reopens every exception this bulk action handled, through a confirmation page and a bulk action of its own. */
   @Post(':id/reopen')
-  async reopen(@Param('id', IdPipe) id: number, @Body() body: Record<string, unknown>, @Req() req: AppRequest, @Res() res: Response) {
+  async reopen(@Param('id', BigIdPipe) id: number, @Body() body: Record<string, unknown>, @Req() req: AppRequest, @Res() res: Response) {
     const status = await this.load(id);
     const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
     const again = (error: FieldError) => this.renderShow(res, id, { refresh: 'off' }, { reason }, [error]);
@@ -176,7 +176,7 @@ export class BulkActionsController {
 
   /** The learners the action changed, as CSV: the same rows and search as the page, every page. */
   @Get(':id/learners.csv')
-  async changedCsv(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async changedCsv(@Param('id', BigIdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     await this.load(id);
     const q = searchTerm(query.q);
     const zone = readerZone(res);
@@ -220,7 +220,7 @@ export class BulkActionsController {
 
   /** For the page's script: the same progress as the page shows, polled while running. */
   @Get(':id/status')
-  async status(@Param('id', IdPipe) id: number, @Res() res: Response) {
+  async status(@Param('id', BigIdPipe) id: number, @Res() res: Response) {
     res.set('Cache-Control', 'no-store').json(this.progress(await this.load(id)));
   }
 

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@ne
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CsvFileUpload } from './csv-file.interceptor';
-import { IdPipe } from '../common/id.pipe';
+import { BigIdPipe, IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
@@ -316,7 +316,7 @@ export class LearnersController {
   @Post(':id/exceptions/:exceptionId/handle')
   async handleException(
     @Param('id', IdPipe) id: number,
-    @Param('exceptionId', IdPipe) exceptionId: number,
+    @Param('exceptionId', BigIdPipe) exceptionId: number,
     @Req() req: AppRequest,
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
@@ -335,7 +335,7 @@ export class LearnersController {
   @Post(':id/exceptions/:exceptionId/reopen')
   async reopenException(
     @Param('id', IdPipe) id: number,
-    @Param('exceptionId', IdPipe) exceptionId: number,
+    @Param('exceptionId', BigIdPipe) exceptionId: number,
     @Req() req: AppRequest,
     @Res() res: Response,
     @Body() body: Record<string, unknown>,

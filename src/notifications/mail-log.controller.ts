@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { IdPipe } from '../common/id.pipe';
+import { BigIdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config';
@@ -57,7 +57,7 @@ export class MailLogController {
   }
 
   @Get(':id')
-  async show(@Param('id', IdPipe) id: number, @Res() res: Response) {
+  async show(@Param('id', BigIdPipe) id: number, @Res() res: Response) {
     const message = await this.outbox.get(id);
     if (!message) throw new NotFoundException();
     renderPage(res, 'mail/show', {
@@ -69,7 +69,7 @@ export class MailLogController {
   }
 
   @Post(':id/retry')
-  async retry(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
+  async retry(@Param('id', BigIdPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
     const message = await this.outbox.get(id);
     if (!message) throw new NotFoundException();
     if (await this.outbox.retry(id)) flash(req, `The message to ${message.toAddress} will be sent again`);

@@ -4,7 +4,7 @@ import type { Queue } from 'bull';
 import { CreateRequestContext, EntityManager } from '@mikro-orm/postgresql';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { inTransaction, sql, SqlRunner } from '../database/sql';
+import { inTransaction, Sql, sql, SqlRunner } from '../database/sql';
 import { lockCertification } from '../database/locks';
 import { LearnerMessagesService } from '../notifications/learner-messages.service';
 import { ACTION_STATUS, ActionName, BulkActionName, fittingTypes, refusal } from './exception-rules';
@@ -40,9 +40,11 @@ interface ExceptionIdRow {
   exception_id: string;
 }
 
-interface HandledRow {
-  id: string;
-  membership_id: number;
+interface ChunkDoneRow {
+  processed: number;
+  applied: number;
+  low: string | null;
+  high: string | null;
 }
 
 interface OutcomeRow {
@@ -183,14 +185,6 @@ export class BulkActionsService {
       if (!row) return 0;
       // Serialised with membership sync of the same certification, which also changes memberships.
       await lockCertification(db, row.certification_id);
-      const chunk = (
-        await db.rows<ExceptionIdRow>(
-          sql`select exception_id from bulk_action_item where bulk_action_id = ${bulkActionId} and outcome is null
-           order by exception_id limit ${this.config.bulkChunkSize}`,
-        )
-      ).map((r) => Number(r.exception_id));
-      if (chunk.length === 0) return 0;
-
       const action: ChunkAction = {
         id: bulkActionId,
         certificationId: row.certification_id,
@@ -199,49 +193,59 @@ export class BulkActionsService {
         staffId: row.created_by,
         reopens: row.reopens_bulk_action_id === null ? null : Number(row.reopens_bulk_action_id),
       };
-      let applied: number[];
-      if (action.name === 'reopen') applied = await reopenChunk(db, action, chunk);
-      else {
-        const handled = await handleChunk(db, action, action.name, chunk, this.config.siteTimeZone);
-        applied = handled.exceptionIds;
-        if (action.name === 'assign' || action.name === 'assign_realistic') {
-          await this.learnerMessages.writeDueFor(em, handled.membershipIds);
-        }
+      if (action.name === 'reopen') return this.reopenChunk(db, action);
+      const name = action.name;
+      const done = await db.one<ChunkDoneRow>(handleChunkSql(action, name, this.config.bulkChunkSize, this.config.siteTimeZone));
+      if (!done || done.processed === 0) return 0;
+      if (done.applied > 0 && (name === 'assign' || name === 'assign_realistic')) {
+        // The learners this chunk assigned: its audit rows, found by the chunk's exception id range.
+        await this.learnerMessages.writeDueWhere(
+          em,
+          sql`m.id in (select a.membership_id from exception_audit a
+                where a.bulk_action_id = ${bulkActionId} and a.exception_id between ${done.low} and ${done.high})`,
+        );
       }
-
-      // Every item of the chunk gets its outcome: applied, already handled, or failed with why.
-      const whyRefused =
-        action.name === 'reopen'
-          ? sql`coalesce(${reopenRefusalSql(sql`${action.reopens}::bigint`)}, 'The exception could not be reopened')`
-          : sql`case when m.removed_at is not null then 'The learner is no longer in this certification'
-                  else 'The exception could not be handled' end`;
-      const alreadyDone = action.name === 'reopen' ? sql`e.status = 'open'` : sql`e.status <> 'open'`;
-      const outcomes = await db.rows<OutcomeRow>(
-        sql`with outcome as (
-           select e.id,
-                  case when e.id = any(${applied}::bigint[]) then 'applied'
-                       when e.certification_id <> ${action.certificationId} then 'failed'
-                       when ${alreadyDone} then 'already_handled'
-                       else 'failed' end as outcome,
-                  case when e.id = any(${applied}::bigint[]) then null
-                       when e.certification_id <> ${action.certificationId} then 'The exception belongs to another certification'
-                       when ${alreadyDone} then null
-                       else ${whyRefused} end as message
-             from exception e join membership m on m.id = e.membership_id
-            where e.id = any(${chunk}::bigint[]))
-         update bulk_action_item i set outcome = o.outcome, message = o.message, processed_at = now()
-           from outcome o
-          where i.bulk_action_id = ${bulkActionId} and i.exception_id = any(${chunk}::bigint[]) and i.exception_id = o.id
-        returning i.outcome`,
-      );
-      const count = (kind: ItemOutcome) => outcomes.filter((r) => r.outcome === kind).length;
-      await db.run(
-        sql`update bulk_action set processed = processed + ${outcomes.length}, applied = applied + ${count('applied')},
-                already_handled = already_handled + ${count('already_handled')}, failed = failed + ${count('failed')}
-          where id = ${bulkActionId}`,
-      );
-      return outcomes.length;
+      return done.processed;
     });
+  }
+
+  /** A chunk of a reopening: the exceptions it reopens, then every item's outcome and the counts. */
+  private async reopenChunk(db: SqlRunner, action: ChunkAction): Promise<number> {
+    const chunk = (
+      await db.rows<ExceptionIdRow>(
+        sql`select exception_id from bulk_action_item where bulk_action_id = ${action.id} and outcome is null
+           order by exception_id limit ${this.config.bulkChunkSize}`,
+      )
+    ).map((r) => Number(r.exception_id));
+    if (chunk.length === 0) return 0;
+    const applied = await reopenChunk(db, action, chunk);
+
+    // Every item of the chunk gets its outcome: applied, already handled, or failed with why.
+    const outcomes = await db.rows<OutcomeRow>(
+      sql`with outcome as (
+         select e.id,
+                case when e.id = any(${applied}::bigint[]) then 'applied'
+                     when e.certification_id <> ${action.certificationId} then 'failed'
+                     when e.status = 'open' then 'already_handled'
+                     else 'failed' end as outcome,
+                case when e.id = any(${applied}::bigint[]) then null
+                     when e.certification_id <> ${action.certificationId} then 'The exception belongs to another certification'
+                     when e.status = 'open' then null
+                     else coalesce(${reopenRefusalSql(sql`${action.reopens}::bigint`)}, 'The exception could not be reopened') end as message
+           from exception e join membership m on m.id = e.membership_id
+          where e.id = any(${chunk}::bigint[]))
+       update bulk_action_item i set outcome = o.outcome, message = o.message, processed_at = now()
+         from outcome o
+        where i.bulk_action_id = ${action.id} and i.exception_id = any(${chunk}::bigint[]) and i.exception_id = o.id
+      returning i.outcome`,
+    );
+    const count = (kind: ItemOutcome) => outcomes.filter((r) => r.outcome === kind).length;
+    await db.run(
+      sql`update bulk_action set processed = processed + ${outcomes.length}, applied = applied + ${count('applied')},
+              already_handled = already_handled + ${count('already_handled')}, failed = failed + ${count('failed')}
+        where id = ${action.id}`,
+    );
+    return outcomes.length;
   }
 
   /**
@@ -270,48 +274,74 @@ export class BulkActionsService {
 }
 
 /**
- * One of the four actions on a chunk: only exceptions still open, of this certification, whose
- * learner is still a member. Returns the exceptions it handled and their memberships.
+ * One of the four actions on the next chunk of a bulk action, as one statement: the chunk's items
+ * still without an outcome (in exception id order), the exceptions among them still open, of this
+ * certification, whose learner is still a member, their memberships, one audit row each, every
+ * item's outcome (applied, already handled, or failed with why) and the bulk action's counts. It
+ * returns the counts of this chunk and its lowest and highest exception id.
  */
-async function handleChunk(
-  db: SqlRunner,
-  action: ChunkAction,
-  name: BulkActionName,
-  chunk: number[],
-  siteZone: string,
-): Promise<{ exceptionIds: number[]; membershipIds: number[] }> {
+function handleChunkSql(action: ChunkAction, name: BulkActionName, size: number, siteZone: string): Sql {
   const status = ACTION_STATUS[name];
-  const handled = await db.rows<HandledRow>(
-    sql`update exception e
-        set status = ${status}, handled_at = now(), handled_by = ${action.staffId}, reason = ${action.reason}, bulk_action_id = ${action.id}
-      where e.id = any(${chunk}::bigint[]) and e.certification_id = ${action.certificationId} and e.status = 'open'
-        and exists (select 1 from membership m where m.id = e.membership_id and m.removed_at is null)
-    returning e.id, e.membership_id`,
-  );
-  const exceptionIds = handled.map((r) => Number(r.id));
-  const membershipIds = handled.map((r) => Number(r.membership_id));
-  if (handled.length === 0) return { exceptionIds, membershipIds };
   const assigns = name === 'assign' || name === 'assign_realistic' || name === 'dismiss';
-  await db.run(
-    sql`with changed as (
-       update membership m
-          set exception_status = ${status},
-              assigned_at = case when ${assigns} then now() else m.assigned_at end,
-              due_at = case when ${name === 'assign_realistic'} then ${realisticDueSql(siteZone)} else m.due_at end,
-              completion_recorded = case when ${name === 'dismiss'} then false else m.completion_recorded end
-         from membership prev, certification c
-        where m.id = any(${membershipIds}::int[]) and prev.id = any(${membershipIds}::int[]) and prev.id = m.id
-          and c.id = m.certification_id
-      returning m.id, prev.due_at as due_before, m.due_at as due_after)
-     insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
-                                  status_before, status_after, due_before, due_after)
-     select x.exception_id, x.membership_id, ${action.certificationId}, ${action.id}, ${name}, ${action.reason}, ${action.staffId},
-            'open', ${status}, changed.due_before, changed.due_after
-       from unnest(${exceptionIds}::bigint[], ${membershipIds}::int[]) as x(exception_id, membership_id)
-       join changed on changed.id = x.membership_id
-     on conflict (exception_id, bulk_action_id) do nothing`,
-  );
-  return { exceptionIds, membershipIds };
+  return sql`with chunk as materialized (
+      select i.exception_id as id from bulk_action_item i
+       where i.bulk_action_id = ${action.id} and i.outcome is null
+       order by i.exception_id limit ${size}
+    ), handled as (
+      update exception e
+         set status = ${status}, handled_at = now(), handled_by = ${action.staffId}, reason = ${action.reason}, bulk_action_id = ${action.id}
+        from chunk, membership m
+       where e.id = chunk.id and e.certification_id = ${action.certificationId} and e.status = 'open'
+         and m.id = e.membership_id and m.removed_at is null
+      returning e.id, e.membership_id, m.due_at as due_before
+    ), changed as (
+      update membership m
+         set exception_status = ${status},
+             assigned_at = case when ${assigns} then now() else m.assigned_at end,
+             due_at = case when ${name === 'assign_realistic'} then ${realisticDueSql(siteZone)} else m.due_at end,
+             completion_recorded = case when ${name === 'dismiss'} then false else m.completion_recorded end
+        from handled h, certification c
+       where m.id = h.membership_id and c.id = m.certification_id
+      returning m.id, m.due_at as due_after
+    ), audit as (
+      insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
+                                   status_before, status_after, due_before, due_after)
+      select h.id, h.membership_id, ${action.certificationId}, ${action.id}, ${name}, ${action.reason}, ${action.staffId},
+             'open', ${status}, h.due_before, changed.due_after
+        from handled h join changed on changed.id = h.membership_id
+      on conflict (exception_id, bulk_action_id) do nothing
+    ), outcome as (
+      update bulk_action_item i set outcome = o.outcome, message = o.message, processed_at = now()
+        from (select chunk.id,
+                     case when h.id is not null then 'applied'
+                          when e.certification_id <> ${action.certificationId} then 'failed'
+                          when e.status <> 'open' then 'already_handled'
+                          else 'failed' end as outcome,
+                     case when h.id is not null then null
+                          when e.certification_id <> ${action.certificationId} then 'The exception belongs to another certification'
+                          when e.status <> 'open' then null
+                          when m.removed_at is not null then 'The learner is no longer in this certification'
+                          else 'The exception could not be handled' end as message
+                from chunk
+                left join handled h on h.id = chunk.id
+                join exception e on e.id = chunk.id
+                join membership m on m.id = e.membership_id) o
+       where i.bulk_action_id = ${action.id} and i.exception_id = o.id
+      returning i.exception_id, i.outcome
+    ), counts as (
+      select count(*)::int as processed,
+             (count(*) filter (where outcome = 'applied'))::int as applied,
+             (count(*) filter (where outcome = 'already_handled'))::int as already_handled,
+             (count(*) filter (where outcome = 'failed'))::int as failed,
+             min(exception_id) as low, max(exception_id) as high
+        from outcome
+    )
+    update bulk_action b
+       set processed = b.processed + counts.processed, applied = b.applied + counts.applied,
+           already_handled = b.already_handled + counts.already_handled, failed = b.failed + counts.failed
+      from counts
+     where b.id = ${action.id}
+    returning counts.processed, counts.applied, counts.low::text as low, counts.high::text as high`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { Migration20261130030000_notices_and_job_keys } from './Migration2026113
 import { Migration20261130040000_bulk_item_keys } from './Migration20261130040000_bulk_item_keys';
 import { Migration20261130090000_staff_identity } from './Migration20261130090000_staff_identity';
 import { Migration20261130100000_time_zones } from './Migration20261130100000_time_zones';
+import { Migration20261130110000_bulk_parent_checks } from './Migration20261130110000_bulk_parent_checks';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261130040000_bulk_item_keys', class: Migration20261130040000_bulk_item_keys },
   { name: 'Migration20261130090000_staff_identity', class: Migration20261130090000_staff_identity },
   { name: 'Migration20261130100000_time_zones', class: Migration20261130100000_time_zones },
+  { name: 'Migration20261130110000_bulk_parent_checks', class: Migration20261130110000_bulk_parent_checks },
 ];

@@ -40,11 +40,15 @@ interface ExceptionIdRow {
   exception_id: string;
 }
 
+interface ChunkRangeRow {
+  n: number;
+  low: string;
+  high: string;
+}
+
 interface ChunkDoneRow {
   processed: number;
   applied: number;
-  low: string | null;
-  high: string | null;
 }
 
 interface OutcomeRow {
@@ -195,14 +199,22 @@ export class BulkActionsService {
       };
       if (action.name === 'reopen') return this.reopenChunk(db, action);
       const name = action.name;
-      const done = await db.one<ChunkDoneRow>(handleChunkSql(action, name, this.config.bulkChunkSize, this.config.siteTimeZone));
+      // The chunk: the next items without an outcome, in exception id order, as a range of ids, so
+      // that every table the statement reads is read over that range, never over the whole table.
+      const chunk = await db.one<ChunkRangeRow>(
+        sql`select count(*)::int as n, min(exception_id)::text as low, max(exception_id)::text as high
+              from (select exception_id from bulk_action_item where bulk_action_id = ${bulkActionId} and outcome is null
+                     order by exception_id limit ${this.config.bulkChunkSize}) c`,
+      );
+      if (!chunk || chunk.n === 0) return 0;
+      const done = await db.one<ChunkDoneRow>(handleChunkSql(action, name, chunk, this.config.siteTimeZone));
       if (!done || done.processed === 0) return 0;
       if (done.applied > 0 && (name === 'assign' || name === 'assign_realistic')) {
         // The learners this chunk assigned: its audit rows, found by the chunk's exception id range.
         await this.learnerMessages.writeDueWhere(
           em,
           sql`m.id in (select a.membership_id from exception_audit a
-                where a.bulk_action_id = ${bulkActionId} and a.exception_id between ${done.low} and ${done.high})`,
+                where a.bulk_action_id = ${bulkActionId} and a.exception_id between ${chunk.low} and ${chunk.high})`,
         );
       }
       return done.processed;
@@ -274,24 +286,26 @@ export class BulkActionsService {
 }
 
 /**
- * One of the four actions on the next chunk of a bulk action, as one statement: the chunk's items
- * still without an outcome (in exception id order), the exceptions among them still open, of this
- * certification, whose learner is still a member, their memberships, one audit row each, every
- * item's outcome (applied, already handled, or failed with why) and the bulk action's counts. It
- * returns the counts of this chunk and its lowest and highest exception id.
+ * One of the four actions on a chunk of a bulk action, as one statement: the chunk's items (those
+ * still without an outcome between its lowest and highest exception id), the exceptions among them
+ * still open, of this certification, whose learner is still a member, their memberships, one audit
+ * row each, every item's outcome (applied, already handled, or failed with why) and the bulk
+ * action's counts; it returns the chunk's counts. Exceptions and items are read by their id range
+ * and memberships by the range of the handled ones, so that the planner, which cannot know how many
+ * rows the CTEs hold, still reads indexes over the chunk rather than whole tables.
  */
-function handleChunkSql(action: ChunkAction, name: BulkActionName, size: number, siteZone: string): Sql {
+function handleChunkSql(action: ChunkAction, name: BulkActionName, chunk: ChunkRangeRow, siteZone: string): Sql {
   const status = ACTION_STATUS[name];
   const assigns = name === 'assign' || name === 'assign_realistic' || name === 'dismiss';
   return sql`with chunk as materialized (
       select i.exception_id as id from bulk_action_item i
-       where i.bulk_action_id = ${action.id} and i.outcome is null
-       order by i.exception_id limit ${size}
+       where i.bulk_action_id = ${action.id} and i.outcome is null and i.exception_id between ${chunk.low} and ${chunk.high}
     ), handled as (
       update exception e
          set status = ${status}, handled_at = now(), handled_by = ${action.staffId}, reason = ${action.reason}, bulk_action_id = ${action.id}
         from chunk, membership m
-       where e.id = chunk.id and e.certification_id = ${action.certificationId} and e.status = 'open'
+       where e.id = chunk.id and e.id between ${chunk.low} and ${chunk.high}
+         and e.certification_id = ${action.certificationId} and e.status = 'open'
          and m.id = e.membership_id and m.removed_at is null
       returning e.id, e.membership_id, m.due_at as due_before
     ), changed as (
@@ -302,6 +316,7 @@ function handleChunkSql(action: ChunkAction, name: BulkActionName, size: number,
              completion_recorded = case when ${name === 'dismiss'} then false else m.completion_recorded end
         from handled h, certification c
        where m.id = h.membership_id and c.id = m.certification_id
+         and m.id between (select min(membership_id) from handled) and (select max(membership_id) from handled)
       returning m.id, m.due_at as due_after
     ), audit as (
       insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
@@ -324,16 +339,15 @@ function handleChunkSql(action: ChunkAction, name: BulkActionName, size: number,
                           else 'The exception could not be handled' end as message
                 from chunk
                 left join handled h on h.id = chunk.id
-                join exception e on e.id = chunk.id
+                join exception e on e.id = chunk.id and e.id between ${chunk.low} and ${chunk.high}
                 join membership m on m.id = e.membership_id) o
-       where i.bulk_action_id = ${action.id} and i.exception_id = o.id
+       where i.bulk_action_id = ${action.id} and i.exception_id between ${chunk.low} and ${chunk.high} and i.exception_id = o.id
       returning i.exception_id, i.outcome
     ), counts as (
       select count(*)::int as processed,
              (count(*) filter (where outcome = 'applied'))::int as applied,
              (count(*) filter (where outcome = 'already_handled'))::int as already_handled,
-             (count(*) filter (where outcome = 'failed'))::int as failed,
-             min(exception_id) as low, max(exception_id) as high
+             (count(*) filter (where outcome = 'failed'))::int as failed
         from outcome
     )
     update bulk_action b
@@ -341,7 +355,7 @@ function handleChunkSql(action: ChunkAction, name: BulkActionName, size: number,
            already_handled = b.already_handled + counts.already_handled, failed = b.failed + counts.failed
       from counts
      where b.id = ${action.id}
-    returning counts.processed, counts.applied, counts.low::text as low, counts.high::text as high`;
+    returning counts.processed, counts.applied`;
 }
 
 /**

@@ -289,10 +289,11 @@ export class BulkActionsService {
  * One of the four actions on a chunk of a bulk action, as one statement: the chunk's items (those
  * still without an outcome between its lowest and highest exception id), the exceptions among them
  * still open, of this certification, whose learner is still a member, their memberships, one audit
- * row each, every item's outcome (applied, already handled, or failed with why) and the bulk
- * action's counts; it returns the chunk's counts. Exceptions and items are read by their id range
- * and memberships by the range of the handled ones, so that the planner, which cannot know how many
- * rows the CTEs hold, still reads indexes over the chunk rather than whole tables.
+ * row each, every item's outcome (applied; or failed, or already handled, with why) and the bulk
+ * action's counts; it returns the chunk's counts. The planner cannot know how many rows a CTE holds:
+ * every table is therefore reached from the chunk by index (ids = any(array(...)), joins driven by
+ * the CTE, a hashed NOT IN, a subquery per item left over), never by scanning or hashing a whole
+ * table, and no CTE is joined to another, so that a chunk's work grows with the chunk alone.
  */
 function handleChunkSql(action: ChunkAction, name: BulkActionName, chunk: ChunkRangeRow, siteZone: string): Sql {
   const status = ACTION_STATUS[name];
@@ -303,9 +304,8 @@ function handleChunkSql(action: ChunkAction, name: BulkActionName, chunk: ChunkR
     ), handled as (
       update exception e
          set status = ${status}, handled_at = now(), handled_by = ${action.staffId}, reason = ${action.reason}, bulk_action_id = ${action.id}
-        from chunk, membership m
-       where e.id = chunk.id and e.id between ${chunk.low} and ${chunk.high}
-         and e.certification_id = ${action.certificationId} and e.status = 'open'
+        from membership m
+       where e.id = any(array(select id from chunk)) and e.certification_id = ${action.certificationId} and e.status = 'open'
          and m.id = e.membership_id and m.removed_at is null
       returning e.id, e.membership_id, m.due_at as due_before
     ), changed as (
@@ -316,39 +316,41 @@ function handleChunkSql(action: ChunkAction, name: BulkActionName, chunk: ChunkR
              completion_recorded = case when ${name === 'dismiss'} then false else m.completion_recorded end
         from handled h, certification c
        where m.id = h.membership_id and c.id = m.certification_id
-         and m.id between (select min(membership_id) from handled) and (select max(membership_id) from handled)
-      returning m.id, m.due_at as due_after
+      returning h.id as exception_id, m.id, h.due_before, m.due_at as due_after
     ), audit as (
       insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
                                    status_before, status_after, due_before, due_after)
-      select h.id, h.membership_id, ${action.certificationId}, ${action.id}, ${name}, ${action.reason}, ${action.staffId},
-             'open', ${status}, h.due_before, changed.due_after
-        from handled h join changed on changed.id = h.membership_id
+      select changed.exception_id, changed.id, ${action.certificationId}, ${action.id}, ${name}, ${action.reason}, ${action.staffId},
+             'open', ${status}, changed.due_before, changed.due_after
+        from changed
       on conflict (exception_id, bulk_action_id) do nothing
-    ), outcome as (
-      update bulk_action_item i set outcome = o.outcome, message = o.message, processed_at = now()
-        from (select chunk.id,
-                     case when h.id is not null then 'applied'
-                          when e.certification_id <> ${action.certificationId} then 'failed'
-                          when e.status <> 'open' then 'already_handled'
-                          else 'failed' end as outcome,
-                     case when h.id is not null then null
-                          when e.certification_id <> ${action.certificationId} then 'The exception belongs to another certification'
-                          when e.status <> 'open' then null
-                          when m.removed_at is not null then 'The learner is no longer in this certification'
-                          else 'The exception could not be handled' end as message
-                from chunk
-                left join handled h on h.id = chunk.id
-                join exception e on e.id = chunk.id and e.id between ${chunk.low} and ${chunk.high}
-                join membership m on m.id = e.membership_id) o
-       where i.bulk_action_id = ${action.id} and i.exception_id between ${chunk.low} and ${chunk.high} and i.exception_id = o.id
-      returning i.exception_id, i.outcome
+    ), applied as (
+      update bulk_action_item i set outcome = 'applied', message = null, processed_at = now()
+       where i.bulk_action_id = ${action.id} and i.exception_id = any(array(select id from handled))
+      returning i.outcome
+    ), other as (
+      update bulk_action_item i
+         set (outcome, message) = (
+               select case when e.certification_id <> ${action.certificationId} then 'failed'
+                           when e.status <> 'open' then 'already_handled'
+                           else 'failed' end,
+                      case when e.certification_id <> ${action.certificationId} then 'The exception belongs to another certification'
+                           when e.status <> 'open' then null
+                           when m.removed_at is not null then 'The learner is no longer in this certification'
+                           else 'The exception could not be handled' end
+                 from exception e join membership m on m.id = e.membership_id
+                where e.id = i.exception_id),
+             processed_at = now()
+       where i.bulk_action_id = ${action.id} and i.outcome is null and i.exception_id between ${chunk.low} and ${chunk.high}
+         and i.exception_id not in (select id from handled)
+         and exists (select 1 from exception e where e.id = i.exception_id)
+      returning i.outcome
     ), counts as (
       select count(*)::int as processed,
              (count(*) filter (where outcome = 'applied'))::int as applied,
              (count(*) filter (where outcome = 'already_handled'))::int as already_handled,
              (count(*) filter (where outcome = 'failed'))::int as failed
-        from outcome
+        from (select outcome from applied union all select outcome from other) outcome
     )
     update bulk_action b
        set processed = b.processed + counts.processed, applied = b.applied + counts.applied,

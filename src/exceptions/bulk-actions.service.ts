@@ -199,8 +199,8 @@ export class BulkActionsService {
       };
       if (action.name === 'reopen') return this.reopenChunk(db, action);
       const name = action.name;
-      // The chunk: the next items without an outcome, in exception id order, as a range of ids, so
-      // that every table the statement reads is read over that range, never over the whole table.
+      // The chunk: the next items without an outcome, in exception id order, as a range of ids; the
+      // statement reads the items by that range and reaches everything else from them by index.
       const chunk = await db.one<ChunkRangeRow>(
         sql`select count(*)::int as n, min(exception_id)::text as low, max(exception_id)::text as high
               from (select exception_id from bulk_action_item where bulk_action_id = ${bulkActionId} and outcome is null
@@ -213,8 +213,8 @@ export class BulkActionsService {
         // The learners this chunk assigned: its audit rows, found by the chunk's exception id range.
         await this.learnerMessages.writeDueWhere(
           em,
-          sql`m.id in (select a.membership_id from exception_audit a
-                where a.bulk_action_id = ${bulkActionId} and a.exception_id between ${chunk.low} and ${chunk.high})`,
+          sql`m.id = any(array(select a.membership_id from exception_audit a
+                where a.bulk_action_id = ${bulkActionId} and a.exception_id between ${chunk.low} and ${chunk.high}))`,
         );
       }
       return done.processed;

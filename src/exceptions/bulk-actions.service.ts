@@ -4,7 +4,7 @@ import type { Queue } from 'bull';
 import { CreateRequestContext, EntityManager } from '@mikro-orm/postgresql';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { inTransaction, sql, SqlRunner } from '../database/sql';
+import { inTransaction, Sql, sql, SqlRunner } from '../database/sql';
 import { lockCertification } from '../database/locks';
 import { LearnerMessagesService } from '../notifications/learner-messages.service';
 import { ACTION_STATUS, ActionName, BulkActionName, fittingTypes, refusal } from './exception-rules';
@@ -40,9 +40,15 @@ interface ExceptionIdRow {
   exception_id: string;
 }
 
-interface HandledRow {
-  id: string;
-  membership_id: number;
+interface ChunkRangeRow {
+  n: number;
+  low: string;
+  high: string;
+}
+
+interface ChunkDoneRow {
+  processed: number;
+  applied: number;
 }
 
 interface OutcomeRow {
@@ -183,14 +189,6 @@ export class BulkActionsService {
       if (!row) return 0;
       // Serialised with membership sync of the same certification, which also changes memberships.
       await lockCertification(db, row.certification_id);
-      const chunk = (
-        await db.rows<ExceptionIdRow>(
-          sql`select exception_id from bulk_action_item where bulk_action_id = ${bulkActionId} and outcome is null
-           order by exception_id limit ${this.config.bulkChunkSize}`,
-        )
-      ).map((r) => Number(r.exception_id));
-      if (chunk.length === 0) return 0;
-
       const action: ChunkAction = {
         id: bulkActionId,
         certificationId: row.certification_id,
@@ -199,49 +197,67 @@ export class BulkActionsService {
         staffId: row.created_by,
         reopens: row.reopens_bulk_action_id === null ? null : Number(row.reopens_bulk_action_id),
       };
-      let applied: number[];
-      if (action.name === 'reopen') applied = await reopenChunk(db, action, chunk);
-      else {
-        const handled = await handleChunk(db, action, action.name, chunk, this.config.siteTimeZone);
-        applied = handled.exceptionIds;
-        if (action.name === 'assign' || action.name === 'assign_realistic') {
-          await this.learnerMessages.writeDueFor(em, handled.membershipIds);
-        }
+      if (action.name === 'reopen') return this.reopenChunk(db, action);
+      const name = action.name;
+      // The chunk: the next items without an outcome, in exception id order, as a range of ids; the
+      // statement reads the items by that range and reaches everything else from them by index.
+      const chunk = await db.one<ChunkRangeRow>(
+        sql`select count(*)::int as n, min(exception_id)::text as low, max(exception_id)::text as high
+              from (select exception_id from bulk_action_item where bulk_action_id = ${bulkActionId} and outcome is null
+                     order by exception_id limit ${this.config.bulkChunkSize}) c`,
+      );
+      if (!chunk || chunk.n === 0) return 0;
+      const done = await db.one<ChunkDoneRow>(handleChunkSql(action, name, chunk, this.config.siteTimeZone));
+      if (!done || done.processed === 0) return 0;
+      if (done.applied > 0 && (name === 'assign' || name === 'assign_realistic')) {
+        // The learners this chunk assigned: its audit rows, found by the chunk's exception id range.
+        await this.learnerMessages.writeDueWhere(
+          em,
+          sql`m.id = any(array(select a.membership_id from exception_audit a
+                where a.bulk_action_id = ${bulkActionId} and a.exception_id between ${chunk.low} and ${chunk.high}))`,
+        );
       }
-
-      // Every item of the chunk gets its outcome: applied, already handled, or failed with why.
-      const whyRefused =
-        action.name === 'reopen'
-          ? sql`coalesce(${reopenRefusalSql(sql`${action.reopens}::bigint`)}, 'The exception could not be reopened')`
-          : sql`case when m.removed_at is not null then 'The learner is no longer in this certification'
-                  else 'The exception could not be handled' end`;
-      const alreadyDone = action.name === 'reopen' ? sql`e.status = 'open'` : sql`e.status <> 'open'`;
-      const outcomes = await db.rows<OutcomeRow>(
-        sql`with outcome as (
-           select e.id,
-                  case when e.id = any(${applied}::bigint[]) then 'applied'
-                       when e.certification_id <> ${action.certificationId} then 'failed'
-                       when ${alreadyDone} then 'already_handled'
-                       else 'failed' end as outcome,
-                  case when e.id = any(${applied}::bigint[]) then null
-                       when e.certification_id <> ${action.certificationId} then 'The exception belongs to another certification'
-                       when ${alreadyDone} then null
-                       else ${whyRefused} end as message
-             from exception e join membership m on m.id = e.membership_id
-            where e.id = any(${chunk}::bigint[]))
-         update bulk_action_item i set outcome = o.outcome, message = o.message, processed_at = now()
-           from outcome o
-          where i.bulk_action_id = ${bulkActionId} and i.exception_id = any(${chunk}::bigint[]) and i.exception_id = o.id
-        returning i.outcome`,
-      );
-      const count = (kind: ItemOutcome) => outcomes.filter((r) => r.outcome === kind).length;
-      await db.run(
-        sql`update bulk_action set processed = processed + ${outcomes.length}, applied = applied + ${count('applied')},
-                already_handled = already_handled + ${count('already_handled')}, failed = failed + ${count('failed')}
-          where id = ${bulkActionId}`,
-      );
-      return outcomes.length;
+      return done.processed;
     });
+  }
+
+  /** A chunk of a reopening: the exceptions it reopens, then every item's outcome and the counts. */
+  private async reopenChunk(db: SqlRunner, action: ChunkAction): Promise<number> {
+    const chunk = (
+      await db.rows<ExceptionIdRow>(
+        sql`select exception_id from bulk_action_item where bulk_action_id = ${action.id} and outcome is null
+           order by exception_id limit ${this.config.bulkChunkSize}`,
+      )
+    ).map((r) => Number(r.exception_id));
+    if (chunk.length === 0) return 0;
+    const applied = await reopenChunk(db, action, chunk);
+
+    // Every item of the chunk gets its outcome: applied, already handled, or failed with why.
+    const outcomes = await db.rows<OutcomeRow>(
+      sql`with outcome as (
+         select e.id,
+                case when e.id = any(${applied}::bigint[]) then 'applied'
+                     when e.certification_id <> ${action.certificationId} then 'failed'
+                     when e.status = 'open' then 'already_handled'
+                     else 'failed' end as outcome,
+                case when e.id = any(${applied}::bigint[]) then null
+                     when e.certification_id <> ${action.certificationId} then 'The exception belongs to another certification'
+                     when e.status = 'open' then null
+                     else coalesce(${reopenRefusalSql(sql`${action.reopens}::bigint`)}, 'The exception could not be reopened') end as message
+           from exception e join membership m on m.id = e.membership_id
+          where e.id = any(${chunk}::bigint[]))
+       update bulk_action_item i set outcome = o.outcome, message = o.message, processed_at = now()
+         from outcome o
+        where i.bulk_action_id = ${action.id} and i.exception_id = any(${chunk}::bigint[]) and i.exception_id = o.id
+      returning i.outcome`,
+    );
+    const count = (kind: ItemOutcome) => outcomes.filter((r) => r.outcome === kind).length;
+    await db.run(
+      sql`update bulk_action set processed = processed + ${outcomes.length}, applied = applied + ${count('applied')},
+              already_handled = already_handled + ${count('already_handled')}, failed = failed + ${count('failed')}
+        where id = ${action.id}`,
+    );
+    return outcomes.length;
   }
 
   /**
@@ -270,48 +286,78 @@ export class BulkActionsService {
 }
 
 /**
- * One of the four actions on a chunk: only exceptions still open, of this certification, whose
- * learner is still a member. Returns the exceptions it handled and their memberships.
+ * One of the four actions on a chunk of a bulk action, as one statement: the chunk's items (those
+ * still without an outcome between its lowest and highest exception id), the exceptions among them
+ * still open, of this certification, whose learner is still a member, their memberships, one audit
+ * row each, every item's outcome (applied; or failed, or already handled, with why) and the bulk
+ * action's counts; it returns the chunk's counts. The planner cannot know how many rows a CTE holds:
+ * every table is therefore reached from the chunk by index (ids = any(array(...)), joins driven by
+ * the CTE, a hashed NOT IN, a subquery per item left over), never by scanning or hashing a whole
+ * table, and no CTE is joined to another, so that a chunk's work grows with the chunk alone.
  */
-async function handleChunk(
-  db: SqlRunner,
-  action: ChunkAction,
-  name: BulkActionName,
-  chunk: number[],
-  siteZone: string,
-): Promise<{ exceptionIds: number[]; membershipIds: number[] }> {
+function handleChunkSql(action: ChunkAction, name: BulkActionName, chunk: ChunkRangeRow, siteZone: string): Sql {
   const status = ACTION_STATUS[name];
-  const handled = await db.rows<HandledRow>(
-    sql`update exception e
-        set status = ${status}, handled_at = now(), handled_by = ${action.staffId}, reason = ${action.reason}, bulk_action_id = ${action.id}
-      where e.id = any(${chunk}::bigint[]) and e.certification_id = ${action.certificationId} and e.status = 'open'
-        and exists (select 1 from membership m where m.id = e.membership_id and m.removed_at is null)
-    returning e.id, e.membership_id`,
-  );
-  const exceptionIds = handled.map((r) => Number(r.id));
-  const membershipIds = handled.map((r) => Number(r.membership_id));
-  if (handled.length === 0) return { exceptionIds, membershipIds };
   const assigns = name === 'assign' || name === 'assign_realistic' || name === 'dismiss';
-  await db.run(
-    sql`with changed as (
-       update membership m
-          set exception_status = ${status},
-              assigned_at = case when ${assigns} then now() else m.assigned_at end,
-              due_at = case when ${name === 'assign_realistic'} then ${realisticDueSql(siteZone)} else m.due_at end,
-              completion_recorded = case when ${name === 'dismiss'} then false else m.completion_recorded end
-         from membership prev, certification c
-        where m.id = any(${membershipIds}::int[]) and prev.id = any(${membershipIds}::int[]) and prev.id = m.id
-          and c.id = m.certification_id
-      returning m.id, prev.due_at as due_before, m.due_at as due_after)
-     insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
-                                  status_before, status_after, due_before, due_after)
-     select x.exception_id, x.membership_id, ${action.certificationId}, ${action.id}, ${name}, ${action.reason}, ${action.staffId},
-            'open', ${status}, changed.due_before, changed.due_after
-       from unnest(${exceptionIds}::bigint[], ${membershipIds}::int[]) as x(exception_id, membership_id)
-       join changed on changed.id = x.membership_id
-     on conflict (exception_id, bulk_action_id) do nothing`,
-  );
-  return { exceptionIds, membershipIds };
+  return sql`with chunk as materialized (
+      select i.exception_id as id from bulk_action_item i
+       where i.bulk_action_id = ${action.id} and i.outcome is null and i.exception_id between ${chunk.low} and ${chunk.high}
+    ), handled as (
+      update exception e
+         set status = ${status}, handled_at = now(), handled_by = ${action.staffId}, reason = ${action.reason}, bulk_action_id = ${action.id}
+        from membership m
+       where e.id = any(array(select id from chunk)) and e.certification_id = ${action.certificationId} and e.status = 'open'
+         and m.id = e.membership_id and m.removed_at is null
+      returning e.id, e.membership_id, m.due_at as due_before
+    ), changed as (
+      update membership m
+         set exception_status = ${status},
+             assigned_at = case when ${assigns} then now() else m.assigned_at end,
+             due_at = case when ${name === 'assign_realistic'} then ${realisticDueSql(siteZone)} else m.due_at end,
+             completion_recorded = case when ${name === 'dismiss'} then false else m.completion_recorded end
+        from handled h, certification c
+       where m.id = h.membership_id and c.id = m.certification_id
+      returning h.id as exception_id, m.id, h.due_before, m.due_at as due_after
+    ), audit as (
+      insert into exception_audit (exception_id, membership_id, certification_id, bulk_action_id, action, reason, staff_id,
+                                   status_before, status_after, due_before, due_after)
+      select changed.exception_id, changed.id, ${action.certificationId}, ${action.id}, ${name}, ${action.reason}, ${action.staffId},
+             'open', ${status}, changed.due_before, changed.due_after
+        from changed
+      on conflict (exception_id, bulk_action_id) do nothing
+    ), applied as (
+      update bulk_action_item i set outcome = 'applied', message = null, processed_at = now()
+       where i.bulk_action_id = ${action.id} and i.exception_id = any(array(select id from handled))
+      returning i.outcome
+    ), other as (
+      update bulk_action_item i
+         set (outcome, message) = (
+               select case when e.certification_id <> ${action.certificationId} then 'failed'
+                           when e.status <> 'open' then 'already_handled'
+                           else 'failed' end,
+                      case when e.certification_id <> ${action.certificationId} then 'The exception belongs to another certification'
+                           when e.status <> 'open' then null
+                           when m.removed_at is not null then 'The learner is no longer in this certification'
+                           else 'The exception could not be handled' end
+                 from exception e join membership m on m.id = e.membership_id
+                where e.id = i.exception_id),
+             processed_at = now()
+       where i.bulk_action_id = ${action.id} and i.outcome is null and i.exception_id between ${chunk.low} and ${chunk.high}
+         and i.exception_id not in (select id from handled)
+         and exists (select 1 from exception e where e.id = i.exception_id)
+      returning i.outcome
+    ), counts as (
+      select count(*)::int as processed,
+             (count(*) filter (where outcome = 'applied'))::int as applied,
+             (count(*) filter (where outcome = 'already_handled'))::int as already_handled,
+             (count(*) filter (where outcome = 'failed'))::int as failed
+        from (select outcome from applied union all select outcome from other) outcome
+    )
+    update bulk_action b
+       set processed = b.processed + counts.processed, applied = b.applied + counts.applied,
+           already_handled = b.already_handled + counts.already_handled, failed = b.failed + counts.failed
+      from counts
+     where b.id = ${action.id}
+    returning counts.processed, counts.applied`;
 }
 
 /**

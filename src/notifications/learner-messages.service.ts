@@ -40,8 +40,11 @@ const daysBefore = (moment: Sql, days: Sql) =>
  * status none / assigned / assigned with realistic due date) who are not suspended get any. Every
  * moment is a state, not an event, so a sweep that missed one (or a learner assigned late, through
  * Assign on the exception report) still sends it, once. `link` is the {link} placeholder's value.
+ * A message already in the outbox is looked up by its key, one index probe per candidate (a
+ * subquery, never an anti-join: planned as a scan of an outbox thought small, that join read the
+ * whole outbox again for every candidate, the rows the statement itself had just added included).
  */
-const dueMessages = (link: string, membershipFilter: Sql, now: Date, siteZone: string) => sql`
+export const dueMessagesSql = (link: string, membershipFilter: Sql, now: Date, siteZone: string) => sql`
   with t as materialized (
     select certification_id, kind, offset_days,
            ${sql.raw(compileTemplateSql('subject'))} as subject, ${sql.raw(compileTemplateSql('body'))} as body
@@ -79,9 +82,9 @@ const dueMessages = (link: string, membershipFilter: Sql, now: Date, siteZone: s
              else false
            end
          end
-     and not exists (
-       select 1 from outbox o
-        where o.message_key = t.kind || ':' || m.id || case when t.kind = 'unenrolment' then '' else ':' || m.cycle end)`;
+     and (select o.id from outbox o
+           where o.message_key = t.kind || ':' || m.id || case when t.kind = 'unenrolment' then '' else ':' || m.cycle end
+           limit 1) is null`;
 
 /** The learner message sweep (DOMAIN.md §5): set-based, in chunks of memberships, one transaction each. */
 @Injectable()
@@ -101,11 +104,16 @@ export class LearnerMessagesService {
    */
   async writeDueFor(em: EntityManager, membershipIds: readonly number[], now: Date = new Date()): Promise<number> {
     if (membershipIds.length === 0) return 0;
+    return this.writeDueWhere(em, sql`m.id = any(${membershipIds}::int[])`, now);
+  }
+
+  /**
+   * The same for the memberships `membershipFilter` (a condition on membership m) selects, so that
+   * a caller that changed them set-based names them set-based too, without sending their ids.
+   */
+  async writeDueWhere(em: EntityManager, membershipFilter: Sql, now: Date = new Date()): Promise<number> {
     await MessageTemplatesService.ensureDefaults(new SqlRunner(em), null);
-    const rows = await this.outbox.write(
-      em,
-      dueMessages(this.urls.absolute('/'), sql`m.id = any(${membershipIds}::int[])`, now, this.config.siteTimeZone),
-    );
+    const rows = await this.outbox.write(em, dueMessagesSql(this.urls.absolute('/'), membershipFilter, now, this.config.siteTimeZone));
     return rows.length;
   }
 
@@ -124,7 +132,7 @@ export class LearnerMessagesService {
       const rows = await this.em
         .fork()
         .transactional((em) =>
-          this.outbox.write(em, dueMessages(link, sql`m.id between ${from} and ${to}`, now, this.config.siteTimeZone)),
+          this.outbox.write(em, dueMessagesSql(link, sql`m.id between ${from} and ${to}`, now, this.config.siteTimeZone)),
         );
       for (const row of rows) {
         written[row.kind] = (written[row.kind] ?? 0) + 1;

@@ -89,6 +89,12 @@ describe('the HTML part of an outbox message', () => {
     await expectParity('A link at the end https://certex.example.org');
   });
 
+  it('links an address only where a word starts, also right after another address or an entity', async () => {
+    await expectParity('xhttps://a.example/p _http://b.example 9https://c.example/ and https://d.example/');
+    await expectParity('&https://e.example/&amp; <https://f.example/> (http://g.example)https://h.example, "https://i.example"');
+    await expectParity('https://j.example/a,https://k.example/b.\nhttps://l.example/c;https://m.example');
+  });
+
   it('escapes every character of the text, and never lets markup through', async () => {
     const html = await render('Dear <b>Ada</b>,\nwelcome.\n\nBye & thanks', 'Hi <there>');
     expect(html).toContain('<p>Dear &lt;b&gt;Ada&lt;/b&gt;,<br>welcome.</p><p>Bye &amp; thanks</p>');

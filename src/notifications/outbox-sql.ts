@@ -13,19 +13,21 @@ import { Sql, sql } from '../database/sql';
  */
 export function insertOutboxSql(source: Sql, options: { state: 'pending' | 'kept'; domain: string }): Sql {
   const address = sql.raw('btrim(s.to_address)');
-  const valid = plainAddressSql(address);
-  const subject = sql`left(${headerTextSql(sql.raw('s.subject'))}, 998)`;
+  const subject = sql.raw('x.subject');
+  // The address check and the cleaned subject are worked out once per row (x), not per column.
   return sql`
     insert into outbox (message_key, message_id, kind, to_address, to_name, subject, body_text, body_html, state, last_error,
                         certification_id, membership_id, staff_id)
     select s.message_key, ${messageIdSql(sql.raw('s.message_key'), options.domain)}, s.kind,
-           case when ${valid} then ${address} else left(${headerTextSql(address)}, 254) end,
+           case when x.valid then ${address} else left(${headerTextSql(address)}, 254) end,
            nullif(left(${headerTextSql(sql.raw('s.to_name'))}, 200), ''),
            ${subject}, s.body_text, ${bodyHtmlSql(sql.raw('s.body_text'), subject)},
-           case when ${valid} then ${options.state}::text else 'failed' end,
-           case when ${valid} then null else ${INVALID_ADDRESS} end,
+           case when x.valid then ${options.state}::text else 'failed' end,
+           case when x.valid then null else ${INVALID_ADDRESS} end,
            s.certification_id, s.membership_id, s.staff_id
       from (${source}) s
+     cross join lateral (select ${plainAddressSql(address)} as valid,
+                                left(${headerTextSql(sql.raw('s.subject'))}, 998) as subject offset 0) x
     on conflict (message_key) do nothing
     returning id::text as id, kind, state`;
 }
@@ -54,10 +56,15 @@ function plainAddressSql(address: Sql): Sql {
 /**
  * A web address in text that is already HTML-escaped: http(s)://, then characters up to a space
  * or quote, the last not a punctuation mark that ends a sentence. `&amp;` counts as one character
- * (a raw `&`), so the address never ends inside an entity. Group 1 is the character before it
- * (the start of a word), group 2 the address.
+ * (a raw `&`), so the address never ends inside an entity. It starts a word: the character before
+ * it, if any, is not a letter, digit or _: a lookbehind, so that the whole match is the address
+ * and no group is captured, which PostgreSQL matches several times faster. `(?<!` and `(?:` are
+ * spelled with chr(63), a constant the planner folds, since the driver takes "?" for a parameter.
  */
-const ESCAPED_URL = sql.raw(`'(^|[^A-Za-z0-9_])(https{0,1}://([^[:space:]&<>"'']|&amp;)+([^[:space:]&<>"''.,;:!\\x3f)\\]]|&amp;))'`);
+const ESCAPED_URL = sql.raw(
+  `('(' || chr(63) || '<![A-Za-z0-9_])https{0,1}://(' || chr(63) || ':[^[:space:]&<>"'']|&amp;)+(' || chr(63) ||
+   ':[^[:space:]&<>"''.,;:!\\x3f)\\]]|&amp;)')`,
+);
 
 /**
  * The HTML part of a plain-text message: a small complete document, every character of the text
@@ -67,7 +74,7 @@ export function bodyHtmlSql(text: Sql, subject: Sql): Sql {
   const escape = (value: Sql) =>
     sql`replace(replace(replace(replace(replace(${value}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;')`;
   const escaped = escape(sql`regexp_replace(${text}, '\\r\\n{0,1}', E'\\n', 'g')`);
-  const linked = sql`regexp_replace(${escaped}, ${ESCAPED_URL}, '\\1<a href="\\2">\\2</a>', 'g')`;
+  const linked = sql`regexp_replace(${escaped}, ${ESCAPED_URL}, '<a href="\\&">\\&</a>', 'g')`;
   const paragraphs = sql`replace(regexp_replace(${linked}, E'\\n{2,}', '</p><p>', 'g'), E'\\n', '<br>')`;
   return sql`'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>' || ${escape(subject)}
     || '</title></head><body><p>' || ${paragraphs} || '</p></body></html>'`;

@@ -112,7 +112,7 @@ describe('a bulk action whose worker connections PostgreSQL terminates mid-trans
     let aId = 0;
     try {
       aId = await assignAll(a.certificationId);
-      expect(await blockedBy(chunkHold)).toMatch(/^with changed as \(\s+update membership/);
+      expect(await blockedBy(chunkHold)).toMatch(/^with chunk as materialized \(\s+select i\.exception_id as id from bulk_action_item/);
       expect(await terminateWorkerConnections()).toBeGreaterThanOrEqual(1);
       // The chunk in the middle of its transaction is rolled back: the bulk action stands exactly
       // at the end of the fourth chunk, nothing half done, the messages of those chunks committed with them.
@@ -127,7 +127,7 @@ describe('a bulk action whose worker connections PostgreSQL terminates mid-trans
       });
       // Bull tries the job again (after its backoff) in the same worker, on new connections, and
       // the fifth chunk is redone from its start: it reaches the held lock again.
-      expect(await blockedBy(chunkHold)).toMatch(/^with changed as \(\s+update membership/);
+      expect(await blockedBy(chunkHold)).toMatch(/^with chunk as materialized \(\s+select i\.exception_id as id from bulk_action_item/);
       expect(await job(aId)).toMatchObject({ state: 'active', attemptsMade: 1, failedReason: expect.stringMatching(TERMINATED) });
       await chunkHold.release();
 

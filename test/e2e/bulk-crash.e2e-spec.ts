@@ -91,7 +91,7 @@ describe('a bulk action whose worker is killed mid-way', () => {
     }
     lap(`worker 1 killed at processed ${seen.processed}, waiting in: ${waiting.replace(/\s+/g, ' ').slice(0, 60)}`);
     expect(seen).toMatchObject({ state: 'running', processed: KILL_AFTER, total: TOTAL });
-    expect(waiting).toMatch(/^with changed as \(\s+update membership/);
+    expect(waiting).toMatch(/^with chunk as materialized \(\s+select i\.exception_id as id from bulk_action_item/);
 
     // Its connections close with it and the chunk it was in the middle of is rolled back: the
     // bulk action stands exactly at the end of the fourth chunk, nothing half done.

@@ -35,6 +35,8 @@ export interface CertificationPage {
   openByType: Partial<Record<ExceptionType, number>>;
   /** The active members by report state, states with none left out. */
   membersByState: Partial<Record<ReportState, number>>;
+  /** Whether a bulk action of this certification is queued or running (the Exception report then lists them). */
+  bulkActionsUnfinished: boolean;
   /** "Tab – Certification full name – Certex", with "Error: " when the page shows form errors. */
   title(hasErrors?: boolean, tabLabel?: string): string;
 }
@@ -89,22 +91,25 @@ export class CertificationsService {
 
   /** Loads a certification for one of its tabs (404 when there is none). Later tabs use this too. */
   async page(id: number, tab: CertificationTab): Promise<CertificationPage> {
-    const row = await this.db.one<Certification & Pick<CertificationPage, 'openByType' | 'membersByState'>>(
+    const row = await this.db.one<Certification & Pick<CertificationPage, 'openByType' | 'membersByState' | 'bulkActionsUnfinished'>>(
       sql`select ${this.columns()},
                  (select coalesce(json_object_agg(o.type, o.n), '{}') from exception_open_count o
                    where o.certification_id = c.id and o.n > 0) as "openByType",
                  (select coalesce(json_object_agg(s.report_state, s.n), '{}') from membership_state_count s
-                   where s.certification_id = c.id and s.n > 0) as "membersByState"
+                   where s.certification_id = c.id and s.n > 0) as "membersByState",
+                 exists (select 1 from bulk_action b
+                          where b.certification_id = c.id and b.state in ('queued', 'running')) as "bulkActionsUnfinished"
             from certification c where c.id = ${id}`,
     );
     if (!row) throw new NotFoundException();
-    const { openByType, membersByState, ...certification } = row;
+    const { openByType, membersByState, bulkActionsUnfinished, ...certification } = row;
     const openExceptions = Object.values(openByType).reduce((sum, n) => sum + n, 0);
     return {
       certification,
       openExceptions,
       openByType,
       membersByState,
+      bulkActionsUnfinished,
       tabs: certificationTabs(this.urls, certification, tab, openExceptions),
       title: (hasErrors = false, tabLabel = TAB_NAMES[tab]) => pageTitle([tabLabel, certification.fullName], hasErrors),
     };

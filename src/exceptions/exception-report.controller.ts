@@ -197,13 +197,13 @@ export class ExceptionReportController {
     const base = `/certifications/${id}/exceptions`;
     const viewQuery = this.viewQuery(view);
     const pq = pageQuery(query, SORTS[view.sort]);
-    const [page, rows, searchCounts, unfinished] = await Promise.all([
+    const [page, rows, searchCounts] = await Promise.all([
       this.certifications.page(id, 'exceptions'),
       this.report.page(id, view, pq),
       // Without a search, the open counts the page header reads are the counts by type.
       view.q ? this.report.countsByType(id, { q: view.q, type: null }) : null,
-      this.bulkQueries.unfinished(id),
     ]);
+    const unfinished = page.bulkActionsUnfinished ? await this.bulkQueries.unfinished(id) : [];
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
     const counts = searchCounts ?? page.openByType;
     const visibleCounts = view.type ? { [view.type]: counts[view.type] ?? 0 } : counts;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { TestClient } from '../support/app';
 
 /** Small measuring tools shared by the benchmarks. */
 export function median(values: number[]): number {
@@ -71,3 +72,48 @@ export function cpuBetween(before: CpuSample, after: CpuSample): { node: number;
 
 /** Linux's USER_HZ, the unit of /proc/<pid>/stat times. */
 const CLOCK_TICKS = 100;
+
+export interface CsvDownload {
+  status: number;
+  lines: number;
+  bytes: number;
+  /** The first line. */
+  header: string;
+  seconds: number;
+  rssBeforeMb: number;
+  rssPeakMb: number;
+}
+
+/**
+ * Downloads a CSV through a signed-in test client, counting lines as the chunks arrive (nothing is
+ * kept), while sampling this process's RSS every 20 ms after a full collection.
+ */
+export async function downloadCsv(admin: TestClient, url: string): Promise<CsvDownload> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const rssBeforeMb = rssMb();
+  let rssPeakMb = rssBeforeMb;
+  const sampler = setInterval(() => (rssPeakMb = Math.max(rssPeakMb, rssMb())), 20);
+  const start = process.hrtime.bigint();
+  try {
+    const res = await admin.agent
+      .get(admin.path(url))
+      .buffer(true)
+      .parse((stream, done) => {
+        let lines = 0;
+        let bytes = 0;
+        let header = '';
+        stream.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (!header.includes('\n')) header += chunk.toString('utf8', 0, Math.min(chunk.length, 500));
+          for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+        });
+        stream.on('end', () => done(null, { lines, bytes, header: header.split('\n')[0] }));
+        stream.on('error', (error: Error) => done(error, null));
+      });
+    const body = res.body as { lines: number; bytes: number; header: string };
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return { ...body, status: res.status, seconds, rssBeforeMb, rssPeakMb: Math.max(rssPeakMb, rssMb()) };
+  } finally {
+    clearInterval(sampler);
+  }
+}

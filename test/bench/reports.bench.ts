@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { startTestApp, TestClient } from '../support/app';
 import type { BenchContext } from './run';
 import { REPORT_STATES } from '../../src/reports/report-states';
-import { median, percentile, rssMb, timed, timeRequests } from './measure';
+import { downloadCsv, median, percentile, timed, timeRequests } from './measure';
 
 /**
  * `npm run bench -- reports [memberships]`: one certification with 100,000 memberships in mixed
@@ -165,38 +165,12 @@ async function measureReport(ctx: BenchContext, admin: TestClient, label: string
   await measureCsv(ctx, admin, label, decode(csvHref), total);
 }
 
-/** Downloads a CSV, counting lines as the chunks arrive, while sampling this process's RSS every 20 ms. */
+/** Downloads a CSV and prints its time, size and the process's memory growth beside the targets. */
 async function measureCsv(ctx: BenchContext, admin: TestClient, label: string, url: string, total: number) {
-  global.gc?.();
-  const rssBefore = rssMb();
-  let rssPeak = rssBefore;
-  const sampler = setInterval(() => {
-    rssPeak = Math.max(rssPeak, rssMb());
-  }, 20);
-  const start = process.hrtime.bigint();
-  let result: { lines: number; bytes: number; header: string; status: number };
-  try {
-    const res = await admin.agent
-      .get(admin.path(url))
-      .buffer(true)
-      .parse((stream: any, done: (error: Error | null, body: unknown) => void) => {
-        let lines = 0;
-        let bytes = 0;
-        let header = '';
-        stream.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (header === '' || !header.includes('\n')) header += chunk.toString('utf8', 0, Math.min(chunk.length, 500));
-          for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-        });
-        stream.on('end', () => done(null, { lines, bytes, header: header.split('\n')[0] }));
-        stream.on('error', (error: Error) => done(error, null));
-      });
-    result = { ...res.body, status: res.status };
-  } finally {
-    clearInterval(sampler);
-  }
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  rssPeak = Math.max(rssPeak, rssMb());
+  const result = await downloadCsv(admin, url);
+  const rssBefore = result.rssBeforeMb;
+  const rssPeak = result.rssPeakMb;
+  const ms = result.seconds * 1000;
   ctx.figure(
     `${label}: CSV ${url.split('?')[0].split('/').pop()} status, lines, size`,
     `${result.status}, ${result.lines} lines, ${(result.bytes / 1024 / 1024).toFixed(1)} MB`,

@@ -4,7 +4,7 @@ import { AdminNoticeService } from '../../src/notifications/admin-notice.service
 import { buildScaleData, newTag } from '../../src/database/seeders/scale';
 import { startTestApp, TestClient } from '../support/app';
 import type { BenchContext } from './run';
-import { median, percentile, rssMb, timed, timeRequests } from './measure';
+import { downloadCsv, median, percentile, rssMb, timed, timeRequests } from './measure';
 import { StatementTimer } from './statement-timer';
 
 /**
@@ -165,34 +165,12 @@ function decode(href: string): string {
   return href.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=');
 }
 
-/** Downloads a CSV, counting lines as the chunks arrive, while sampling this process's RSS every 20 ms. */
+/** Downloads a CSV and prints its time and the process's memory growth beside the targets. */
 async function measureCsv(ctx: BenchContext, admin: TestClient, label: string, url: string, rows: number) {
-  global.gc?.();
-  const rssBefore = rssMb();
-  let rssPeak = rssBefore;
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb())), 20);
-  const start = process.hrtime.bigint();
-  let result: { lines: number; bytes: number; status: number };
-  try {
-    const res = await admin.agent
-      .get(admin.path(url))
-      .buffer(true)
-      .parse((stream: any, done: (error: Error | null, body: unknown) => void) => {
-        let lines = 0;
-        let bytes = 0;
-        stream.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-        });
-        stream.on('end', () => done(null, { lines, bytes }));
-        stream.on('error', (error: Error) => done(error, null));
-      });
-    result = { ...res.body, status: res.status };
-  } finally {
-    clearInterval(sampler);
-  }
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  rssPeak = Math.max(rssPeak, rssMb());
+  const result = await downloadCsv(admin, url);
+  const seconds = result.seconds;
+  const rssBefore = result.rssBeforeMb;
+  const rssPeak = result.rssPeakMb;
   if (result.status !== 200) {
     ctx.figure(`${label}: CSV of every row`, `not available (GET ${url.split('/').pop()} answered ${result.status})`);
     return;

@@ -10,31 +10,7 @@ export function csvDate(value: Date | string | null | undefined, zone: string): 
   if (value === null || value === undefined || value === '') return '';
   const date = new Date(value);
   const time = date.getTime();
-  return Number.isNaN(time) ? '' : new Date(time + zoneOffset(time, zone)).toISOString().slice(0, 10);
-}
-
-const QUARTER_HOUR = 15 * 60 * 1000;
-const offsets = new Map<string, number>();
-
-/**
- * The zone's offset at an instant, in ms. A million-row download asks for it a million times, and
- * the zone's clock changes at most on a quarter hour: the offset is read once per quarter hour
- * (both its ends agreeing) and remembered, the Intl formatter asked only otherwise.
- */
-function zoneOffset(time: number, zone: string): number {
-  const start = Math.floor(time / QUARTER_HOUR) * QUARTER_HOUR;
-  const key = `${zone} ${start}`;
-  let offset = offsets.get(key);
-  if (offset === undefined) {
-    const atStart = wallClock(new Date(start), zone) - start;
-    const end = start + QUARTER_HOUR - 1;
-    const atEnd = wallClock(new Date(end), zone) - end;
-    if (atStart !== atEnd) return wallClock(new Date(time), zone) - time;
-    if (offsets.size >= 100_000) offsets.clear();
-    offset = atStart;
-    offsets.set(key, offset);
-  }
-  return offset;
+  return Number.isNaN(time) ? '' : new Date(wallClock(date, zone)).toISOString().slice(0, 10);
 }
 
 /** The header of a date column, naming the zone its days are in: "Due date (Europe/London)". */

@@ -91,17 +91,52 @@ function partsFormat(zone: string): Intl.DateTimeFormat {
   return format;
 }
 
-/**
- * The wall-clock reading of an instant in a zone, as milliseconds of a UTC clock showing the
- * same reading (so that calendar arithmetic can use the Date.UTC functions).
- */
-export function wallClock(at: Date, zone: string): number {
+/** The zone's clock read by the runtime: Intl's parts of the instant, as ms of a UTC clock. */
+function readWallClock(at: Date, zone: string): number {
   const parts: Record<string, number> = {};
   for (const part of partsFormat(zone).formatToParts(at)) {
     if (part.type !== 'literal' && part.type !== 'era') parts[part.type] = Number(part.value);
   }
   const ms = ((at.getTime() % 1000) + 1000) % 1000;
   return utc(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) + ms;
+}
+
+const QUARTER_HOUR = 15 * 60 * 1000;
+const MAX_KEPT_OFFSETS = 100_000;
+const offsetsByZone = new Map<string, Map<number, number>>();
+let keptOffsets = 0;
+
+/**
+ * The zone's offset at an instant, in ms. A page of dates or a million-row download asks for it
+ * row after row, and a zone's clock changes at most once in a quarter hour: the offset of a
+ * quarter hour whose two ends agree is read once and remembered; any other is read each time.
+ */
+function offsetAt(time: number, zone: string): number {
+  const start = Math.floor(time / QUARTER_HOUR) * QUARTER_HOUR;
+  let offsets = offsetsByZone.get(zone);
+  let offset = offsets?.get(start);
+  if (offset !== undefined) return offset;
+  const atStart = readWallClock(new Date(start), zone) - start;
+  const end = start + QUARTER_HOUR - 1;
+  if (readWallClock(new Date(end), zone) - end !== atStart) return readWallClock(new Date(time), zone) - time;
+  if (keptOffsets >= MAX_KEPT_OFFSETS) {
+    offsetsByZone.clear();
+    keptOffsets = 0;
+  }
+  if (!offsets) offsetsByZone.set(zone, (offsets = new Map<number, number>()));
+  offset = atStart;
+  offsets.set(start, offset);
+  keptOffsets++;
+  return offset;
+}
+
+/**
+ * The wall-clock reading of an instant in a zone, as milliseconds of a UTC clock showing the
+ * same reading (so that calendar arithmetic can use the Date.UTC functions).
+ */
+export function wallClock(at: Date, zone: string): number {
+  const time = at.getTime();
+  return Number.isNaN(time) ? readWallClock(at, zone) : time + offsetAt(time, zone);
 }
 
 /** The zone's offset from UTC at an instant, in minutes (east positive: Asia/Kathmandu 345). */

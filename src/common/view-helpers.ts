@@ -1,4 +1,5 @@
 import type { HelperDelegate, HelperOptions } from 'handlebars';
+import { wallClock } from './time-zone';
 import { UrlBuilder } from './url';
 
 const NUMBER = new Intl.NumberFormat('en-GB');
@@ -30,11 +31,25 @@ function toDate(value: unknown): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+const dayTexts = new Map<number, string>();
+
+/** "5 Mar 2026" for a calendar day counted from 1970-01-01; a page's rows share few days, each formatted once. */
+function dayText(day: number): string {
+  let text = dayTexts.get(day);
+  if (text === undefined) {
+    text = formatsFor('UTC').date.format(new Date(day * DAY_MS));
+    if (dayTexts.size >= 10_000) dayTexts.clear();
+    dayTexts.set(day, text);
+  }
+  return text;
+}
+
 /** "5 Mar 2026": the day of the moment in the zone (a YYYY-MM-DD text is that calendar date as it is). */
 export function formatDate(value: unknown, zone: string): string {
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return formatsFor('UTC').date.format(new Date(`${value}T00:00:00Z`));
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return dayText(Date.parse(`${value}T00:00:00Z`) / DAY_MS);
   const date = toDate(value);
-  return date ? formatsFor(zone).date.format(date) : '';
+  return date ? dayText(Math.floor(wallClock(date, zone) / DAY_MS)) : '';
 }
 
 /** "5 Mar 2026, 14:30 GMT": the moment on the zone's clock, with the zone's short name. */

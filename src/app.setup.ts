@@ -88,6 +88,9 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   const urls = new UrlBuilder(config.basePath);
   const expressApp = app.getHttpAdapter().getInstance();
   expressApp.disable('x-powered-by');
+  // Every signed-in page is sent with Cache-Control: no-store, so an ETag (a hash of each body) would
+  // never be asked for again; static files keep theirs (express.static sets its own).
+  expressApp.disable('etag');
   // X-Forwarded-For and -Proto are believed from a TLS proxy on this machine, and from the
   // authenticating proxy (AUTH_PROXY_ADDRESSES) whose word Certex takes for who the person is anyway,
   // so that logs and sign-in throttling see the client's address. The proxy's own header is judged

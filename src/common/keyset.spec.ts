@@ -15,6 +15,7 @@ describe('keyset paging', () => {
       where: new Sql('(a, id) > (?, ?)', ['x', 1]),
       orderBy: new Sql('a asc, id asc', []),
       select: new Sql('(a)::text as key_0, id as key_1', []),
+      rowNumber: new Sql('row_number() over (order by a asc, id asc) as page_row', []),
     });
     expect(keysetSql(['a', 'id'], 'asc', { after: null, before: ['x', 1] }).orderBy.text).toBe('a desc, id desc');
     expect(keysetSql(['a', 'id'], 'desc', { after: ['x', 1], before: null }).where.text).toBe('(a, id) < (?, ?)');
@@ -70,6 +71,7 @@ describe('keyset paging', () => {
       where: new Sql('true', []),
       orderBy: new Sql('a desc, id desc', []),
       select: new Sql('(a)::text as key_0, id as key_1', []),
+      rowNumber: new Sql('row_number() over (order by a desc, id desc) as page_row', []),
     });
     const lastPage = finishPage([9, 8, 7], 2, { after: null, before: null, last: true }, (n: number) => [n], href);
     expect(lastPage.rows).toEqual([8, 9]);

@@ -90,6 +90,14 @@ export interface Keyset {
   orderBy: Sql;
   /** The row's key, read back for the cursor (`rowKey`). */
   select: Sql;
+  /** `page_row`: the row's place in the page, 1 for the first read (for a statement that wraps the page's). */
+  rowNumber: Sql;
+}
+
+/** A page's statement, and how the rows it returns become the page's rows. */
+export interface PageRead<Row> {
+  statement: Sql;
+  rows(read: Array<Record<string, unknown>>): Row[];
 }
 
 /**
@@ -104,13 +112,14 @@ export function keysetSql(columns: readonly string[], direction: Direction, page
   // Every column but the unique id as text, so that a timestamp keeps its full precision (a JS
   // Date would drop its microseconds).
   const select = sql.raw(columns.map((c, i) => (i < columns.length - 1 ? `(${c})::text` : c) + ` as key_${i}`).join(', '));
-  if (!cursor) return { where: sql`true`, orderBy, select };
+  const rowNumber = sql`row_number() over (order by ${orderBy}) as page_row`;
+  if (!cursor) return { where: sql`true`, orderBy, select, rowNumber };
   const op = sql.raw(effective === 'asc' ? '>' : '<');
   const values = sql.join(
     cursor.map((value) => sql`${value}`),
     ', ',
   );
-  return { where: sql`(${sql.raw(columns.join(', '))}) ${op} (${values})`, orderBy, select };
+  return { where: sql`(${sql.raw(columns.join(', '))}) ${op} (${values})`, orderBy, select, rowNumber };
 }
 
 /** The sort key of a row read with `keysetSql(...).select`. */

@@ -197,9 +197,8 @@ export class ExceptionReportController {
     const base = `/certifications/${id}/exceptions`;
     const viewQuery = this.viewQuery(view);
     const pq = pageQuery(query, SORTS[view.sort]);
-    const [page, rows, searchCounts] = await Promise.all([
-      this.certifications.page(id, 'exceptions'),
-      this.report.page(id, view, pq),
+    const [{ page, rows }, searchCounts] = await Promise.all([
+      this.certifications.pageWithRows(id, 'exceptions', this.report.pageRead(id, view, pq)),
       // Without a search, the open counts the page header reads are the counts by type.
       view.q ? this.report.countsByType(id, { q: view.q, type: null }) : null,
     ]);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, PageRead, readAllPages, rowKey } from '../common/keyset';
 import { PAGE_SIZE, parseListView } from '../common/listing';
 import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_TYPES, ExceptionType, isExceptionType } from './exception-rules';
@@ -80,29 +80,36 @@ export class ExceptionReportService {
 
   /** One page of the report, read by keyset in the chosen order; limit+1 rows for "is there more". */
   async page(certificationId: number, view: ReportView, page: PageQuery, limit = PAGE_SIZE): Promise<ReportRow[]> {
+    const read = this.pageRead(certificationId, view, page, limit);
+    return read.rows(await this.db.rows(read.statement));
+  }
+
+  /** The statement of a page and how its rows are read (CertificationsService.pageWithRows runs it with the header). */
+  pageRead(certificationId: number, view: ReportView, page: PageQuery, limit = PAGE_SIZE): PageRead<ReportRow> {
     const columns = [...SORTS[view.sort]];
     const keyset = keysetSql(columns, view.dir, page);
-    const rows = await this.db.rows<PageRow>(
-      sql`select e.id, e.learner_id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.evidence, e.raised_at,
-              ${keyset.select}
+    return {
+      statement: sql`select e.id, e.learner_id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.evidence, e.raised_at,
+              ${keyset.select}, ${keyset.rowNumber}
          from exception e
          join learner l on l.id = e.learner_id
         where ${filterSql(certificationId, view)} and ${keyset.where}
         order by ${keyset.orderBy}
         limit ${limit + 1}`,
-    );
-    return rows.map((r) => ({
-      id: Number(r.id),
-      learnerId: r.learner_id,
-      firstName: r.first_name,
-      lastName: r.last_name,
-      idNumber: r.learner_id_number,
-      type: r.type,
-      summary: r.summary,
-      evidence: r.evidence,
-      raisedAt: r.raised_at,
-      key: rowKey(r, columns.length),
-    }));
+      rows: (read) =>
+        (read as PageRow[]).map((r) => ({
+          id: Number(r.id),
+          learnerId: r.learner_id,
+          firstName: r.first_name,
+          lastName: r.last_name,
+          idNumber: r.learner_id_number,
+          type: r.type,
+          summary: r.summary,
+          evidence: r.evidence,
+          raisedAt: r.raised_at,
+          key: rowKey(r, columns.length),
+        })),
+    };
   }
 
   /** Every row of the report in its order, a page at a time (the CSV download). */

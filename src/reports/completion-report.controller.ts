@@ -85,9 +85,8 @@ export class CompletionReportController {
     const base = `/certifications/${id}/completion`;
     const viewQuery = this.viewQuery(view);
     const pq = pageQuery(query, COMPLETION_SORTS[view.sort]);
-    const [page, rows, searchCounts] = await Promise.all([
-      this.certifications.page(id, 'completion'),
-      this.report.page(id, view, pq),
+    const [{ page, rows }, searchCounts] = await Promise.all([
+      this.certifications.pageWithRows(id, 'completion', this.report.pageRead(id, view, pq)),
       view.q ? this.report.searchCountsByState(id, view.q) : null,
     ]);
     const counts = searchCounts ?? countsForEveryState(page.membersByState);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, PageRead, readAllPages, rowKey } from '../common/keyset';
 import { Sql, sql, SqlRunner } from '../database/sql';
 import { countsForEveryState, REPORT_STATES, ReportState } from './report-states';
 import { learnerMatchesSql, PAGE_SIZE, parseListView } from '../common/listing';
@@ -72,27 +72,36 @@ export class CompletionReportService {
 
   /** One keyset page in the chosen order; reads limit+1 rows so the caller knows whether there is more. */
   async page(certificationId: number, view: CompletionView, page: PageQuery, limit = PAGE_SIZE): Promise<CompletionRow[]> {
+    const read = this.pageRead(certificationId, view, page, limit);
+    return read.rows(await new SqlRunner(this.em).rows(read.statement));
+  }
+
+  /** The statement of a page and how its rows are read (CertificationsService.pageWithRows runs it with the header). */
+  pageRead(certificationId: number, view: CompletionView, page: PageQuery, limit = PAGE_SIZE): PageRead<CompletionRow> {
     const columns = [...COMPLETION_SORTS[view.sort]];
     const keyset = keysetSql(columns, view.dir, page);
-    const rows = await new SqlRunner(this.em).rows<CompletionDbRow & Record<string, unknown>>(sql`
+    return {
+      statement: sql`
       select m.id, l.first_name, l.last_name, m.learner_id_number, m.report_state, m.due_at, m.certified_at, m.expires_at,
-             ${keyset.select}
+             ${keyset.select}, ${keyset.rowNumber}
         from membership m
         join learner l on l.id = m.learner_id
        where ${filterSql(certificationId, view)} and ${keyset.where}
        order by ${keyset.orderBy}
-       limit ${limit + 1}`);
-    return rows.map((r) => ({
-      id: Number(r.id),
-      firstName: r.first_name,
-      lastName: r.last_name,
-      idNumber: r.learner_id_number,
-      state: r.report_state,
-      dueAt: r.due_at,
-      certifiedAt: r.certified_at,
-      expiresAt: r.expires_at,
-      key: rowKey(r, columns.length),
-    }));
+       limit ${limit + 1}`,
+      rows: (read) =>
+        (read as Array<CompletionDbRow & Record<string, unknown>>).map((r) => ({
+          id: Number(r.id),
+          firstName: r.first_name,
+          lastName: r.last_name,
+          idNumber: r.learner_id_number,
+          state: r.report_state,
+          dueAt: r.due_at,
+          certifiedAt: r.certified_at,
+          expiresAt: r.expires_at,
+          key: rowKey(r, columns.length),
+        })),
+    };
   }
 
   /** Every matching row in order, a keyset page at a time (for the CSV download). */

@@ -83,7 +83,7 @@ export class MembershipReportController {
     const keep = viewQuery(view);
     const pq = pageQuery(query, SORTS[view.sort].columns);
     const filtered = Boolean(view.q || view.status);
-    const [page, rows] = await Promise.all([this.certifications.page(id, 'membership'), this.report.page(id, view, pq, PAGE_SIZE)]);
+    const { page, rows } = await this.certifications.pageWithRows(id, 'membership', this.report.pageRead(id, view, pq, PAGE_SIZE));
     // Only the whole list has a kept count; a search or filter would have to count its rows.
     const total = filtered ? null : Object.values(page.membersByState).reduce((sum, n) => sum + n, 0);
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...keep, ...link });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { CursorValue, Direction, keysetSql, PageQuery, readAllPages, rowKey } from '../common/keyset';
+import { CursorValue, Direction, keysetSql, PageQuery, PageRead, readAllPages, rowKey } from '../common/keyset';
 import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_STATUSES, ExceptionStatus, ReportState } from './report-states';
 import { learnerMatchesSql, parseListView, sortParams } from '../common/listing';
@@ -136,19 +136,24 @@ export function viewQuery(view: MembershipView): Record<string, string | undefin
 export class MembershipReportService {
   constructor(private readonly em: EntityManager) {}
 
-  /** Active memberships of the certification, from the counts the triggers keep (membership_state_count). */
   /** One keyset page of active memberships (read `limit` + 1 rows to know whether there is more). */
   async page(certificationId: number, view: MembershipView, page: PageQuery, limit: number): Promise<MembershipRow[]> {
+    const read = this.pageRead(certificationId, view, page, limit);
+    return read.rows(await new SqlRunner(this.em).rows(read.statement));
+  }
+
+  /** The statement of a page and how its rows are read (CertificationsService.pageWithRows runs it with the header). */
+  pageRead(certificationId: number, view: MembershipView, page: PageQuery, limit: number): PageRead<MembershipRow> {
     const columns = [...SORTS[view.sort].columns];
     const keyset = keysetSql(columns, view.dir, page);
     const parts = [sql`m.certification_id = ${certificationId}`, sql`m.removed_at is null`];
     if (view.status) parts.push(sql`m.exception_status = ${view.status}`);
     if (view.q) parts.push(learnerMatchesSql('m.learner_id', view.q));
     const withException = view.columns.some((c) => EXCEPTION_COLUMNS.includes(c));
-    const rows = await new SqlRunner(this.em).rows<MembershipDbRow>(sql`
+    const statement = sql`
       select m.id, m.learner_id, l.first_name, l.last_name, l.email, m.learner_id_number, m.learner_sort_name,
               m.assigned_at, m.due_at, m.certified_at, m.expires_at, m.exception_status, m.report_state,
-              ${keyset.select},
+              ${keyset.select}, ${keyset.rowNumber},
               (select string_agg(case a.kind when 'audience' then 'Audience: ' || au.name else 'Individual' end, ', '
                                  order by a.kind, au.name, a.id)
                  from membership_source ms
@@ -168,27 +173,29 @@ export class MembershipReportService {
          )}
         where ${sql.join(parts, ' and ')} and ${keyset.where}
         order by ${keyset.orderBy}
-        limit ${limit + 1}`);
-    return rows.map((r) => ({
-      id: Number(r.id),
-      learnerId: Number(r.learner_id),
-      firstName: r.first_name,
-      lastName: r.last_name,
-      idNumber: r.learner_id_number,
-      email: r.email,
-      assignedBy: r.assigned_by ?? '',
-      assignedAt: asDate(r.assigned_at),
-      dueAt: asDate(r.due_at),
-      certifiedAt: asDate(r.certified_at),
-      expiresAt: asDate(r.expires_at),
-      exceptionStatus: r.exception_status,
-      reportState: r.report_state,
-      exceptionType: r.exception_type,
-      handledAt: asDate(r.handled_at),
-      handledBy: r.handled_by,
-      reason: r.reason,
-      key: rowKey(r, columns.length),
-    }));
+        limit ${limit + 1}`;
+    const rows = (read: Array<Record<string, unknown>>) =>
+      (read as MembershipDbRow[]).map((r) => ({
+        id: Number(r.id),
+        learnerId: Number(r.learner_id),
+        firstName: r.first_name,
+        lastName: r.last_name,
+        idNumber: r.learner_id_number,
+        email: r.email,
+        assignedBy: r.assigned_by ?? '',
+        assignedAt: asDate(r.assigned_at),
+        dueAt: asDate(r.due_at),
+        certifiedAt: asDate(r.certified_at),
+        expiresAt: asDate(r.expires_at),
+        exceptionStatus: r.exception_status,
+        reportState: r.report_state,
+        exceptionType: r.exception_type,
+        handledAt: asDate(r.handled_at),
+        handledBy: r.handled_by,
+        reason: r.reason,
+        key: rowKey(r, columns.length),
+      }));
+    return { statement, rows };
   }
 
   /** Every matching row, a keyset page at a time, for the CSV download. */

@@ -16,6 +16,9 @@ export type SortKey = keyof typeof SORTS;
 
 const CSV_PAGE_SIZE = 2000;
 
+/** The orders that start with the learner's name (after the type, for Issue). */
+const NAME_ORDERED: ReadonlySet<SortKey> = new Set(['learner', 'issue']);
+
 export interface ReportView extends ReportFilter {
   sort: SortKey;
   dir: Direction;
@@ -78,18 +81,31 @@ export class ExceptionReportService {
     this.db = new SqlRunner(em);
   }
 
-  /** One page of the report, read by keyset in the chosen order; limit+1 rows for "is there more". */
+  /**
+   * One page of the report, read by keyset in the chosen order; limit+1 rows for "is there more".
+   * The page's exceptions are chosen first and only they are joined to their learners. A search in
+   * an order that starts with the learner's name reads its matches first (trigram index) and sorts
+   * them: a surname's matches sit together in name order, so walking the name index until enough
+   * of them turn up reads most of the certification. In the other orders the matches of a common
+   * search are spread out, and the planner may walk the order's index instead.
+   */
   async page(certificationId: number, view: ReportView, page: PageQuery, limit = PAGE_SIZE): Promise<ReportRow[]> {
     const columns = [...SORTS[view.sort]];
     const keyset = keysetSql(columns, view.dir, page);
+    const filter = filterSql(certificationId, view);
+    // OFFSET 0 keeps the page's order and cursor out of the matches' own plan.
+    const source =
+      view.q && NAME_ORDERED.has(view.sort)
+        ? sql`(select ${sql.raw(columns.join(', '))} from exception e where ${filter} offset 0) e where`
+        : sql`exception e where ${filter} and`;
+    const chosen = sql`select e.id from ${source} ${keyset.where} order by ${keyset.orderBy} limit ${limit + 1}`;
     const rows = await this.db.rows<PageRow>(
       sql`select e.id, e.learner_id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.evidence, e.raised_at,
               ${keyset.select}
          from exception e
          join learner l on l.id = e.learner_id
-        where ${filterSql(certificationId, view)} and ${keyset.where}
-        order by ${keyset.orderBy}
-        limit ${limit + 1}`,
+        where e.id in (${chosen})
+        order by ${keyset.orderBy}`,
     );
     return rows.map((r) => ({
       id: Number(r.id),
@@ -112,7 +128,7 @@ export class ExceptionReportService {
 
   /** Open exceptions by type under a filter (the Select options and the "N selected" sentence). */
   async countsByType(certificationId: number, filter: ReportFilter): Promise<Partial<Record<ExceptionType, number>>> {
-    // Without a search the kept counts answer; a search counts its (few) matches.
+    // Without a search the kept counts answer; a search counts its matches.
     const rows = await this.db.rows<TypeCountRow>(
       filter.q
         ? sql`select e.type, count(*)::int as n from exception e where ${filterSql(certificationId, filter)} group by e.type`

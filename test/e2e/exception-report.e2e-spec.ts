@@ -95,6 +95,46 @@ describe('the Exception report tab', () => {
     expect(mainText(none.text)).toContain('No open exceptions match your search.');
   });
 
+  it('finds a renamed learner by the new name and ID number, and no longer by the old ones', async () => {
+    const renamed = await createExceptionFixture(t.db, { counts: { time_allowance: 2 }, prefix: 'RN', shortName: 'Rename' });
+    const base = `/certifications/${renamed.certificationId}/exceptions`;
+    const search = async (q: string) => rowIds((await admin.get(`${base}?q=${encodeURIComponent(q)}`)).text);
+    const [first, second] = renamed.exceptionIds.time_allowance;
+    expect(await search('pat rn000001')).toEqual([first]);
+
+    await t.db.query(`update learner set first_name = 'Grace', last_name = 'Hopper', id_number = 'GH-1906' where id_number = 'RN000001'`);
+    expect(await search('grace hopper')).toEqual([first]);
+    expect(await search('HOPPER')).toEqual([first]);
+    expect(await search('gh-1906')).toEqual([first]);
+    expect(await search('pat rn000001')).toEqual([]);
+    expect(await search('RN00000')).toEqual([second]);
+    const csv: string[][] = parse((await admin.get(`${base}.csv?q=hopper`)).text);
+    expect(csv.slice(1).map((r) => [r[0], r[1]])).toEqual([['Grace Hopper', 'GH-1906']]);
+  });
+
+  it('pages a search in name order and in issue order through every match, in order, by keyset', async () => {
+    // Learners ORD000001–040 have unknown issues and 041–110 time allowance ones; name order is ID order.
+    const ordered = await createExceptionFixture(t.db, { counts: { unknown: 40, time_allowance: 70 }, prefix: 'ORD', shortName: 'Order' });
+    const base = `/certifications/${ordered.certificationId}/exceptions`;
+    const inNameOrder = [...ordered.exceptionIds.unknown, ...ordered.exceptionIds.time_allowance];
+    const inIssueOrder = [...ordered.exceptionIds.time_allowance, ...ordered.exceptionIds.unknown];
+    for (const [sort, expected] of [
+      ['learner', inNameOrder],
+      ['issue', inIssueOrder],
+    ] as const) {
+      const seen: number[] = [];
+      let url: string | null = `${base}?q=ord&sort=${sort}`;
+      while (url) {
+        const res = await admin.get(url);
+        seen.push(...rowIds(res.text));
+        url = linkHref(res.text, 'next');
+      }
+      expect(seen).toEqual(expected);
+      const last = await admin.get(`${base}?q=ord&sort=${sort}&dir=desc`);
+      expect(rowIds(last.text)).toEqual([...expected].reverse().slice(0, 50));
+    }
+  });
+
   it('offers Select options None, All learners and one per type present, and the four actions', async () => {
     const res = await admin.get(`/certifications/${f.certificationId}/exceptions`);
     const select = /<select[^>]*id="select"[\s\S]*?<\/select>/.exec(res.text)![0];

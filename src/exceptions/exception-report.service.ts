@@ -19,6 +19,9 @@ const CSV_PAGE_SIZE = 2000;
 /** The orders that start with the learner's name (after the type, for Issue). */
 const NAME_ORDERED: ReadonlySet<SortKey> = new Set(['learner', 'issue']);
 
+/** A search's matches are counted on the report page up to this many. */
+export const SEARCH_COUNT_LIMIT = 1000;
+
 export interface ReportView extends ReportFilter {
   sort: SortKey;
   dir: Direction;
@@ -126,18 +129,31 @@ export class ExceptionReportService {
     return readAllPages((page, limit) => this.page(certificationId, view, page, limit), pageSize);
   }
 
-  /** Open exceptions by type under a filter (the Select options and the "N selected" sentence). */
+  /** Open exceptions by type under a filter (the confirmation page and the bulk action's checks). */
   async countsByType(certificationId: number, filter: ReportFilter): Promise<Partial<Record<ExceptionType, number>>> {
-    // Without a search the kept counts answer; a search counts its matches.
+    // Without a search the kept counts answer.
     const rows = await this.db.rows<TypeCountRow>(
       filter.q
         ? sql`select e.type, count(*)::int as n from exception e where ${filterSql(certificationId, filter)} group by e.type`
         : sql`select type, n from exception_open_count
                where certification_id = ${certificationId} and n > 0 ${filter.type ? sql`and type = ${filter.type}` : sql``}`,
     );
-    const counts: Partial<Record<ExceptionType, number>> = {};
-    for (const row of rows) counts[row.type] = row.n;
-    return counts;
+    return byType(rows);
+  }
+
+  /**
+   * The report page's counts of a search by type, or null when more than SEARCH_COUNT_LIMIT match:
+   * counting every match of a common name on every page view would read them all, and the
+   * confirmation page counts the selection exactly before anything is done.
+   */
+  async searchCounts(certificationId: number, filter: ReportFilter): Promise<Partial<Record<ExceptionType, number>> | null> {
+    const rows = await this.db.rows<TypeCountRow>(
+      sql`select type, count(*)::int as n
+            from (select e.type from exception e where ${filterSql(certificationId, filter)} limit ${SEARCH_COUNT_LIMIT + 1}) matches
+           group by type`,
+    );
+    const counts = byType(rows);
+    return sum(counts) > SEARCH_COUNT_LIMIT ? null : counts;
   }
 
   async summarise(certificationId: number, selection: Selection): Promise<SelectionSummary> {
@@ -181,6 +197,12 @@ export class ExceptionReportService {
         limit ${limit}`,
     );
   }
+}
+
+function byType(rows: TypeCountRow[]): Partial<Record<ExceptionType, number>> {
+  const counts: Partial<Record<ExceptionType, number>> = {};
+  for (const row of rows) counts[row.type] = row.n;
+  return counts;
 }
 
 function sum(counts: Partial<Record<ExceptionType, number>>): number {

@@ -112,6 +112,32 @@ describe('the Exception report tab', () => {
     expect(csv.slice(1).map((r) => [r[0], r[1]])).toEqual([['Grace Hopper', 'GH-1906']]);
   });
 
+  it('counts a search up to 1,000 matches and says "more than 1,000" beyond, with the exact count on confirmation', async () => {
+    const many = await createExceptionFixture(t.db, { counts: { time_allowance: 1001 }, prefix: 'MANY', shortName: 'Many' });
+    const base = `/certifications/${many.certificationId}/exceptions`;
+    // MANY000001 … MANY000999 share "many000"; MANY001000 and MANY001001 do not.
+    const some = await admin.get(`${base}?q=many000`);
+    expect(mainText(some.text)).toContain('999 open exceptions match your search');
+    expect(mainText(some.text)).toContain('1–50 of 999');
+    expect(mainText(some.text)).toContain('All time allowance issues: 999 learners');
+    expect(some.text).toMatch(/<option value="all"[^>]*data-count="999"/);
+
+    const all = await admin.get(`${base}?q=many`);
+    const text = mainText(all.text);
+    expect(text).toContain('More than 1,000 open exceptions match your search');
+    expect(text).toContain('Showing 1–50');
+    expect(text).not.toMatch(/ of 1,00\d/);
+    expect(text).toContain('All learners: more than 1,000 learners');
+    expect(all.text).toMatch(/<option value="all"[^>]*data-count-text="More than 1,000 learners selected"/);
+    expect(all.text).toMatch(/<option value="time_allowance"[^>]*data-count-text="Learners selected: counted when you continue"/);
+    expect(all.text).not.toContain('data-count="');
+
+    const cont = await admin.post(`${base}/bulk`, { q: 'many', select: 'all', action: 'do_not_assign' });
+    expect(cont.status).toBe(303);
+    const confirm = await admin.get(cont.headers.location);
+    expect(mainText(confirm.text)).toContain('This will affect 1,001 learners');
+  });
+
   it('pages a search in name order and in issue order through every match, in order, by keyset', async () => {
     // Learners ORD000001–040 have unknown issues and 041–110 time allowance ones; name order is ID order.
     const ordered = await createExceptionFixture(t.db, { counts: { unknown: 40, time_allowance: 70 }, prefix: 'ORD', shortName: 'Order' });

@@ -14,6 +14,11 @@
     var updateCount = function () {
       if (!select || !output) return;
       var option = select.options[select.selectedIndex];
+      var countText = option && option.getAttribute('data-count-text');
+      if (countText) {
+        output.textContent = countText;
+        return;
+      }
       var count = option && option.value !== 'none'
         ? Number(option.getAttribute('data-count') || 0)
         : bulkForm.querySelectorAll('input[name="ids"]:checked').length;

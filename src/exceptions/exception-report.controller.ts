@@ -21,7 +21,7 @@ import {
   isExceptionType,
   TYPE_LABELS,
 } from './exception-rules';
-import { ExceptionReportService, parseView, ReportView, SORTS, SortKey } from './exception-report.service';
+import { ExceptionReportService, parseView, ReportView, SEARCH_COUNT_LIMIT, SORTS, SortKey } from './exception-report.service';
 import { Selection } from './selection';
 import { BulkActionsService, SelectionRefused } from './bulk-actions.service';
 import { BulkActionQueriesService } from './bulk-action-queries.service';
@@ -200,15 +200,20 @@ export class ExceptionReportController {
     const [{ page, rows }, searchCounts] = await Promise.all([
       this.certifications.pageWithRows(id, 'exceptions', this.report.pageRead(id, view, pq)),
       // Without a search, the open counts the page header reads are the counts by type.
-      view.q ? this.report.countsByType(id, { q: view.q, type: null }) : null,
+      view.q ? this.report.searchCounts(id, { q: view.q, type: view.type }) : undefined,
     ]);
     const unfinished = page.bulkActionsUnfinished ? await this.bulkQueries.unfinished(id) : [];
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
-    const counts = searchCounts ?? page.openByType;
-    const visibleCounts = view.type ? { [view.type]: counts[view.type] ?? 0 } : counts;
-    const matching = Object.values(visibleCounts).reduce((n, c) => n + (c ?? 0), 0);
+    // null: a search matching more than SEARCH_COUNT_LIMIT, whose counts the confirmation page gives.
+    const counts = searchCounts === undefined ? page.openByType : searchCounts;
+    const visibleCounts = counts && view.type ? { [view.type]: counts[view.type] ?? 0 } : counts;
+    const matching = visibleCounts ? Object.values(visibleCounts).reduce((n, c) => n + (c ?? 0), 0) : null;
     const paged = finishPage(rows, PAGE_SIZE, pq, (row) => row.key, hrefFor, matching);
-    const presentTypes = EXCEPTION_TYPES.filter((type) => (visibleCounts[type] ?? 0) > 0);
+    const presentTypes = EXCEPTION_TYPES.filter((type) =>
+      visibleCounts ? (visibleCounts[type] ?? 0) > 0 : (page.openByType[type] ?? 0) > 0 && (!view.type || view.type === type),
+    );
+    const manyText = `more than ${SEARCH_COUNT_LIMIT.toLocaleString('en-GB')}`;
+    const matchingText = matching === null ? `${manyText} open exceptions` : plural(matching, 'open exception');
 
     const keep = { q: view.q, type: view.type ?? undefined };
     const headers = (Object.keys(SORTS) as SortKey[]).map((key) => sortHeader(this.urls, base, SORT_LABELS[key], key, view, keep));
@@ -243,22 +248,32 @@ export class ExceptionReportController {
           href: this.urls.to('/admin/bulk-actions/', b.id),
           text: `${ACTION_LABELS[b.action]} (${b.selectionLabel}) is ${b.state === 'queued' ? 'queued' : `running: ${b.processed.toLocaleString('en-GB')} of ${plural(b.total, 'learner')} processed`}.`,
         })),
-        matchingText: plural(matching, 'open exception'),
+        matchingText,
+        matchingSentence: capitalised(matchingText),
         filtered: Boolean(view.q || view.type),
         selectOptions: [
           { value: 'none', label: 'None', selected: answers.select === 'none' },
-          { value: 'all', label: 'All learners', selected: answers.select === 'all', count: matching },
+          {
+            value: 'all',
+            label: 'All learners',
+            selected: answers.select === 'all',
+            count: matching,
+            countText: matching === null ? `${capitalised(manyText)} learners selected` : null,
+          },
           ...presentTypes.map((type) => ({
             value: type,
             label: conditionLabel(type),
             selected: answers.select === type,
-            count: visibleCounts[type],
+            count: visibleCounts?.[type] ?? null,
+            countText: visibleCounts ? null : 'Learners selected: counted when you continue',
           })),
         ],
-        selectCounts: [
-          { label: 'All learners', text: plural(matching, 'learner') },
-          ...presentTypes.map((type) => ({ label: conditionLabel(type), text: plural(visibleCounts[type]!, 'learner') })),
-        ],
+        selectCounts: visibleCounts
+          ? [
+              { label: 'All learners', text: plural(matching!, 'learner') },
+              ...presentTypes.map((type) => ({ label: conditionLabel(type), text: plural(visibleCounts[type]!, 'learner') })),
+            ]
+          : [{ label: 'All learners', text: `${manyText} learners` }],
         actionOptions: BULK_ACTIONS.map((action) => ({ value: action, label: ACTION_LABELS[action], selected: answers.action === action })),
         reason: answers.reason,
         errors,
@@ -349,6 +364,10 @@ export class ExceptionReportController {
       status,
     );
   }
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function outcomeSentence(action: BulkActionName): string {

@@ -16,6 +16,12 @@ export type SortKey = keyof typeof SORTS;
 
 const CSV_PAGE_SIZE = 2000;
 
+/** The orders that start with the learner's name (after the type, for Issue). */
+const NAME_ORDERED: ReadonlySet<SortKey> = new Set(['learner', 'issue']);
+
+/** A search's matches are counted on the report page up to this many. */
+export const SEARCH_COUNT_LIMIT = 1000;
+
 export interface ReportView extends ReportFilter {
   sort: SortKey;
   dir: Direction;
@@ -84,18 +90,31 @@ export class ExceptionReportService {
     return read.rows(await this.db.rows(read.statement));
   }
 
-  /** The statement of a page and how its rows are read (CertificationsService.pageWithRows runs it with the header). */
+  /**
+   * The statement of a page and how its rows are read (CertificationsService.pageWithRows runs it
+   * with the header). The page's exceptions are chosen first and only they are joined to their
+   * learners. A search in an order that starts with the learner's name reads its matches first
+   * (trigram index) and sorts them: a surname's matches sit together in name order, so walking the
+   * name index until enough of them turn up reads most of the certification. In the other orders
+   * the matches of a common search are spread out, and the planner may walk the order's index instead.
+   */
   pageRead(certificationId: number, view: ReportView, page: PageQuery, limit = PAGE_SIZE): PageRead<ReportRow> {
     const columns = [...SORTS[view.sort]];
     const keyset = keysetSql(columns, view.dir, page);
+    const filter = filterSql(certificationId, view);
+    // OFFSET 0 keeps the page's order and cursor out of the matches' own plan.
+    const source =
+      view.q && NAME_ORDERED.has(view.sort)
+        ? sql`(select ${sql.raw(columns.join(', '))} from exception e where ${filter} offset 0) e where`
+        : sql`exception e where ${filter} and`;
+    const chosen = sql`select e.id from ${source} ${keyset.where} order by ${keyset.orderBy} limit ${limit + 1}`;
     return {
       statement: sql`select e.id, e.learner_id, l.first_name, l.last_name, e.learner_id_number, e.type, e.summary, e.evidence, e.raised_at,
               ${keyset.select}, ${keyset.rowNumber}
          from exception e
          join learner l on l.id = e.learner_id
-        where ${filterSql(certificationId, view)} and ${keyset.where}
-        order by ${keyset.orderBy}
-        limit ${limit + 1}`,
+        where e.id in (${chosen})
+        order by ${keyset.orderBy}`,
       rows: (read) =>
         (read as PageRow[]).map((r) => ({
           id: Number(r.id),
@@ -117,18 +136,31 @@ export class ExceptionReportService {
     return readAllPages((page, limit) => this.page(certificationId, view, page, limit), pageSize);
   }
 
-  /** Open exceptions by type under a filter (the Select options and the "N selected" sentence). */
+  /** Open exceptions by type under a filter (the confirmation page and the bulk action's checks). */
   async countsByType(certificationId: number, filter: ReportFilter): Promise<Partial<Record<ExceptionType, number>>> {
-    // Without a search the kept counts answer; a search counts its (few) matches.
+    // Without a search the kept counts answer.
     const rows = await this.db.rows<TypeCountRow>(
       filter.q
         ? sql`select e.type, count(*)::int as n from exception e where ${filterSql(certificationId, filter)} group by e.type`
         : sql`select type, n from exception_open_count
                where certification_id = ${certificationId} and n > 0 ${filter.type ? sql`and type = ${filter.type}` : sql``}`,
     );
-    const counts: Partial<Record<ExceptionType, number>> = {};
-    for (const row of rows) counts[row.type] = row.n;
-    return counts;
+    return byType(rows);
+  }
+
+  /**
+   * The report page's counts of a search by type, or null when more than SEARCH_COUNT_LIMIT match:
+   * counting every match of a common name on every page view would read them all, and the
+   * confirmation page counts the selection exactly before anything is done.
+   */
+  async searchCounts(certificationId: number, filter: ReportFilter): Promise<Partial<Record<ExceptionType, number>> | null> {
+    const rows = await this.db.rows<TypeCountRow>(
+      sql`select type, count(*)::int as n
+            from (select e.type from exception e where ${filterSql(certificationId, filter)} limit ${SEARCH_COUNT_LIMIT + 1}) matches
+           group by type`,
+    );
+    const counts = byType(rows);
+    return sum(counts) > SEARCH_COUNT_LIMIT ? null : counts;
   }
 
   async summarise(certificationId: number, selection: Selection): Promise<SelectionSummary> {
@@ -172,6 +204,12 @@ export class ExceptionReportService {
         limit ${limit}`,
     );
   }
+}
+
+function byType(rows: TypeCountRow[]): Partial<Record<ExceptionType, number>> {
+  const counts: Partial<Record<ExceptionType, number>> = {};
+  for (const row of rows) counts[row.type] = row.n;
+  return counts;
 }
 
 function sum(counts: Partial<Record<ExceptionType, number>>): number {

@@ -56,6 +56,10 @@ export class CertificationException {
   /** Kept by a trigger from the learner. */
   @Property({ type: 'string', length: 100, persist: false })
   learnerIdNumber?: string;
+
+  /** Kept by a trigger from the learner: what the Exception report's search matches. */
+  @Property({ type: 'text', persist: false, lazy: true })
+  learnerSearch?: string;
 }
 
 /** One action on one exception: who, why, and the statuses and due dates before and after. */

@@ -1,5 +1,5 @@
 import { Sql, sql } from '../database/sql';
-import { learnerMatchesSql } from '../common/listing';
+import { likeContains } from '../common/listing';
 import { shiftSql } from '../lifecycle/period';
 import { ExceptionType } from './exception-rules';
 
@@ -30,18 +30,12 @@ export interface SelectionSummary {
 
 /**
  * SQL conditions on `e` (an exception) for a certification's open exceptions under a filter. A
- * search finds its learners first (learner trigram index), then their memberships of the
- * certification and those memberships' open exceptions, as one array worked out before the rest:
- * a surname's learners sit together in name order, and reading the report's name index until
- * enough of them turn up would walk most of a million rows.
+ * search matches the learner's search text kept on the exception (exception_open_search).
  */
 export function filterSql(certificationId: number, filter: ReportFilter): Sql {
   const parts = [sql`e.certification_id = ${certificationId}`, sql`e.status = 'open'`];
   if (filter.type) parts.push(sql`e.type = ${filter.type}`);
-  if (filter.q) {
-    parts.push(sql`e.membership_id = any(array(select m.id from membership m
-      where m.certification_id = ${certificationId} and m.removed_at is null and ${learnerMatchesSql('m.learner_id', filter.q)}))`);
-  }
+  if (filter.q) parts.push(sql`e.learner_search like ${likeContains(filter.q)}`);
   return sql.join(parts, ' and ');
 }
 

@@ -74,4 +74,22 @@ describe('the exception flow in Chromium', () => {
     await check('bulk actions list');
     await page.context().close();
   });
+
+  it('says how many learners a condition selects, and "more than 1,000" for a search it did not count to the end', async () => {
+    const many = await createExceptionFixture(b.db, { counts: { time_allowance: 1001, unknown: 1 }, prefix: 'BIG', shortName: 'Big' });
+    const page = await b.signIn('ada');
+    const selected = page.locator('[data-app-selected-count]');
+    await page.goto(`${b.baseUrl}/certifications/${many.certificationId}/exceptions?q=big00000`);
+    await page.getByLabel('Select', { exact: true }).selectOption({ label: 'All learners' });
+    expect(await selected.innerText()).toBe('9 learners selected');
+    await page.goto(`${b.baseUrl}/certifications/${many.certificationId}/exceptions?q=big`);
+    await page.getByLabel('Select', { exact: true }).selectOption({ label: 'All learners' });
+    expect(await selected.innerText()).toBe('More than 1,000 learners selected');
+    await page.getByLabel('Select', { exact: true }).selectOption({ label: 'All unknown issues' });
+    expect(await selected.innerText()).toBe('Learners selected: counted when you continue');
+    await page.getByLabel('Select', { exact: true }).selectOption({ label: 'None' });
+    await page.locator('input[name="ids"]').first().check();
+    expect(await selected.innerText()).toBe('1 learner selected');
+    await page.context().close();
+  });
 });

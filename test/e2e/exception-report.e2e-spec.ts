@@ -95,6 +95,72 @@ describe('the Exception report tab', () => {
     expect(mainText(none.text)).toContain('No open exceptions match your search.');
   });
 
+  it('finds a renamed learner by the new name and ID number, and no longer by the old ones', async () => {
+    const renamed = await createExceptionFixture(t.db, { counts: { time_allowance: 2 }, prefix: 'RN', shortName: 'Rename' });
+    const base = `/certifications/${renamed.certificationId}/exceptions`;
+    const search = async (q: string) => rowIds((await admin.get(`${base}?q=${encodeURIComponent(q)}`)).text);
+    const [first, second] = renamed.exceptionIds.time_allowance;
+    expect(await search('pat rn000001')).toEqual([first]);
+
+    await t.db.query(`update learner set first_name = 'Grace', last_name = 'Hopper', id_number = 'GH-1906' where id_number = 'RN000001'`);
+    expect(await search('grace hopper')).toEqual([first]);
+    expect(await search('HOPPER')).toEqual([first]);
+    expect(await search('gh-1906')).toEqual([first]);
+    expect(await search('pat rn000001')).toEqual([]);
+    expect(await search('RN00000')).toEqual([second]);
+    const csv: string[][] = parse((await admin.get(`${base}.csv?q=hopper`)).text);
+    expect(csv.slice(1).map((r) => [r[0], r[1]])).toEqual([['Grace Hopper', 'GH-1906']]);
+  });
+
+  it('counts a search up to 1,000 matches and says "more than 1,000" beyond, with the exact count on confirmation', async () => {
+    const many = await createExceptionFixture(t.db, { counts: { time_allowance: 1001 }, prefix: 'MANY', shortName: 'Many' });
+    const base = `/certifications/${many.certificationId}/exceptions`;
+    // MANY000001 … MANY000999 share "many000"; MANY001000 and MANY001001 do not.
+    const some = await admin.get(`${base}?q=many000`);
+    expect(mainText(some.text)).toContain('999 open exceptions match your search');
+    expect(mainText(some.text)).toContain('1–50 of 999');
+    expect(mainText(some.text)).toContain('All time allowance issues: 999 learners');
+    expect(some.text).toMatch(/<option value="all"[^>]*data-count="999"/);
+
+    const all = await admin.get(`${base}?q=many`);
+    const text = mainText(all.text);
+    expect(text).toContain('More than 1,000 open exceptions match your search');
+    expect(text).toContain('Showing 1–50');
+    expect(text).not.toMatch(/ of 1,00\d/);
+    expect(text).toContain('All learners: more than 1,000 learners');
+    expect(all.text).toMatch(/<option value="all"[^>]*data-count-text="More than 1,000 learners selected"/);
+    expect(all.text).toMatch(/<option value="time_allowance"[^>]*data-count-text="Learners selected: counted when you continue"/);
+    expect(all.text).not.toContain('data-count="');
+
+    const cont = await admin.post(`${base}/bulk`, { q: 'many', select: 'all', action: 'do_not_assign' });
+    expect(cont.status).toBe(303);
+    const confirm = await admin.get(cont.headers.location);
+    expect(mainText(confirm.text)).toContain('This will affect 1,001 learners');
+  });
+
+  it('pages a search in name order and in issue order through every match, in order, by keyset', async () => {
+    // Learners ORD000001–040 have unknown issues and 041–110 time allowance ones; name order is ID order.
+    const ordered = await createExceptionFixture(t.db, { counts: { unknown: 40, time_allowance: 70 }, prefix: 'ORD', shortName: 'Order' });
+    const base = `/certifications/${ordered.certificationId}/exceptions`;
+    const inNameOrder = [...ordered.exceptionIds.unknown, ...ordered.exceptionIds.time_allowance];
+    const inIssueOrder = [...ordered.exceptionIds.time_allowance, ...ordered.exceptionIds.unknown];
+    for (const [sort, expected] of [
+      ['learner', inNameOrder],
+      ['issue', inIssueOrder],
+    ] as const) {
+      const seen: number[] = [];
+      let url: string | null = `${base}?q=ord&sort=${sort}`;
+      while (url) {
+        const res = await admin.get(url);
+        seen.push(...rowIds(res.text));
+        url = linkHref(res.text, 'next');
+      }
+      expect(seen).toEqual(expected);
+      const last = await admin.get(`${base}?q=ord&sort=${sort}&dir=desc`);
+      expect(rowIds(last.text)).toEqual([...expected].reverse().slice(0, 50));
+    }
+  });
+
   it('offers Select options None, All learners and one per type present, and the four actions', async () => {
     const res = await admin.get(`/certifications/${f.certificationId}/exceptions`);
     const select = /<select[^>]*id="select"[\s\S]*?<\/select>/.exec(res.text)![0];

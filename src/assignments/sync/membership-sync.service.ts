@@ -45,6 +45,8 @@ const LAST_LEARNER_ID = 2147483647;
 
 /** A learner's sort key as the learner triggers keep it on memberships and exceptions (learner `l`). */
 const LEARNER_SORT_NAME = sql.raw(`lower(l.last_name || ' ' || l.first_name)`);
+/** A learner's search text as the learner triggers keep it on exceptions (learner `l`). */
+const LEARNER_SEARCH = sql.raw(`lower(l.first_name || ' ' || l.last_name || ' ' || l.id_number)`);
 
 type ChunkStats = Omit<SyncStats, 'certificationId'>;
 
@@ -432,8 +434,9 @@ export class MembershipSyncService {
 
     const raisedRows = await q.rows<{ type: ExceptionType; n: number }>(sql`with raised as (
          insert into exception (membership_id, certification_id, learner_id, type, evidence, summary, sync_run_id,
-                                learner_sort_name, learner_id_number)
-         select m.id, ${id}, k.learner_id, p.type, p.evidence, p.summary, ${runId}::bigint, ${LEARNER_SORT_NAME}, l.id_number
+                                learner_sort_name, learner_id_number, learner_search)
+         select m.id, ${id}, k.learner_id, p.type, p.evidence, p.summary, ${runId}::bigint, ${LEARNER_SORT_NAME}, l.id_number,
+                ${LEARNER_SEARCH}
            from sync_check k
            join sync_problem p on p.learner_id = k.learner_id
            join sync_member m on m.learner_id = k.learner_id

@@ -14,7 +14,13 @@ export const SORTS = {
 } as const;
 export type SortKey = keyof typeof SORTS;
 
-const CSV_PAGE_SIZE = 2000;
+/**
+ * Rows read per keyset page of the CSV download. A page is still held while the next one is read
+ * and the client takes it, so whatever a young-generation collection finds of it then moves to the
+ * old generation as garbage; pages of 2000 (with their evidence) grew the heap by 140 MB over
+ * 850,000 rows, pages of 500 by a quarter of that, and read no slower.
+ */
+const CSV_PAGE_SIZE = 500;
 
 export interface ReportView extends ReportFilter {
   sort: SortKey;

@@ -37,8 +37,19 @@ export function safeCell(value: unknown): string {
  * Streams a CSV download: the header, then every row that `pages` yields (page by page, so that
  * a million-row report never sits in memory), each page written as one piece of text, honouring
  * back-pressure; the next page is read while the client takes this one.
+ *
+ * A row's cells are made only as its page is written and are made safe at once, so that no cell
+ * list outlives its row: lists made a page ahead and kept over the wait for the client lived long
+ * enough for V8 to move the place that makes them to the old generation, where every later list
+ * (and what it held) piled up as garbage until a full collection.
  */
-export async function streamCsv(res: Response, filename: string, header: string[], pages: AsyncIterable<unknown[][]>): Promise<void> {
+export async function streamCsv<Row>(
+  res: Response,
+  filename: string,
+  header: string[],
+  pages: AsyncIterable<Row[]>,
+  cells: (row: Row) => unknown[],
+): Promise<void> {
   res.status(200);
   res.setHeader('Content-Type', 'text/csv; charset=utf-8');
   res.setHeader('Content-Disposition', `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '-')}"`);
@@ -46,25 +57,20 @@ export async function streamCsv(res: Response, filename: string, header: string[
   // A client that goes away ends the download: nothing more is read.
   const gone = new Promise<void>((done) => res.once('close', () => done()));
   let drained: Promise<void> = Promise.resolve();
-  const write = async (rows: unknown[][]) => {
+  const write = async (text: () => string) => {
     await drained;
     if (res.destroyed) return;
-    if (!res.write(stringify(rows.map((row) => row.map(safeCell))))) {
+    if (!res.write(text())) {
       drained = Promise.race([new Promise<void>((done) => res.once('drain', () => done())), gone]);
     }
   };
-  await write([header]);
+  await write(() => stringify([header.map(safeCell)]));
   for await (const page of pages) {
-    await write(page);
+    await write(() => stringify(page.map((row) => cells(row).map(safeCell))));
     if (res.destroyed) return;
   }
   await drained;
   if (res.destroyed) return;
   res.end();
   await Promise.race([new Promise<void>((done) => (res.writableFinished ? done() : res.once('finish', () => done()))), gone]);
-}
-
-/** Each page's rows as CSV rows, for `streamCsv`. */
-export async function* csvRows<Row>(pages: AsyncIterable<Row[]>, cells: (row: Row) => unknown[]): AsyncGenerator<unknown[][]> {
-  for await (const page of pages) yield page.map(cells);
 }

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { AppRequest, readerZone, renderPage, seeOther } from '../common/http';
 import { errorMap, FieldError, fieldError } from '../common/forms';
 import { BulkActionDraftsService } from './bulk-action-drafts.service';
-import { csvDate, csvRows, streamCsv, zonedHeader } from '../common/csv-export';
+import { csvDate, streamCsv, zonedHeader } from '../common/csv-export';
 import { finishPage, PageLink, pageQuery } from '../common/keyset';
 import { PAGE_SIZE, searchCaption, searchTerm } from '../common/listing';
 import { formatDate, formatDateTime, pageTitle, plural } from '../common/view-helpers';
@@ -180,14 +180,13 @@ export class BulkActionsController {
     await this.load(id);
     const q = searchTerm(query.q);
     const zone = readerZone(res);
-    const rows = csvRows(this.items.allChangedLearners(id, q), (row) => [
+    await streamCsv(res, `bulk-action-${id}-learners.csv`, changedCsvHeader(zone), this.items.allChangedLearners(id, q), (row) => [
       `${row.firstName} ${row.lastName}`,
       row.idNumber,
       OUTCOME_LABELS[row.outcome],
       csvDate(row.dueBefore, zone),
       csvDate(row.dueAfter, zone),
     ]);
-    await streamCsv(res, `bulk-action-${id}-learners.csv`, changedCsvHeader(zone), rows);
   }
 
   private async changedLearners(id: number, status: BulkActionStatus, query: Record<string, unknown>, zone: string) {

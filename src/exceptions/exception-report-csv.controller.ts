@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { csvDate, csvRows, streamCsv, zonedHeader } from '../common/csv-export';
+import { csvDate, streamCsv, zonedHeader } from '../common/csv-export';
 import { readerZone } from '../common/http';
 import { IdPipe } from '../common/id.pipe';
 import { CertificationsService } from '../certifications/certifications.service';
@@ -39,14 +39,13 @@ export class ExceptionReportCsvController {
       }
       return text;
     };
-    const rows = csvRows(this.report.allRows(id, view), (row) => [
+    const header = ['Learner', 'ID number', 'Issue', 'Details', zonedHeader('Raised', zone)];
+    await streamCsv(res, `exception-report-${page.certification.shortName}.csv`, header, this.report.allRows(id, view), (row) => [
       `${row.firstName} ${row.lastName}`,
       row.idNumber,
       TYPE_LABELS[row.type],
       describe(row),
       csvDate(row.raisedAt, zone),
     ]);
-    const header = ['Learner', 'ID number', 'Issue', 'Details', zonedHeader('Raised', zone)];
-    await streamCsv(res, `exception-report-${page.certification.shortName}.csv`, header, rows);
   }
 }

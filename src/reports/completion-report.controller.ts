@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
 import { readerZone, renderPage } from '../common/http';
-import { csvDate, csvRows, streamCsv, zonedHeader } from '../common/csv-export';
+import { csvDate, streamCsv, zonedHeader } from '../common/csv-export';
 import { finishPage, pageQuery, PageLink } from '../common/keyset';
 import { PAGE_SIZE, sortHeader, sortParams } from '../common/listing';
 import { formatDate, plural } from '../common/view-helpers';
@@ -60,7 +60,7 @@ export class CompletionReportController {
     const page = await this.certifications.page(id, 'completion'); // 404 for an unknown certification
     const view = parseCompletionView(query);
     const zone = readerZone(res);
-    const rows = csvRows(this.report.allRows(id, view), (row) => [
+    await streamCsv(res, `completion-report-${page.certification.shortName}.csv`, csvHeader(zone), this.report.allRows(id, view), (row) => [
       `${row.firstName} ${row.lastName}`,
       row.idNumber,
       REPORT_STATE_LABELS[row.state],
@@ -68,7 +68,6 @@ export class CompletionReportController {
       csvDate(row.certifiedAt, zone),
       csvDate(row.expiresAt, zone),
     ]);
-    await streamCsv(res, `completion-report-${page.certification.shortName}.csv`, csvHeader(zone), rows);
   }
 
   /** The query string of a view, leaving out the defaults. */

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import type { Response } from 'express';
-import { csvDate, csvRows, streamCsv, zonedHeader } from '../common/csv-export';
+import { csvDate, streamCsv, zonedHeader } from '../common/csv-export';
 import { pageQuery, PageLink, finishPage } from '../common/keyset';
 import { readerZone, renderPage } from '../common/http';
 import { PAGE_SIZE, searchCaption, sortHeader } from '../common/listing';
@@ -129,17 +129,16 @@ export class MembershipReportController {
     const view = parseView(query);
     const columns = columnsOf(view);
     const zone = readerZone(res);
-    const rows = csvRows(this.report.allPages(id, view), (row) =>
-      columns.map((column) => {
-        const value = column.value(row);
-        return column.date ? csvDate(value, zone) : (value ?? '');
-      }),
-    );
     await streamCsv(
       res,
       `membership-report-${page.certification.shortName}.csv`,
       columns.map((c) => (c.date ? zonedHeader(c.label, zone) : c.label)),
-      rows,
+      this.report.allPages(id, view),
+      (row) =>
+        columns.map((column) => {
+          const value = column.value(row);
+          return column.date ? csvDate(value, zone) : (value ?? '');
+        }),
     );
   }
 }

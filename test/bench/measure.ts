@@ -37,6 +37,11 @@ export function rssMb(): number {
   return process.memoryUsage().rss / (1024 * 1024);
 }
 
+/** The V8 heap of this process in use, live or not yet collected, in MB. */
+export function heapUsedMb(): number {
+  return process.memoryUsage().heapUsed / (1024 * 1024);
+}
+
 /**
  * CPU seconds spent so far by this process and by the PostgreSQL backends serving the current
  * database of `db` (from /proc, Linux only; a backend that has exited since is not counted). On a
@@ -82,17 +87,29 @@ export interface CsvDownload {
   seconds: number;
   rssBeforeMb: number;
   rssPeakMb: number;
+  /**
+   * The V8 heap in use before (after a full collection) and at its peak. RSS rarely falls once V8
+   * has taken memory, so a download that follows another can reuse what the first took and show
+   * no RSS growth while filling the heap just as much; the heap's growth does not depend on order.
+   */
+  heapBeforeMb: number;
+  heapPeakMb: number;
 }
 
 /**
  * Downloads a CSV through a signed-in test client, counting lines as the chunks arrive (nothing is
- * kept), while sampling this process's RSS every 20 ms after a full collection.
+ * kept), while sampling this process's RSS and V8 heap every 20 ms after a full collection.
  */
 export async function downloadCsv(admin: TestClient, url: string): Promise<CsvDownload> {
   (globalThis as { gc?: () => void }).gc?.();
   const rssBeforeMb = rssMb();
+  const heapBeforeMb = heapUsedMb();
   let rssPeakMb = rssBeforeMb;
-  const sampler = setInterval(() => (rssPeakMb = Math.max(rssPeakMb, rssMb())), 20);
+  let heapPeakMb = heapBeforeMb;
+  const sampler = setInterval(() => {
+    rssPeakMb = Math.max(rssPeakMb, rssMb());
+    heapPeakMb = Math.max(heapPeakMb, heapUsedMb());
+  }, 20);
   const start = process.hrtime.bigint();
   try {
     const res = await admin.agent
@@ -112,7 +129,15 @@ export async function downloadCsv(admin: TestClient, url: string): Promise<CsvDo
       });
     const body = res.body as { lines: number; bytes: number; header: string };
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return { ...body, status: res.status, seconds, rssBeforeMb, rssPeakMb: Math.max(rssPeakMb, rssMb()) };
+    return {
+      ...body,
+      status: res.status,
+      seconds,
+      rssBeforeMb,
+      rssPeakMb: Math.max(rssPeakMb, rssMb()),
+      heapBeforeMb,
+      heapPeakMb: Math.max(heapPeakMb, heapUsedMb()),
+    };
   } finally {
     clearInterval(sampler);
   }

@@ -13,6 +13,7 @@ import { Migration20261130100000_time_zones } from './Migration20261130100000_ti
 import { Migration20261130110000_sync_run_exceptions } from './Migration20261130110000_sync_run_exceptions';
 import { Migration20261130111000_learner_keys_given } from './Migration20261130111000_learner_keys_given';
 import { Migration20261130112000_bulk_parent_checks } from './Migration20261130112000_bulk_parent_checks';
+import { Migration20261130130000_outbox_html_when_sent } from './Migration20261130130000_outbox_html_when_sent';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261130110000_sync_run_exceptions', class: Migration20261130110000_sync_run_exceptions },
   { name: 'Migration20261130111000_learner_keys_given', class: Migration20261130111000_learner_keys_given },
   { name: 'Migration20261130112000_bulk_parent_checks', class: Migration20261130112000_bulk_parent_checks },
+  { name: 'Migration20261130130000_outbox_html_when_sent', class: Migration20261130130000_outbox_html_when_sent },
 ];

@@ -14,6 +14,7 @@ import { Migration20261130110000_sync_run_exceptions } from './Migration20261130
 import { Migration20261130111000_learner_keys_given } from './Migration20261130111000_learner_keys_given';
 import { Migration20261130112000_bulk_parent_checks } from './Migration20261130112000_bulk_parent_checks';
 import { Migration20261130130000_outbox_html_when_sent } from './Migration20261130130000_outbox_html_when_sent';
+import { Migration20261130130100_audit_exception_index_covered } from './Migration20261130130100_audit_exception_index_covered';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261130111000_learner_keys_given', class: Migration20261130111000_learner_keys_given },
   { name: 'Migration20261130112000_bulk_parent_checks', class: Migration20261130112000_bulk_parent_checks },
   { name: 'Migration20261130130000_outbox_html_when_sent', class: Migration20261130130000_outbox_html_when_sent },
+  { name: 'Migration20261130130100_audit_exception_index_covered', class: Migration20261130130100_audit_exception_index_covered },
 ];

@@ -65,13 +65,17 @@ export class LearnerExceptionsService {
     }));
   }
 
-  /** Every action on the learner's exceptions, newest first. */
+  /**
+   * Every action on the learner's exceptions, newest first. The audit rows are reached through the
+   * learner's exceptions (exception_audit has no index by membership), never by reading them all.
+   */
   async actions(learnerId: number): Promise<ExceptionAction[]> {
     const rows = await this.db.rows<ActionRow>(
       sql`select a.membership_id, a.exception_id, a.acted_at, s.display_name as staff_name, a.action, a.reason,
               a.status_before, a.status_after, a.due_before, a.due_after, a.bulk_action_id
-         from exception_audit a
-         join membership m on m.id = a.membership_id
+         from membership m
+         join exception e on e.membership_id = m.id
+         join exception_audit a on a.exception_id = e.id
          left join staff s on s.id = a.staff_id
         where m.learner_id = ${learnerId}
         order by a.acted_at desc, a.id desc`,

@@ -30,9 +30,9 @@ const VALUES = {
   link: 'link.value',
 };
 
-/** `moment` − `days` days on the site's calendar (`zone.name`), as SQL. */
-const daysBefore = (moment: Sql, days: Sql) =>
-  sql`((${moment}) at time zone zone.name - make_interval(days => ${days})) at time zone zone.name`;
+/** `moment` − `days` days on the site's calendar (`zone`, the site's time zone), as SQL. */
+const daysBefore = (moment: Sql, days: Sql, zone: string) =>
+  sql`((${moment}) at time zone ${zone}::text - make_interval(days => ${days})) at time zone ${zone}::text`;
 
 /**
  * Which learner messages are due, as one SELECT over memberships × enabled templates. A message is
@@ -68,16 +68,16 @@ export const dueMessagesSql = (link: string, membershipFilter: Sql, now: Date, s
      and not l.suspended
      and l.email <> ''
      and case t.kind
-           when 'unenrolment' then m.removed_at is not null and m.removed_at > ${daysBefore(sql`${now}::timestamptz`, sql`${UNENROLMENT_WITHIN_DAYS}`)}
+           when 'unenrolment' then m.removed_at is not null and m.removed_at > ${daysBefore(sql`${now}::timestamptz`, sql`${UNENROLMENT_WITHIN_DAYS}`, siteZone)}
            else m.removed_at is null and case t.kind
              when 'enrolment' then m.state = 'not_certified' and m.certified_at is null
              when 'due_soon' then m.state = 'not_certified' and m.due_at is not null
-                                  and ${now}::timestamptz >= ${daysBefore(sql`m.due_at`, sql`t.offset_days`)}
+                                  and ${now}::timestamptz >= ${daysBefore(sql`m.due_at`, sql`t.offset_days`, siteZone)}
              when 'overdue' then m.state = 'not_certified' and m.due_at is not null and ${now}::timestamptz > m.due_at
              when 'certified' then m.state = 'certified'
              when 'window_open' then m.state = 'window_open'
              when 'window_closing' then m.state = 'window_open' and m.expires_at is not null
-                                        and ${now}::timestamptz >= ${daysBefore(sql`m.expires_at`, sql`t.offset_days`)}
+                                        and ${now}::timestamptz >= ${daysBefore(sql`m.expires_at`, sql`t.offset_days`, siteZone)}
              when 'failed_to_recertify' then m.state = 'expired'
              else false
            end

@@ -6,7 +6,7 @@ import SMTPPool from 'nodemailer/lib/smtp-pool';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config';
 import { backoffSeconds, errorText, headerText, isPlainAddress } from './mail-text';
-import { INVALID_ADDRESS } from './outbox-sql';
+import { INVALID_ADDRESS, outboxHtmlSql } from './outbox-sql';
 import {
   MAIL_BACKOFF_BASE_SECONDS,
   MAIL_BATCH_SIZE,
@@ -180,7 +180,8 @@ export class MailRelayService implements BeforeApplicationShutdown {
        update outbox o
           set state = 'sending', locked_until = now() + make_interval(secs => ${MAIL_LEASE_SECONDS}), attempts = o.attempts + 1
          from ready where o.id = ready.id
-       returning o.id::text as id, o.message_id, o.to_address, o.to_name, o.subject, o.body_text, o.body_html, o.attempts`);
+       returning o.id::text as id, o.message_id, o.to_address, o.to_name, o.subject, o.body_text, ${outboxHtmlSql('o')} as body_html,
+                 o.attempts`);
   }
 
   /** Rows whose relay died while sending them for the last allowed time: failed, not tried again. */

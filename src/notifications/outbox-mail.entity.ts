@@ -33,8 +33,9 @@ export class OutboxMail {
   @Property({ type: 'text' })
   bodyText!: string;
 
-  @Property({ type: 'text' })
-  bodyHtml!: string;
+  /** Null for rows written since Migration20261130130000: outboxHtmlSql renders it from subject and bodyText. */
+  @Property({ type: 'text', nullable: true })
+  bodyHtml: string | null = null;
 
   @Property({ type: 'string', length: 20 })
   state: MailState = 'pending';

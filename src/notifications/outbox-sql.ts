@@ -1,10 +1,10 @@
 import { Sql, sql } from '../database/sql';
 
 /**
- * The one statement that puts mail into the outbox, and the one place its text is made safe and
- * its HTML part rendered: rows come from a SELECT, are written set-based inside the caller's
- * transaction, and a row whose key exists already is skipped (writing the same message twice is a
- * no-op). Only OutboxService.write runs it.
+ * The one statement that puts mail into the outbox, and the one place its text is made safe: rows
+ * come from a SELECT, are written set-based inside the caller's transaction, and a row whose key
+ * exists already is skipped (writing the same message twice is a no-op). Only OutboxService.write
+ * runs it. The HTML part is not stored: outboxHtmlSql renders it from the stored columns.
  *
  * `source` is a SELECT giving the columns message_key, kind, to_address, to_name, subject,
  * body_text, certification_id, membership_id, staff_id. An address that is not one plain mailbox
@@ -16,12 +16,12 @@ export function insertOutboxSql(source: Sql, options: { state: 'pending' | 'kept
   const subject = sql.raw('x.subject');
   // The address check and the cleaned subject are worked out once per row (x), not per column.
   return sql`
-    insert into outbox (message_key, message_id, kind, to_address, to_name, subject, body_text, body_html, state, last_error,
+    insert into outbox (message_key, message_id, kind, to_address, to_name, subject, body_text, state, last_error,
                         certification_id, membership_id, staff_id)
     select s.message_key, ${messageIdSql(sql.raw('s.message_key'), options.domain)}, s.kind,
            case when x.valid then ${address} else left(${headerTextSql(address)}, 254) end,
            nullif(left(${headerTextSql(sql.raw('s.to_name'))}, 200), ''),
-           ${subject}, s.body_text, ${bodyHtmlSql(sql.raw('s.body_text'), subject)},
+           ${subject}, s.body_text,
            case when x.valid then ${options.state}::text else 'failed' end,
            case when x.valid then null else ${INVALID_ADDRESS} end,
            s.certification_id, s.membership_id, s.staff_id
@@ -65,6 +65,15 @@ const ESCAPED_URL = sql.raw(
   `('(' || chr(63) || '<![A-Za-z0-9_])https{0,1}://(' || chr(63) || ':[^[:space:]&<>"'']|&amp;)+(' || chr(63) ||
    ':[^[:space:]&<>"''.,;:!\\x3f)\\]]|&amp;)')`,
 );
+
+/**
+ * The HTML part of the outbox row `alias` as it is sent and shown: the stored HTML of a row written
+ * before Migration20261130130000, else rendered from the row's subject and plain text, which is
+ * exactly what was stored then.
+ */
+export function outboxHtmlSql(alias: string): Sql {
+  return sql`coalesce(${sql.raw(alias)}.body_html, ${bodyHtmlSql(sql.raw(`${alias}.body_text`), sql.raw(`${alias}.subject`))})`;
+}
 
 /**
  * The HTML part of a plain-text message: a small complete document, every character of the text

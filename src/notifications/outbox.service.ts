@@ -10,8 +10,9 @@
  * - The one way mail enters the outbox (outbox-sql.ts): `source` is a SELECT of the columns
  *   message_key, kind, to_address, to_name, subject, body_text, certification_id, membership_id,
  *   staff_id, so that thousands of messages are written set-based with the change that causes
- *   them. Headers are cleaned and the HTML part rendered from body_text there, the same for every
- *   message. It resolves to the rows actually added (id, kind, state).
+ *   them. Headers are cleaned there, the same for every message; the HTML part is rendered from
+ *   subject and body_text when the message is sent or shown (outboxHtmlSql). It resolves to the
+ *   rows actually added (id, kind, state).
  *
  *   await this.outbox.enqueue(em, messages)
  *
@@ -41,7 +42,7 @@ import { KeysetPage, likeContains, ListQuery, readKeysetPage } from '../common/l
 import { UrlBuilder } from '../common/url';
 import { Sql, sql, SqlRunner } from '../database/sql';
 import { mailDomain } from './mail-text';
-import { insertOutboxSql } from './outbox-sql';
+import { insertOutboxSql, outboxHtmlSql } from './outbox-sql';
 import { OutboxMail } from './outbox-mail.entity';
 import { MAIL_DRAIN_JOB, MAIL_QUEUE, MAIL_WAKE_JOB_ID } from '../jobs/queues';
 import { MAIL_STATES, MailState } from './mail-relay.constants';
@@ -151,9 +152,16 @@ export class OutboxService {
     return counts;
   }
 
-  /** One message, for its page in the mail log. */
-  get(id: number): Promise<OutboxMail | null> {
-    return this.em.findOne(OutboxMail, { id: String(id) });
+  /** One message, for its page in the mail log, with its HTML part as it is sent. */
+  async get(id: number): Promise<OutboxMail | null> {
+    const message = await this.em.findOne(OutboxMail, { id: String(id) });
+    if (message && message.bodyHtml === null) {
+      const rendered = await new SqlRunner(this.em).one<{ html: string }>(
+        sql`select ${outboxHtmlSql('o')} as html from outbox o where o.id = ${id}`,
+      );
+      message.bodyHtml = rendered?.html ?? null;
+    }
+    return message;
   }
 
   /** A failed message goes back to the relay as new (attempts 0). False if it is not failed (any more). */

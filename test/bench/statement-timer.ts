@@ -7,7 +7,7 @@ import { Client } from 'pg';
  * BENCH_MARK are left out (the benchmark's own polling).
  *
  * With `explain` set (a diagnostic pass, never a timed one), each statement it matches is first run
- * as EXPLAIN (ANALYZE, BUFFERS) inside a savepoint that is rolled back, on the same connection and
+ * as EXPLAIN (ANALYZE, BUFFERS, WAL) inside a savepoint that is rolled back, on the same connection and
  * in the same transaction, and then run for real; the plans are kept.
  */
 export const BENCH_MARK = '/* bench */';
@@ -65,7 +65,7 @@ export class StatementTimer {
         original.call(this, 'savepoint bench_explain').catch(noop);
         pending.push(
           original
-            .call(this, `explain (analyze, buffers, format json) ${text}`, values)
+            .call(this, `explain (analyze, buffers, wal, format json) ${text}`, values)
             .then((result: any) => explained.push({ statement: statementKey(text, 200), plan: result.rows[0]['QUERY PLAN'][0] }))
             .catch((error: Error) => explained.push({ statement: statementKey(text, 200), plan: { error: error.message } })),
         );
@@ -106,7 +106,10 @@ export class StatementTimer {
   }
 }
 
-/** One line about a plan: execution time, the slowest nodes, and the time spent in triggers (FK checks). */
+/**
+ * One line about a plan: execution time, the WAL it wrote (records, full-page images, bytes), the
+ * slowest nodes, and the time spent in triggers (FK checks).
+ */
 export function describePlan(plan: any): string {
   if (plan.error) return `EXPLAIN failed: ${plan.error}`;
   const triggers = (plan.Triggers ?? []) as Array<{ 'Trigger Name': string; Relation: string; Time: number; Calls: number }>;
@@ -122,5 +125,30 @@ export function describePlan(plan: any): string {
   };
   walk(plan.Plan, 0);
   const triggerText = triggers.map((tr) => `${tr['Trigger Name']} on ${tr.Relation} ${tr.Time.toFixed(0)} ms/${tr.Calls}`).join('; ');
-  return `execution ${plan['Execution Time'].toFixed(0)} ms, of which triggers ${triggerMs.toFixed(0)} ms [${triggerText}]; nodes: ${nodes.join(' > ')}`;
+  const written = statementWal(plan.Plan);
+  const wal =
+    written === null ? '' : `, WAL ${written.records} records / ${written.fpi} full pages / ${(written.bytes / 1048576).toFixed(1)} MB`;
+  return `execution ${plan['Execution Time'].toFixed(0)} ms${wal}, of which triggers ${triggerMs.toFixed(0)} ms [${triggerText}]; nodes: ${nodes.join(' > ')}`;
+}
+
+/**
+ * The WAL a whole statement wrote. A node's figures include what its children did, and a CTE's
+ * work is counted where a CTE Scan reads it; a data-modifying CTE that nothing reads runs after
+ * the plan and is counted nowhere else, so its subplan's figures are added to the top node's.
+ */
+function statementWal(top: any): { records: number; fpi: number; bytes: number } | null {
+  if (top['WAL Bytes'] === undefined) return null;
+  const read = new Set<string>();
+  const ctes: any[] = [];
+  const walk = (node: any) => {
+    if (node['Node Type'] === 'CTE Scan') read.add(node['CTE Name']);
+    if (node['Parent Relationship'] === 'InitPlan' && /^CTE /.test(node['Subplan Name'] ?? '')) ctes.push(node);
+    for (const child of node.Plans ?? []) walk(child);
+  };
+  walk(top);
+  const unread = ctes.filter((node) => !read.has(node['Subplan Name'].slice(4)));
+  return [top, ...unread].reduce(
+    (sum, node) => ({ records: sum.records + node['WAL Records'], fpi: sum.fpi + node['WAL FPI'], bytes: sum.bytes + node['WAL Bytes'] }),
+    { records: 0, fpi: 0, bytes: 0 },
+  );
 }

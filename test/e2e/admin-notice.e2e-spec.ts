@@ -7,6 +7,7 @@ import { AdminNoticeService, DueNoticesResult } from '../../src/notifications/ad
 import { ADMIN_NOTICES_QUEUE, SEND_DUE_NOTICES_JOB } from '../../src/jobs/queues';
 import { AdminNoticeProcessor } from '../../src/notifications/admin-notice.processor';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
+import { outboxHtmlSql } from '../../src/notifications/outbox-sql';
 
 const BASE_PATH = '/intranet/certex';
 
@@ -90,7 +91,8 @@ describe('the administrators’ notice of new exceptions', () => {
   const notices_ = async (certificationId: number) =>
     (
       await t.db.query(
-        `select o.*, s.username from outbox o left join staff s on s.id = o.staff_id where o.kind = 'admin_exceptions' and o.certification_id = $1 order by o.id`,
+        `select o.*, ${outboxHtmlSql('o').text} as html, s.username
+           from outbox o left join staff s on s.id = o.staff_id where o.kind = 'admin_exceptions' and o.certification_id = $1 order by o.id`,
         [certificationId],
       )
     ).rows;
@@ -118,7 +120,7 @@ describe('the administrators’ notice of new exceptions', () => {
     expect(row.body_text).not.toContain('Duplicate course');
     const link = `https://learn.example.org${BASE_PATH}/certifications/${c}/exceptions`;
     expect(row.body_text).toContain(link);
-    expect(row.body_html).toContain(link);
+    expect(row.html).toContain(`<a href="${link}">${link}</a>`);
 
     const page = await ada.get(new URL(link).pathname);
     expect(page.status).toBe(200);

@@ -8,6 +8,7 @@ import { fillPlaceholders, fillPlaceholdersSql, PLACEHOLDERS, PlaceholderName } 
 import { createExceptionFixture } from '../support/fixtures';
 import { startTestApp, TestApp, TestClient } from '../support/app';
 import { bulkJobIdOf } from '../support/bulk';
+import { outboxHtmlSql } from '../../src/notifications/outbox-sql';
 
 const DAY = 86400000;
 
@@ -71,7 +72,8 @@ describe('learner messages: the sweep', () => {
 
   async function outbox(membershipIds: number[]) {
     const { rows } = await t.db.query(
-      `select message_key, kind, to_address, to_name, subject, body_text, body_html, state, message_id, membership_id, certification_id
+      `select message_key, kind, to_address, to_name, subject, body_text, body_html as stored_html, ${outboxHtmlSql('outbox').text} as body_html,
+              state, message_id, membership_id, certification_id
          from outbox where membership_id = any($1::int[]) order by id`,
       [membershipIds],
     );
@@ -206,6 +208,7 @@ describe('learner messages: the sweep', () => {
     expect(row.subject).toBe(`Hi Ann Lee: Edited by ${dueText}`);
     const link = `${t.config.publicOrigin}/`;
     expect(row.body_text).toBe(`Dear Ann,\n\nEdited & more <now>.\n${link}`);
+    expect(row.stored_html).toBeNull();
     expect(row.body_html).toContain(`<p>Dear Ann,</p><p>Edited &amp; more &lt;now&gt;.<br><a href="${link}">${link}</a></p>`);
     // The SQL fill and the page's fill agree.
     const template = 'Dear {learner_first_name},\n\n{certification_name} & more <now>.\n{link}';

@@ -160,6 +160,20 @@ describe('the mail log', () => {
     expect((await admin.get('/admin/mail/999999')).status).toBe(404);
   });
 
+  it('shows the HTML part of a message written without it as the relay renders it when sending', async () => {
+    await enqueue([
+      { key: 'log:rendered', kind: 'test', toAddress: 'ada@learners.example.org', subject: 'Rendered', text: 'One & two\n\nThree' },
+    ]);
+    const id = await idOf('log:rendered');
+    expect((await t.db.query('select body_html from outbox where id = $1', [id])).rows[0].body_html).toBeNull();
+    const res = await viewer.get(`/admin/mail/${id}`);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(
+      'data-mail-part="html">&lt;!DOCTYPE html&gt;&lt;html lang&#x3D;&quot;en&quot;&gt;&lt;head&gt;&lt;meta charset&#x3D;&quot;utf-8&quot;&gt;' +
+        '&lt;title&gt;Rendered&lt;/title&gt;&lt;/head&gt;&lt;body&gt;&lt;p&gt;One &amp;amp; two&lt;/p&gt;&lt;p&gt;Three&lt;/p&gt;&lt;/body&gt;&lt;/html&gt;</div>',
+    );
+  });
+
   it('lets an administrator retry a failed message (kept here, as there is no SMTP server), and a viewer not', async () => {
     const id = await idOf('log:failed:1');
     const asViewer = await viewer.get(`/admin/mail/${id}`);

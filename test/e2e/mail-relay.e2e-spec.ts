@@ -90,13 +90,33 @@ describe('the outbox relay', () => {
     expect(mail.html).toContain('&lt;b&gt;not bold&lt;/b&gt; &amp; done');
     expect(mail.html).not.toContain('<b>');
     expect(mail.html).toContain('<a href="https://certex.example.org/certifications/1">');
+    // Rendered when sent from the stored subject and text, byte for byte what was stored before.
+    expect(mail.html).toBe(
+      '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Subject of relay:one</title></head><body>' +
+        '<p>Dear Ada,</p><p>Your link: <a href="https://certex.example.org/certifications/1">https://certex.example.org/certifications/1</a>' +
+        '</p><p>&lt;b&gt;not bold&lt;/b&gt; &amp; done</p></body></html>',
+    );
     expect(mail.headers.get('auto-submitted')).toBe('auto-generated');
 
     const stored = await waitForRow('relay:one', (r) => r.state === 'sent', 'marked sent');
+    expect(stored.body_html).toBeNull();
     expect(stored.message_id).toBe(mail.messageId);
     expect(stored.attempts).toBe(1);
     expect(stored.sent_at).not.toBeNull();
     expect(stored.locked_until).toBeNull();
+  });
+
+  it('sends a message stored with its HTML part (written before the HTML was rendered when sent) with that HTML', async () => {
+    await t.db.query(
+      `insert into outbox (message_key, message_id, kind, to_address, to_name, subject, body_text, body_html, state)
+       values ('relay:stored-html', $1, 'test', 'stored-html@learners.example.org', 'Ada', 'Stored', 'Plain text', $2, 'pending')`,
+      [messageIdFor('relay:stored-html', 'certex.example.org'), '<p>The HTML as it was stored</p>'],
+    );
+    await relay.drain();
+    await smtp.waitFor(() => receivedFor('relay:stored-html').length === 1, 15000, 'relay:stored-html');
+    const [mail] = receivedFor('relay:stored-html');
+    expect(mail.html).toBe('<p>The HTML as it was stored</p>');
+    expect(mail.text.trim()).toBe('Plain text');
   });
 
   it('wakes the relay only once the transaction has committed, and not at all after a rollback', async () => {

@@ -277,7 +277,12 @@ export async function learnerDifferences(
   compare: Compare = { messages: true },
 ) {
   const result = await db.query(
-    `with learner_state as (
+    `with messages as (
+       select membership_id, jsonb_agg(jsonb_build_array(kind, state) order by kind) as messages
+         from outbox
+        where $5 and membership_id in (select membership_id from exception where certification_id in ($1, $2))
+        group by membership_id),
+     learner_state as (
        select e.certification_id,
               row_number() over (partition by e.certification_id order by l.id_number) as position,
               jsonb_build_object(
@@ -294,8 +299,7 @@ export async function learnerDifferences(
            select jsonb_agg(jsonb_build_array(action, reason, staff_id, status_before, status_after, acted_at = e.handled_at,
                                               due_before = due_after, due_after = m.due_at)) as audits
              from exception_audit where exception_id = e.id) x on true
-         left join lateral (
-           select jsonb_agg(jsonb_build_array(kind, state) order by kind) as messages from outbox where $5 and membership_id = e.membership_id) o on true
+         left join messages o on o.membership_id = e.membership_id
         where e.certification_id in ($1, $2)),
      faulted as (select position, state from learner_state where certification_id = $1),
      clean as (select position, state from learner_state where certification_id = $2)

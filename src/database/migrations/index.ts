@@ -14,6 +14,9 @@ import { Migration20261130110000_sync_run_exceptions } from './Migration20261130
 import { Migration20261130111000_learner_keys_given } from './Migration20261130111000_learner_keys_given';
 import { Migration20261130112000_bulk_parent_checks } from './Migration20261130112000_bulk_parent_checks';
 import { Migration20261130120000_exception_learner_search } from './Migration20261130120000_exception_learner_search';
+import { Migration20261130130000_outbox_html_when_sent } from './Migration20261130130000_outbox_html_when_sent';
+import { Migration20261130130100_audit_exception_index_covered } from './Migration20261130130100_audit_exception_index_covered';
+import { Migration20261130130200_outbox_membership_index_unused } from './Migration20261130130200_outbox_membership_index_unused';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -33,4 +36,7 @@ export const MIGRATIONS = [
   { name: 'Migration20261130111000_learner_keys_given', class: Migration20261130111000_learner_keys_given },
   { name: 'Migration20261130112000_bulk_parent_checks', class: Migration20261130112000_bulk_parent_checks },
   { name: 'Migration20261130120000_exception_learner_search', class: Migration20261130120000_exception_learner_search },
+  { name: 'Migration20261130130000_outbox_html_when_sent', class: Migration20261130130000_outbox_html_when_sent },
+  { name: 'Migration20261130130100_audit_exception_index_covered', class: Migration20261130130100_audit_exception_index_covered },
+  { name: 'Migration20261130130200_outbox_membership_index_unused', class: Migration20261130130200_outbox_membership_index_unused },
 ];

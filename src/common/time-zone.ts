@@ -217,6 +217,14 @@ export function daysLeft(dueAt: Date, now: Date, zone: string): number {
   return Math.floor((wallClock(dueAt, zone) - wallClock(now, zone)) / DAY_MS);
 }
 
+/**
+ * Whole calendar days from `at` to `now` on the zone's wall clock: 0 on the same local day, 1 the
+ * day after, whatever the hours between them.
+ */
+export function daysSince(at: Date, now: Date, zone: string): number {
+  return Math.floor(wallClock(now, zone) / DAY_MS) - Math.floor(wallClock(at, zone) / DAY_MS);
+}
+
 /** A datetime-local value (YYYY-MM-DDTHH:MM[:SS]) read in the zone, or null when it is not one. */
 export function parseLocalDateTime(value: string, zone: string): Date | null {
   const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);

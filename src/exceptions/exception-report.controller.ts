@@ -27,6 +27,8 @@ import { BulkActionsService, SelectionRefused } from './bulk-actions.service';
 import { BulkActionQueriesService } from './bulk-action-queries.service';
 import { BulkActionDraftsService, Draft, isExpired } from './bulk-action-drafts.service';
 import { describeEvidence } from './evidence';
+import { AGE_BUCKETS, AGE_LABELS, AGE_PHRASES, ageText } from './exception-age';
+import { daysSince } from '../common/time-zone';
 
 const SORT_LABELS: Record<SortKey, string> = { learner: 'Learner', idnumber: 'ID number', issue: 'Issue', raised: 'Raised' };
 const MAX_TICKED = 500;
@@ -66,7 +68,7 @@ export class ExceptionReportController {
 
   @Post('bulk')
   async bulkAction(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Body() body: Record<string, unknown>, @Res() res: Response) {
-    const view = parseView(body);
+    const view = parseView(body, readerZone(res));
     const answers: BulkAnswers = {
       select: typeof body.select === 'string' ? body.select : 'none',
       action: typeof body.action === 'string' ? body.action : '',
@@ -87,12 +89,16 @@ export class ExceptionReportController {
       else selection = { mode: 'ids', ids: answers.ticked, label: plural(answers.ticked.length, 'ticked learner') };
     } else if (answers.select === 'all' || isExceptionType(answers.select)) {
       const condition = answers.select;
-      const label = condition === 'all' ? 'All learners' : conditionLabel(condition);
+      const label = [
+        condition === 'all' ? 'All learners' : conditionLabel(condition),
+        view.age ? AGE_PHRASES[view.age.bucket] : '',
+        view.q ? `matching “${view.q}”` : '',
+      ];
       selection = {
         mode: 'condition',
         condition,
-        filter: { q: view.q, type: view.type },
-        label: view.q ? `${label} matching “${view.q}”` : label,
+        filter: { q: view.q, type: view.type, age: view.age },
+        label: label.filter(Boolean).join(' '),
       };
     } else {
       errors.push(fieldError('select', 'Choose who to select'));
@@ -111,7 +117,7 @@ export class ExceptionReportController {
       return this.renderReport(
         res,
         id,
-        { ...body, q: view.q, type: view.type ?? '', sort: view.sort, dir: view.dir },
+        { ...body, q: view.q, type: view.type ?? '', age: view.age?.bucket ?? '', sort: view.sort, dir: view.dir },
         answers,
         errors,
         400,
@@ -181,6 +187,7 @@ export class ExceptionReportController {
     return {
       q: view.q,
       type: view.type ?? undefined,
+      age: view.age?.bucket,
       ...sortParams(view, 'learner'),
     };
   }
@@ -193,14 +200,16 @@ export class ExceptionReportController {
     errors: FieldError[],
     status = 200,
   ) {
-    const view = parseView(query);
+    const zone = readerZone(res);
+    const now = new Date();
+    const view = parseView(query, zone, now);
     const base = `/certifications/${id}/exceptions`;
     const viewQuery = this.viewQuery(view);
     const pq = pageQuery(query, SORTS[view.sort]);
     const [{ page, rows }, searchCounts] = await Promise.all([
       this.certifications.pageWithRows(id, 'exceptions', this.report.pageRead(id, view, pq)),
-      // Without a search, the open counts the page header reads are the counts by type.
-      view.q ? this.report.searchCounts(id, { q: view.q, type: view.type }) : undefined,
+      // Without a search or an age filter, the open counts the page header reads are the counts by type.
+      view.q || view.age ? this.report.searchCounts(id, { q: view.q, type: view.type, age: view.age }) : undefined,
     ]);
     const unfinished = page.bulkActionsUnfinished ? await this.bulkQueries.unfinished(id) : [];
     const hrefFor = (link: PageLink) => this.urls.withQuery(base, { ...viewQuery, ...link });
@@ -215,8 +224,12 @@ export class ExceptionReportController {
     const manyText = `more than ${SEARCH_COUNT_LIMIT.toLocaleString('en-GB')}`;
     const matchingText = matching === null ? `${manyText} open exceptions` : plural(matching, 'open exception');
 
-    const keep = { q: view.q, type: view.type ?? undefined };
-    const headers = (Object.keys(SORTS) as SortKey[]).map((key) => sortHeader(this.urls, base, SORT_LABELS[key], key, view, keep));
+    const keep = { q: view.q, type: view.type ?? undefined, age: view.age?.bucket };
+    const headers = (Object.keys(SORTS) as SortKey[]).map((key) => ({
+      ...sortHeader(this.urls, base, SORT_LABELS[key], key, view, keep),
+      // The Raised column's order is the exceptions' age: ascending is the oldest first.
+      orderNote: key === 'raised' && view.sort === 'raised' ? (view.dir === 'asc' ? 'oldest first' : 'newest first') : null,
+    }));
     const fieldErrors = errorMap(errors);
     renderPage(
       res,
@@ -228,8 +241,10 @@ export class ExceptionReportController {
         reportHref: this.urls.to(base),
         csvHref: this.urls.withQuery(`${base}.csv`, viewQuery),
         bulkAction: this.urls.to(base, '/bulk'),
-        view: { q: view.q, sort: view.sort, dir: view.dir, type: view.type ?? '' },
+        view: { q: view.q, sort: view.sort, dir: view.dir, type: view.type ?? '', age: view.age?.bucket ?? '' },
         typeOptions: EXCEPTION_TYPES.map((type) => ({ value: type, label: TYPE_LABELS[type], selected: view.type === type })),
+        ageOptions: AGE_BUCKETS.map((bucket) => ({ value: bucket, label: AGE_LABELS[bucket], selected: view.age?.bucket === bucket })),
+        caption: view.age ? `Open exceptions ${AGE_PHRASES[view.age.bucket]}` : 'Open exceptions',
         headers,
         rows: paged.rows.map((row) => ({
           id: row.id,
@@ -237,8 +252,9 @@ export class ExceptionReportController {
           learnerHref: this.urls.to('/learners/', row.learnerId),
           idNumber: row.idNumber,
           typeLabel: TYPE_LABELS[row.type],
-          summary: describeEvidence(row.type, row.evidence, new Date(), row.summary, readerZone(res)),
-          raised: formatDate(row.raisedAt, readerZone(res)),
+          summary: describeEvidence(row.type, row.evidence, now, row.summary, zone),
+          age: ageText(daysSince(new Date(row.raisedAt), now, zone)),
+          raised: formatDate(row.raisedAt, zone),
           ticked: answers.ticked.includes(row.id),
         })),
         pagination: paged.pagination,
@@ -250,7 +266,7 @@ export class ExceptionReportController {
         })),
         matchingText,
         matchingSentence: capitalised(matchingText),
-        filtered: Boolean(view.q || view.type),
+        filtered: Boolean(view.q || view.type || view.age),
         selectOptions: [
           { value: 'none', label: 'None', selected: answers.select === 'none' },
           {
@@ -289,7 +305,8 @@ export class ExceptionReportController {
     if (learner) return this.urls.to('/learners/', learner);
     const bulkAction = typeof query.from === 'string' && /^\d{1,15}$/.test(query.from) ? query.from : null;
     if (bulkAction) return this.urls.to('/admin/bulk-actions/', bulkAction);
-    return this.urls.withQuery(`/certifications/${id}/exceptions`, this.viewQuery(parseView(query)));
+    // The link keeps the age filter's bucket only, so the zone its days are worked out in does not matter.
+    return this.urls.withQuery(`/certifications/${id}/exceptions`, this.viewQuery(parseView(query, 'UTC')));
   }
 
   private async renderExpired(res: Response, id: number, draft: Draft, query: Record<string, unknown>) {
@@ -309,7 +326,7 @@ export class ExceptionReportController {
 
   private async renderConfirm(res: Response, id: number, draft: Draft, query: Record<string, unknown>, errors: FieldError[], status = 200) {
     const page = await this.certifications.page(id, 'exceptions');
-    const view = parseView(query);
+    const view = parseView(query, readerZone(res));
     const common = {
       title: page.title(errors.length > 0, `Confirm: ${ACTION_LABELS[draft.action]}`),
       certificationName: page.certification.fullName,
@@ -317,7 +334,7 @@ export class ExceptionReportController {
       selectionLabel: draft.selection.label,
       reason: draft.reason,
       okAction: this.urls.to(`/certifications/${id}/exceptions/confirm/${draft.token}`),
-      view: { q: view.q, type: view.type ?? '', sort: view.sort, dir: view.dir },
+      view: { q: view.q, type: view.type ?? '', age: view.age?.bucket ?? '', sort: view.sort, dir: view.dir },
       learner: typeof query.learner === 'string' ? query.learner : '',
       from: typeof query.from === 'string' ? query.from : '',
       cancelHref: this.backHref(id, query),

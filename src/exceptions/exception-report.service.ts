@@ -4,6 +4,7 @@ import { CursorValue, Direction, keysetSql, PageQuery, PageRead, readAllPages, r
 import { PAGE_SIZE, parseListView } from '../common/listing';
 import { sql, SqlRunner } from '../database/sql';
 import { EXCEPTION_TYPES, ExceptionType, isExceptionType } from './exception-rules';
+import { AgeFilter, ageFilter, isAgeBucket } from './exception-age';
 import { conditionFilter, filterSql, realisticDueSql, ReportFilter, Selection, SelectionSummary, selectionSql } from './selection';
 
 export const SORTS = {
@@ -29,6 +30,7 @@ const NAME_ORDERED: ReadonlySet<SortKey> = new Set(['learner', 'issue']);
 export const SEARCH_COUNT_LIMIT = 1000;
 
 export interface ReportView extends ReportFilter {
+  age: AgeFilter | null;
   sort: SortKey;
   dir: Direction;
 }
@@ -111,8 +113,13 @@ interface TickedCountRow extends TypeCountRow {
   here: boolean;
 }
 
-export function parseView(query: Record<string, unknown>): ReportView {
-  return { ...parseListView(query, SORTS, 'learner'), type: isExceptionType(query.type) ? query.type : null };
+/** The report's view from a query or form; the age filter's days are those of `zone` as of `now`. */
+export function parseView(query: Record<string, unknown>, zone: string, now: Date = new Date()): ReportView {
+  return {
+    ...parseListView(query, SORTS, 'learner'),
+    type: isExceptionType(query.type) ? query.type : null,
+    age: isAgeBucket(query.age) ? ageFilter(query.age, zone, now) : null,
+  };
 }
 
 @Injectable()
@@ -165,9 +172,9 @@ export class ExceptionReportService {
 
   /** Open exceptions by type under a filter (the confirmation page and the bulk action's checks). */
   async countsByType(certificationId: number, filter: ReportFilter): Promise<Partial<Record<ExceptionType, number>>> {
-    // Without a search the kept counts answer.
+    // Without a search or an age filter the kept counts answer.
     const rows = await this.db.rows<TypeCountRow>(
-      filter.q
+      filter.q || filter.age
         ? sql`select e.type, count(*)::int as n from exception e where ${filterSql(certificationId, filter)} group by e.type`
         : sql`select type, n from exception_open_count
                where certification_id = ${certificationId} and n > 0 ${filter.type ? sql`and type = ${filter.type}` : sql``}`,

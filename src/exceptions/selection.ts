@@ -2,11 +2,14 @@ import { Sql, sql } from '../database/sql';
 import { likeContains } from '../common/listing';
 import { shiftSql } from '../lifecycle/period';
 import { ExceptionType } from './exception-rules';
+import { AgeFilter } from './exception-age';
 
-/** What the report shows and a condition selects: a search and a type filter. */
+/** What the report shows and a condition selects: a search, a type filter and an age filter. */
 export interface ReportFilter {
   q: string;
   type: ExceptionType | null;
+  /** Absent in selections kept before the report could be filtered by age. */
+  age?: AgeFilter | null;
 }
 
 /**
@@ -30,12 +33,16 @@ export interface SelectionSummary {
 
 /**
  * SQL conditions on `e` (an exception) for a certification's open exceptions under a filter. A
- * search matches the learner's search text kept on the exception (exception_open_search).
+ * search matches the learner's search text kept on the exception (exception_open_search); an age
+ * filter compares raised_at with its day boundaries, so the (certification_id, status, raised_at)
+ * index serves it.
  */
 export function filterSql(certificationId: number, filter: ReportFilter): Sql {
   const parts = [sql`e.certification_id = ${certificationId}`, sql`e.status = 'open'`];
   if (filter.type) parts.push(sql`e.type = ${filter.type}`);
   if (filter.q) parts.push(sql`e.learner_search like ${likeContains(filter.q)}`);
+  if (filter.age?.raisedFrom) parts.push(sql`e.raised_at >= ${filter.age.raisedFrom}::timestamptz`);
+  if (filter.age?.raisedBefore) parts.push(sql`e.raised_at < ${filter.age.raisedBefore}::timestamptz`);
   return sql.join(parts, ' and ');
 }
 

@@ -90,7 +90,7 @@ export default async function floorBench(ctx: BenchContext) {
       [
         'Exception report',
         `/certifications/${certificationId}/exceptions`,
-        (query) => exceptionRows.page(certificationId, parseExceptionView(query), pageQuery(query, EXCEPTION_SORTS.learner)),
+        (query) => exceptionRows.page(certificationId, parseExceptionView(query, 'UTC'), pageQuery(query, EXCEPTION_SORTS.learner)),
       ],
       [
         'Completion report',

@@ -47,6 +47,22 @@ describe('the exception flow in Chromium', () => {
     await page.context().close();
   });
 
+  it('filters by age with JavaScript off, from a labelled control, keeping the filter for the CSV', async () => {
+    const page = await b.signIn('ada', { javaScriptEnabled: false });
+    await page.goto(`${b.baseUrl}/certifications/${f.certificationId}/exceptions`);
+    await page.getByLabel('Age', { exact: true }).selectOption({ label: 'More than 30 days ago' });
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/age=older/);
+    expect(await page.locator('#matching').innerText()).toContain('0 open exceptions match your search');
+    await page.getByLabel('Age', { exact: true }).selectOption({ label: 'Raised today' });
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/age=today/);
+    expect(await page.locator('caption').innerText()).toBe('Open exceptions raised today');
+    expect(await page.locator('tbody tr').first().locator('td').last().innerText()).toMatch(/^Today\n\d{1,2} [A-Z][a-z]{2,3} \d{4}$/);
+    expect(await page.getByRole('link', { name: /Download CSV/ }).getAttribute('href')).toContain('age=today');
+    await page.context().close();
+  });
+
   it('has no axe violations on the report, its errors, the confirmation, the progress page and the list of bulk actions', async () => {
     const page = await b.signIn('ada');
     const check = async (what: string) => expect({ what, violations: await axeViolations(page) }).toEqual({ what, violations: [] });
@@ -57,6 +73,8 @@ describe('the exception flow in Chromium', () => {
     expect(await page.evaluate(() => document.activeElement?.className)).toBe('app-error-summary');
     await page.goto(`${b.baseUrl}/certifications/${f.certificationId}/exceptions?q=nobody`);
     await check('empty search');
+    await page.goto(`${b.baseUrl}/certifications/${f.certificationId}/exceptions?age=today&sort=raised`);
+    await check('age filter');
     await page.goto(`${b.baseUrl}/certifications/${f.certificationId}/exceptions`);
     await page.getByLabel('Select', { exact: true }).selectOption({ label: 'All unknown issues' });
     expect(await page.locator('[data-app-selected-count]').innerText()).toBe('1 learner selected');

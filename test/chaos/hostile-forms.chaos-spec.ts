@@ -61,6 +61,7 @@ const SORTS = [
 ];
 const DIRS = ['asc', 'desc'];
 const EXCEPTION_TYPES = ['time_allowance', 'duplicate_course', 'completion_time_unknown', 'unknown'];
+const AGES = ['today', 'week', 'month', 'older', ''];
 const UNITS = ['day', 'week', 'month', 'year'];
 
 /** Sort keys of tampered page links: hostile texts, numbers, nulls, dates, nested arrays. */
@@ -123,11 +124,12 @@ const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/certifications/:id/content': () => ({}),
   '/certifications/:id/content/sets/new': () => ({ path: ['certification', 'recertification'] }),
   '/certifications/:id/content/sets/:setId/edit': () => ({}),
-  '/certifications/:id/exceptions': () => ({ q: ['HF', 'Pat'], type: EXCEPTION_TYPES, sort: SORTS, dir: DIRS, ...paging }),
-  '/certifications/:id/exceptions.csv': () => ({ q: ['HF', 'Pat'], type: EXCEPTION_TYPES, sort: SORTS, dir: DIRS }),
+  '/certifications/:id/exceptions': () => ({ q: ['HF', 'Pat'], type: EXCEPTION_TYPES, age: AGES, sort: SORTS, dir: DIRS, ...paging }),
+  '/certifications/:id/exceptions.csv': () => ({ q: ['HF', 'Pat'], type: EXCEPTION_TYPES, age: AGES, sort: SORTS, dir: DIRS }),
   '/certifications/:id/exceptions/confirm/:token': () => ({
     q: ['HF'],
     type: EXCEPTION_TYPES,
+    age: AGES,
     sort: SORTS,
     dir: DIRS,
     learner: ['1', 'x'],
@@ -197,7 +199,7 @@ const learnerFields: Fields = {
   firstLogin: ['2024-03-31T09:30', ''],
   suspended: ['yes', 'no'],
 };
-const reportView: Fields = { q: ['HF', ''], type: EXCEPTION_TYPES, sort: SORTS, dir: DIRS };
+const reportView: Fields = { q: ['HF', ''], type: EXCEPTION_TYPES, age: AGES, sort: SORTS, dir: DIRS };
 
 /** The fields each form posts (see its controller and DTO), for every POST route of the app. */
 const FORMS: Record<string, (d: HostileData) => Fields> = {

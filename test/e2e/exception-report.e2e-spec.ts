@@ -200,7 +200,7 @@ describe('the Exception report tab', () => {
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="exception-report-[A-Za-z0-9._-]+\.csv"/);
     const table: string[][] = parse(res.text);
-    expect(table[0]).toEqual(['Learner', 'ID number', 'Issue', 'Details', 'Raised (UTC)']);
+    expect(table[0]).toEqual(['Learner', 'ID number', 'Issue', 'Details', 'Raised (UTC)', 'Age (days)']);
     expect(table).toHaveLength(74);
     // Every open exception once, in name order.
     expect(new Set(table.slice(1).map((r) => r[1])).size).toBe(73);
@@ -210,6 +210,7 @@ describe('the Exception report tab', () => {
       'Time allowance',
       'time_allowance evidence',
       expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      expect.stringMatching(/^\d+$/),
     ]);
     expect(table.slice(1).map((r) => r[1])).toEqual(
       table

@@ -98,7 +98,7 @@ describe('report pages walked forward and back', () => {
   it('reads the same header with the rows as alone, timestamps as Dates, with rows or none', async () => {
     const certifications = t.app.get(CertificationsService);
     const report = t.app.get(ExceptionReportService);
-    const view = parseView({});
+    const view = parseView({}, 'UTC');
     const alone = await t.inContext(() => certifications.page(f.certificationId, 'exceptions'));
     for (const q of ['', 'no-learner-is-called-this']) {
       const read = report.pageRead(f.certificationId, { ...view, q }, { after: null, before: null });

@@ -37,12 +37,13 @@ describe('the sql tag', () => {
 function fakePool(answer: (text: string, values: unknown[]) => { rows: unknown[]; rowCount: number } | Error) {
   const events: string[] = [];
   const connection = {
-    query(text: string, values: unknown[], callback: (error: Error | null, result?: unknown) => void) {
+    query({ text, values }: { text: string; values: unknown[] }, callback: (error: Error | null, result?: unknown) => void) {
       events.push(`query ${text} ${JSON.stringify(values)}`);
       const result = answer(text, values);
       // The driver answers from its socket, after the caller has gone on.
       setImmediate(() => (result instanceof Error ? callback(result) : callback(null, result)));
     },
+    getTypeParser: () => (text: string) => text,
   };
   const source = {
     acquireConnection: () => {

@@ -112,6 +112,14 @@ describe('report pages walked forward and back', () => {
     }
   });
 
+  it('reads timestamps as Dates, as the row types say', async () => {
+    const report = t.app.get(ExceptionReportService);
+    const [row] = await t.inContext(() => report.page(f.certificationId, parseView({}, 'UTC'), { after: null, before: null }, 1));
+    expect(row.raisedAt).toBeInstanceOf(Date);
+    const { rows } = await t.db.query<{ raised_at: Date }>(`select raised_at from exception where id = $1`, [row.id]);
+    expect(row.raisedAt.getTime()).toBe(rows[0].raised_at.getTime());
+  });
+
   it('shows the header of a report with no rows to show, and answers 404 for a certification that does not exist', async () => {
     for (const report of ['exceptions', 'completion', 'membership']) {
       const none = await admin.get(`/certifications/${f.certificationId}/${report}?q=no-learner-is-called-this`);

@@ -47,7 +47,7 @@ export class ExceptionReportCsvController {
       TYPE_LABELS[row.type],
       describe(row),
       csvDate(row.raisedAt, zone),
-      String(daysSince(new Date(row.raisedAt), now, zone)),
+      String(daysSince(row.raisedAt, now, zone)),
     ]);
   }
 }

@@ -253,7 +253,7 @@ export class ExceptionReportController {
           idNumber: row.idNumber,
           typeLabel: TYPE_LABELS[row.type],
           summary: describeEvidence(row.type, row.evidence, now, row.summary, zone),
-          age: ageText(daysSince(new Date(row.raisedAt), now, zone)),
+          age: ageText(daysSince(row.raisedAt, now, zone)),
           raised: formatDate(row.raisedAt, zone),
           ticked: answers.ticked.includes(row.id),
         })),

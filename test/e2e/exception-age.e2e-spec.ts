@@ -1,6 +1,9 @@
 import { parse } from 'csv-parse/sync';
 import { createExceptionFixture, ExceptionFixture } from '../support/fixtures';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
+import { waitForState } from '../support/bulk';
+
+const FINISHED = ['completed', 'completed_with_failures', 'failed'];
 
 const ZONE = 'Pacific/Auckland';
 
@@ -11,16 +14,6 @@ function rowIds(html: string): number[] {
 function linkHref(html: string, rel: string): string | null {
   const match = new RegExp(`href="([^"]+)"(?: rel="${rel}")`).exec(html);
   return match ? match[1].replace(/&amp;/g, '&').replace(/&#x3D;/g, '=') : null;
-}
-
-async function waitForFinish(t: TestApp, bulkActionId: number, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await t.db.query('select * from bulk_action where id = $1', [bulkActionId]);
-    if (['completed', 'completed_with_failures', 'failed'].includes(rows[0].state)) return rows[0];
-    if (Date.now() > deadline) throw new Error(`bulk action ${bulkActionId} still ${rows[0].state}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /**
@@ -195,7 +188,11 @@ describe('the Exception report by age', () => {
     const ok = await admin.post(cont.headers.location.split('?')[0], {});
     expect(ok.status).toBe(303);
     const id = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(ok.headers.location)![1]);
-    expect(await waitForFinish(t, id)).toMatchObject({ state: 'completed', total: 3, applied: 3 });
+    expect(await waitForState(t.db, id, FINISHED, 30000, () => 'waiting for the age-filtered bulk action')).toMatchObject({
+      state: 'completed',
+      total: 3,
+      applied: 3,
+    });
     const { rows } = await t.db.query(`select id from exception where certification_id = $1 and status <> 'open' order by id`, [
       f.certificationId,
     ]);

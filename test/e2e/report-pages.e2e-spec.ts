@@ -47,6 +47,18 @@ describe('report pages walked forward and back', () => {
     await t.close();
   });
 
+  /** The names of every page from `html` on, following the link named `linkText`, in the order visited. */
+  async function walk(html: string, linkText: 'Next page' | 'Previous page'): Promise<string[]> {
+    const visited: string[] = [];
+    let page: string | null = html;
+    while (page !== null) {
+      visited.push(...(linkText === 'Next page' ? names(page) : names(page).reverse()));
+      const href = linkByText(page, linkText);
+      page = href ? (await admin.get(href)).text : null;
+    }
+    return visited;
+  }
+
   async function expectedOrder(table: 'exception' | 'membership', columns: readonly string[], dir: 'asc' | 'desc'): Promise<string[]> {
     const alias = table === 'exception' ? 'e' : 'm';
     const where = table === 'exception' ? `e.status = 'open'` : 'm.removed_at is null';
@@ -74,24 +86,11 @@ describe('report pages walked forward and back', () => {
     expect(first.status).toBe(200);
     expect(first.text).toContain('Paging certification');
     expect(position(first.text)).toBe('1–50 of 120');
-    const forward = names(first.text);
-    let next = linkByText(first.text, 'Next page');
-    while (next) {
-      const page = await admin.get(next);
-      forward.push(...names(page.text));
-      next = linkByText(page.text, 'Next page');
-    }
-    expect(forward).toEqual(expected);
+    expect(await walk(first.text, 'Next page')).toEqual(expected);
 
     const last = await admin.get(linkByText(first.text, 'Last page')!);
     expect(position(last.text)).toBe('71–120 of 120');
-    const backward = names(last.text);
-    let previous = linkByText(last.text, 'Previous page');
-    while (previous) {
-      const page = await admin.get(previous);
-      backward.unshift(...names(page.text));
-      previous = linkByText(page.text, 'Previous page');
-    }
+    const backward = (await walk(last.text, 'Previous page')).reverse();
     expect(backward).toEqual(expected);
   });
 

@@ -54,7 +54,7 @@ type HeaderRow = Certification & Pick<CertificationPage, 'openByType' | 'members
 interface HeaderColumn {
   expression: string;
   name: keyof HeaderRow;
-  /** A timestamp, which the driver and JSON give as text. */
+  /** A timestamp, which the header's JSON gives as text. */
   isDate: boolean;
 }
 
@@ -159,7 +159,7 @@ export class CertificationsService {
     return { page: this.certificationPage(values, tab), rows: rows[0].page_row === null ? [] : read.rows(rows) };
   }
 
-  /** The page of the header's values as read, its timestamps (text from the driver or JSON) made Dates. */
+  /** A tab's page from the header's values as read, its timestamps (text in the header's JSON) made Dates. */
   private certificationPage(values: Record<string, unknown>, tab: CertificationTab): CertificationPage {
     for (const { name, isDate } of this.headerExpressions()) {
       if (isDate && typeof values[name] === 'string') values[name] = new Date(values[name]);

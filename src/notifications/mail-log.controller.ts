@@ -6,10 +6,10 @@ import { AppConfig } from '../config/config';
 import { AppRequest, flash, readerZone, renderPage, seeOther } from '../common/http';
 import { listQuery } from '../common/listing';
 import { UrlBuilder } from '../common/url';
-import { formatDateTime, pageTitle, plural } from '../common/view-helpers';
+import { formatDateTime, formatNumber, pageTitle, plural } from '../common/view-helpers';
 import { MAIL_MAX_ATTEMPTS, MAIL_STATES, MailState } from './mail-relay.constants';
 import { OutboxMail } from './outbox-mail.entity';
-import { MAIL_LOG_KEY, MailRow, OutboxService } from './outbox.service';
+import { MAIL_COUNT_LIMIT, MAIL_LOG_KEY, MailRow, OutboxService } from './outbox.service';
 
 const MAIL_STATE_LABELS: Record<MailState, string> = {
   pending: 'Waiting to be sent',
@@ -18,6 +18,10 @@ const MAIL_STATE_LABELS: Record<MailState, string> = {
   failed: 'Failed',
   kept: 'Kept, not sent',
 };
+
+function countText(count: number): string {
+  return count > MAIL_COUNT_LIMIT ? `more than ${formatNumber(MAIL_COUNT_LIMIT)}` : formatNumber(count);
+}
 
 function mailState(raw: unknown): MailState | null {
   return typeof raw === 'string' && (MAIL_STATES as readonly string[]).includes(raw) ? (raw as MailState) : null;
@@ -38,16 +42,17 @@ export class MailLogController {
     const list = listQuery(query, MAIL_LOG_KEY);
     const [page, counts] = await Promise.all([this.outbox.list({ ...list, state }), this.outbox.countsByState()]);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const capped = Object.values(counts).some((n) => n > MAIL_COUNT_LIMIT);
     const filtered = state !== null || list.q !== '';
     renderPage(res, 'mail/list', {
       title: pageTitle(['Mail log']),
       q: list.q,
       filtered,
       total,
-      totalText: plural(total, 'message'),
+      totalText: capped ? `More than ${plural(MAIL_COUNT_LIMIT, 'message')}` : plural(total, 'message'),
       stateOptions: MAIL_STATES.map((value) => ({
         value,
-        label: `${MAIL_STATE_LABELS[value]} (${counts[value]})`,
+        label: `${MAIL_STATE_LABELS[value]} (${countText(counts[value])})`,
         selected: value === state,
       })),
       caption: this.caption(state, list.q),

@@ -191,4 +191,23 @@ describe('the mail log', () => {
     expect(pageText(after.text)).toContain('The message to turing@learners.example.org will be sent again');
     expect(after.text).not.toContain('/retry"');
   });
+
+  it('counts each state up to 10,000 and says "more than" beyond, exact below', async () => {
+    await t.db.query(
+      `insert into outbox (message_key, message_id, kind, to_address, subject, body_text, state)
+       select 'log:many:' || i, '<m' || i || '@log.example.org>', 'bulk', 'm' || i || '@learners.example.org', 'Many', 't', 'sent'
+         from generate_series(1, 10001) i`,
+    );
+    const kept = (await t.db.query(`select count(*)::int as n from outbox where state = 'kept'`)).rows[0].n;
+    const text = pageText((await admin.get('/admin/mail')).text);
+    expect(text).toContain('More than 10,000 messages in all.');
+    expect(text).toContain('Sent (more than 10,000)');
+    expect(text).toContain(`Kept, not sent (${kept})`);
+
+    await t.db.query(`delete from outbox where id in (
+       select id from outbox where message_key like 'log:many:%' limit (select count(*) - 10000 from outbox where state = 'sent'))`);
+    const atLimit = pageText((await admin.get('/admin/mail')).text);
+    expect(atLimit).toContain('Sent (10,000)');
+    expect(atLimit).toContain(`${(10000 + kept).toLocaleString('en-GB')} messages in all.`);
+  });
 });

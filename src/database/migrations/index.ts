@@ -18,6 +18,7 @@ import { Migration20261130130000_outbox_html_when_sent } from './Migration202611
 import { Migration20261130130100_audit_exception_index_covered } from './Migration20261130130100_audit_exception_index_covered';
 import { Migration20261130130200_outbox_membership_index_unused } from './Migration20261130130200_outbox_membership_index_unused';
 import { Migration20261130144000_outbox_state_index } from './Migration20261130144000_outbox_state_index';
+import { Migration20261130144100_membership_learner_history_index } from './Migration20261130144100_membership_learner_history_index';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261130130100_audit_exception_index_covered', class: Migration20261130130100_audit_exception_index_covered },
   { name: 'Migration20261130130200_outbox_membership_index_unused', class: Migration20261130130200_outbox_membership_index_unused },
   { name: 'Migration20261130144000_outbox_state_index', class: Migration20261130144000_outbox_state_index },
+  { name: 'Migration20261130144100_membership_learner_history_index', class: Migration20261130144100_membership_learner_history_index },
 ];

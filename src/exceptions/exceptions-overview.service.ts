@@ -78,8 +78,7 @@ export function parseOverviewView(query: Record<string, unknown>): OverviewView 
  * (exception_open_count) and by age (exception_open_quarter_count), both kept by triggers on the
  * exceptions. The age buckets are the Exception report's age filter on the reader's calendar: a
  * day there starts on a quarter hour, so the quarter hours since the first day of "8 to 30 days
- * ago" give today's, the week's and the month's counts exactly, and the rest are older. The
- * oldest open exception is one probe of the (certification, raised) index per certification.
+ * ago" give today's, the week's and the month's counts exactly, and the rest are older.
  */
 @Injectable()
 export class ExceptionsOverviewService {
@@ -94,6 +93,12 @@ export class ExceptionsOverviewService {
     const columns = OVERVIEW_SORTS[view.sort];
     const keyset = keysetSql(columns, view.dir, page);
     const [today, week, month] = (['today', 'week', 'month'] as const).map((bucket) => ageFilter(bucket, zone, now).raisedFrom!);
+    // The oldest open exception: one index probe per certification, made for the page's rows only
+    // unless the page is sorted by it.
+    const byOldest = view.sort === 'oldest';
+    const oldest = (certificationId: string) =>
+      sql`coalesce((select e.raised_at from exception e where e.certification_id = ${sql.raw(certificationId)} and e.status = 'open'
+                     order by e.raised_at, e.id limit 1), 'infinity')`;
     const byType = sql.raw(EXCEPTION_TYPES.map((type) => `coalesce(sum(n) filter (where type = '${type}'), 0)::int as ${type}`).join(', '));
     const rows = await this.db.rows<ReadRow>(
       sql`with counts as (
@@ -111,17 +116,14 @@ export class ExceptionsOverviewService {
             select c.id, c.full_name, c.short_name, lower(c.full_name) as sort_name, k.open,
                    ${sql.raw(EXCEPTION_TYPES.map((type) => `k.${type}`).join(', '))},
                    coalesce(r.today, 0) as today, coalesce(r.week, 0) as week, coalesce(r.month, 0) as month,
-                   k.open - coalesce(r.today + r.week + r.month, 0) as older,
-                   coalesce(oldest.raised_at, 'infinity') as oldest_raised_at
+                   k.open - coalesce(r.today + r.week + r.month, 0) as older
+                   ${byOldest ? sql`, ${oldest('k.certification_id')} as oldest_raised_at` : sql``}
               from counts k
               join certification c on c.id = k.certification_id
               left join recent r on r.certification_id = k.certification_id
-              left join lateral (
-                select e.raised_at from exception e
-                 where e.certification_id = k.certification_id and e.status = 'open'
-                 order by e.raised_at, e.id limit 1) oldest on true
              where k.open > 0 ${view.q ? sql`and lower(c.full_name) like ${likeContains(view.q)}` : sql``})
           select o.*, (select count(*) from overview)::int as total,
+                 ${byOldest ? sql`` : sql`${oldest('o.id')} as oldest_raised_at,`}
                  (select json_agg(json_build_object('id', b.id, 'action', b.action, 'state', b.state, 'processed', b.processed, 'total', b.total) order by b.id)
                     from bulk_action b where b.certification_id = o.id and b.state in ('queued', 'running')) as unfinished,
                  ${keyset.select}

@@ -99,18 +99,27 @@ export class ExceptionsOverviewService {
     const oldest = (certificationId: string) =>
       sql`coalesce((select e.raised_at from exception e where e.certification_id = ${sql.raw(certificationId)} and e.status = 'open'
                      order by e.raised_at, e.id limit 1), 'infinity')`;
+    // In name order the page's certifications are known before any count: only theirs are counted.
+    const byName = view.sort === 'name';
+    const matches = sql`exists (select 1 from exception_open_count x where x.certification_id = c.id and x.n > 0)
+      ${view.q ? sql`and lower(c.full_name) like ${likeContains(view.q)}` : sql``}`;
+    const nameKeyset = keysetSql(['lower(c.full_name)', 'c.id'], view.dir, page);
+    const chosen = byName
+      ? sql`select c.id from certification c where ${matches} and ${nameKeyset.where} order by ${nameKeyset.orderBy} limit ${limit + 1}`
+      : sql`select c.id from certification c where ${matches}`;
     const byType = sql.raw(EXCEPTION_TYPES.map((type) => `coalesce(sum(n) filter (where type = '${type}'), 0)::int as ${type}`).join(', '));
     const rows = await this.db.rows<ReadRow>(
-      sql`with counts as (
+      sql`with chosen as materialized (${chosen}),
+          counts as (
             select certification_id, sum(n)::int as open, ${byType}
-              from exception_open_count where n > 0 group by certification_id),
+              from exception_open_count where n > 0 and certification_id in (select id from chosen) group by certification_id),
           recent as (
             select certification_id,
                    coalesce(sum(n) filter (where raised_quarter >= ${today}::timestamptz), 0)::int as today,
                    coalesce(sum(n) filter (where raised_quarter >= ${week}::timestamptz and raised_quarter < ${today}::timestamptz), 0)::int as week,
                    coalesce(sum(n) filter (where raised_quarter < ${week}::timestamptz), 0)::int as month
               from exception_open_quarter_count
-             where raised_quarter >= ${month}::timestamptz and n <> 0
+             where raised_quarter >= ${month}::timestamptz and n <> 0 and certification_id in (select id from chosen)
              group by certification_id),
           overview as materialized (
             select c.id, c.full_name, c.short_name, lower(c.full_name) as sort_name, k.open,
@@ -121,8 +130,8 @@ export class ExceptionsOverviewService {
               from counts k
               join certification c on c.id = k.certification_id
               left join recent r on r.certification_id = k.certification_id
-             where k.open > 0 ${view.q ? sql`and lower(c.full_name) like ${likeContains(view.q)}` : sql``})
-          select o.*, (select count(*) from overview)::int as total,
+             where k.open > 0)
+          select o.*, ${byName ? sql`(select count(*) from certification c where ${matches})` : sql`(select count(*) from overview)`}::int as total,
                  ${byOldest ? sql`` : sql`${oldest('o.id')} as oldest_raised_at,`}
                  (select json_agg(json_build_object('id', b.id, 'action', b.action, 'state', b.state, 'processed', b.processed, 'total', b.total) order by b.id)
                     from bulk_action b where b.certification_id = o.id and b.state in ('queued', 'running')) as unfinished,

@@ -310,8 +310,16 @@ describe('the Exceptions overview', () => {
     expect(rowNames(first.text).length).toBe(50);
     expect(mainText(first.text)).toContain(`1–50 of ${all.size}`);
     const next = decode(/href="([^"]+)" rel="next"/.exec(first.text)![1]);
-    const second = rowNames((await admin.get(next)).text);
-    expect([...rowNames(first.text), ...second]).toEqual(names);
+    const secondPage = (await admin.get(next)).text;
+    expect([...rowNames(first.text), ...rowNames(secondPage)]).toEqual(names);
+    const previous = decode(/href="([^"]+)" rel="prev"/.exec(secondPage)![1]);
+    expect(rowNames((await admin.get(previous)).text)).toEqual(names.slice(0, 50));
+    const last = decode(/href="([^"]+)">Last page/.exec(first.text)![1]);
+    expect(rowNames((await admin.get(last)).text)).toEqual(names.slice(-50));
+    // Paging in a count's order too.
+    const byCount = (await admin.get('/exceptions?sort=open&dir=desc')).text;
+    const nextByCount = decode(/href="([^"]+)" rel="next"/.exec(byCount)![1]);
+    expect([...rowNames(byCount), ...rowNames((await admin.get(nextByCount)).text)]).toEqual(byOpenDesc.map((r) => r[0]));
 
     // The name filter.
     const filtered = await admin.get('/exceptions?q=PAGED+0');

@@ -73,7 +73,8 @@ export class ExceptionsOverviewController {
       sort: view.sort === 'name' ? '' : view.sort,
       dir: view.dir === 'asc' ? '' : view.dir,
       caption: searchCaption('Certifications with open exceptions', view.q),
-      summary: plural(total, 'certification') + ' with open exceptions' + (view.q ? ` match “${view.q}”` : ''),
+      summary:
+        plural(total, 'certification') + ' with open exceptions' + (view.q ? ` ${total === 1 ? 'matches' : 'match'} “${view.q}”` : ''),
       csvHref: this.urls.withQuery(`${BASE}.csv`, viewQuery),
       headers: (Object.keys(OVERVIEW_SORTS) as OverviewSort[]).map((key) => ({
         ...sortHeader(this.urls, BASE, SORT_LABELS[key], key, view, { q: view.q || undefined }, 'name'),

@@ -10,6 +10,7 @@ export interface NavItem {
 
 const MAIN: Array<{ label: string; path: string }> = [
   { label: 'Certifications', path: '/certifications' },
+  { label: 'Exceptions', path: '/exceptions' },
   { label: 'Learners', path: '/learners' },
   { label: 'Audiences', path: '/audiences' },
   { label: 'Courses', path: '/courses' },

@@ -11,6 +11,7 @@ import { Assignment } from '../assignments/assignment.entity';
 import { Membership, MembershipHistory, MembershipSource } from '../assignments/membership.entity';
 import { SyncRun } from '../assignments/sync/sync-run.entity';
 import { CertificationException, ExceptionAudit } from '../exceptions/exception.entity';
+import { ExceptionOpenQuarterCount } from '../exceptions/exception-open-quarter-count.entity';
 import { BulkAction, BulkActionDraft, BulkActionItem } from '../exceptions/bulk-action.entity';
 
 /**
@@ -39,6 +40,7 @@ export const ENTITIES = [
   MembershipHistory,
   CertificationException,
   ExceptionAudit,
+  ExceptionOpenQuarterCount,
   SyncRun,
   BulkAction,
   BulkActionItem,

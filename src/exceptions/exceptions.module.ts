@@ -14,6 +14,8 @@ import { BulkActionQueriesService } from './bulk-action-queries.service';
 import { ExceptionReportController } from './exception-report.controller';
 import { ExceptionReportCsvController } from './exception-report-csv.controller';
 import { ExceptionRecordsModule } from './exception-records.module';
+import { ExceptionsOverviewController } from './exceptions-overview.controller';
+import { ExceptionsOverviewService } from './exceptions-overview.service';
 
 @Module({})
 export class ExceptionsModule {
@@ -30,11 +32,12 @@ export class ExceptionsModule {
           settings: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 20 },
         }),
       ],
-      controllers: [ExceptionReportController, ExceptionReportCsvController, BulkActionsController],
+      controllers: [ExceptionReportController, ExceptionReportCsvController, BulkActionsController, ExceptionsOverviewController],
       providers: [
         BulkActionsService,
         BulkActionQueriesService,
         BulkActionItemsService,
+        ExceptionsOverviewService,
         ...workerOnly(config.processRole, BulkActionsProcessor),
       ],
       exports: [ExceptionRecordsModule, BulkActionsService],

@@ -28,6 +28,7 @@ const NOT_PAGES: Record<string, string> = {
   '/certifications/:id/completion.csv': 'CSV download',
   '/certifications/:id/membership.csv': 'CSV download',
   '/admin/bulk-actions/:id/learners.csv': 'CSV download',
+  '/exceptions.csv': 'CSV download',
 };
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -392,6 +393,7 @@ describe('the accessibility sweep', () => {
     for (const route of [
       '/',
       '/certifications',
+      '/exceptions',
       '/learners',
       '/audiences',
       '/courses',
@@ -550,7 +552,16 @@ describe('the accessibility sweep', () => {
     }
     expect(finishedActions.length).toBe(52);
 
-    for (const route of ['/certifications', '/learners', '/audiences', '/courses', '/admin/bulk-actions', '/admin/mail', '/admin/staff']) {
+    for (const route of [
+      '/certifications',
+      '/exceptions',
+      '/learners',
+      '/audiences',
+      '/courses',
+      '/admin/bulk-actions',
+      '/admin/mail',
+      '/admin/staff',
+    ]) {
       await visit(admin, route, 'full');
       if (route === '/learners') {
         await admin.getByRole('link', { name: 'Next page' }).click();
@@ -559,6 +570,8 @@ describe('the accessibility sweep', () => {
       }
     }
     await visit(admin, '/learners', 'nothing found', { query: '?q=nobody-at-all' });
+    await visit(admin, '/exceptions', 'nothing found', { query: '?q=nobody-at-all' });
+    await visit(admin, '/exceptions', 'sorted by the oldest, newest first', { query: '?sort=oldest&dir=desc' });
     // A person's page after their sessions were ended: the success banner above how they sign in.
     await visit(admin, '/admin/staff/:id', 'never signed in');
     await admin.getByRole('button', { name: 'End all sessions' }).click();
@@ -643,6 +656,8 @@ describe('the accessibility sweep', () => {
       await visit(admin, '/admin/bulk-actions/:id', 'running');
       expect(await admin.locator('[data-app-progress-state]').innerText()).toBe('Running');
       await visit(admin, '/admin/bulk-actions/:id', 'running, refreshing stopped', { query: '?refresh=off' });
+      await visit(admin, '/exceptions', 'a bulk action running');
+      expect(await admin.getByRole('link', { name: /Do not assign: running/ }).count()).toBe(1);
     } finally {
       await release();
     }
@@ -666,6 +681,7 @@ describe('the accessibility sweep', () => {
     // A viewer: pages without the administrator's controls, and the refusal of an administrator's page.
     await visit(viewer, report, 'as a viewer');
     await visit(viewer, '/admin/staff', 'as a viewer');
+    await visit(viewer, '/exceptions', 'as a viewer');
     await visit(viewer, '/certifications/:id/messages/:kind', 'refused to a viewer', { status: 403 });
     await visit(viewer, '/certifications/new', 'refused to a viewer', { status: 403 });
     // Not found: an unknown address and an unknown id.

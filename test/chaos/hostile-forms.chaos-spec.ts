@@ -63,6 +63,7 @@ const DIRS = ['asc', 'desc'];
 const EXCEPTION_TYPES = ['time_allowance', 'duplicate_course', 'completion_time_unknown', 'unknown'];
 const AGES = ['today', 'week', 'month', 'older', ''];
 const UNITS = ['day', 'week', 'month', 'year'];
+const OVERVIEW_SORTS = ['name', 'open', ...EXCEPTION_TYPES, 'today', 'week', 'month', 'older', 'oldest', 'raised'];
 
 /** Sort keys of tampered page links: hostile texts, numbers, nulls, dates, nested arrays. */
 const cursor: fc.Arbitrary<string> = fc
@@ -142,6 +143,8 @@ const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/certifications/:id/messages': () => ({}),
   '/certifications/:id/messages/:kind': () => ({}),
   '/courses': () => ({ q: ['HF1', 'course'], ...paging }),
+  '/exceptions': () => ({ q: ['Cert', 'HF'], sort: OVERVIEW_SORTS, dir: DIRS, ...paging }),
+  '/exceptions.csv': () => ({ q: ['Cert', 'HF'], sort: OVERVIEW_SORTS, dir: DIRS }),
   '/courses/new': () => ({}),
   '/courses/:id/edit': () => ({}),
   '/courses/completions/upload': () => ({}),

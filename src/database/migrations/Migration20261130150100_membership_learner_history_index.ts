@@ -7,7 +7,7 @@ import { Migration } from '@mikro-orm/migrations';
  * both the page and the sync's look-ups of a learner's current memberships, which filter the few
  * removed rows out.
  */
-export class Migration20261130144100_membership_learner_history_index extends Migration {
+export class Migration20261130150100_membership_learner_history_index extends Migration {
   override up(): void {
     this.addSql(`create index membership_learner_history on membership (learner_id)`);
     this.addSql(`drop index membership_learner_idx`);

@@ -5,7 +5,7 @@ import { Migration } from '@mikro-orm/migrations';
  * a state that is rare or absent (failed, say) read the whole outbox, a million rows after a few
  * bulk actions; with it, each count reads at most the limit's entries of one small index.
  */
-export class Migration20261130144000_outbox_state_index extends Migration {
+export class Migration20261130150000_outbox_state_index extends Migration {
   override up(): void {
     this.addSql(`create index outbox_state on outbox (state)`);
   }

@@ -3,37 +3,7 @@ import { mainText, TestApp, TestClient } from '../support/app';
 import { queuedJobs, startWithStaff } from '../support/pages';
 import { changedTables, databaseSnapshot } from '../support/routes';
 import { dateIn } from '../support/sync';
-
-/** The hidden fields of the preview's Save form, as a browser would post them. */
-function saveFields(html: string): Record<string, string> {
-  const form = /<form class="app-form" method="post"[\s\S]*?<\/form>/.exec(html)![0];
-  const fields: Record<string, string> = {};
-  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    if (m[1] !== '_csrf') fields[m[1]] = m[2].replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
-  }
-  return fields;
-}
-
-/** A summary row's number in the preview of this certification ("Learners added" → 19). */
-function count(html: string, key: string, headingId: string): number {
-  const section = new RegExp(`<section class="app-section" aria-labelledby="${headingId}">[\\s\\S]*?</section>`).exec(html)![0];
-  const match = new RegExp(`<dt class="app-summary-list__key">${key}</dt><dd class="app-summary-list__value">([\\d,]+)</dd>`).exec(section);
-  if (!match) throw new Error(`no "${key}" in ${headingId}`);
-  return Number(match[1].replace(/,/g, ''));
-}
-
-/** The ID numbers listed in one exception type's table of the preview. */
-function listed(html: string, certificationId: number, type: string): string[] {
-  const table = new RegExp(`<caption class="app-table__caption" id="raised-${certificationId}-${type}-caption">[\\s\\S]*?</table>`).exec(
-    html,
-  );
-  if (!table) return [];
-  return [...table[0].matchAll(/<\/th>\s*<td class="app-table__cell">([^<]+)<\/td>/g)].map((m) => m[1]);
-}
-
-function caption(html: string, certificationId: number, type: string): string {
-  return mainText(new RegExp(`id="raised-${certificationId}-${type}-caption">([^<]*)<`).exec(html)?.[1] ?? '');
-}
+import { previewCaption as caption, previewCount, previewListed as listed, previewRaised, saveFields } from '../support/preview';
 
 describe('preview of an assignment before it is saved', () => {
   let t: TestApp;
@@ -137,9 +107,8 @@ describe('preview of an assignment before it is saved', () => {
     expect(changedTables(before, await databaseSnapshot(t.db))).toEqual([]);
     expect(await syncJobs()).toBe(jobsBefore);
     expect(page.text).toContain('<title>Check what this assignment will do – Fire Safety – Certex</title>');
-    const own = `certification-${certId}`;
-    expect(count(page.text, 'Learners added', own)).toBe(19);
-    expect(count(page.text, 'Exceptions raised', own)).toBe(17);
+    expect(previewCount(page.text, certId, 'Learners added')).toBe(19);
+    expect(previewCount(page.text, certId, 'Exceptions raised')).toBe(17);
     expect(caption(page.text, certId, 'time_allowance')).toBe('Time allowance: 12 learners, the first 10 by name');
     expect(caption(page.text, certId, 'duplicate_course')).toBe('Duplicate course: 3 learners');
     const text = mainText(page.text);
@@ -151,13 +120,12 @@ describe('preview of an assignment before it is saved', () => {
     expect(saved.status).toBe(303);
     assignmentId = (await one(`select id from assignment where certification_id = $1`, [certId])).id;
     const run = (await sync(certId))!;
-    expect(run.stats.added).toBe(count(page.text, 'Learners added', own));
-    expect(run.stats.removed).toBe(count(page.text, 'Learners removed', own));
+    expect(run.stats.added).toBe(previewCount(page.text, certId, 'Learners added'));
+    expect(run.stats.removed).toBe(previewCount(page.text, certId, 'Learners removed'));
     const actual = await raised(certId);
     for (const type of TYPES) {
       expect([type, listed(page.text, certId, type)]).toEqual([type, actual.firsts[type]]);
-      const shown = Number(/: ([\d,]+) learners?/.exec(caption(page.text, certId, type))![1].replace(/,/g, ''));
-      expect([type, shown]).toEqual([type, actual.counts[type]]);
+      expect([type, previewRaised(page.text, certId, type)]).toEqual([type, actual.counts[type]]);
       expect([type, run.stats.exceptions_raised[type as keyof typeof run.stats.exceptions_raised]]).toEqual([type, actual.counts[type]]);
     }
     expect(actual.counts).toEqual({ duplicate_course: 3, completion_time_unknown: 2, time_allowance: 12 });
@@ -169,28 +137,26 @@ describe('preview of an assignment before it is saved', () => {
     const page = await admin.get(`/certifications/${certId}/assignments/${assignmentId}/preview?${new URLSearchParams(fields)}`);
     expect(page.status).toBe(200);
     expect(changedTables(before, await databaseSnapshot(t.db))).toEqual([]);
-    const own = `certification-${certId}`;
     const saved = await admin.post(`/certifications/${certId}/assignments/${assignmentId}/edit`, saveFields(page.text));
     expect(saved.status).toBe(303);
     const run = (await sync(certId))!;
     expect(run.stats.due_updated).toBeGreaterThan(0);
-    expect(count(page.text, 'Due dates made later', own)).toBe(run.stats.due_updated);
-    expect(count(page.text, 'Open exceptions resolved', own)).toBe(run.stats.exceptions_resolved);
-    expect(count(page.text, 'Open exceptions resolved', own)).toBe(14);
-    expect(count(page.text, 'Exceptions raised', own)).toBe(0);
+    expect(previewCount(page.text, certId, 'Due dates made later')).toBe(run.stats.due_updated);
+    expect(previewCount(page.text, certId, 'Open exceptions resolved')).toBe(run.stats.exceptions_resolved);
+    expect(previewCount(page.text, certId, 'Open exceptions resolved')).toBe(14);
+    expect(previewCount(page.text, certId, 'Exceptions raised')).toBe(0);
   });
 
   it('shows the learners a first-login rule would remove, as the sync then removes them', async () => {
     await t.db.query(`update learner set first_login_at = now() where id_number = 'N01'`);
     const fields = { dueRule: 'relative', dueAmount: '2', dueUnit: 'month', dueEvent: 'first_login' };
     const page = await admin.get(`/certifications/${certId}/assignments/${assignmentId}/preview?${new URLSearchParams(fields)}`);
-    const own = `certification-${certId}`;
-    expect(count(page.text, 'Learners removed', own)).toBe(18);
+    expect(previewCount(page.text, certId, 'Learners removed')).toBe(18);
     expect(mainText(page.text)).toContain('Removed: 18 learners, the first 10 by name');
     await admin.post(`/certifications/${certId}/assignments/${assignmentId}/edit`, saveFields(page.text));
     const run = (await sync(certId))!;
     expect(run.stats.removed).toBe(18);
-    expect(run.stats.added).toBe(count(page.text, 'Learners added', own));
+    expect(run.stats.added).toBe(previewCount(page.text, certId, 'Learners added'));
   });
 
   it('Change goes back to the form with the answers kept', async () => {

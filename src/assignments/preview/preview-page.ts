@@ -46,22 +46,31 @@ export interface PreviewPageInput {
 
 /** The preview page's view-model (views/certifications/assignment-preview.hbs). */
 export function previewPageModel(input: PreviewPageInput): Record<string, unknown> {
-  const now = new Date();
-  const [own, ...others] = input.outcome;
+  const { direct, knockOn } = previewSections(input.outcome, input.urls, input.zone);
   return {
     title: input.page.title(false, input.heading),
     tabs: input.page.tabs,
     certificationName: input.page.certification.fullName,
     heading: input.heading,
     proposed: input.proposed,
-    own: own ? certificationModel(own, input.urls, input.zone, now) : null,
-    others: others.map((other) => certificationModel(other, input.urls, input.zone, now)),
+    own: direct[0] ?? null,
+    others: knockOn,
     hiddenFields: Object.entries(input.fields).map(([name, value]) => ({ name, value })),
     saveAction: input.saveAction,
     saveLabel: input.saveLabel,
     changeHref: input.changeHref,
     backHref: input.backHref,
   };
+}
+
+/**
+ * The sections of a preview page (views/partials/sync-preview.hbs): the certifications the change
+ * itself reaches, and those synced next because they share a course with one whose learners moved.
+ */
+export function previewSections(outcome: CertificationPreview[], urls: UrlBuilder, zone: string) {
+  const now = new Date();
+  const model = (preview: CertificationPreview) => certificationModel(preview, urls, zone, now);
+  return { direct: outcome.filter((p) => !p.knockOn).map(model), knockOn: outcome.filter((p) => p.knockOn).map(model) };
 }
 
 function learnerCells(learner: PreviewLearner, urls: UrlBuilder) {

@@ -177,7 +177,7 @@ export class AudiencesController {
     return {
       heading: `Upload members of ${audience.name}`,
       section: ['Audiences'],
-      intro: `Add learners to the audience ${audience.name} from a CSV file with one ID number a row. Before anything is added, the next page shows what it would do in every certification that assigns the audience.`,
+      intro: `Add learners to the audience ${audience.name} from a CSV file with one ID number a row. Before anything is added, the next page shows what it would do in every certification that assigns the audience (for 100,000 learners this can take up to a minute on a busy server).`,
       action: this.urls.to('/audiences/', audience.id, '/upload'),
       backHref: this.urls.to('/audiences/', audience.id),
       backLabel: `Back to ${audience.name}`,

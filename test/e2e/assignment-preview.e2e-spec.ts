@@ -1,4 +1,5 @@
 import { MembershipSyncService } from '../../src/assignments/sync/membership-sync.service';
+import { CERTIFICATION_LOCK_CLASS } from '../../src/database/locks';
 import { mainText, TestApp, TestClient } from '../support/app';
 import { queuedJobs, startWithStaff } from '../support/pages';
 import { changedTables, databaseSnapshot } from '../support/routes';
@@ -203,5 +204,73 @@ describe('preview of an assignment before it is saved', () => {
       [certId],
     );
     expect(row.due_rule).toBe('fixed');
+  });
+
+  it('shows what the sync then does to a certification sharing a course, whose open exceptions it re-checks next', async () => {
+    const course = (await one(`select id from course where short_name = 'FS1'`)).id;
+    const stores = (
+      await one(`insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount,
+                                            window_period_unit, certification_min_days, recertification_min_days)
+                 values ('Stores Safety', 'STORE', 1, 'year', 1, 'month', 30, 30) returning id`)
+    ).id;
+    const set = await one(
+      `insert into course_set (certification_id, path, position, name, completion_rule) values ($1, 'certification', 1, 'Set', 'all') returning id`,
+      [stores],
+    );
+    await t.db.query(`insert into course_set_course (course_set_id, course_id) values ($1, $2)`, [set.id, course]);
+    const learner = (
+      await one(
+        `insert into learner (id_number, username, first_name, last_name, email) values ('X01', 'x1', 'Xia', 'Shared', 'x1@example.org') returning id`,
+      )
+    ).id;
+    await t.db.query(
+      `insert into assignment (certification_id, kind, learner_id, due_rule, due_fixed_at) values ($1, 'learner', $2, 'fixed', $3)`,
+      [stores, learner, new Date(Date.now() + 5 * 24 * 3600 * 1000)],
+    );
+    await sync(stores);
+    expect((await one(`select type from exception where certification_id = $1 and status = 'open'`, [stores])).type).toBe('time_allowance');
+    // The assignment saved above, not synced yet, would come along in the preview: synced first.
+    await sync(certId);
+
+    const page = await admin.get(previewPath({ kind: 'learner', learnerIdNumber: 'X01', dueRule: 'none' }));
+    expect(page.status).toBe(200);
+    expect(mainText(page.text)).toContain('In certifications that share a course');
+    expect(previewCount(page.text, certId, 'Learners added')).toBe(1);
+    expect(listed(page.text, certId, 'duplicate_course')).toEqual(['X01']);
+    expect(previewCount(page.text, stores, 'Open exceptions changed')).toBe(1);
+    expect(previewCount(page.text, stores, 'Learners added')).toBe(0);
+
+    await admin.post(`/certifications/${certId}/assignments`, saveFields(page.text));
+    expect((await sync(certId))!.stats.exceptions_raised).toEqual({ duplicate_course: 1 });
+    const knockOn = (await sync(stores))!;
+    expect(knockOn.stats.exceptions_updated).toBe(previewCount(page.text, stores, 'Open exceptions changed'));
+    expect((await one(`select type from exception where certification_id = $1 and status = 'open'`, [stores])).type).toBe(
+      'duplicate_course',
+    );
+  });
+
+  it('waits for a sync chunk or bulk action holding the certification, and holds its lock no longer than its request', async () => {
+    const holder = await t.db.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock($1, $2)`, [CERTIFICATION_LOCK_CLASS, certId]);
+      let answered = false;
+      const pending = admin.get(previewPath({ kind: 'learner', learnerIdNumber: 'N02', dueRule: 'none' })).then((res) => {
+        answered = true;
+        return res;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(answered).toBe(false);
+      await holder.query('commit');
+      expect((await pending).status).toBe(200);
+      // Released with the preview's transaction: another taker gets it at once.
+      await holder.query('begin');
+      expect((await holder.query(`select pg_try_advisory_xact_lock($1, $2) as got`, [CERTIFICATION_LOCK_CLASS, certId])).rows[0].got).toBe(
+        true,
+      );
+      await holder.query('commit');
+    } finally {
+      holder.release();
+    }
   });
 });

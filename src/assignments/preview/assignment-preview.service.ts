@@ -40,18 +40,21 @@ export class AssignmentPreviewService {
     const assigned = await this.db.one<{ id: number }>(sql`select id from assignment
        where certification_id = ${certificationId}
          and (learner_id = ${learnerId}::int or audience_id = ${input.audienceId}::int)`);
-    if (assigned) {
-      throw input.kind === 'learner'
+    const refusal =
+      input.kind === 'learner'
         ? new RuleError('learnerIdNumber', 'This learner is already assigned to this certification')
         : new RuleError('audienceId', 'This audience is already assigned to this certification');
-    }
+    if (assigned) throw refusal;
     const rule = dueRuleFields(input, this.config.siteTimeZone);
     return this.sync.preview(async (q) => {
-      await q.run(sql`insert into assignment (certification_id, kind, learner_id, audience_id, created_by,
+      // Someone may save the same assignment between the check above and this insert.
+      const inserted = await q.run(sql`insert into assignment (certification_id, kind, learner_id, audience_id, created_by,
                                               due_rule, due_fixed_at, due_amount, due_unit, due_event, due_course_id)
          values (${certificationId}, ${input.kind}, ${learnerId}::int, ${input.audienceId}::int, ${staffId},
                  ${rule.dueRule}, ${rule.dueFixedAt}::timestamptz, ${rule.dueAmount}::int, ${rule.dueUnit}::text,
-                 ${rule.dueEvent}::text, ${rule.dueCourseId}::int)`);
+                 ${rule.dueEvent}::text, ${rule.dueCourseId}::int)
+         on conflict do nothing`);
+      if (inserted === 0) throw refusal;
       return [certificationId];
     }, readCertificationPreview);
   }

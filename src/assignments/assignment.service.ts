@@ -220,7 +220,7 @@ export class AssignmentService {
 }
 
 /** The columns of a due date rule; a fixed date is the end of that day in the site's zone. */
-function dueRuleFields(input: DueRuleInput, siteZone: string) {
+export function dueRuleFields(input: DueRuleInput, siteZone: string) {
   return {
     dueRule: input.dueRule,
     dueFixedAt: input.dueDate === null ? null : endOfDay(input.dueDate, siteZone),

@@ -13,7 +13,11 @@ import { UrlBuilder } from '../common/url';
 import { PERIOD_UNITS, UNIT_LABELS } from '../certifications/certifications.dto';
 import { CertificationPage, CertificationsService } from '../certifications/certifications.service';
 import { CourseSetsService } from '../certifications/course-sets.service';
-import { AssignmentRow, AssignmentService, dueRuleText, summaryText } from './assignment.service';
+import { AssignmentRow, AssignmentService, dueRuleFields, dueRuleText, summaryText } from './assignment.service';
+import { AssignmentPreviewService } from './preview/assignment-preview.service';
+import { formValuesFromQuery, previewPageModel, submittedFields } from './preview/preview-page';
+import { validateForm } from '../common/forms';
+import { ruleErrors } from '../common/rule-error';
 import {
   ASSIGNMENT_KINDS,
   AssignmentForm,
@@ -22,6 +26,7 @@ import {
   DUE_RULE_LABELS,
   DUE_RULES,
   DueRuleForm,
+  DueRuleInput,
   KIND_LABELS,
   toAssignmentInput,
   toDueRuleInput,
@@ -34,6 +39,7 @@ export class AssignmentsController {
     private readonly certifications: CertificationsService,
     private readonly assignments: AssignmentService,
     private readonly courseSets: CourseSetsService,
+    private readonly previews: AssignmentPreviewService,
     private readonly urls: UrlBuilder,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -62,9 +68,48 @@ export class AssignmentsController {
 
   @AdminOnly()
   @Get('new')
-  async newForm(@Param('id', IdPipe) id: number, @Res() res: Response) {
+  async newForm(@Param('id', IdPipe) id: number, @Query() query: Record<string, unknown>, @Res() res: Response) {
     const page = await this.certifications.page(id, 'assignments');
-    await this.renderForm(res, page, { kind: 'learner', dueRule: 'none', dueUnit: 'month', dueEvent: 'assignment' }, []);
+    const defaults = { kind: 'learner', dueRule: 'none', dueUnit: 'month', dueEvent: 'assignment' };
+    await this.renderForm(res, page, formValuesFromQuery(query, defaults), []);
+  }
+
+  /** What adding this assignment would do (GET: nothing is saved); Save posts the same answers to create. */
+  @AdminOnly()
+  @Get('preview')
+  async previewNew(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    const page = await this.certifications.page(id, 'assignments');
+    const form = validateForm(AssignmentForm, query);
+    if (!form.ok) return this.renderForm(res, page, form.values, form.errors);
+    const input = toAssignmentInput(form.value);
+    let outcome;
+    try {
+      outcome = await this.previews.previewAdd(id, input, req.staff!.id);
+    } catch (error) {
+      return this.renderForm(res, page, query, ruleErrors(error));
+    }
+    const fields = submittedFields(form.value, ['kind', 'learnerIdNumber', 'audienceId']);
+    const audience = input.audienceId === null ? null : (await this.assignments.audienceOptions()).find((a) => a.id === input.audienceId);
+    renderPage(
+      res,
+      'certifications/assignment-preview',
+      previewPageModel({
+        page,
+        heading: 'Check what this assignment will do',
+        proposed: [
+          { key: 'Assign', value: input.kind === 'learner' ? `Learner ${input.learnerIdNumber}` : `Audience ${audience?.name ?? ''}` },
+          { key: 'Due date rule', value: await this.proposedRuleText(input, readerZone(res)) },
+        ],
+        outcome,
+        fields,
+        saveAction: this.urls.to(`/certifications/${id}/assignments`),
+        saveLabel: 'Save assignment',
+        changeHref: this.urls.withQuery(`/certifications/${id}/assignments/new`, fields),
+        backHref: this.urls.to(`/certifications/${id}/assignments`),
+        urls: this.urls,
+        zone: readerZone(res),
+      }),
+    );
   }
 
   @Post()
@@ -85,10 +130,60 @@ export class AssignmentsController {
 
   @AdminOnly()
   @Get(':assignmentId/edit')
-  async editForm(@Param('id', IdPipe) id: number, @Param('assignmentId', IdPipe) assignmentId: number, @Res() res: Response) {
+  async editForm(
+    @Param('id', IdPipe) id: number,
+    @Param('assignmentId', IdPipe) assignmentId: number,
+    @Query() query: Record<string, unknown>,
+    @Res() res: Response,
+  ) {
     const page = await this.certifications.page(id, 'assignments');
     const assignment = await this.assignments.get(id, assignmentId);
-    await this.renderEditForm(res, page, assignment, dueRuleValues(assignment, this.config.siteTimeZone), []);
+    await this.renderEditForm(res, page, assignment, formValuesFromQuery(query, dueRuleValues(assignment, this.config.siteTimeZone)), []);
+  }
+
+  /** What changing the due date rule would do (GET: nothing is saved); Save posts the same answers to edit. */
+  @AdminOnly()
+  @Get(':assignmentId/preview')
+  async previewEdit(
+    @Param('id', IdPipe) id: number,
+    @Param('assignmentId', IdPipe) assignmentId: number,
+    @Query() query: Record<string, unknown>,
+    @Res() res: Response,
+  ) {
+    const page = await this.certifications.page(id, 'assignments');
+    const assignment = await this.assignments.get(id, assignmentId);
+    const form = validateForm(DueRuleForm, query);
+    if (!form.ok) return this.renderEditForm(res, page, assignment, form.values, form.errors);
+    const input = toDueRuleInput(form.value);
+    let outcome;
+    try {
+      outcome = await this.previews.previewDueRuleChange(id, assignmentId, input);
+    } catch (error) {
+      return this.renderEditForm(res, page, assignment, query, ruleErrors(error));
+    }
+    const who = this.who(assignment);
+    const fields = submittedFields(form.value, []);
+    renderPage(
+      res,
+      'certifications/assignment-preview',
+      previewPageModel({
+        page,
+        heading: 'Check what this change will do',
+        proposed: [
+          { key: 'Assigned', value: `${who.prefix} ${who.text}` },
+          { key: 'Due date rule now', value: dueRuleText(assignment, readerZone(res)) },
+          { key: 'New due date rule', value: await this.proposedRuleText(input, readerZone(res)) },
+        ],
+        outcome,
+        fields,
+        saveAction: this.urls.to(`/certifications/${id}/assignments/${assignmentId}/edit`),
+        saveLabel: 'Save due date rule',
+        changeHref: this.urls.withQuery(`/certifications/${id}/assignments/${assignmentId}/edit`, fields),
+        backHref: this.urls.to(`/certifications/${id}/assignments`),
+        urls: this.urls,
+        zone: readerZone(res),
+      }),
+    );
   }
 
   @Post(':assignmentId/edit')
@@ -136,6 +231,12 @@ export class AssignmentsController {
     seeOther(res, this.urls.to(`/certifications/${id}/assignments`));
   }
 
+  /** The rule as the list will show it once saved: a fixed date in the reader's zone, a course by its short name. */
+  private async proposedRuleText(input: DueRuleInput, zone: string): Promise<string> {
+    const course = input.dueCourseId === null ? undefined : (await this.courseSets.courseOptions()).find((c) => c.id === input.dueCourseId);
+    return dueRuleText({ ...dueRuleFields(input, this.config.siteTimeZone), dueCourseShortName: course?.shortName ?? null }, zone);
+  }
+
   private who(row: AssignmentRow) {
     return row.kind === 'learner'
       ? { prefix: 'Learner', text: `${row.learnerName} (${row.learnerIdNumber})`, href: this.urls.to('/learners/', row.learnerId!) }
@@ -146,8 +247,8 @@ export class AssignmentsController {
     const audiences = await this.assignments.audienceOptions();
     await this.renderAssignmentForm(res, page, values, errors, {
       heading: 'Add an assignment',
-      action: this.urls.to(`/certifications/${page.certification.id}/assignments`),
-      submitLabel: 'Add assignment',
+      action: this.urls.to(`/certifications/${page.certification.id}/assignments/preview`),
+      submitLabel: 'Preview',
       kinds: radioOptions('kind', ASSIGNMENT_KINDS, KIND_LABELS, values),
       audiences: audiences.map((a) => ({ ...a, selected: String(a.id) === String(values.audienceId) })),
     });
@@ -163,8 +264,8 @@ export class AssignmentsController {
   ) {
     return this.renderAssignmentForm(res, page, values, errors, {
       heading: 'Change a due date rule',
-      action: this.urls.to(`/certifications/${page.certification.id}/assignments/${assignment.id}/edit`),
-      submitLabel: 'Save due date rule',
+      action: this.urls.to(`/certifications/${page.certification.id}/assignments/${assignment.id}/preview`),
+      submitLabel: 'Preview',
       assigned: { ...this.who(assignment), currentRule: dueRuleText(assignment, readerZone(res)) },
     });
   }

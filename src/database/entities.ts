@@ -4,6 +4,7 @@ import { Certification, CourseSet, CourseSetCourse } from '../certifications/cer
 import { Course, CourseCompletion } from '../courses/course.entity';
 import { MaintenanceRun } from '../jobs/maintenance-run.entity';
 import { Audience, AudienceMember, Learner } from '../learners/learner.entity';
+import { PendingMemberUpload, PendingMemberUploadLearner } from '../learners/pending-member-upload.entity';
 import { AdminNotice } from '../notifications/admin-notice.entity';
 import { MessageTemplate } from '../notifications/message-template.entity';
 import { OutboxMail } from '../notifications/outbox-mail.entity';
@@ -45,4 +46,6 @@ export const ENTITIES = [
   BulkAction,
   BulkActionItem,
   BulkActionDraft,
+  PendingMemberUpload,
+  PendingMemberUploadLearner,
 ];

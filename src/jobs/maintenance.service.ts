@@ -29,6 +29,8 @@ export class MaintenanceService {
       if (claimed === 0) return { runKey, sessionsRemoved: 0, attemptsRemoved: 0, alreadyDone: true };
       const sessionsRemoved = await db.run(sql`delete from session where expire < now()`);
       const attemptsRemoved = await db.run(sql`delete from login_attempt where attempted_at < now() - interval '1 day'`);
+      // Audience member uploads checked but never saved (their learners go with them).
+      await db.run(sql`delete from pending_member_upload where expires_at < now()`);
       await db.run(sql`
         update maintenance_run set sessions_removed = ${sessionsRemoved}, attempts_removed = ${attemptsRemoved}
          where run_key = ${runKey}`);

@@ -6,21 +6,26 @@ import { AdminOnly } from '../auth/auth.decorators';
 import { renderFormPage, submitForm } from '../common/form-page';
 import { FieldError, validateForm } from '../common/forms';
 import { ruleErrors } from '../common/rule-error';
-import { AppRequest, flash, orNotFound, renderPage, seeOther } from '../common/http';
+import { AppRequest, flash, orNotFound, readerZone, renderPage, seeOther } from '../common/http';
 import { listQuery, searchCaption } from '../common/listing';
 import { UrlBuilder } from '../common/url';
-import { pageTitle, plural } from '../common/view-helpers';
+import { formatNumber, pageTitle, plural } from '../common/view-helpers';
 import { AudiencesService } from './audiences.service';
 import { Audience } from './learner.entity';
 import { LearnerImportService, MEMBER_CSV_COLUMNS } from './learner-import.service';
 import { AddMemberForm, AudienceForm } from './learners.dto';
-import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
+import { renderUploadPage, UploadPage } from './upload-page';
+import { MemberUploadService } from './member-upload.service';
+import { previewSections } from '../assignments/preview/preview-page';
+
+const UPLOAD_GONE = 'That upload has expired or was already saved. Upload the file again to see what it would do.';
 
 @Controller('audiences')
 export class AudiencesController {
   constructor(
     private readonly audiences: AudiencesService,
     private readonly imports: LearnerImportService,
+    private readonly memberUploads: MemberUploadService,
     private readonly urls: UrlBuilder,
   ) {}
 
@@ -122,18 +127,57 @@ export class AudiencesController {
     renderUploadPage(res, this.uploadPage(await this.load(id)));
   }
 
+  /** Checks the file; a right one is kept as a pending upload and its preview shown next (nothing is added yet). */
   @Post(':id/upload')
   @CsvFileUpload()
   async upload(@Param('id', IdPipe) id: number, @Req() req: AppRequest, @Res() res: Response) {
     const audience = await this.load(id);
-    answerUpload(req, res, this.uploadPage(audience), await this.imports.importMembers(id, req.file));
+    const checked = await this.imports.checkMembers(id, req.file, req.staff!.id);
+    if (!checked.ok) return renderUploadPage(res, this.uploadPage(audience), checked);
+    seeOther(res, this.urls.to('/audiences/', id, '/upload/', checked.token));
+  }
+
+  /** What adding the checked file's members would do to every certification that assigns the audience. */
+  @AdminOnly()
+  @Get(':id/upload/:token')
+  async uploadPreview(@Param('id', IdPipe) id: number, @Param('token') token: string, @Req() req: AppRequest, @Res() res: Response) {
+    const audience = await this.load(id);
+    const pending = await this.memberUploads.pending(id, token, req.staff!.id);
+    if (!pending) {
+      flash(req, UPLOAD_GONE);
+      return seeOther(res, this.urls.to('/audiences/', id, '/upload'));
+    }
+    const outcome = await this.memberUploads.preview(id, token);
+    const heading = 'Check what adding these members will do';
+    renderPage(res, 'audiences/upload-preview', {
+      title: pageTitle([heading, audience.name, 'Audiences']),
+      heading,
+      audienceName: audience.name,
+      backHref: this.urls.to('/audiences/', id, '/upload'),
+      counts: [
+        { key: 'Learners in the file', value: formatNumber(pending.fileRows) },
+        { key: 'New members', value: formatNumber(pending.newMembers) },
+        { key: 'Already members', value: formatNumber(pending.fileRows - pending.newMembers) },
+      ],
+      ...previewSections(outcome, this.urls, readerZone(res)),
+      saveAction: this.urls.to('/audiences/', id, '/upload/', token),
+      cancelHref: this.urls.to('/audiences/', id),
+    });
+  }
+
+  @Post(':id/upload/:token')
+  async saveUpload(@Param('id', IdPipe) id: number, @Param('token') token: string, @Req() req: AppRequest, @Res() res: Response) {
+    await this.load(id);
+    const message = await this.memberUploads.save(id, token, req.staff!.id);
+    flash(req, message ?? UPLOAD_GONE);
+    seeOther(res, message ? this.urls.to('/audiences/', id) : this.urls.to('/audiences/', id, '/upload'));
   }
 
   private uploadPage(audience: Audience): UploadPage {
     return {
       heading: `Upload members of ${audience.name}`,
       section: ['Audiences'],
-      intro: `Add learners to the audience ${audience.name} from a CSV file with one ID number a row.`,
+      intro: `Add learners to the audience ${audience.name} from a CSV file with one ID number a row. Before anything is added, the next page shows what it would do in every certification that assigns the audience (for 100,000 learners this can take up to a minute on a busy server).`,
       action: this.urls.to('/audiences/', audience.id, '/upload'),
       backHref: this.urls.to('/audiences/', audience.id),
       backLabel: `Back to ${audience.name}`,

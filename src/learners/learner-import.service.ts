@@ -10,6 +10,12 @@ import { learnerFieldProblem, MESSAGES } from './learner-rules';
 /** What an upload did: a message for the success banner, or why nothing was changed. */
 export type ImportOutcome = { ok: true; message: string } | CsvFailure;
 
+/** A checked member upload: the token of its pending rows, or why the file was refused. */
+export type MemberUploadCheck = { ok: true; token: string } | CsvFailure;
+
+/** How long a checked member upload waits for its Save. */
+export const PENDING_UPLOAD_LIFETIME = '1 hour';
+
 export const LEARNER_CSV_COLUMNS: CsvColumn[] = [
   {
     name: 'id_number',
@@ -154,8 +160,13 @@ export class LearnerImportService {
   }
 
   /** Audience members: adds the learners named by ID number, staged like learners. */
-  async importMembers(audienceId: number, file: UploadedCsv | undefined): Promise<ImportOutcome> {
-    const result = await inTransaction(this.em, async (db) => {
+  /**
+   * Checks an audience member upload whole and, when every row is right, keeps the learners it
+   * names as a pending upload of this administrator for its preview's Save (MemberUploadService);
+   * nothing of the audience changes here.
+   */
+  async checkMembers(audienceId: number, file: UploadedCsv | undefined, staffId: number): Promise<MemberUploadCheck> {
+    return inTransaction(this.em, async (db) => {
       const staged = new StagedRows(db, 'member_import', 'line integer, id_number text');
       await staged.create();
       const errors = new ErrorList();
@@ -184,20 +195,12 @@ export class LearnerImportService {
         for (const u of unknown) unknownErrors.add(u.line, 'id_number', `There is no learner with ID number ${u.id_number}`);
         return unknownErrors.failure();
       }
-      const [added] = await db.rows<CountRow>(sql`with inserted as (
-           insert into audience_member (audience_id, learner_id)
-           select ${audienceId}, l.id from member_import f join learner l on l.id_number = f.id_number
-           on conflict do nothing
-           returning 1)
-         select count(*)::int as count from inserted`);
-      return { ok: true as const, rows: read.rows, added: added.count };
+      const pending = (await db.one<{ token: string }>(sql`insert into pending_member_upload (audience_id, staff_id, file_rows, expires_at)
+           values (${audienceId}, ${staffId}, ${read.rows}, now() + ${PENDING_UPLOAD_LIFETIME}::interval) returning token`))!;
+      await db.run(sql`insert into pending_member_upload_learner (token, learner_id)
+           select ${pending.token}::uuid, l.id from member_import f join learner l on l.id_number = f.id_number
+           on conflict do nothing`);
+      return { ok: true as const, token: pending.token };
     });
-    if (!result.ok) return result;
-    if (result.added > 0) await this.jobs.requestSync(null, 'audience members uploaded');
-    const already = result.rows - result.added;
-    return {
-      ok: true,
-      message: `${plural(result.added, 'member')} added, ${formatNumber(already)} already ${already === 1 ? 'was a member' : 'were members'}`,
-    };
   }
 }

@@ -9,6 +9,7 @@ import { AudiencesService } from './audiences.service';
 import { LearnerImportService } from './learner-import.service';
 import { LearnersController } from './learners.controller';
 import { LearnersService } from './learners.service';
+import { MemberUploadService } from './member-upload.service';
 
 /** Learners and audiences: pages, forms and CSV uploads. */
 @Module({})
@@ -17,7 +18,7 @@ export class LearnersModule {
     return registerOnce(LearnersModule, config, () => ({
       imports: [ConfigModule.forRoot(config), JobsModule, AssignmentsModule.register(config), ExceptionRecordsModule],
       controllers: [LearnersController, AudiencesController],
-      providers: [LearnersService, AudiencesService, LearnerImportService],
+      providers: [LearnersService, AudiencesService, LearnerImportService, MemberUploadService],
       exports: [LearnersService, AudiencesService],
     }));
   }

@@ -41,7 +41,11 @@ describe('certification pages in Chromium', () => {
     await page.getByLabel('Learner’s ID number').fill('E100');
     await page.getByLabel('Fixed date').check();
     await page.getByLabel('Due date', { exact: true }).fill('2027-03-31');
-    await page.getByRole('button', { name: 'Add assignment' }).click();
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.waitForURL(/\/assignments\/preview\?/);
+    expect(await page.title()).toBe('Check what this assignment will do – Fire Safety Awareness – Certex');
+    expect((await page.locator('main').textContent())?.replace(/\s+/g, ' ')).toContain('Learners added1');
+    await page.getByRole('button', { name: 'Save assignment' }).click();
     await page.waitForURL(/\/assignments$/);
     const row = await page.locator('tbody tr').first().textContent();
     expect(row?.replace(/\s+/g, ' ')).toContain('Learner: Grace Hopper (E100) Fixed: 31 Mar 2027');
@@ -52,6 +56,13 @@ describe('certification pages in Chromium', () => {
     await page.getByRole('link', { name: 'Edit the due date rule of Learner: Grace Hopper (E100)' }).click();
     expect(await page.title()).toBe('Change a due date rule – Fire Safety Awareness – Certex');
     await page.getByLabel('Due date', { exact: true }).fill('2027-06-30');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.waitForURL(/\/preview\?/);
+    expect(await page.title()).toBe('Check what this change will do – Fire Safety Awareness – Certex');
+    // Change keeps the answers; previewing again leads to the same Save.
+    await page.getByRole('link', { name: 'Change', exact: true }).click();
+    expect(await page.getByLabel('Due date', { exact: true }).inputValue()).toBe('2027-06-30');
+    await page.getByRole('button', { name: 'Preview' }).click();
     await page.getByRole('button', { name: 'Save due date rule' }).click();
     await page.waitForURL(/\/assignments$/);
     expect(await page.locator('main').textContent()).toContain('Due date rule of learner Grace Hopper (E100) changed.');
@@ -65,6 +76,7 @@ describe('certification pages in Chromium', () => {
     const page = await b.signIn('ada');
     const id = (await b.db.query(`select id from certification where short_name = 'FIRE'`)).rows[0].id;
     const assignmentId = (await b.db.query(`select id from assignment where certification_id = $1`, [id])).rows[0].id;
+    const audienceId = (await b.db.query(`select id from audience where name = 'Night shift'`)).rows[0].id;
     const check = async (label: string) => {
       expect({ label, violations: await axeViolations(page) }).toEqual({ label, violations: [] });
     };
@@ -77,6 +89,8 @@ describe('certification pages in Chromium', () => {
       `/certifications/${id}/assignments`,
       `/certifications/${id}/assignments/new`,
       `/certifications/${id}/assignments/${assignmentId}/edit`,
+      `/certifications/${id}/assignments/preview?kind=audience&audienceId=${audienceId}&dueRule=fixed&dueDate=2027-01-31`,
+      `/certifications/${id}/assignments/${assignmentId}/preview?dueRule=relative&dueAmount=2&dueUnit=month&dueEvent=first_login`,
       `/certifications/${id}/messages`,
       `/certifications/${id}/exceptions`,
       `/certifications/${id}/completion`,
@@ -102,7 +116,7 @@ describe('certification pages in Chromium', () => {
     await page.goto(`${b.baseUrl}/certifications/${id}/assignments/new`);
     await page.getByLabel('An audience').check();
     await page.getByLabel('Relative to an event').check();
-    await page.getByRole('button', { name: 'Add assignment' }).click();
+    await page.getByRole('button', { name: 'Preview' }).click();
     expect(await page.title()).toBe('Error: Add an assignment – Fire Safety Awareness – Certex');
     await check('assignment form with errors');
     await page.context().close();

@@ -325,7 +325,8 @@ describe('the accessibility sweep', () => {
       what: string,
       fill: (form: ReturnType<Page['locator']>) => Promise<void> = () => Promise.resolve(),
     ) {
-      const form = page.locator('main form.app-form[method="post"]').first();
+      // The assignment forms lead to their preview with GET.
+      const form = page.locator('main form.app-form:is([method="post"], [action$="/preview"])').first();
       for (const field of await form
         .locator('input:is([type=text],[type=email],[type=password],[type=date],[type=datetime-local]):visible, textarea:visible')
         .all()) {
@@ -619,6 +620,50 @@ describe('the accessibility sweep', () => {
     }
     await visit(admin, '/audiences/:id/upload', 'form');
     await uploadInvalid(admin, '/audiences/:id/upload (problems in the file)');
+
+    // Previews of assignments: exceptions of every type, with a certification sharing a course.
+    const previewCert = (
+      await q(`insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount,
+                                          window_period_unit, certification_min_days, recertification_min_days)
+               values ('Preview certification', 'PREV', 1, 'year', 1, 'month', 30, 30) returning id`)
+    )[0].id;
+    const previewSet = (
+      await q(
+        `insert into course_set (certification_id, path, position, name, completion_rule) values ($1, 'certification', 1, 'Shared', 'all') returning id`,
+        [previewCert],
+      )
+    )[0].id;
+    await q(`insert into course_set_course (course_set_id, course_id) values ($1, $2)`, [previewSet, courses[0]]);
+    await q(
+      `insert into learner (id_number, username, first_name, last_name, email, hire_date)
+       select 'PV' || lpad(n::text, 3, '0'), 'pv' || n, 'Pia', 'Preview' || n, 'pv' || n || '@example.org', case when n > 2 then current_date end
+         from generate_series(1, 14) n`,
+    );
+    await q(
+      `insert into audience_member (audience_id, learner_id)
+       select $1, id from learner where id_number like 'PV%' or id in (select learner_id from membership where certification_id = $2 limit 5)`,
+      [audiences[1], certification],
+    );
+    await visit(admin, '/certifications/:id/assignments/preview', 'exceptions of every type', {
+      params: { id: previewCert },
+      query: `?kind=audience&audienceId=${audiences[1]}&dueRule=relative&dueAmount=10&dueUnit=day&dueEvent=hire`,
+    });
+    await visit(admin, '/certifications/:id/assignments/:assignmentId/preview', 'a later due date', {
+      query: '?dueRule=fixed&dueDate=2032-01-31',
+    });
+    await visit(viewer, '/certifications/:id/assignments/preview', 'refused to a viewer', { status: 403, query: '?dueRule=none' });
+    // Previews of audience member uploads: one assigned to a certification, and one no certification assigns.
+    for (const [audience, state] of [
+      [audiences[0], 'a certification assigns the audience'],
+      [audiences[2], 'no certification assigns the audience'],
+    ] as const) {
+      await admin.goto(b.baseUrl + fillPath('/audiences/:id/upload', () => audience));
+      const csv = 'id_number\n' + Array.from({ length: 14 }, (_, i) => `PV${String(i + 1).padStart(3, '0')}`).join('\n') + '\n';
+      await admin.locator('input[type=file]').setInputFiles({ name: 'members.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+      await Promise.all([admin.waitForURL(/\/upload\/[0-9a-f-]{36}$/), admin.getByRole('button', { name: 'Upload and check' }).click()]);
+      ids.token = /\/upload\/([0-9a-f-]{36})$/.exec(admin.url())![1];
+      await visit(admin, '/audiences/:id/upload/:token', state, { params: { id: audience } });
+    }
 
     // The Exception report: full, second page, nothing found, errors, a confirmation.
     const report = '/certifications/:id/exceptions';

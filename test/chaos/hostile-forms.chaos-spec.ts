@@ -82,6 +82,21 @@ const cursor: fc.Arbitrary<string> = fc
 
 const paging: Fields = { after: cursor, before: cursor, page: ['last', '2'], from: ['51', '0', '-1', '99999999999', '1e3'] };
 
+const dueRuleFields = (d: HostileData): Fields => ({
+  dueRule: ['none', 'fixed', 'relative'],
+  dueDate: ['2027-03-31'],
+  dueAmount: ['3'],
+  dueUnit: UNITS,
+  dueEvent: ['assignment', 'hire', 'first_login', 'course_completion'],
+  dueCourseId: [String(d.course)],
+});
+const assignmentFields = (d: HostileData): Fields => ({
+  kind: ['learner', 'audience'],
+  learnerIdNumber: ['HF000001', 'NOPE'],
+  audienceId: [String(d.audience)],
+  ...dueRuleFields(d),
+});
+
 /** The query parameters each page reads (see its controller), for every GET route of the app. */
 const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/': () => ({}),
@@ -115,13 +130,17 @@ const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/audiences/:id': () => ({ q: ['HF', 'Pat'], ...paging }),
   '/audiences/:id/edit': () => ({}),
   '/audiences/:id/upload': () => ({}),
+  '/audiences/:id/upload/:token': () => ({}),
   '/certifications': () => ({ ...paging }),
   '/certifications/new': () => ({}),
   '/certifications/:id': () => ({}),
   '/certifications/:id/edit': () => ({}),
   '/certifications/:id/assignments': () => ({ ...paging }),
-  '/certifications/:id/assignments/new': () => ({}),
-  '/certifications/:id/assignments/:assignmentId/edit': () => ({}),
+  // The assignment forms take their answers back from a preview's Change link; the previews read them.
+  '/certifications/:id/assignments/new': (d) => assignmentFields(d),
+  '/certifications/:id/assignments/preview': (d) => assignmentFields(d),
+  '/certifications/:id/assignments/:assignmentId/edit': (d) => dueRuleFields(d),
+  '/certifications/:id/assignments/:assignmentId/preview': (d) => dueRuleFields(d),
   '/certifications/:id/content': () => ({}),
   '/certifications/:id/content/sets/new': () => ({ path: ['certification', 'recertification'] }),
   '/certifications/:id/content/sets/:setId/edit': () => ({}),
@@ -217,25 +236,8 @@ const FORMS: Record<string, (d: HostileData) => Fields> = {
   '/audiences/:id/members': () => ({ idNumber: ['HF000001', 'HF000003', 'NOPE'] }),
   '/certifications': () => certificationFields,
   '/certifications/:id/edit': () => certificationFields,
-  '/certifications/:id/assignments': (d) => ({
-    kind: ['learner', 'audience'],
-    learnerIdNumber: ['HF000001', 'NOPE'],
-    audienceId: [String(d.audience)],
-    dueRule: ['none', 'fixed', 'relative'],
-    dueDate: ['2027-03-31'],
-    dueAmount: ['3'],
-    dueUnit: UNITS,
-    dueEvent: ['assignment', 'hire', 'first_login', 'course_completion'],
-    dueCourseId: [String(d.course)],
-  }),
-  '/certifications/:id/assignments/:assignmentId/edit': (d) => ({
-    dueRule: ['none', 'fixed', 'relative'],
-    dueDate: ['2027-03-31'],
-    dueAmount: ['3'],
-    dueUnit: UNITS,
-    dueEvent: ['assignment', 'hire', 'first_login', 'course_completion'],
-    dueCourseId: [String(d.course)],
-  }),
+  '/certifications/:id/assignments': (d) => assignmentFields(d),
+  '/certifications/:id/assignments/:assignmentId/edit': (d) => dueRuleFields(d),
   '/certifications/:id/content/sets': (d) => ({ path: ['certification', 'recertification'], ...courseSetFields(d) }),
   '/certifications/:id/content/sets/:setId/edit': courseSetFields,
   '/certifications/:id/content/sets/:setId/move': () => ({ direction: ['up', 'down'] }),
@@ -264,6 +266,7 @@ const FORMS: Record<string, (d: HostileData) => Fields> = {
   '/learners/:id/exceptions/:exceptionId/reopen': () => ({ reason: ['mistake', ''] }),
   '/admin/bulk-actions/:id/reopen': () => ({ reason: ['mistake', ''] }),
   // Forms whose effect removes or uses up what they name: they run after the others.
+  '/audiences/:id/upload/:token': () => ({}),
   '/audiences/:id/members/:learnerId/remove': () => ({}),
   '/certifications/:id/assignments/:assignmentId/remove': () => ({}),
   '/certifications/:id/content/sets/:setId/delete': () => ({}),

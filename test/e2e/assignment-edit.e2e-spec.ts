@@ -120,7 +120,7 @@ describe('editing an assignment', () => {
     expect(form.text).not.toContain('name="learnerIdNumber"');
     expect(form.text).toMatch(/id="dueRule-fixed" value="fixed" checked/);
     expect(form.text).toMatch(/id="dueDate" name="dueDate" type="date" value="2031-03-31"/);
-    expect(form.text).toContain('>Save due date rule</button>');
+    expect(form.text).toContain('>Preview</button>');
 
     const relative = await admin.get(`/certifications/${cert}/assignments/${audienceAssignment}/edit`);
     expect(relative.text).toMatch(/id="dueRule-relative" value="relative" checked/);

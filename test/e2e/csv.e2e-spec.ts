@@ -188,7 +188,13 @@ describe('CSV uploads', () => {
     it('adds members and says how many were already members', async () => {
       const before = (await jobsWithReason(t, 'membership-sync', 'audience members uploaded')).length;
       const res = await upload(admin, `/audiences/${audienceId}/upload`, 'id_number\nU1\nU2\nN1\n');
-      expect(await followFlash(admin, res)).toContain('2 members added, 1 already was a member');
+      // A checked file leads to its preview first; Save adds the members.
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toMatch(new RegExp(`^/audiences/${audienceId}/upload/[0-9a-f-]{36}$`));
+      expect(await count('audience_member')).toBe(1);
+      expect((await admin.get(res.headers.location)).status).toBe(200);
+      const saved = await admin.post(res.headers.location);
+      expect(await followFlash(admin, saved)).toContain('2 members added, 1 already was a member');
       const { rows } = await t.db.query(
         `select l.id_number from audience_member m join learner l on l.id = m.learner_id where m.audience_id = $1 order by 1`,
         [audienceId],

@@ -199,6 +199,8 @@ export interface HostileData {
   exception: number;
   /** A bulk action draft of ada's, not confirmed. */
   token: string;
+  /** A checked audience member upload of ada's for `audience`, waiting for its Save. */
+  upload: string;
   kind: string;
 }
 
@@ -260,7 +262,16 @@ export async function arrangeHostileData(t: TestApp, admin: TestClient): Promise
   // The Messages tab adds a certification's default messages when first opened.
   await admin.get(`/certifications/${certification}/messages`);
   const exception = (await q(`select id from exception where learner_id = $1`, [learner])).id;
+  const uploadPath = `/audiences/${audience}/upload`;
+  const uploadToken = /name="_csrf" value="([^"]+)"/.exec((await admin.get(uploadPath)).text)![1];
+  const learnerIdNumber = (await q(`select id_number from learner where id = $1`, [learner])).id_number;
+  const uploaded = await admin.agent
+    .post(`${admin.path(uploadPath)}?_csrf=${encodeURIComponent(uploadToken)}`)
+    .attach('file', Buffer.from(`id_number\n${learnerIdNumber}\n`), { filename: 'members.csv', contentType: 'text/csv' });
+  const upload = /\/upload\/([0-9a-f-]{36})$/.exec(uploaded.headers.location ?? '')?.[1];
+  if (!upload) throw new Error(`could not arrange a pending member upload: ${uploaded.status}`);
   return {
+    upload,
     certification,
     learner,
     member,
@@ -291,5 +302,6 @@ export function arrangedParam(data: HostileData, name: string, path: string): st
   }
   if (name === 'learnerId') return data.member;
   if (name === 'exceptionId') return data.exception;
+  if (name === 'token' && path.startsWith('/audiences/')) return data.upload;
   return { setId: data.courseSet, assignmentId: data.assignment, token: data.token, kind: data.kind }[name];
 }

@@ -50,6 +50,23 @@ const LEARNER_SEARCH = sql.raw(`lower(l.first_name || ' ' || l.last_name || ' ' 
 
 type ChunkStats = Omit<SyncStats, 'certificationId'>;
 
+/** One certification's sync as a preview ran it, still inside the preview's transaction. */
+export interface SyncPreviewStep {
+  certificationId: number;
+  /** The run id the raised exceptions carry (exception.sync_run_id); the row is rolled back with the rest. */
+  syncRunId: number;
+  stats: ChunkStats;
+  /** Synced because learners joined or left a certification sharing a course with it, as a real run asks for next. */
+  knockOn: boolean;
+}
+
+/** Thrown to roll a preview's transaction back, carrying what it read. */
+class PreviewRollback<T> extends Error {
+  constructor(readonly results: T[]) {
+    super('preview rolled back');
+  }
+}
+
 /**
  * Membership sync (DOMAIN.md §2): works out, set-based, which learners the assignments cover and
  * their due dates, adds, updates and removes memberships, and raises or re-checks exceptions.
@@ -156,6 +173,48 @@ export class MembershipSyncService {
       const notice = await this.notices.notifyInTransaction(tem, id, runId);
       return { stats, syncRunId: runId, chunks, notice };
     });
+  }
+
+  /**
+   * What membership sync would do after `change`, by the sync's own statements, changing nothing:
+   * in one transaction `change` is made and names the certifications to sync; each is synced whole
+   * (one range, under its lock) in ascending id order as a run of every certification would take
+   * them, then the certifications sharing a course with one whose learners joined or left, as a
+   * real run queues them next; `read` reads each outcome before the next; then everything is
+   * rolled back. No job, notice, mail or sync_run is left behind (only sequences move on).
+   */
+  async preview<T>(change: (q: SqlRunner) => Promise<number[]>, read: (q: SqlRunner, step: SyncPreviewStep) => Promise<T>): Promise<T[]> {
+    try {
+      await inTransaction(this.em.fork(), async (q) => {
+        const results: T[] = [];
+        const done = new Set<number>();
+        const step = async (certificationId: number, knockOn: boolean) => {
+          done.add(certificationId);
+          const run = (await q.one<{ id: string }>(
+            sql`insert into sync_run (certification_id, reason, started_at) values (${certificationId}, 'preview', clock_timestamp()) returning id`,
+          ))!;
+          const syncRunId = Number(run.id);
+          const stats = await this.syncChunk(q, certificationId, syncRunId, { after: 0, through: LAST_LEARNER_ID });
+          if (!stats) return null;
+          results.push(await read(q, { certificationId, syncRunId, stats, knockOn }));
+          await q.run(sql`drop table sync_cover, sync_target, sync_check, sync_problem, sync_member`);
+          return stats;
+        };
+        const moved: number[] = [];
+        for (const id of [...new Set(await change(q))].sort((a, b) => a - b)) {
+          const stats = await step(id, false);
+          if (stats && stats.added + stats.removed > 0) moved.push(id);
+        }
+        const knockOn = new Set<number>();
+        for (const id of moved) for (const other of await this.courseSets.sharingCourses(id, q)) knockOn.add(other);
+        for (const other of [...knockOn].sort((a, b) => a - b)) if (!done.has(other)) await step(other, true);
+        throw new PreviewRollback(results);
+      });
+    } catch (error) {
+      if (error instanceof PreviewRollback) return error.results as T[];
+      throw error;
+    }
+    throw new Error('a preview must roll back');
   }
 
   /**

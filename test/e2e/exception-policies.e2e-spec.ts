@@ -1,6 +1,12 @@
+import { MembershipSyncService } from '../../src/assignments/sync/membership-sync.service';
+import { POLICY_REASON } from '../../src/assignments/sync/exception-policy-handler';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
+import { waitForState } from '../support/bulk';
 import { changedTables, databaseSnapshot } from '../support/routes';
 import { startSmtpServer, TestSmtpServer } from '../support/smtp';
+import { dateIn, lastSyncRunId, waitForSyncRun } from '../support/sync';
+
+const DAY = 86_400_000;
 
 /**
  * Exception policies (DOMAIN.md §10), through HTTP against real PostgreSQL, Redis and SMTP: the
@@ -61,6 +67,68 @@ describe('exception policies', () => {
     });
   }
 
+  async function learners(count: number, options: { hire?: boolean } = {}): Promise<Array<{ id: number; idNumber: string }>> {
+    const made: Array<{ id: number; idNumber: string }> = [];
+    for (let i = 0; i < count; i++) {
+      const idNumber = `EP${String(++seq).padStart(4, '0')}`;
+      const { rows } = await t.db.query(
+        `insert into learner (id_number, username, first_name, last_name, email, hire_date)
+         values ($1::text, $1::text, 'Pat', $2, lower($1::text) || '@example.org', $3) returning id`,
+        [idNumber, `Learner${seq}`, options.hire === false ? null : '2020-01-01'],
+      );
+      made.push({ id: rows[0].id, idNumber });
+    }
+    return made;
+  }
+
+  /** Assigns learners through the Assignments tab (an audience of them) and waits for the sync it queues. */
+  async function assignAudience(certificationId: number, members: Array<{ id: number }>, due: Record<string, string>) {
+    const audience = (await t.db.query(`insert into audience (name) values ($1) returning id`, [`Audience ${++seq}`])).rows[0].id;
+    for (const m of members) await t.db.query(`insert into audience_member (audience_id, learner_id) values ($1, $2)`, [audience, m.id]);
+    const before = await lastSyncRunId(t);
+    const res = await ada.post(`/certifications/${certificationId}/assignments`, {
+      kind: 'audience',
+      audienceId: String(audience),
+      ...due,
+    });
+    expect(res.status).toBe(303);
+    return waitForSyncRun(t, certificationId, 'assignment added', before);
+  }
+
+  const tightDue = { dueRule: 'fixed', dueDate: dateIn(5) };
+  const unknownDue = { dueRule: 'relative', dueAmount: '3', dueUnit: 'month', dueEvent: 'hire' };
+
+  async function exceptionsOf(certificationId: number) {
+    return (
+      await t.db.query(
+        `select e.id, e.learner_id, e.type, e.status, e.handled_by, e.reason, e.bulk_action_id,
+                m.id as membership_id, m.exception_status, m.assigned_at, m.due_at
+           from exception e join membership m on m.id = e.membership_id
+          where e.certification_id = $1 order by e.learner_id`,
+        [certificationId],
+      )
+    ).rows;
+  }
+
+  async function auditOf(certificationId: number) {
+    return (
+      await t.db.query(
+        `select exception_id, action, reason, staff_id, by_policy, bulk_action_id, status_before, status_after, due_before, due_after
+           from exception_audit where certification_id = $1 order by exception_id, id`,
+        [certificationId],
+      )
+    ).rows;
+  }
+
+  async function outboxOf(certificationId: number, kind: string) {
+    return (
+      await t.db.query(`select membership_id, to_address, body_text from outbox where certification_id = $1 and kind = $2 order by id`, [
+        certificationId,
+        kind,
+      ])
+    ).rows;
+  }
+
   it('offers both policies on the settings form, holding by default, and shows them on the overview', async () => {
     const c = await certification('Forklift Safety');
     const form = await ada.get(`/certifications/${c}/edit`);
@@ -110,5 +178,168 @@ describe('exception policies', () => {
     // A viewer sees the policy and cannot change it.
     expect(mainText((await viewer.get(`/certifications/${c}`)).text)).toContain('Set realistic due date and assign automatically');
     expect((await viewer.post(`/certifications/${c}/edit`, { timeAllowancePolicy: 'hold' })).status).toBe(403);
+  });
+
+  it('time allowance, set realistic due date and assign automatically: handled at sync, audited by policy, in the history, messages once, counted in the notice', async () => {
+    const c = await certification('Ladder Safety');
+    expect((await savePolicy(c, 'assign_realistic', 'hold')).status).toBe(303);
+    const tight = await learners(2);
+
+    // Sync raises two time allowance exceptions and the policy handles both in the same run.
+    const run = await assignAudience(c, tight, tightDue);
+    expect(run.stats).toMatchObject({ added: 2, exceptions_raised: { time_allowance: 2 }, exceptions_handled_by_policy: 2 });
+    const handled = await exceptionsOf(c);
+    expect(handled).toHaveLength(2);
+    for (const row of handled) {
+      expect(row).toMatchObject({
+        type: 'time_allowance',
+        status: 'assigned_realistic',
+        handled_by: null,
+        bulk_action_id: null,
+        reason: POLICY_REASON,
+        exception_status: 'assigned_realistic',
+      });
+      expect(row.assigned_at).not.toBeNull();
+      // Now + 30 days of minimum time + the 7-day buffer.
+      expect(Math.abs(new Date(row.due_at).getTime() - (Date.now() + 37 * DAY))).toBeLessThan(2 * 60_000);
+    }
+    const audit = await auditOf(c);
+    expect(audit).toHaveLength(2);
+    for (const row of audit) {
+      expect(row).toMatchObject({
+        action: 'assign_realistic',
+        reason: POLICY_REASON,
+        staff_id: null,
+        by_policy: true,
+        bulk_action_id: null,
+        status_before: 'open',
+        status_after: 'assigned_realistic',
+      });
+      expect(new Date(row.due_before).toISOString().slice(0, 10)).toBe(dateIn(5));
+      expect(new Date(row.due_after).getTime()).toBeGreaterThan(Date.now() + 36 * DAY);
+    }
+    // Nothing is left for an administrator: no open exception, no notice.
+    expect(mainText((await ada.get(`/certifications/${c}/exceptions`)).text)).toContain('There are no open exceptions');
+    expect(await outboxOf(c, 'admin_exceptions')).toEqual([]);
+
+    // The learner's history says it was done by policy, where a person's name would be.
+    const page = mainText((await ada.get(`/learners/${tight[0].id}`)).text);
+    expect(page).toMatch(
+      /By policy Set realistic due date and assign Open → Assigned with realistic due date Handled by the certification’s exception policy/,
+    );
+
+    // The catch-up messages: enrolment, once each, sent through SMTP.
+    const enrolments = await outboxOf(c, 'enrolment');
+    expect(enrolments.map((r) => r.to_address).sort()).toEqual(tight.map((l) => `${l.idNumber.toLowerCase()}@example.org`).sort());
+    await smtp.waitFor(
+      () => tight.every((l) => smtp.received.some((m) => m.rcptTo.includes(`${l.idNumber.toLowerCase()}@example.org`))),
+      20_000,
+      'the enrolment messages',
+    );
+    expect(await outboxOf(c, 'due_soon')).toEqual([]);
+
+    // A learner whose due date cannot be worked out is held, whatever the policy; the notice counts both runs.
+    const unknown = await learners(1, { hire: false });
+    const second = await assignAudience(c, unknown, unknownDue);
+    expect(second.stats).toMatchObject({ exceptions_raised: { completion_time_unknown: 1 }, exceptions_handled_by_policy: 0 });
+    const open = (await exceptionsOf(c)).filter((r) => r.status === 'open');
+    expect(open.map((r) => [r.learner_id, r.type, r.exception_status])).toEqual([[unknown[0].id, 'completion_time_unknown', 'open']]);
+    const [notice] = await outboxOf(c, 'admin_exceptions');
+    expect(notice.to_address).toBe('ada@example.org');
+    expect(notice.body_text).toContain('The certification «Ladder Safety» has 1 new exception.\n');
+    expect(notice.body_text).toContain('\n3 raised, 2 handled by policy, 1 needs attention.\n');
+    expect(notice.body_text).toContain('Open exceptions (1):\nCompletion time unknown: 1\n');
+
+    // The next sync changes nothing and sends nothing again.
+    const again = await t.app.get(MembershipSyncService).syncCertification(c, 'hourly');
+    expect(again!.stats).toMatchObject({ added: 0, exceptions_handled_by_policy: 0 });
+    expect(await auditOf(c)).toHaveLength(2);
+    expect(await outboxOf(c, 'enrolment')).toHaveLength(2);
+    expect(await outboxOf(c, 'admin_exceptions')).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const enrolmentMails = smtp.received.filter((m) => m.subject === 'You have been enrolled in Ladder Safety');
+    expect(enrolmentMails).toHaveLength(2);
+  });
+
+  it('duplicate course, do not assign automatically: Not assigned at sync, audited by policy, no messages; time allowance still held', async () => {
+    const c = await certification('Harness Use');
+    const other = await certification('Working at Height');
+    const course = (await t.db.query(`insert into course (short_name, full_name) values ('EP-H1', 'Harness basics') returning id`)).rows[0]
+      .id;
+    for (const cert of [c, other]) {
+      const set = (
+        await t.db.query(
+          `insert into course_set (certification_id, path, position, name, completion_rule) values ($1, 'certification', 1, 'Harness', 'all') returning id`,
+          [cert],
+        )
+      ).rows[0].id;
+      await t.db.query(`insert into course_set_course (course_set_id, course_id) values ($1, $2)`, [set, course]);
+    }
+    await t.db.query(`update certification set certification_min_days = 30 where id = any($1)`, [[c, other]]);
+    const [duplicate] = await learners(1);
+    const [tight] = await learners(1);
+    // The learner is already in the other certification, which shares the course.
+    await t.db.query(
+      `insert into assignment (certification_id, kind, learner_id, due_rule, due_fixed_at) values ($1, 'learner', $2, 'fixed', now() + interval '300 days')`,
+      [other, duplicate.id],
+    );
+    await t.app.get(MembershipSyncService).syncCertification(other, 'test');
+
+    expect((await savePolicy(c, 'hold', 'do_not_assign')).status).toBe(303);
+    const farDue = { dueRule: 'fixed', dueDate: dateIn(300) };
+    const run = await assignAudience(c, [duplicate], farDue);
+    expect(run.stats).toMatchObject({ exceptions_raised: { duplicate_course: 1 }, exceptions_handled_by_policy: 1 });
+    const [row] = await exceptionsOf(c);
+    expect(row).toMatchObject({
+      type: 'duplicate_course',
+      status: 'not_assigned',
+      handled_by: null,
+      reason: POLICY_REASON,
+      exception_status: 'not_assigned',
+      assigned_at: null,
+    });
+    expect(await auditOf(c)).toEqual([
+      expect.objectContaining({
+        action: 'do_not_assign',
+        by_policy: true,
+        staff_id: null,
+        status_before: 'open',
+        status_after: 'not_assigned',
+      }),
+    ]);
+    const membershipId = row.membership_id;
+    expect((await t.db.query(`select count(*)::int as n from outbox where membership_id = $1`, [membershipId])).rows[0].n).toBe(0);
+    expect(mainText((await ada.get(`/learners/${duplicate.id}`)).text)).toMatch(/By policy Do not assign Open → Not assigned/);
+    const report = mainText((await ada.get(`/certifications/${c}/membership?columns=exception_status`)).text);
+    expect(report).toContain('Not assigned');
+
+    // The time allowance policy holds: the exception stays open for an administrator, unaudited.
+    const second = await assignAudience(c, [tight], tightDue);
+    expect(second.stats).toMatchObject({ exceptions_raised: { time_allowance: 1 }, exceptions_handled_by_policy: 0 });
+    const held = (await exceptionsOf(c)).find((r) => r.learner_id === tight.id)!;
+    expect(held).toMatchObject({ type: 'time_allowance', status: 'open', exception_status: 'open', assigned_at: null });
+    expect(await auditOf(c)).toHaveLength(1);
+    const [notice] = await outboxOf(c, 'admin_exceptions');
+    expect(notice.body_text).toContain('\n2 raised, 1 handled by policy, 1 needs attention.\n');
+    expect(notice.body_text).toContain('Open exceptions (1):\nTime allowance: 1\n');
+    expect((await t.db.query(`select count(*)::int as n from outbox where membership_id = $1`, [membershipId])).rows[0].n).toBe(0);
+  });
+
+  it('reopens an exception the policy handled like any other: Open again, the due date put back', async () => {
+    const c = await certification('Scaffold Inspection');
+    expect((await savePolicy(c, 'assign_realistic', 'hold')).status).toBe(303);
+    const [learner] = await learners(1);
+    await assignAudience(c, [learner], tightDue);
+    const [handled] = await exceptionsOf(c);
+    expect(handled.status).toBe('assigned_realistic');
+    const reopen = await ada.post(`/learners/${learner.id}/exceptions/${handled.id}/reopen`, { reason: 'Check this one by hand' });
+    expect(reopen.status).toBe(303);
+    const ok = await ada.post(reopen.headers.location.split('?')[0], {});
+    expect(ok.status).toBe(303);
+    const bulkActionId = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(ok.headers.location)![1]);
+    await waitForState(t.db, bulkActionId, ['completed'], 20_000, () => 'reopening');
+    const [reopened] = await exceptionsOf(c);
+    expect(reopened).toMatchObject({ status: 'open', exception_status: 'open', assigned_at: null });
+    expect(new Date(reopened.due_at).toISOString().slice(0, 10)).toBe(dateIn(5));
   });
 });

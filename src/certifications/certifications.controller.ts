@@ -14,6 +14,7 @@ import { Certification, CertificationsService } from './certifications.service';
 import {
   DUPLICATE_COURSE_POLICIES,
   DUPLICATE_COURSE_POLICY_LABELS,
+  policyRules,
   TIME_ALLOWANCE_POLICIES,
   TIME_ALLOWANCE_POLICY_LABELS,
 } from './exception-policy';
@@ -126,7 +127,10 @@ export class CertificationsController {
     try {
       await this.certifications.update(id, form.value);
       flash(req, `Certification “${form.value.fullName}” saved`);
-      seeOther(res, this.urls.to('/certifications/', id));
+      // A policy that now handles a type the certification has open exceptions of: offer to apply it to them.
+      const before = policyRules(page.certification).map((rule) => rule.type);
+      const offered = policyRules(form.value).some((rule) => !before.includes(rule.type) && (page.openByType[rule.type] ?? 0) > 0);
+      seeOther(res, this.urls.to('/certifications/', id, offered ? '/exception-policy' : ''));
     } catch (error) {
       this.renderForm(res, page.certification, body, ruleErrors(error), page.tabs);
     }

@@ -14,6 +14,7 @@ import { BulkActionQueriesService } from './bulk-action-queries.service';
 import { ExceptionReportController } from './exception-report.controller';
 import { ExceptionReportCsvController } from './exception-report-csv.controller';
 import { ExceptionRecordsModule } from './exception-records.module';
+import { ExceptionPolicyController } from './exception-policy.controller';
 
 @Module({})
 export class ExceptionsModule {
@@ -30,7 +31,7 @@ export class ExceptionsModule {
           settings: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 20 },
         }),
       ],
-      controllers: [ExceptionReportController, ExceptionReportCsvController, BulkActionsController],
+      controllers: [ExceptionReportController, ExceptionReportCsvController, BulkActionsController, ExceptionPolicyController],
       providers: [
         BulkActionsService,
         BulkActionQueriesService,

@@ -1,5 +1,6 @@
 import { MembershipSyncService } from '../../src/assignments/sync/membership-sync.service';
 import { POLICY_REASON } from '../../src/assignments/sync/exception-policy-handler';
+import { APPLY_POLICY_REASON } from '../../src/exceptions/exception-policy.controller';
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
 import { waitForState } from '../support/bulk';
 import { changedTables, databaseSnapshot } from '../support/routes';
@@ -323,6 +324,78 @@ describe('exception policies', () => {
     expect(notice.body_text).toContain('\n2 raised, 1 handled by policy, 1 needs attention.\n');
     expect(notice.body_text).toContain('Open exceptions (1):\nTime allowance: 1\n');
     expect((await t.db.query(`select count(*)::int as n from outbox where membership_id = $1`, [membershipId])).rows[0].n).toBe(0);
+  });
+
+  it('offers to apply a new policy to the open exceptions, through the confirmation page and a bulk action by the person who confirms', async () => {
+    const c = await certification('Chainsaw Handling');
+    const tight = await learners(3);
+    const unknown = await learners(1, { hire: false });
+    await assignAudience(c, tight, tightDue);
+    await assignAudience(c, unknown, unknownDue);
+    expect((await exceptionsOf(c)).map((r) => r.status)).toEqual(['open', 'open', 'open', 'open']);
+
+    // Saving the policy leads to the offer, since three time allowance exceptions are open.
+    const saved = await savePolicy(c, 'assign_realistic', 'hold');
+    expect(saved.status).toBe(303);
+    expect(saved.headers.location).toBe(`/certifications/${c}/exception-policy`);
+    const offer = await ada.get(saved.headers.location);
+    expect(offer.status).toBe(200);
+    expect(offer.text).toContain('<title>Exception policy – Chainsaw Handling – Certex</title>');
+    const offerText = mainText(offer.text);
+    expect(offerText).toContain('Certification “Chainsaw Handling” saved');
+    expect(offerText).toContain('3 open time allowance exceptions raised before the policy');
+    expect(offerText).not.toContain('Completion time unknown exceptions');
+    expect(offer.text).toContain('Set realistic due date and assign for 3 learners</button>');
+    // Saving it again, unchanged, offers nothing new.
+    expect((await savePolicy(c, 'assign_realistic', 'hold')).headers.location).toBe(`/certifications/${c}`);
+
+    // A viewer sees the offer but no button, and cannot use it.
+    const seen = await viewer.get(`/certifications/${c}/exception-policy`);
+    expect(mainText(seen.text)).toContain('3 open time allowance exceptions');
+    expect(seen.text).not.toContain('apply-time-allowance');
+    const before = await databaseSnapshot(t.db);
+    expect((await viewer.post(`/certifications/${c}/exception-policy/apply`, { type: 'time_allowance' })).status).toBe(403);
+    // A type the policy does not handle is refused with the reason, changing nothing.
+    for (const type of ['duplicate_course', 'completion_time_unknown', 'unknown', '']) {
+      const refused = await ada.post(`/certifications/${c}/exception-policy/apply`, { type });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('<title>Error: Exception policy – Chainsaw Handling – Certex</title>');
+      expect(mainText(refused.text)).toContain('The exception policy does not handle that type of exception');
+    }
+    expect(changedTables(before, await databaseSnapshot(t.db))).toEqual([]);
+
+    const cont = await ada.post(`/certifications/${c}/exception-policy/apply`, { type: 'time_allowance' });
+    expect(cont.status).toBe(303);
+    const confirmUrl = cont.headers.location;
+    expect(confirmUrl).toMatch(new RegExp(`^/certifications/${c}/exceptions/confirm/[0-9a-f-]{36}$`));
+    const confirm = mainText((await ada.get(confirmUrl)).text);
+    expect(confirm).toContain('Confirm: Set realistic due date and assign');
+    expect(confirm).toContain('This will affect 3 learners');
+    expect(confirm).toContain('All time allowance issues');
+    expect(confirm).toContain(APPLY_POLICY_REASON);
+    const ok = await ada.post(confirmUrl, {});
+    expect(ok.status).toBe(303);
+    const bulkActionId = Number(/\/admin\/bulk-actions\/(\d+)$/.exec(ok.headers.location)![1]);
+    await waitForState(t.db, bulkActionId, ['completed'], 20_000, () => 'applying the policy');
+
+    const rows = await exceptionsOf(c);
+    expect(rows.filter((r) => r.type === 'time_allowance').map((r) => [r.status, r.handled_by, Number(r.bulk_action_id)])).toEqual([
+      ['assigned_realistic', adaId, bulkActionId],
+      ['assigned_realistic', adaId, bulkActionId],
+      ['assigned_realistic', adaId, bulkActionId],
+    ]);
+    expect(rows.find((r) => r.type === 'completion_time_unknown')).toMatchObject({ status: 'open' });
+    const audit = await auditOf(c);
+    expect(audit).toHaveLength(3);
+    for (const row of audit) {
+      expect(row).toMatchObject({ action: 'assign_realistic', by_policy: false, staff_id: adaId, reason: APPLY_POLICY_REASON });
+    }
+    expect(mainText((await ada.get(`/learners/${tight[0].id}`)).text)).toContain('Ada Admin Set realistic due date and assign');
+    expect(await outboxOf(c, 'enrolment')).toHaveLength(3);
+    // Nothing left to offer.
+    expect(mainText((await ada.get(`/certifications/${c}/exception-policy`)).text)).toContain(
+      'There are no open exceptions that the policy handles.',
+    );
   });
 
   it('reopens an exception the policy handled like any other: Open again, the due date put back', async () => {

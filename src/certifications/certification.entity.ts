@@ -2,6 +2,7 @@ import { ArrayType, Entity, PrimaryKey, PrimaryKeyProp, Property } from '@mikro-
 import type { PeriodUnit, RecertificationBase } from './certifications.dto';
 import type { CompletionRule, PathName } from './course-sets.dto';
 import type { Joiner } from './minimum-time';
+import type { DuplicateCoursePolicy, TimeAllowancePolicy } from './exception-policy';
 
 @Entity({ tableName: 'certification' })
 export class Certification {
@@ -49,6 +50,14 @@ export class Certification {
 
   @Property({ type: ArrayType, columnType: 'text[]' })
   noticeRecipients: string[] = [];
+
+  /** What membership sync does with a time allowance exception it raises (exception-policy.ts). */
+  @Property({ type: 'string', length: 30 })
+  timeAllowancePolicy: TimeAllowancePolicy = 'hold';
+
+  /** What membership sync does with a duplicate course exception it raises. */
+  @Property({ type: 'string', length: 30 })
+  duplicateCoursePolicy: DuplicateCoursePolicy = 'hold';
 
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();

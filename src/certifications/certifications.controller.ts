@@ -11,6 +11,13 @@ import { UrlBuilder } from '../common/url';
 import { pageTitle, plural } from '../common/view-helpers';
 import { BASE_LABELS, checkCertificationForm, PERIOD_UNITS, RECERTIFICATION_BASES, UNIT_LABELS } from './certifications.dto';
 import { Certification, CertificationsService } from './certifications.service';
+import {
+  DUPLICATE_COURSE_POLICIES,
+  DUPLICATE_COURSE_POLICY_LABELS,
+  policyRules,
+  TIME_ALLOWANCE_POLICIES,
+  TIME_ALLOWANCE_POLICY_LABELS,
+} from './exception-policy';
 
 function formValues(c: Certification): Record<string, unknown> {
   return {
@@ -25,6 +32,8 @@ function formValues(c: Certification): Record<string, unknown> {
     recertificationBase: c.recertificationBase,
     realisticBufferDays: String(c.realisticBufferDays),
     noticeRecipients: c.noticeRecipients.join('\n'),
+    timeAllowancePolicy: c.timeAllowancePolicy,
+    duplicateCoursePolicy: c.duplicateCoursePolicy,
   };
 }
 
@@ -36,6 +45,8 @@ const NEW_VALUES = {
   recertificationBase: 'expiry',
   realisticBufferDays: '7',
   noticeRecipients: '',
+  timeAllowancePolicy: 'hold',
+  duplicateCoursePolicy: 'hold',
 };
 
 @Controller('certifications')
@@ -93,6 +104,8 @@ export class CertificationsController {
         certificationMinimum: plural(c.certificationMinDays, 'day'),
         recertificationMinimum: plural(c.recertificationMinDays, 'day'),
         noticeRecipients: c.noticeRecipients,
+        timeAllowancePolicy: TIME_ALLOWANCE_POLICY_LABELS[c.timeAllowancePolicy],
+        duplicateCoursePolicy: DUPLICATE_COURSE_POLICY_LABELS[c.duplicateCoursePolicy],
       },
       editHref: this.urls.to('/certifications/', id, '/edit'),
       contentHref: this.urls.to('/certifications/', id, '/content'),
@@ -114,7 +127,10 @@ export class CertificationsController {
     try {
       await this.certifications.update(id, form.value);
       flash(req, `Certification “${form.value.fullName}” saved`);
-      seeOther(res, this.urls.to('/certifications/', id));
+      // A policy that now handles a type the certification has open exceptions of: offer to apply it to them.
+      const before = policyRules(page.certification).map((rule) => rule.type);
+      const offered = policyRules(form.value).some((rule) => !before.includes(rule.type) && (page.openByType[rule.type] ?? 0) > 0);
+      seeOther(res, this.urls.to('/certifications/', id, offered ? '/exception-policy' : ''));
     } catch (error) {
       this.renderForm(res, page.certification, body, ruleErrors(error), page.tabs);
     }
@@ -142,6 +158,8 @@ export class CertificationsController {
         activeUnits: selectOptions('activePeriodUnit', PERIOD_UNITS, UNIT_LABELS, values),
         windowUnits: selectOptions('windowPeriodUnit', PERIOD_UNITS, UNIT_LABELS, values),
         bases: radioOptions('recertificationBase', RECERTIFICATION_BASES, BASE_LABELS, values),
+        timeAllowancePolicies: radioOptions('timeAllowancePolicy', TIME_ALLOWANCE_POLICIES, TIME_ALLOWANCE_POLICY_LABELS, values),
+        duplicateCoursePolicies: radioOptions('duplicateCoursePolicy', DUPLICATE_COURSE_POLICIES, DUPLICATE_COURSE_POLICY_LABELS, values),
       },
       values,
       errors,

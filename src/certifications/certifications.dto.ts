@@ -3,6 +3,7 @@ import { IsIn, IsNotEmpty, Matches } from 'class-validator';
 import { trim, trimOrEmpty } from '../common/form-transforms';
 import { FieldError, fieldError, FormResult, MaxLength, validateForm } from '../common/forms';
 import { isPlainAddress } from '../notifications/mail-text';
+import { DUPLICATE_COURSE_POLICIES, DuplicateCoursePolicy, TIME_ALLOWANCE_POLICIES, TimeAllowancePolicy } from './exception-policy';
 
 export const PERIOD_UNITS = ['day', 'week', 'month', 'year'] as const;
 export type PeriodUnit = (typeof PERIOD_UNITS)[number];
@@ -77,6 +78,14 @@ export class CertificationForm {
   @Transform(trimOrEmpty)
   @MaxLength(NOTICE_RECIPIENTS_MAX * 260, { message: `Enter at most ${NOTICE_RECIPIENTS_MAX} email addresses` })
   noticeRecipients: string;
+
+  @Expose()
+  @IsIn(TIME_ALLOWANCE_POLICIES, { message: 'Choose what happens when a time allowance exception is raised' })
+  timeAllowancePolicy: TimeAllowancePolicy;
+
+  @Expose()
+  @IsIn(DUPLICATE_COURSE_POLICIES, { message: 'Choose what happens when a duplicate course exception is raised' })
+  duplicateCoursePolicy: DuplicateCoursePolicy;
 }
 
 export interface CertificationInput {
@@ -92,6 +101,8 @@ export interface CertificationInput {
   realisticBufferDays: number;
   /** Who else gets the certification's exception notices (email addresses). */
   noticeRecipients: string[];
+  timeAllowancePolicy: TimeAllowancePolicy;
+  duplicateCoursePolicy: DuplicateCoursePolicy;
 }
 
 /** Length of a period counted from a fixed day (1 Jan 2001), so months and years compare fairly. */
@@ -117,6 +128,8 @@ const FIELD_ORDER = [
   'recertificationBase',
   'realisticBufferDays',
   'noticeRecipients',
+  'timeAllowancePolicy',
+  'duplicateCoursePolicy',
 ];
 
 /** The certification form: field checks, then the window period against the active period. */
@@ -156,6 +169,8 @@ export function checkCertificationForm(body: unknown): FormResult<CertificationI
       recertificationBase: f.recertificationBase,
       realisticBufferDays: Number(f.realisticBufferDays),
       noticeRecipients: recipients,
+      timeAllowancePolicy: f.timeAllowancePolicy,
+      duplicateCoursePolicy: f.duplicateCoursePolicy,
     },
   };
 }

@@ -9,7 +9,8 @@ import { lockCertification } from '../database/locks';
 import { LearnerMessagesService } from '../notifications/learner-messages.service';
 import { ACTION_STATUS, ActionName, BulkActionName, fittingTypes, refusal } from './exception-rules';
 import { ExceptionReportService } from './exception-report.service';
-import { realisticDueSql, selectionSql } from './selection';
+import { selectionSql } from './selection';
+import { membershipChangeSql } from './action-effects';
 import { Draft } from './bulk-action-drafts.service';
 import { reopenRefusalSql } from './reopen-rules';
 import { BulkActionQueriesService, BulkActionStatus } from './bulk-action-queries.service';
@@ -297,7 +298,6 @@ export class BulkActionsService {
  */
 function handleChunkSql(action: ChunkAction, name: BulkActionName, chunk: ChunkRangeRow, siteZone: string): Sql {
   const status = ACTION_STATUS[name];
-  const assigns = name === 'assign' || name === 'assign_realistic' || name === 'dismiss';
   return sql`with chunk as materialized (
       select i.exception_id as id from bulk_action_item i
        where i.bulk_action_id = ${action.id} and i.outcome is null and i.exception_id between ${chunk.low} and ${chunk.high}
@@ -310,10 +310,7 @@ function handleChunkSql(action: ChunkAction, name: BulkActionName, chunk: ChunkR
       returning e.id, e.membership_id, m.due_at as due_before
     ), changed as (
       update membership m
-         set exception_status = ${status},
-             assigned_at = case when ${assigns} then now() else m.assigned_at end,
-             due_at = case when ${name === 'assign_realistic'} then ${realisticDueSql(siteZone)} else m.due_at end,
-             completion_recorded = case when ${name === 'dismiss'} then false else m.completion_recorded end
+         set ${membershipChangeSql(name, siteZone)}
         from handled h, certification c
        where m.id = h.membership_id and c.id = m.certification_id
       returning h.id as exception_id, m.id, h.due_before, m.due_at as due_after

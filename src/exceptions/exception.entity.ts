@@ -87,8 +87,13 @@ export class ExceptionAudit {
   @Property({ type: 'text', nullable: true })
   reason: string | null = null;
 
-  @Property({ type: 'integer' })
-  staffId!: number;
+  /** Who acted; null when the certification's exception policy did (byPolicy). */
+  @Property({ type: 'integer', nullable: true })
+  staffId: number | null = null;
+
+  /** Handled by the certification's exception policy as membership sync raised it. */
+  @Property({ type: 'boolean', default: false })
+  byPolicy: boolean & Opt = false;
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   actedAt!: Date & Opt;

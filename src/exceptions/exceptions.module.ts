@@ -14,6 +14,7 @@ import { BulkActionQueriesService } from './bulk-action-queries.service';
 import { ExceptionReportController } from './exception-report.controller';
 import { ExceptionReportCsvController } from './exception-report-csv.controller';
 import { ExceptionRecordsModule } from './exception-records.module';
+import { ExceptionPolicyController } from './exception-policy.controller';
 import { ExceptionsOverviewController } from './exceptions-overview.controller';
 import { ExceptionsOverviewService } from './exceptions-overview.service';
 
@@ -32,7 +33,13 @@ export class ExceptionsModule {
           settings: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 20 },
         }),
       ],
-      controllers: [ExceptionReportController, ExceptionReportCsvController, BulkActionsController, ExceptionsOverviewController],
+      controllers: [
+        ExceptionReportController,
+        ExceptionReportCsvController,
+        BulkActionsController,
+        ExceptionsOverviewController,
+        ExceptionPolicyController,
+      ],
       providers: [
         BulkActionsService,
         BulkActionQueriesService,

@@ -24,6 +24,8 @@ export interface ExceptionAction {
   exceptionId: number;
   actedAt: Date;
   staffName: string | null;
+  /** Done by the certification's exception policy as membership sync raised the exception. */
+  byPolicy: boolean;
   action: ActionName;
   reason: string | null;
   statusBefore: string;
@@ -71,7 +73,7 @@ export class LearnerExceptionsService {
    */
   async actions(learnerId: number): Promise<ExceptionAction[]> {
     const rows = await this.db.rows<ActionRow>(
-      sql`select a.membership_id, a.exception_id, a.acted_at, s.display_name as staff_name, a.action, a.reason,
+      sql`select a.membership_id, a.exception_id, a.acted_at, s.display_name as staff_name, a.by_policy, a.action, a.reason,
               a.status_before, a.status_after, a.due_before, a.due_after, a.bulk_action_id
          from membership m
          join exception e on e.membership_id = m.id
@@ -85,6 +87,7 @@ export class LearnerExceptionsService {
       exceptionId: Number(r.exception_id),
       actedAt: r.acted_at,
       staffName: r.staff_name,
+      byPolicy: r.by_policy,
       action: r.action,
       reason: r.reason,
       statusBefore: r.status_before,
@@ -121,6 +124,7 @@ interface ActionRow {
   exception_id: string;
   acted_at: Date;
   staff_name: string | null;
+  by_policy: boolean;
   action: ActionName;
   reason: string | null;
   status_before: string;

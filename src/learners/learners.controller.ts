@@ -69,7 +69,7 @@ function membershipHistories(
           .filter((a) => a.membershipId === row.membership_id)
           .map((a) => ({
             actedAt: formatDateTime(a.actedAt, zone),
-            by: a.staffName ?? 'Certex (automatic)',
+            by: a.byPolicy ? 'By policy' : (a.staffName ?? 'Certex (automatic)'),
             action: ACTION_LABELS[a.action] ?? a.action,
             change: `${EXCEPTION_HISTORY_LABELS[a.statusBefore] ?? a.statusBefore} → ${EXCEPTION_HISTORY_LABELS[a.statusAfter] ?? a.statusAfter}`,
             reason: a.reason || 'No reason given',

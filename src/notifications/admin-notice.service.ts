@@ -7,6 +7,7 @@ import { UrlBuilder } from '../common/url';
 import { sql, SqlRunner } from '../database/sql';
 import { TYPE_LABELS } from '../exceptions/exception-rules';
 import { OutboxService } from './outbox.service';
+import { raisedSinceNotice, raisedSinceNoticeLine } from './notice-counts';
 
 export type AdminNoticeOutcome =
   | { sent: number; key: string }
@@ -40,8 +41,9 @@ export interface StaffAccount {
  * dropped: the certification's notice is marked pending, and the next notice (the scheduled
  * sendDueNotices() once the interval has passed, or an earlier sync after it) tells them.
  *
- * admin_notice keeps, per certification, when the last notice went out, the newest exception it
- * told (told_through_exception_id: anything newer and open is "new since the last notice"), and
+ * admin_notice keeps, per certification, when the last notice went out, the newest exception
+ * raised by then (told_through_exception_id: anything newer is "raised since the last notice", and
+ * newer and open is "new"), and
  * since when a notice is pending. Its row lock makes two workers deciding for the same
  * certification take turns.
  */
@@ -174,6 +176,7 @@ export class AdminNoticeService {
       await db.run(clearPending);
       return { sent: 0, skipped: 'none_open' };
     }
+    const sinceLast = await raisedSinceNotice(db, certificationId, notice.toldThrough);
     const counts = await db.rows<{ type: string; n: number }>(
       sql`select type, count(*)::int as n from exception where certification_id = ${certificationId} and status = 'open' group by type`,
     );
@@ -188,6 +191,7 @@ export class AdminNoticeService {
     const body = (why: string) =>
       [
         `The certification «${name}» has ${newExceptions}${notice.toldBefore ? ' since the last notice' : ''}.`,
+        `${notice.toldBefore ? 'Since the last notice: ' : ''}${raisedSinceNoticeLine(sinceLast)}.`,
         `Learners with an open exception are not assigned and receive no messages until the exception is handled.`,
         `Open exceptions (${total}):\n${lines.join('\n')}`,
         `Open the exception report:\n${link}`,
@@ -220,7 +224,7 @@ export class AdminNoticeService {
       return { sent: 0, skipped: 'no_recipients' };
     }
     await db.run(sql`
-      update admin_notice set sent_at = now(), told_through_exception_id = ${untold.last}, pending_since = null
+      update admin_notice set sent_at = now(), told_through_exception_id = greatest(${untold.last}::bigint, ${sinceLast.lastId}::bigint), pending_since = null
        where certification_id = ${certificationId}`);
     return { sent: inserted.length, key };
   }

@@ -443,6 +443,7 @@ describe('the accessibility sweep', () => {
       '/certifications/:id/completion',
       '/certifications/:id/membership',
       '/certifications/:id/messages',
+      '/certifications/:id/exception-policy',
       '/audiences/:id',
       '/learners/:id',
     ]) {
@@ -664,6 +665,22 @@ describe('the accessibility sweep', () => {
       ids.token = /\/upload\/([0-9a-f-]{36})$/.exec(admin.url())![1];
       await visit(admin, '/audiences/:id/upload/:token', state, { params: { id: audience } });
     }
+
+    // An exception policy that handles both types, saved with open exceptions of both: the offer to apply it.
+    await admin.goto(b.baseUrl + fillPath('/certifications/:id/edit', param));
+    await admin.getByLabel('Set realistic due date and assign automatically').check();
+    await admin.getByLabel('Do not assign automatically').check();
+    await Promise.all([admin.waitForURL(/\/exception-policy$/), admin.getByRole('button', { name: 'Save changes' }).click()]);
+    await check(admin, '/certifications/:id/exception-policy (offers after saving a policy)');
+    await visit(viewer, '/certifications/:id/exception-policy', 'offers, as a viewer');
+    // A tampered offer, for a type the policy does not handle: the error summary.
+    await admin
+      .locator('main input[name="type"]')
+      .first()
+      .evaluate((input) => ((input as HTMLInputElement).value = 'unknown'));
+    const [refusedOffer] = await Promise.all([admin.waitForNavigation(), admin.locator('#apply-time-allowance').click()]);
+    expect(refusedOffer?.status()).toBe(400);
+    await check(admin, '/certifications/:id/exception-policy (error)');
 
     // The Exception report: full, second page, nothing found, errors, a confirmation.
     const report = '/certifications/:id/exceptions';

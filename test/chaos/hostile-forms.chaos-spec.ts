@@ -155,6 +155,7 @@ const PAGES: Record<string, (d: HostileData) => Fields> = {
     learner: ['1', 'x'],
     from: ['1', 'x'],
   }),
+  '/certifications/:id/exception-policy': () => ({}),
   '/certifications/:id/membership': () => membershipQuery,
   '/certifications/:id/membership.csv': () => membershipQuery,
   '/certifications/:id/completion': () => completionQuery,
@@ -203,6 +204,8 @@ const certificationFields: Fields = {
   recertificationBase: ['completion', 'expiry'],
   realisticBufferDays: ['7', '0'],
   noticeRecipients: ['', 'desk@example.org\nsafety@example.org'],
+  timeAllowancePolicy: ['hold', 'assign_realistic'],
+  duplicateCoursePolicy: ['hold', 'do_not_assign'],
 };
 const courseSetFields = (d: HostileData): Fields => ({
   name: ['Set two'],
@@ -248,6 +251,7 @@ const FORMS: Record<string, (d: HostileData) => Fields> = {
     ids: ['1', '2', '3'],
     ...reportView,
   }),
+  '/certifications/:id/exception-policy/apply': () => ({ type: [...EXCEPTION_TYPES, ''] }),
   '/certifications/:id/messages/:kind': () => ({
     enabled: ['yes', ''],
     subject: ['Due soon: {certification_name}'],
@@ -329,6 +333,11 @@ describe('hostile input to every form and every query string', () => {
       OIDC_ADMIN_GROUP: ADMIN_GROUP,
     }));
     data = await arrangeHostileData(t, admin);
+    // Policies that handle both types, so that applying them to the open exceptions can succeed.
+    await t.db.query(
+      `update certification set time_allowance_policy = 'assign_realistic', duplicate_course_policy = 'do_not_assign' where id = $1`,
+      [data.certification],
+    );
     await t.createStaff('leo', 'viewer', undefined, 'Leo Leaving');
     routes = appRoutes(t.app);
     token = csrfFrom((await admin.get('/certifications')).text)!;

@@ -292,6 +292,8 @@ describe('the administrators’ notice of new exceptions', () => {
       windowPeriodUnit: 'month',
       recertificationBase: 'expiry',
       realisticBufferDays: '7',
+      timeAllowancePolicy: 'hold',
+      duplicateCoursePolicy: 'hold',
     };
     const stored = async () => (await t.db.query('select full_name, notice_recipients from certification where id = $1', [c])).rows[0];
     const before = await stored();

@@ -12,6 +12,8 @@ const VALID = {
   windowPeriodUnit: 'month',
   recertificationBase: 'expiry',
   realisticBufferDays: '7',
+  timeAllowancePolicy: 'hold',
+  duplicateCoursePolicy: 'hold',
 };
 
 const TAB_LABELS = [

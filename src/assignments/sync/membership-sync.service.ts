@@ -9,6 +9,7 @@ import { JobRequests } from '../../jobs/job-requests.service';
 import { inTransaction, Sql, sql, SqlRunner } from '../../database/sql';
 import { lockCertification } from '../../database/locks';
 import { ExceptionType } from '../../exceptions/exception-rules';
+import { ExceptionPolicyHandler } from './exception-policy-handler';
 
 export interface SyncStats {
   certificationId: number;
@@ -21,6 +22,8 @@ export interface SyncStats {
   exceptions_raised: Partial<Record<ExceptionType, number>>;
   exceptions_updated: number;
   exceptions_resolved: number;
+  /** Raised exceptions the certification's exception policy handled at once (counted in exceptions_raised too). */
+  exceptions_handled_by_policy: number;
   sources_added: number;
   sources_removed: number;
 }
@@ -86,6 +89,7 @@ export class MembershipSyncService {
     private readonly notices: AdminNoticeService,
     private readonly courseSets: CourseSetsService,
     private readonly jobs: JobRequests,
+    private readonly policy: ExceptionPolicyHandler,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -153,11 +157,12 @@ export class MembershipSyncService {
       exceptions_raised: {},
       exceptions_updated: 0,
       exceptions_resolved: 0,
+      exceptions_handled_by_policy: 0,
       sources_added: 0,
       sources_removed: 0,
     };
     for (const range of start.ranges) {
-      const chunk = await inTransaction(em.fork(), (q) => this.syncChunk(q, id, runId, range));
+      const chunk = await inTransaction(em.fork(), (q, tem) => this.syncChunk(q, tem, id, runId, range));
       if (!chunk) return null;
       addStats(total, chunk);
     }
@@ -185,7 +190,7 @@ export class MembershipSyncService {
    */
   async preview<T>(change: (q: SqlRunner) => Promise<number[]>, read: (q: SqlRunner, step: SyncPreviewStep) => Promise<T>): Promise<T[]> {
     try {
-      await inTransaction(this.em.fork(), async (q) => {
+      await inTransaction(this.em.fork(), async (q, tem) => {
         const results: T[] = [];
         const done = new Set<number>();
         const step = async (certificationId: number, knockOn: boolean) => {
@@ -194,7 +199,7 @@ export class MembershipSyncService {
             sql`insert into sync_run (certification_id, reason, started_at) values (${certificationId}, 'preview', clock_timestamp()) returning id`,
           ))!;
           const syncRunId = Number(run.id);
-          const stats = await this.syncChunk(q, certificationId, syncRunId, { after: 0, through: LAST_LEARNER_ID });
+          const stats = await this.syncChunk(q, tem, certificationId, syncRunId, { after: 0, through: LAST_LEARNER_ID });
           if (!stats) return null;
           results.push(await read(q, { certificationId, syncRunId, stats, knockOn }));
           await q.run(sql`drop table sync_cover, sync_target, sync_check, sync_problem, sync_member`);
@@ -253,7 +258,7 @@ export class MembershipSyncService {
   }
 
   /** One chunk of the certification's learners, in the caller's transaction. Null when the certification is gone. */
-  private async syncChunk(q: SqlRunner, id: number, runId: number, range: LearnerRange): Promise<ChunkStats | null> {
+  private async syncChunk(q: SqlRunner, tem: EntityManager, id: number, runId: number, range: LearnerRange): Promise<ChunkStats | null> {
     // Two workers never sync the same learners of a certification at once, nor while a bulk action changes it.
     await lockCertification(q, id);
     const exists = await q.one<{ id: number }>(sql`select id from certification where id = ${id}`);
@@ -271,7 +276,7 @@ export class MembershipSyncService {
                              and ${inRange('m.learner_id', range)})`);
     await q.run(sql`analyze sync_check`);
     await this.detectProblems(q, id, range);
-    const applied = await this.applyChecks(q, id, runId, range);
+    const applied = await this.applyChecks(q, tem, id, runId, range);
     const sources = await this.syncSources(q);
     return {
       added: applied.added,
@@ -282,6 +287,7 @@ export class MembershipSyncService {
       exceptions_raised: applied.raised,
       exceptions_updated: applied.updated,
       exceptions_resolved: applied.resolved + Number(removal.closed),
+      exceptions_handled_by_policy: applied.byPolicy,
       sources_added: sources.added,
       sources_removed: sources.removed,
     };
@@ -471,7 +477,7 @@ export class MembershipSyncService {
     await q.run(sql`create unique index on sync_problem (learner_id)`);
   }
 
-  private async applyChecks(q: SqlRunner, id: number, runId: number, range: LearnerRange) {
+  private async applyChecks(q: SqlRunner, tem: EntityManager, id: number, runId: number, range: LearnerRange) {
     // New memberships: assigned now unless a problem was found. The learner's sort keys are given
     // here, read in one join, rather than looked up row by row by the insert trigger.
     const added = await q.run(sql`insert into membership (certification_id, learner_id, due_at, added_at, assigned_at, exception_status,
@@ -511,6 +517,7 @@ export class MembershipSyncService {
               assigned_at = case when p.learner_id is null then now() end
          from sync_check k left join sync_problem p on p.learner_id = k.learner_id
         where k.kind = 'recheck_not_assigned' and m.id = k.membership_id and m.exception_status = 'not_assigned'`);
+    const byPolicy = await this.policy.handleRaised(q, tem, id, runId);
 
     // An open exception re-checked: still a problem → updated in place; none → resolved and assigned.
     // The days left in the evidence move every day; only a changed cause rewrites the row.
@@ -530,7 +537,7 @@ export class MembershipSyncService {
 
     const raised: Partial<Record<ExceptionType, number>> = {};
     for (const row of raisedRows) raised[row.type] = row.n;
-    return { added: Number(added), raised, updated, resolved };
+    return { added: Number(added), raised, updated, resolved, byPolicy };
   }
 
   /**

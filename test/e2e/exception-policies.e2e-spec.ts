@@ -4,6 +4,7 @@ import { APPLY_POLICY_REASON } from '../../src/exceptions/exception-policy.contr
 import { mainText, startTestApp, TestApp, TestClient } from '../support/app';
 import { waitForState } from '../support/bulk';
 import { changedTables, databaseSnapshot } from '../support/routes';
+import { previewCount, saveFields } from '../support/preview';
 import { startSmtpServer, TestSmtpServer } from '../support/smtp';
 import { dateIn, lastSyncRunId, waitForSyncRun } from '../support/sync';
 
@@ -260,6 +261,28 @@ describe('exception policies', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const enrolmentMails = smtp.received.filter((m) => m.subject === 'You have been enrolled in Ladder Safety');
     expect(enrolmentMails).toHaveLength(2);
+  });
+
+  it("shows in an assignment's preview which exceptions the policy would handle at once, as the sync then handles them", async () => {
+    const c = await certification('Crane Safety');
+    expect((await savePolicy(c, 'assign_realistic', 'hold')).status).toBe(303);
+    const tight = await learners(3);
+    const audience = (await t.db.query(`insert into audience (name) values ($1) returning id`, [`Audience ${++seq}`])).rows[0].id;
+    for (const m of tight) await t.db.query(`insert into audience_member (audience_id, learner_id) values ($1, $2)`, [audience, m.id]);
+    const fields = { kind: 'audience', audienceId: String(audience), ...tightDue };
+
+    const preview = await ada.get(`/certifications/${c}/assignments/preview?${new URLSearchParams(fields)}`);
+    expect(preview.status).toBe(200);
+    expect(previewCount(preview.text, c, 'Exceptions raised')).toBe(3);
+    expect(previewCount(preview.text, c, 'Handled at once by the exception policy')).toBe(3);
+    expect(mainText(preview.text)).toContain('short); handled at once by the exception policy: Assigned with realistic due date');
+    expect(await exceptionsOf(c)).toEqual([]);
+
+    const before = await lastSyncRunId(t);
+    expect((await ada.post(`/certifications/${c}/assignments`, saveFields(preview.text))).status).toBe(303);
+    const run = await waitForSyncRun(t, c, 'assignment added', before);
+    expect(run.stats).toMatchObject({ exceptions_raised: { time_allowance: 3 }, exceptions_handled_by_policy: 3 });
+    expect((await exceptionsOf(c)).map((r) => r.status)).toEqual(['assigned_realistic', 'assigned_realistic', 'assigned_realistic']);
   });
 
   it('duplicate course, do not assign automatically: Not assigned at sync, audited by policy, no messages; time allowance still held', async () => {

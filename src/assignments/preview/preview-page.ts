@@ -3,6 +3,7 @@ import type { UrlBuilder } from '../../common/url';
 import { formatNumber, plural } from '../../common/view-helpers';
 import { describeEvidence } from '../../exceptions/evidence';
 import { TYPE_LABELS } from '../../exceptions/exception-rules';
+import { EXCEPTION_STATUS_LABELS } from '../../reports/report-states';
 import { CertificationPreview, PREVIEW_LEARNERS_SHOWN, PreviewLearner } from './sync-preview';
 
 /** The answers of the assignment form, by name: what a preview carries to Save and back to Change. */
@@ -95,6 +96,9 @@ function certificationModel(preview: CertificationPreview, urls: UrlBuilder, zon
       { key: 'Learners removed', value: formatNumber(preview.removed) },
       { key: 'Due dates made later', value: formatNumber(preview.dueDatesLater) },
       { key: 'Exceptions raised', value: formatNumber(raisedTotal) },
+      ...(preview.handledByPolicy > 0
+        ? [{ key: 'Handled at once by the exception policy', value: formatNumber(preview.handledByPolicy) }]
+        : []),
       { key: 'Open exceptions resolved', value: formatNumber(preview.resolved) },
       { key: 'Open exceptions changed', value: formatNumber(preview.updated) },
     ],
@@ -104,7 +108,9 @@ function certificationModel(preview: CertificationPreview, urls: UrlBuilder, zon
       caption: `${TYPE_LABELS[group.type]}: ${shownOf(group.count)}`,
       learners: group.learners.map((learner) => ({
         ...learnerCells(learner, urls),
-        why: describeEvidence(learner.type, learner.evidence, now, learner.summary, zone),
+        why:
+          describeEvidence(learner.type, learner.evidence, now, learner.summary, zone) +
+          (learner.status === 'open' ? '' : `; handled at once by the exception policy: ${EXCEPTION_STATUS_LABELS[learner.status]}`),
       })),
     })),
     removedLearners:

@@ -1,5 +1,6 @@
 import { sql, SqlRunner } from '../../database/sql';
 import { EXCEPTION_TYPES, ExceptionType } from '../../exceptions/exception-rules';
+import type { ExceptionStatus } from '../../reports/report-states';
 import type { SyncPreviewStep } from '../sync/membership-sync.service';
 
 /** How many learners of each list a preview names; the counts are always whole. */
@@ -14,6 +15,8 @@ export interface PreviewLearner {
 
 export interface PreviewRaisedLearner extends PreviewLearner {
   type: ExceptionType;
+  /** Still open, or as the certification's exception policy would handle it at once. */
+  status: ExceptionStatus;
   evidence: unknown;
   summary: string;
 }
@@ -30,6 +33,8 @@ export interface CertificationPreview {
   /** Open exceptions whose cause would be gone (the learner assigned), or which close with a removed learner. */
   resolved: number;
   updated: number;
+  /** Of the exceptions raised, those the certification's exception policy would handle at once. */
+  handledByPolicy: number;
   raised: Array<{ type: ExceptionType; count: number; learners: PreviewRaisedLearner[] }>;
   removedLearners: PreviewLearner[];
 }
@@ -42,8 +47,9 @@ export interface CertificationPreview {
 export async function readCertificationPreview(q: SqlRunner, step: SyncPreviewStep): Promise<CertificationPreview> {
   const id = step.certificationId;
   const certification = (await q.one<{ name: string }>(sql`select full_name as name from certification where id = ${id}`))!;
-  const raisedRows = await q.rows<PreviewRaisedLearner>(sql`select type, "learnerId", "firstName", "lastName", "idNumber", evidence, summary
-       from (select e.type, l.id as "learnerId", l.first_name as "firstName", l.last_name as "lastName", l.id_number as "idNumber",
+  const raisedRows =
+    await q.rows<PreviewRaisedLearner>(sql`select type, status, "learnerId", "firstName", "lastName", "idNumber", evidence, summary
+       from (select e.type, e.status, l.id as "learnerId", l.first_name as "firstName", l.last_name as "lastName", l.id_number as "idNumber",
                     e.evidence, e.summary,
                     row_number() over (partition by e.type order by e.learner_sort_name, e.learner_id_number, e.id) as n
                from exception e join learner l on l.id = e.learner_id
@@ -66,6 +72,7 @@ export async function readCertificationPreview(q: SqlRunner, step: SyncPreviewSt
     dueDatesLater: stats.due_updated,
     resolved: stats.exceptions_resolved,
     updated: stats.exceptions_updated,
+    handledByPolicy: stats.exceptions_handled_by_policy,
     raised: EXCEPTION_TYPES.filter((type) => (stats.exceptions_raised[type] ?? 0) > 0).map((type) => ({
       type,
       count: stats.exceptions_raised[type]!,

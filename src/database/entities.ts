@@ -12,6 +12,7 @@ import { Membership, MembershipHistory, MembershipSource } from '../assignments/
 import { SyncRun } from '../assignments/sync/sync-run.entity';
 import { CertificationException, ExceptionAudit } from '../exceptions/exception.entity';
 import { BulkAction, BulkActionDraft, BulkActionItem } from '../exceptions/bulk-action.entity';
+import { Exemption } from '../exemptions/exemption.entity';
 
 /**
  * Every entity, listed explicitly so that discovery never depends on file globs. Entities serve
@@ -43,4 +44,5 @@ export const ENTITIES = [
   BulkAction,
   BulkActionItem,
   BulkActionDraft,
+  Exemption,
 ];

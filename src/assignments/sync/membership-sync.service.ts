@@ -9,6 +9,7 @@ import { JobRequests } from '../../jobs/job-requests.service';
 import { inTransaction, Sql, sql, SqlRunner } from '../../database/sql';
 import { lockCertification } from '../../database/locks';
 import { ExceptionType } from '../../exceptions/exception-rules';
+import { dropProblemsOfExemptLearners, exemptNewMembersOfExemptLearners } from '../../exemptions/exemption-sql';
 
 export interface SyncStats {
   certificationId: number;
@@ -212,7 +213,9 @@ export class MembershipSyncService {
                              and ${inRange('m.learner_id', range)})`);
     await q.run(sql`analyze sync_check`);
     await this.detectProblems(q, id, range);
+    await dropProblemsOfExemptLearners(q, id);
     const applied = await this.applyChecks(q, id, runId, range);
+    await exemptNewMembersOfExemptLearners(q, id);
     const sources = await this.syncSources(q);
     return {
       added: applied.added,

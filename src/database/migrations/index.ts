@@ -17,6 +17,7 @@ import { Migration20261130120000_exception_learner_search } from './Migration202
 import { Migration20261130130000_outbox_html_when_sent } from './Migration20261130130000_outbox_html_when_sent';
 import { Migration20261130130100_audit_exception_index_covered } from './Migration20261130130100_audit_exception_index_covered';
 import { Migration20261130130200_outbox_membership_index_unused } from './Migration20261130130200_outbox_membership_index_unused';
+import { Migration20261130142000_exemptions } from './Migration20261130142000_exemptions';
 
 /** Every migration in order. Listed here so that dist/ and ts-jest find the same set. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261130130000_outbox_html_when_sent', class: Migration20261130130000_outbox_html_when_sent },
   { name: 'Migration20261130130100_audit_exception_index_covered', class: Migration20261130130100_audit_exception_index_covered },
   { name: 'Migration20261130130200_outbox_membership_index_unused', class: Migration20261130130200_outbox_membership_index_unused },
+  { name: 'Migration20261130142000_exemptions', class: Migration20261130142000_exemptions },
 ];

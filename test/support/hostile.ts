@@ -199,6 +199,8 @@ export interface HostileData {
   exception: number;
   /** A bulk action draft of ada's, not confirmed. */
   token: string;
+  /** An exemption of `learner` in force. */
+  exemption: number;
   kind: string;
 }
 
@@ -260,6 +262,13 @@ export async function arrangeHostileData(t: TestApp, admin: TestClient): Promise
   // The Messages tab adds a certification's default messages when first opened.
   await admin.get(`/certifications/${certification}/messages`);
   const exception = (await q(`select id from exception where learner_id = $1`, [learner])).id;
+  // Only the row: the learner's membership and open exception stay as the other forms need them.
+  const exemption = (
+    await q(`insert into exemption (certification_id, learner_id, reason) values ($1, $2, 'Arranged') returning id`, [
+      certification,
+      learner,
+    ])
+  ).id;
   return {
     certification,
     learner,
@@ -273,6 +282,7 @@ export async function arrangeHostileData(t: TestApp, admin: TestClient): Promise
     bulkAction,
     exception,
     token,
+    exemption,
     kind: 'due_soon',
   };
 }
@@ -291,5 +301,6 @@ export function arrangedParam(data: HostileData, name: string, path: string): st
   }
   if (name === 'learnerId') return data.member;
   if (name === 'exceptionId') return data.exception;
+  if (name === 'exemptionId') return data.exemption;
   return { setId: data.courseSet, assignmentId: data.assignment, token: data.token, kind: data.kind }[name];
 }

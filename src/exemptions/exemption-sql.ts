@@ -58,12 +58,17 @@ export async function endExemptions(
 ): Promise<{ ended: number; membershipIds: number[] }> {
   const staffId = end.cause === 'staff' ? end.staffId : null;
   const rows = await q.rows<{ exemption_id: number; membership_id: number | null }>(sql`with due as materialized (
-       select x.id as exemption_id, m.id as membership_id,
-              case when m.id is not null then ${realisticDueSql(siteZone)} end as due_at
+       select x.id as exemption_id, case when m.exception_status = 'exempt' then m.id end as membership_id,
+              case when m.exception_status = 'exempt' then ${realisticDueSql(siteZone)} end as due_at
          from exemption x
          join certification c on c.id = x.certification_id
-         left join membership m on m.certification_id = x.certification_id and m.learner_id = x.learner_id
-                               and m.removed_at is null and m.exception_status = 'exempt'
+         -- One probe of the learner's active membership by its unique key, whatever the statistics
+         -- say: right after a bulk exemption they know of no exempt membership, and a join on the
+         -- exception status was planned as a scan of every exempt member for each exemption.
+         left join lateral (
+           select m.id, m.due_at, m.current_path, m.exception_status from membership m
+            where m.certification_id = x.certification_id and m.learner_id = x.learner_id and m.removed_at is null
+         ) m on true
         where x.ended_at is null and ${exemptionFilter}
         order by x.id
         limit ${limit}

@@ -31,6 +31,7 @@ import { ExceptionsModule } from './exceptions/exceptions.module';
 import { ReportsModule } from './reports/reports.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { SessionPool } from './database/session-pool';
+import { ExemptionsModule } from './exemptions/exemptions.module';
 
 @Module({})
 export class AppModule {
@@ -55,6 +56,7 @@ export class AppModule {
         CertificationsModule.register(config),
         AssignmentsModule.register(config),
         LifecycleModule.register(config),
+        ExemptionsModule.register(config),
       ],
       controllers: [AuthController, StaffController, SignedOutController, HealthController, OidcController],
       providers: [

@@ -29,7 +29,7 @@ export class Membership {
   assignedAt: Date | null = null;
 
   @Property({ type: 'string', length: 30, defaultRaw: `'none'` })
-  exceptionStatus!: ExceptionStatus | 'none';
+  exceptionStatus!: ExceptionStatus | 'none' | 'exempt';
 
   @Property({ type: 'string', length: 20, defaultRaw: `'not_certified'` })
   state!: MembershipState & Opt;

@@ -14,6 +14,7 @@ import { SyncRun } from '../assignments/sync/sync-run.entity';
 import { CertificationException, ExceptionAudit } from '../exceptions/exception.entity';
 import { ExceptionOpenQuarterCount } from '../exceptions/exception-open-quarter-count.entity';
 import { BulkAction, BulkActionDraft, BulkActionItem } from '../exceptions/bulk-action.entity';
+import { Exemption } from '../exemptions/exemption.entity';
 
 /**
  * Every entity, listed explicitly so that discovery never depends on file globs. Entities serve
@@ -48,4 +49,5 @@ export const ENTITIES = [
   BulkActionDraft,
   PendingMemberUpload,
   PendingMemberUploadLearner,
+  Exemption,
 ];

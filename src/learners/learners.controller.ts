@@ -24,6 +24,8 @@ import { LearnersService, LearnerSort, MembershipHistoryRow } from './learners.s
 import { Learner } from './learner.entity';
 import { EXCEPTION_STATUS_LABELS, REPORT_STATE_LABELS } from '../reports/report-states';
 import { answerUpload, renderUploadPage, UploadPage } from './upload-page';
+import { ExemptionsService } from '../exemptions/exemptions.service';
+import { learnerExemptionsView } from '../exemptions/exemption-view';
 
 /** An exception's status in words: the report's words, plus Resolved (closed by membership sync). */
 const EXCEPTION_HISTORY_LABELS: Record<string, string> = { ...EXCEPTION_STATUS_LABELS, resolved: 'Resolved' };
@@ -154,6 +156,7 @@ export class LearnersController {
     private readonly imports: LearnerImportService,
     private readonly exceptions: LearnerExceptionsService,
     private readonly drafts: BulkActionDraftsService,
+    private readonly exemptions: ExemptionsService,
     private readonly urls: UrlBuilder,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -392,13 +395,14 @@ export class LearnersController {
   }
 
   private async renderShow(res: Response, learner: Learner, values: Record<string, unknown>, errors: FieldError[]) {
-    const [certifications, completions, courses, history, current, actions] = await Promise.all([
+    const [certifications, completions, courses, history, current, actions, exemptions] = await Promise.all([
       this.learners.certifications(learner.id),
       this.learners.completions(learner.id),
       this.learners.courseOptions(),
       this.learners.membershipHistory(learner.id),
       this.exceptions.current(learner.id),
       this.exceptions.actions(learner.id),
+      this.exemptions.history(learner.id),
     ]);
     const name = `${learner.firstName} ${learner.lastName}`;
     const zone = readerZone(res);
@@ -425,6 +429,7 @@ export class LearnersController {
           exceptionStatus: EXCEPTION_STATUS_LABELS[c.exception_status],
         })),
         certificationCount: plural(certifications.length, 'certification'),
+        ...learnerExemptionsView(learner.id, certifications, exemptions, this.urls, zone),
         memberships: membershipHistories(history, current, actions, learner.id, this.urls, { values, errors: errorMap(errors) }, zone),
         completions: completions.map((c) => ({
           course: `${c.full_name} (${c.short_name})`,

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/config';
 import { ConfigModule, registerOnce } from '../config/config.module';
 import { ExceptionRecordsModule } from '../exceptions/exception-records.module';
 import { JobsModule } from '../jobs/jobs.module';
+import { ExemptionsModule } from '../exemptions/exemptions.module';
 import { AudiencesController } from './audiences.controller';
 import { AudiencesService } from './audiences.service';
 import { LearnerImportService } from './learner-import.service';
@@ -16,7 +17,13 @@ import { MemberUploadService } from './member-upload.service';
 export class LearnersModule {
   static register(config: AppConfig): DynamicModule {
     return registerOnce(LearnersModule, config, () => ({
-      imports: [ConfigModule.forRoot(config), JobsModule, AssignmentsModule.register(config), ExceptionRecordsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        JobsModule,
+        AssignmentsModule.register(config),
+        ExceptionRecordsModule,
+        ExemptionsModule.register(config),
+      ],
       controllers: [LearnersController, AudiencesController],
       providers: [LearnersService, AudiencesService, LearnerImportService, MemberUploadService],
       exports: [LearnersService, AudiencesService],

@@ -22,14 +22,14 @@ interface IdRow {
 
 /**
  * One scheduled step: moves the memberships `where` selects with `set` (not while an exception is
- * open or the membership is not assigned), and writes each moved one's history row once.
+ * open or the membership is not assigned or exempt), and writes each moved one's history row once.
  */
 function stepSql(step: { set: Sql; where: Sql; history: { path: string; state: string; event: string } }): Sql {
   const { path, state, event } = step.history;
   return sql`with moved as (
      update membership set ${step.set}
       where removed_at is null and ${step.where}
-        and exception_status not in ('open', 'not_assigned')
+        and exception_status not in ('open', 'not_assigned', 'exempt')
      returning id, cycle, certified_at, expires_at
    ), history as (
      insert into membership_history (membership_id, cycle, path, state, certified_at, expires_at, event)

@@ -105,6 +105,7 @@ export class CompletionReportController {
       certificationName: page.certification.fullName,
       reportHref: this.urls.to(base),
       csvHref: this.urls.withQuery(`${base}.csv`, viewQuery),
+      exemptHref: this.urls.withQuery(`/certifications/${id}/exemptions/new`, { q: view.q || undefined, state: view.state ?? undefined }),
       view: { q: view.q, sort: view.sort, dir: view.dir },
       stateOptions: REPORT_STATES.map((state) => ({ value: state, label: REPORT_STATE_LABELS[state], selected: view.state === state })),
       stateCounts: REPORT_STATES.map((state) => ({

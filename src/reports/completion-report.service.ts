@@ -47,7 +47,7 @@ export function parseCompletionView(query: Record<string, unknown>): CompletionV
 }
 
 /** Active memberships of a certification under a search and state filter (the search uses the learner trigram index). */
-function filterSql(certificationId: number, filter: { q: string; state: ReportState | null }): Sql {
+export function completionFilterSql(certificationId: number, filter: { q: string; state: ReportState | null }): Sql {
   const parts = [sql`m.certification_id = ${certificationId}`, sql`m.removed_at is null`];
   if (filter.state) parts.push(sql`m.report_state = ${filter.state}`);
   if (filter.q) parts.push(learnerMatchesSql('m.learner_id', filter.q));
@@ -114,7 +114,7 @@ export class CompletionReportService {
              ${keyset.select}, ${keyset.rowNumber}
         from membership m
         join learner l on l.id = m.learner_id
-       where ${filterSql(certificationId, view)} and ${keyset.where}
+       where ${completionFilterSql(certificationId, view)} and ${keyset.where}
        order by ${keyset.orderBy}
        limit ${limit + 1}`,
       rows: (read) => (read as Array<CompletionDbRow & Record<string, unknown>>).map((r) => new ReadCompletionRow(r, columns.length)),
@@ -135,7 +135,7 @@ export class CompletionReportService {
   async searchCountsByState(certificationId: number, q: string): Promise<Record<ReportState, number>> {
     const rows = await new SqlRunner(this.em).rows<{ report_state: ReportState; n: number }>(
       sql`select m.report_state, count(*)::int as n from membership m
-           where ${filterSql(certificationId, { q, state: null })} group by m.report_state`,
+           where ${completionFilterSql(certificationId, { q, state: null })} group by m.report_state`,
     );
     return countsForEveryState(Object.fromEntries(rows.map((row) => [row.report_state, row.n])));
   }

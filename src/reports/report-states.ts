@@ -10,6 +10,7 @@ export const REPORT_STATE_LABELS = {
   exception_pending: 'Exception pending',
   not_assigned: 'Not assigned',
   completion_not_recorded: 'Completion not recorded',
+  exempt: 'Exempt',
 } as const;
 
 export type ReportState = keyof typeof REPORT_STATE_LABELS;
@@ -24,6 +25,7 @@ export const EXCEPTION_STATUS_LABELS = {
   assigned_realistic: 'Assigned with realistic due date',
   not_assigned: 'Not assigned',
   dismissed: 'Dismissed',
+  exempt: 'Exempt',
 } as const;
 
 export type ExceptionStatus = keyof typeof EXCEPTION_STATUS_LABELS;

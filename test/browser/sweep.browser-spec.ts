@@ -746,6 +746,35 @@ describe('the accessibility sweep', () => {
     await visit(viewer, '/exceptions', 'as a viewer');
     await visit(viewer, '/certifications/:id/messages/:kind', 'refused to a viewer', { status: 403 });
     await visit(viewer, '/certifications/new', 'refused to a viewer', { status: 403 });
+    // Exemptions: a learner's form (blank, errors), in force and ended on the learner's page; the
+    // Completion report's form, its errors, its confirmation and the report after it; a viewer.
+    const exempted = (await q(`select learner_id from exception where id = $1`, [full.exceptionIds.time_allowance[5]]))[0].learner_id;
+    const exemptForm = '/learners/:id/exemptions/new';
+    await visit(admin, exemptForm, 'form', { params: { id: exempted }, query: `?certification=${certification}` });
+    await submitInvalid(admin, `${exemptForm} (errors)`);
+    await admin.getByLabel('Reason').fill('Long-term leave');
+    await admin.getByLabel('End date (optional)').fill('2099-12-31');
+    await Promise.all([
+      admin.waitForURL(/\/learners\/\d+$/),
+      admin.getByRole('button', { name: 'Exempt from this certification' }).click(),
+    ]);
+    await check(admin, '/learners/:id (exemption in force)');
+    await Promise.all([admin.waitForURL(/\/learners\/\d+$/), admin.getByRole('button', { name: /^End exemption/ }).click()]);
+    await check(admin, '/learners/:id (exemption ended)');
+    const exemptMany = '/certifications/:id/exemptions/new';
+    await visit(admin, exemptMany, 'form', { query: '?state=exception_pending' });
+    await Promise.all([admin.waitForURL(/\/exemptions\/confirm/), admin.getByRole('button', { name: 'Continue' }).click()]);
+    await check(admin, `${exemptMany} (errors)`);
+    const confirmation = '/certifications/:id/exemptions/confirm';
+    await visit(admin, confirmation, 'errors', { query: '?state=exception_pending&reason=&endsOn=2020-01-01', status: 400 });
+    await visit(admin, confirmation, 'confirmation', { query: '?state=exception_pending&reason=Project+team&endsOn=2099-12-31' });
+    await Promise.all([admin.waitForURL(/\/completion\?state=exception_pending$/), admin.getByRole('button', { name: 'OK' }).click()]);
+    expect(await admin.locator('main').innerText()).toMatch(/\d+ learners exempted/);
+    await check(admin, '/certifications/:id/completion (learners exempted)');
+    await visit(admin, '/certifications/:id/completion', 'exempt learners', { query: '?state=exempt' });
+    await visit(viewer, '/learners/:id', 'exemption in force, as a viewer', { params: { id: exempted } });
+    await visit(viewer, exemptMany, 'refused to a viewer', { status: 403 });
+
     // Not found: an unknown address and an unknown id.
     await admin.goto(`${b.baseUrl}/no-such-page`).then((r) => expect(r?.status()).toBe(404));
     await check(admin, '404 page');

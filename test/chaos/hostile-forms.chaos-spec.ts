@@ -173,6 +173,9 @@ const PAGES: Record<string, (d: HostileData) => Fields> = {
   '/learners/upload': () => ({}),
   '/learners/:id': () => ({}),
   '/learners/:id/edit': () => ({}),
+  '/learners/:id/exemptions/new': (d) => ({ certification: [String(d.certification), 'x', '0'] }),
+  '/certifications/:id/exemptions/new': () => ({ q: ['HF'], state: EXEMPTABLE_STATES }),
+  '/certifications/:id/exemptions/confirm': () => exemptionFields,
 };
 const membershipQuery: Fields = {
   q: ['HF', 'Pat'],
@@ -182,9 +185,16 @@ const membershipQuery: Fields = {
   dir: DIRS,
   ...paging,
 };
+const EXEMPTABLE_STATES = ['not_certified', 'exception_pending', 'exempt', ''];
+const exemptionFields: Fields = {
+  q: ['HF', ''],
+  state: EXEMPTABLE_STATES,
+  reason: ['Long-term leave', ''],
+  endsOn: ['', '2030-01-31', '2020-01-01', '2027-02-30', '31/01/2030'],
+};
 const completionQuery: Fields = {
   q: ['HF'],
-  state: ['not_certified', 'certified', 'window_open', 'expired', 'overdue'],
+  state: ['not_certified', 'certified', 'window_open', 'expired', 'exempt', 'overdue'],
   sort: SORTS,
   dir: DIRS,
   format: ['csv'],
@@ -269,6 +279,7 @@ const FORMS: Record<string, (d: HostileData) => Fields> = {
   }),
   '/learners/:id/exceptions/:exceptionId/reopen': () => ({ reason: ['mistake', ''] }),
   '/admin/bulk-actions/:id/reopen': () => ({ reason: ['mistake', ''] }),
+  '/learners/:id/exemptions': (d) => ({ certificationId: [String(d.certification), 'x'], ...exemptionFields }),
   // Forms whose effect removes or uses up what they name: they run after the others.
   '/audiences/:id/upload/:token': () => ({}),
   '/audiences/:id/members/:learnerId/remove': () => ({}),
@@ -276,6 +287,8 @@ const FORMS: Record<string, (d: HostileData) => Fields> = {
   '/certifications/:id/content/sets/:setId/delete': () => ({}),
   '/certifications/:id/exceptions/confirm/:token': () => ({ ...reportView, learner: ['1', 'x'], from: ['1', 'x'] }),
   '/admin/mail/:id/retry': () => ({}),
+  '/learners/:id/exemptions/:exemptionId/end': () => ({}),
+  '/certifications/:id/exemptions': () => exemptionFields,
   '/logout': () => ({}),
   // Last: failed sign-ins from this address end up throttled.
   '/login': () => ({

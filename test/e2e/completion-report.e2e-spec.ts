@@ -296,6 +296,7 @@ describe('the Completion report tab', () => {
       'Exception pending': 1,
       'Not assigned': 1,
       'Completion not recorded': 2,
+      Exempt: 0,
     });
     const filtered = await admin.get(counts['Completion not recorded'].href);
     expect(filtered.status).toBe(200);

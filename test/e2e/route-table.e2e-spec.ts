@@ -58,6 +58,14 @@ describe('every POST route refuses a missing CSRF token and a viewer', () => {
       )
     ).token;
     ids.kind = 'enrolment';
+    // An exemption in force: only its row, so that the learner's forms still find what they expect.
+    ids.exemption = (
+      await q(`insert into exemption (certification_id, learner_id, reason) values ($1, $2, 'Arranged') returning id`, [
+        ids.certification,
+        learnerId,
+      ])
+    ).id;
+    fields.certificationId = String(ids.certification);
     ids.bulkAction = (
       await q(
         `insert into bulk_action (certification_id, action, selection_label, created_by, state, total, processed, applied)
@@ -90,6 +98,7 @@ describe('every POST route refuses a missing CSRF token and a viewer', () => {
       assignmentId: ids.assignment,
       learnerId: ids.learner,
       exceptionId: ids.exception,
+      exemptionId: ids.exemption,
       token: ids.token,
       kind: ids.kind,
     }[name];
@@ -124,6 +133,7 @@ describe('every POST route refuses a missing CSRF token and a viewer', () => {
     dueRule: 'none',
     path: 'certification',
     notifyExceptions: 'yes',
+    certificationId: '',
   };
   const csv = Buffer.from('id_number,username,first_name,last_name,email\nRTX9,rtx9,Ex,Nine,rtx9@example.org\n');
   const isUpload = (r: AppRoute) => /\/upload$/.test(r.path);

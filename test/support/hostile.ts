@@ -201,6 +201,8 @@ export interface HostileData {
   token: string;
   /** A checked audience member upload of ada's for `audience`, waiting for its Save. */
   upload: string;
+  /** An exemption of `learner` in force. */
+  exemption: number;
   kind: string;
 }
 
@@ -270,6 +272,13 @@ export async function arrangeHostileData(t: TestApp, admin: TestClient): Promise
     .attach('file', Buffer.from(`id_number\n${learnerIdNumber}\n`), { filename: 'members.csv', contentType: 'text/csv' });
   const upload = /\/upload\/([0-9a-f-]{36})$/.exec(uploaded.headers.location ?? '')?.[1];
   if (!upload) throw new Error(`could not arrange a pending member upload: ${uploaded.status}`);
+  // Only the row: the learner's membership and open exception stay as the other forms need them.
+  const exemption = (
+    await q(`insert into exemption (certification_id, learner_id, reason) values ($1, $2, 'Arranged') returning id`, [
+      certification,
+      learner,
+    ])
+  ).id;
   return {
     upload,
     certification,
@@ -284,6 +293,7 @@ export async function arrangeHostileData(t: TestApp, admin: TestClient): Promise
     bulkAction,
     exception,
     token,
+    exemption,
     kind: 'due_soon',
   };
 }
@@ -303,5 +313,6 @@ export function arrangedParam(data: HostileData, name: string, path: string): st
   if (name === 'learnerId') return data.member;
   if (name === 'exceptionId') return data.exception;
   if (name === 'token' && path.startsWith('/audiences/')) return data.upload;
+  if (name === 'exemptionId') return data.exemption;
   return { setId: data.courseSet, assignmentId: data.assignment, token: data.token, kind: data.kind }[name];
 }

@@ -10,6 +10,7 @@ import { inTransaction, Sql, sql, SqlRunner } from '../../database/sql';
 import { lockCertification } from '../../database/locks';
 import { ExceptionType } from '../../exceptions/exception-rules';
 import { ExceptionPolicyHandler } from './exception-policy-handler';
+import { dropProblemsOfExemptLearners, exemptNewMembersOfExemptLearners } from '../../exemptions/exemption-sql';
 
 export interface SyncStats {
   certificationId: number;
@@ -276,7 +277,9 @@ export class MembershipSyncService {
                              and ${inRange('m.learner_id', range)})`);
     await q.run(sql`analyze sync_check`);
     await this.detectProblems(q, id, range);
+    await dropProblemsOfExemptLearners(q, id);
     const applied = await this.applyChecks(q, tem, id, runId, range);
+    await exemptNewMembersOfExemptLearners(q, id);
     const sources = await this.syncSources(q);
     return {
       added: applied.added,

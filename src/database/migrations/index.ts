@@ -19,6 +19,7 @@ import { Migration20261130130100_audit_exception_index_covered } from './Migrati
 import { Migration20261130130200_outbox_membership_index_unused } from './Migration20261130130200_outbox_membership_index_unused';
 import { Migration20261130140000_exception_open_quarters } from './Migration20261130140000_exception_open_quarters';
 import { Migration20261130141000_exception_policies } from './Migration20261130141000_exception_policies';
+import { Migration20261130142000_exemptions } from './Migration20261130142000_exemptions';
 import { Migration20261130143000_pending_member_upload } from './Migration20261130143000_pending_member_upload';
 import { Migration20261130150000_outbox_state_index } from './Migration20261130150000_outbox_state_index';
 import { Migration20261130150100_membership_learner_history_index } from './Migration20261130150100_membership_learner_history_index';
@@ -46,6 +47,7 @@ export const MIGRATIONS = [
   { name: 'Migration20261130130200_outbox_membership_index_unused', class: Migration20261130130200_outbox_membership_index_unused },
   { name: 'Migration20261130140000_exception_open_quarters', class: Migration20261130140000_exception_open_quarters },
   { name: 'Migration20261130141000_exception_policies', class: Migration20261130141000_exception_policies },
+  { name: 'Migration20261130142000_exemptions', class: Migration20261130142000_exemptions },
   { name: 'Migration20261130143000_pending_member_upload', class: Migration20261130143000_pending_member_upload },
   { name: 'Migration20261130150000_outbox_state_index', class: Migration20261130150000_outbox_state_index },
   { name: 'Migration20261130150100_membership_learner_history_index', class: Migration20261130150100_membership_learner_history_index },

@@ -31,6 +31,12 @@ export class MaintenanceService {
       const attemptsRemoved = await db.run(sql`delete from login_attempt where attempted_at < now() - interval '1 day'`);
       // Audience member uploads checked but never saved (their learners go with them).
       await db.run(sql`delete from pending_member_upload where expires_at < now()`);
+      // Quarter hours whose open exceptions have all been handled. Rows another transaction is
+      // changing are skipped, not waited for: they are left for the next run.
+      await db.run(sql`delete from exception_open_quarter_count q
+         using (select certification_id, type, raised_quarter from exception_open_quarter_count where n = 0
+                 order by 1, 2, 3 for update skip locked) emptied
+        where (q.certification_id, q.type, q.raised_quarter) = (emptied.certification_id, emptied.type, emptied.raised_quarter)`);
       await db.run(sql`
         update maintenance_run set sessions_removed = ${sessionsRemoved}, attempts_removed = ${attemptsRemoved}
          where run_key = ${runKey}`);

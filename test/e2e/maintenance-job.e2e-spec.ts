@@ -32,6 +32,23 @@ describe('the job pattern: an idempotent maintenance job on Bull', () => {
     expect((await t.db.query(`select sid from session order by sid`)).rows.map((r) => r.sid)).toEqual(['live', 'old2']);
   });
 
+  it("removes the overview's counts of quarter hours whose open exceptions are all handled, and keeps the rest", async () => {
+    const certification = (
+      await t.db.query(
+        `insert into certification (full_name, short_name, active_period_amount, active_period_unit, window_period_amount, window_period_unit)
+         values ('Counted', 'CNT', 1, 'year', 1, 'month') returning id`,
+      )
+    ).rows[0].id;
+    await t.db.query(
+      `insert into exception_open_quarter_count (certification_id, type, raised_quarter, n)
+       values ($1, 'time_allowance', '2026-11-01 10:00Z', 0), ($1, 'time_allowance', '2026-11-01 10:15Z', 3), ($1, 'unknown', '2026-11-01 10:00Z', 0)`,
+      [certification],
+    );
+    await t.app.get(MaintenanceService).purgeExpired('test-slot-quarters');
+    const left = await t.db.query(`select type, n from exception_open_quarter_count where certification_id = $1`, [certification]);
+    expect(left.rows).toEqual([{ type: 'time_allowance', n: 3 }]);
+  });
+
   it('runs through the real queue and worker', async () => {
     await t.db.query(`insert into session (sid, sess, expire) values ('stale', '{}', now() - interval '1 day')`);
     const queue = t.app.get<Queue>(getQueueToken(MAINTENANCE_QUEUE));

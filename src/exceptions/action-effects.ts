@@ -15,3 +15,16 @@ export function membershipChangeSql(name: BulkActionName, siteZone: string): Sql
              due_at = case when ${name === 'assign_realistic'} then ${realisticDueSql(siteZone)} else m.due_at end,
              completion_recorded = case when ${name === 'dismiss'} then false else m.completion_recorded end`;
 }
+
+/**
+ * Who handled exception `exception` as pages and reports name it: the person (`personName`); else,
+ * for an action's status, which only the exception policy gives without a person, "By policy"; else,
+ * once handled, membership sync ("Certex (automatic)"). Null while the exception is open.
+ */
+export function handledBySql(exception: string, personName: string): Sql {
+  const actionStatuses = Object.values(ACTION_STATUS)
+    .map((status) => `'${status}'`)
+    .join(', ');
+  return sql.raw(`coalesce(${personName}, case when ${exception}.handled_at is null then null
+                    when ${exception}.status in (${actionStatuses}) then 'By policy' else 'Certex (automatic)' end)`);
+}

@@ -88,8 +88,7 @@ function membershipHistories(
       type: TYPE_LABELS[row.type as ExceptionType] ?? row.type,
       status: EXCEPTION_HISTORY_LABELS[row.status!] ?? row.status,
       handledAt: row.handled_at,
-      // Handled without a person: resolved by membership sync.
-      handledBy: row.handled_by ?? (row.handled_at ? 'Certex (automatic)' : ''),
+      handledBy: row.handled_by ?? '',
       reason: row.reason || 'No reason given',
     });
   }

@@ -10,6 +10,7 @@ import { sql, SqlRunner } from '../database/sql';
 import { JobRequests } from '../jobs/job-requests.service';
 import { AssignmentService } from '../assignments/assignment.service';
 import { Course } from '../courses/course.entity';
+import { handledBySql } from '../exceptions/action-effects';
 import type { MembershipState } from '../assignments/membership.entity';
 import type { ExceptionStatus } from '../reports/report-states';
 import { parseLocalDateTime } from '../common/time-zone';
@@ -186,7 +187,7 @@ export class LearnersService {
   membershipHistory(learnerId: number): Promise<MembershipHistoryRow[]> {
     return this.db.rows<MembershipHistoryRow>(
       sql`select m.id as membership_id, c.id as certification_id, c.full_name, m.removed_at,
-                 e.id as exception_id, e.raised_at, e.type, e.status, e.handled_at, s.display_name as handled_by, e.reason
+                 e.id as exception_id, e.raised_at, e.type, e.status, e.handled_at, ${handledBySql('e', 's.display_name')} as handled_by, e.reason
             from membership m
             join certification c on c.id = m.certification_id
             left join exception e on e.membership_id = m.id

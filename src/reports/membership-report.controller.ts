@@ -54,8 +54,7 @@ const CHOSEN_COLUMNS: Record<OptionalColumn, Column> = {
     value: (r) => (r.exceptionType ? (TYPE_LABELS[r.exceptionType as ExceptionType] ?? r.exceptionType) : ''),
   },
   exception_handled_on: { label: OPTIONAL_COLUMNS.exception_handled_on, value: (r) => r.handledAt, date: true },
-  // An exception handled without a person was resolved by membership sync.
-  handled_by: { label: OPTIONAL_COLUMNS.handled_by, value: (r) => r.handledBy ?? (r.handledAt ? 'Certex (automatic)' : '') },
+  handled_by: { label: OPTIONAL_COLUMNS.handled_by, value: (r) => r.handledBy ?? '' },
   reason: { label: OPTIONAL_COLUMNS.reason, value: (r) => r.reason ?? '' },
   state: { label: OPTIONAL_COLUMNS.state, sort: 'state', value: (r) => REPORT_STATE_LABELS[r.reportState] ?? r.reportState },
   certified_on: { label: OPTIONAL_COLUMNS.certified_on, sort: 'certified', value: (r) => r.certifiedAt, date: true },

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { CursorValue, Direction, keysetSql, PageQuery, PageRead, readAllPages, rowKey } from '../common/keyset';
 import { sql, SqlRunner } from '../database/sql';
+import { handledBySql } from '../exceptions/action-effects';
 import { EXCEPTION_STATUSES, ExceptionStatus, ReportState } from './report-states';
 import { learnerMatchesSql, parseListView, sortParams } from '../common/listing';
 
@@ -160,13 +161,13 @@ export class MembershipReportService {
                  join assignment a on a.id = ms.assignment_id
                  left join audience au on au.id = a.audience_id
                 where ms.membership_id = m.id) as assigned_by,
-              ${sql.raw(withException ? 'x.type as exception_type, x.handled_at, s.display_name as handled_by, x.reason' : 'null as exception_type, null as handled_at, null as handled_by, null as reason')}
+              ${withException ? sql`x.type as exception_type, x.handled_at, ${handledBySql('x', 's.display_name')} as handled_by, x.reason` : sql.raw('null as exception_type, null as handled_at, null as handled_by, null as reason')}
          from membership m
          join learner l on l.id = m.learner_id
          ${sql.raw(
            withException
              ? `left join lateral (
-                  select e.type, e.handled_at, e.handled_by, e.reason from exception e
+                  select e.type, e.status, e.handled_at, e.handled_by, e.reason from exception e
                    where e.membership_id = m.id order by e.raised_at desc, e.id desc limit 1) x on true
                 left join staff s on s.id = x.handled_by`
              : '',

@@ -229,6 +229,13 @@ describe('exception policies', () => {
     expect(page).toMatch(
       /By policy Set realistic due date and assign Open → Assigned with realistic due date Handled by the certification’s exception policy/,
     );
+    // And so do the exception's history on that page, and the Membership report's Handled by, page and CSV.
+    expect(page).toMatch(/Time allowance Assigned with realistic due date \d+ \w+ \d{4} By policy Handled by/);
+    const report = mainText((await ada.get(`/certifications/${c}/membership?columns=handled_by`)).text);
+    expect(report).toContain(`${tight[0].idNumber}`);
+    expect(report.match(/By policy/g)).toHaveLength(2);
+    const csv = (await ada.get(`/certifications/${c}/membership.csv?columns=handled_by`)).text;
+    expect(csv.match(/,By policy\r?\n/g)).toHaveLength(2);
 
     // The catch-up messages: enrolment, once each, sent through SMTP.
     const enrolments = await outboxOf(c, 'enrolment');

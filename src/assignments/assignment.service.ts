@@ -127,16 +127,7 @@ export class AssignmentService {
 
   /** Adds an assignment (refusing a learner or audience already assigned), then asks for a sync. */
   async add(certificationId: number, input: AssignmentInput, staffId: number): Promise<void> {
-    let learnerId: number | null = null;
-    if (input.kind === 'learner') {
-      const learner = await this.db.one<{ id: number }>(sql`select id from learner where id_number = ${input.learnerIdNumber}`);
-      if (!learner) throw new RuleError('learnerIdNumber', 'There is no learner with this ID number');
-      learnerId = learner.id;
-    } else {
-      const audience = await this.db.one<{ id: number }>(sql`select id from audience where id = ${input.audienceId}`);
-      if (!audience) throw new RuleError('audienceId', 'Choose an audience from the list');
-    }
-    await this.checkDueCourse(input);
+    const learnerId = await this.checkedLearnerId(input);
     // A fork, so that a refused insert leaves nothing behind in the request's unit of work.
     const em = this.em.fork();
     const assignment = em.create(Assignment, {
@@ -150,11 +141,7 @@ export class AssignmentService {
     try {
       await em.persist(assignment).flush();
     } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw input.kind === 'learner'
-          ? new RuleError('learnerIdNumber', 'This learner is already assigned to this certification')
-          : new RuleError('audienceId', 'This audience is already assigned to this certification');
-      }
+      if (isUniqueViolation(error)) throw alreadyAssigned(input);
       throw error;
     }
     await this.jobs.requestSync(certificationId, 'assignment added');
@@ -198,7 +185,25 @@ export class AssignmentService {
     for (const row of rows) await this.jobs.requestSync(row.id, reason);
   }
 
-  private async checkDueCourse(input: DueRuleInput) {
+  /**
+   * The checks of a new assignment that Save and its preview share: the learner or audience and the
+   * due rule's course exist. The learner's id, or null for an audience.
+   */
+  async checkedLearnerId(input: AssignmentInput): Promise<number | null> {
+    let learnerId: number | null = null;
+    if (input.kind === 'learner') {
+      const learner = await this.db.one<{ id: number }>(sql`select id from learner where id_number = ${input.learnerIdNumber}`);
+      if (!learner) throw new RuleError('learnerIdNumber', 'There is no learner with this ID number');
+      learnerId = learner.id;
+    } else {
+      const audience = await this.db.one<{ id: number }>(sql`select id from audience where id = ${input.audienceId}`);
+      if (!audience) throw new RuleError('audienceId', 'Choose an audience from the list');
+    }
+    await this.checkDueCourse(input);
+    return learnerId;
+  }
+
+  async checkDueCourse(input: DueRuleInput) {
     if (input.dueCourseId === null) return;
     const course = await this.db.one<{ id: number }>(sql`select id from course where id = ${input.dueCourseId}`);
     if (!course) throw new RuleError('dueCourseId', 'Choose a course from the list');
@@ -220,6 +225,13 @@ export class AssignmentService {
 }
 
 /** The columns of a due date rule; a fixed date is the end of that day in the site's zone. */
+/** The refusal of a learner or audience the certification already assigns. */
+export function alreadyAssigned(input: AssignmentInput): RuleError {
+  return input.kind === 'learner'
+    ? new RuleError('learnerIdNumber', 'This learner is already assigned to this certification')
+    : new RuleError('audienceId', 'This audience is already assigned to this certification');
+}
+
 export function dueRuleFields(input: DueRuleInput, siteZone: string) {
   return {
     dueRule: input.dueRule,

@@ -2,9 +2,8 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
-import { RuleError } from '../../common/rule-error';
 import { sql, SqlRunner } from '../../database/sql';
-import { dueRuleFields } from '../assignment.service';
+import { alreadyAssigned, AssignmentService, dueRuleFields } from '../assignment.service';
 import type { AssignmentInput, DueRuleInput } from '../assignments.dto';
 import { MembershipSyncService } from '../sync/membership-sync.service';
 import { CertificationPreview, readCertificationPreview } from './sync-preview';
@@ -21,29 +20,18 @@ export class AssignmentPreviewService {
   constructor(
     em: EntityManager,
     private readonly sync: MembershipSyncService,
+    private readonly assignments: AssignmentService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.db = new SqlRunner(em);
   }
 
   async previewAdd(certificationId: number, input: AssignmentInput, staffId: number): Promise<CertificationPreview[]> {
-    let learnerId: number | null = null;
-    if (input.kind === 'learner') {
-      const learner = await this.db.one<{ id: number }>(sql`select id from learner where id_number = ${input.learnerIdNumber}`);
-      if (!learner) throw new RuleError('learnerIdNumber', 'There is no learner with this ID number');
-      learnerId = learner.id;
-    } else {
-      const audience = await this.db.one<{ id: number }>(sql`select id from audience where id = ${input.audienceId}`);
-      if (!audience) throw new RuleError('audienceId', 'Choose an audience from the list');
-    }
-    await this.checkDueCourse(input);
+    const learnerId = await this.assignments.checkedLearnerId(input);
     const assigned = await this.db.one<{ id: number }>(sql`select id from assignment
        where certification_id = ${certificationId}
          and (learner_id = ${learnerId}::int or audience_id = ${input.audienceId}::int)`);
-    const refusal =
-      input.kind === 'learner'
-        ? new RuleError('learnerIdNumber', 'This learner is already assigned to this certification')
-        : new RuleError('audienceId', 'This audience is already assigned to this certification');
+    const refusal = alreadyAssigned(input);
     if (assigned) throw refusal;
     const rule = dueRuleFields(input, this.config.siteTimeZone);
     return this.sync.preview(async (q) => {
@@ -60,7 +48,7 @@ export class AssignmentPreviewService {
   }
 
   async previewDueRuleChange(certificationId: number, assignmentId: number, input: DueRuleInput): Promise<CertificationPreview[]> {
-    await this.checkDueCourse(input);
+    await this.assignments.checkDueCourse(input);
     const rule = dueRuleFields(input, this.config.siteTimeZone);
     return this.sync.preview(async (q) => {
       const changed = await q.run(sql`update assignment
@@ -70,11 +58,5 @@ export class AssignmentPreviewService {
       if (changed === 0) throw new NotFoundException();
       return [certificationId];
     }, readCertificationPreview);
-  }
-
-  private async checkDueCourse(input: DueRuleInput) {
-    if (input.dueCourseId === null) return;
-    const course = await this.db.one<{ id: number }>(sql`select id from course where id = ${input.dueCourseId}`);
-    if (!course) throw new RuleError('dueCourseId', 'Choose a course from the list');
   }
 }
